@@ -1,0 +1,44 @@
+"""The `tollway` command line: `tollway serve router|gateway|ledger|simulator`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+SERVICES = {
+    "router": ("services.router.app:create_app", "router_port"),
+    "gateway": ("services.gateway.app:create_app", "gateway_port"),
+    "ledger": ("services.ledger.app:create_app", "ledger_port"),
+    "simulator": ("services.simulator.app:create_app", "simulator_port"),
+}
+
+
+def serve(service: str, port: int | None, host: str | None) -> None:
+    import uvicorn
+
+    from services.common.logging import configure_logging
+    from services.common.settings import Settings
+
+    settings = Settings()
+    factory, port_field = SERVICES[service]
+    configure_logging(service, settings.log_level)
+    uvicorn.run(factory, factory=True, host=host or settings.host,
+                port=port or getattr(settings, port_field), log_level=settings.log_level,
+                access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tollway", description="Tollway LLM gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run one service in the foreground")
+    p_serve.add_argument("service", choices=sorted(SERVICES))
+    p_serve.add_argument("--port", type=int, default=None)
+    p_serve.add_argument("--host", default=None)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.service, args.port, args.host)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

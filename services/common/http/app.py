@@ -1,0 +1,41 @@
+"""Building a service's FastAPI app the same way everywhere: error handlers, middleware, /health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from services.common.errors import install_error_handlers
+from services.common.http.middleware import BodyLimit, RequestContext
+from services.common.settings import Settings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan | None = None,
+              health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0") -> FastAPI:
+    app = FastAPI(title=f"Tollway {service}", version=version, lifespan=lifespan,
+                  default_response_class=ORJSONResponse)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
+    started = time.time()
+
+    @app.get("/health", tags=["ops"])
+    async def _health() -> dict[str, Any]:
+        body: dict[str, Any] = {"status": "ok", "service": service, "port": port,
+                                "uptime_s": round(time.time() - started, 3)}
+        if health is not None:
+            body.update(health())
+        return body
+
+    return app
+
+
+async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield

@@ -1,0 +1,110 @@
+"""Pure-ASGI middleware shared by every service: request id, access log, body size limit.
+
+Pure ASGI (not BaseHTTPMiddleware) because it sits on the gateway's hot path.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import structlog
+from structlog.contextvars import bind_contextvars, clear_contextvars
+
+from services.common.ids import new_request_id
+
+Scope = dict[str, Any]
+
+access_log = structlog.get_logger("tollway.access")
+
+
+class RequestContext:
+    """Reads or makes `X-Request-ID`, binds it to the logs, echoes it on the response,
+    and writes one access-log line per request."""
+
+    def __init__(self, app: Any, *, access_log_enabled: bool = True) -> None:
+        self.app = app
+        self.access_log_enabled = access_log_enabled
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")[:128]
+                break
+        if not rid:
+            rid = new_request_id()
+        scope.setdefault("state", {})["request_id"] = rid
+        clear_contextvars()
+        bind_contextvars(request_id=rid)
+        rid_bytes = rid.encode("latin-1")
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid_bytes)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.access_log_enabled:
+                access_log.info("request", method=scope["method"], path=scope["path"], status=status,
+                                ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+class BodyLimit:
+    """Refuses bodies over `max_bytes` with a 413 JSON error (by Content-Length, or while reading)."""
+
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._refuse(send)
+                    return
+        seen = 0
+        limit = self.max_bytes
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal seen
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = orjson.dumps({"error": {"type": "payload_too_large",
+                                       "message": f"request body exceeds {self.max_bytes} bytes"}})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,91 @@
+"""Money: exact USD arithmetic with `Decimal`, from price table to receipt to ledger totals.
+
+Receipts carry microdollars (6 decimal places). Prices are kept exact as given (per token);
+per-million-token prices are converted exactly (a Decimal division by 10**6 is exact).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+MICRO = Decimal("0.000001")
+MICROS_PER_USD = 1_000_000
+MTOK = Decimal(1_000_000)
+ZERO = Decimal(0)
+MAX_AMOUNT = Decimal(10) ** 12  # above any real price or budget; keeps quantize within precision
+
+
+class MoneyError(ValueError):
+    """A value that cannot be an amount of money (NaN, infinite, negative, not a number)."""
+
+
+def to_decimal(value: object, *, field: str = "amount") -> Decimal:
+    """Parse a price or amount exactly. Floats go through their shortest repr (0.1 -> 0.1)."""
+    if isinstance(value, bool):
+        raise MoneyError(f"{field} must be a number, not a boolean")
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        d = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise MoneyError(f"{field} is not a number: {value!r}") from exc
+    else:
+        raise MoneyError(f"{field} must be a number")
+    if not d.is_finite():
+        raise MoneyError(f"{field} must be finite")
+    if d < 0:
+        raise MoneyError(f"{field} must not be negative")
+    if d >= MAX_AMOUNT:
+        raise MoneyError(f"{field} is too large (at most {MAX_AMOUNT})")
+    return d
+
+
+def per_mtok_to_per_token(price_per_mtok: Decimal) -> Decimal:
+    return price_per_mtok / MTOK
+
+
+def per_token_to_per_mtok(price_per_token: Decimal) -> Decimal:
+    return plain(price_per_token * MTOK)
+
+
+def plain(amount: Decimal) -> Decimal:
+    """Drop trailing zeros without going to exponent form: 10.000 -> 10, 0.00003000 -> 0.00003."""
+    d = amount.normalize()
+    return d.quantize(Decimal(1)) if d.as_tuple().exponent > 0 else d  # type: ignore[operator]
+
+
+def usd(amount: Decimal) -> Decimal:
+    """Round to microdollars, half to even (the receipt's precision)."""
+    return amount.quantize(MICRO, rounding=ROUND_HALF_EVEN)
+
+
+def usd_ceiling(amount: Decimal) -> Decimal:
+    """Round up to microdollars: used for worst-case holds, which must never be too small."""
+    return amount.quantize(MICRO, rounding=ROUND_CEILING)
+
+
+def token_cost(tokens: int, price_per_token: Decimal) -> Decimal:
+    """Cost of `tokens` at `price_per_token`, rounded to microdollars."""
+    return usd(price_per_token * tokens)
+
+
+def to_micros(amount: Decimal) -> int:
+    """Exact integer microdollars; refuses amounts finer than a microdollar."""
+    scaled = amount * MICROS_PER_USD
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} has more than 6 decimal places")
+    return int(scaled)
+
+
+def from_micros(micros: int) -> Decimal:
+    return (Decimal(micros) / MICROS_PER_USD).quantize(MICRO)
+
+
+def fmt_usd(amount: Decimal) -> str:
+    """Exactly six decimals, as written in receipts: 0.015 -> '0.015000'."""
+    return format(usd(amount), "f")

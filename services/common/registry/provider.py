@@ -1,0 +1,168 @@
+"""A provider: endpoint, wire format, model, capabilities, exact prices and SLOs.
+
+Built from a registration body (router) or a registry snapshot (gateway); serialised the same
+way for both (contracts/provider.schema.json). The API key is only ever a reference: the name of
+an environment variable the gateway reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from services.common.clock import utc_iso
+from services.common.errors import InvalidRequest
+from services.common.money import (
+    MoneyError,
+    per_mtok_to_per_token,
+    per_token_to_per_mtok,
+    plain,
+    to_decimal,
+)
+
+FEATURE_ALIASES = {"tools": "function_calling", "json": "json_mode"}
+
+
+def normalise_features(features: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[str]:
+    return frozenset(FEATURE_ALIASES.get(f, f) for f in features)
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    model: str
+    context_window: int
+    endpoint: str
+    input_per_token: Decimal
+    output_per_token: Decimal
+    api_format: str = "openai"
+    api_key_env: str | None = None
+    max_output_tokens: int | None = None
+    features: frozenset[str] = frozenset()
+    slo: dict[str, float] = field(default_factory=dict)
+    region: str | None = None
+    tags: tuple[str, ...] = ()
+    priority: int = 100
+    active: bool = True
+    registered_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def input_per_mtok(self) -> Decimal:
+        return per_token_to_per_mtok(self.input_per_token)
+
+    @property
+    def output_per_mtok(self) -> Decimal:
+        return per_token_to_per_mtok(self.output_per_token)
+
+    @property
+    def slo_latency_p95_ms(self) -> float | None:
+        value = self.slo.get("latency_p95_ms")
+        return float(value) if value is not None else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": self.model,
+            "context_window": self.context_window,
+            "max_output_tokens": self.max_output_tokens,
+            "endpoint": self.endpoint,
+            "api_format": self.api_format,
+            "api_key_env": self.api_key_env,
+            "input_per_mtok": self.input_per_mtok,
+            "output_per_mtok": self.output_per_mtok,
+            "cost_per_input_token": plain(self.input_per_token),
+            "cost_per_output_token": plain(self.output_per_token),
+            "features": sorted(self.features),
+            "slo": self.slo,
+            "region": self.region,
+            "tags": list(self.tags),
+            "priority": self.priority,
+            "active": self.active,
+            "registered_at": self.registered_at,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Provider:
+        """From the router's own serialisation (snapshot, store); money exact when parsed exactly."""
+        return cls(
+            name=data["name"],
+            model=data["model"],
+            context_window=int(data["context_window"]),
+            endpoint=data["endpoint"],
+            input_per_token=to_decimal(data["cost_per_input_token"]),
+            output_per_token=to_decimal(data["cost_per_output_token"]),
+            api_format=data.get("api_format") or "openai",
+            api_key_env=data.get("api_key_env"),
+            max_output_tokens=data.get("max_output_tokens"),
+            features=normalise_features(data.get("features") or ()),
+            slo=dict(data.get("slo") or {}),
+            region=data.get("region"),
+            tags=tuple(data.get("tags") or ()),
+            priority=int(data.get("priority", 100)),
+            active=bool(data.get("active", True)),
+            registered_at=data.get("registered_at", ""),
+            updated_at=data.get("updated_at", ""),
+        )
+
+    def touched(self, now: datetime, *, active: bool | None = None) -> Provider:
+        return replace(self, updated_at=utc_iso(now), active=self.active if active is None else active)
+
+
+def _price(body: dict[str, Any], key: str) -> Decimal:
+    try:
+        return to_decimal(body[key], field=key)
+    except MoneyError as exc:
+        raise InvalidRequest(str(exc), field=key) from None
+
+
+def provider_from_registration(body: dict[str, Any], now: datetime,
+                               previous: Provider | None = None) -> Provider:
+    """A validated registration body (provider_registration.schema.json) -> Provider.
+
+    Exactly one pricing form is required: both per-token prices, or both per-million prices.
+    """
+    per_token = "cost_per_input_token" in body or "cost_per_output_token" in body
+    per_mtok = "input_per_mtok" in body or "output_per_mtok" in body
+    if per_token and per_mtok:
+        raise InvalidRequest("give prices either per token (cost_per_*_token) or per million "
+                             "tokens (*_per_mtok), not both", field="input_per_mtok")
+    if per_token:
+        input_price = _price(body, "cost_per_input_token") if "cost_per_input_token" in body else None
+        output_price = _price(body, "cost_per_output_token") if "cost_per_output_token" in body else None
+        missing = "cost_per_output_token" if output_price is None else "cost_per_input_token"
+    elif per_mtok:
+        input_price = per_mtok_to_per_token(_price(body, "input_per_mtok")) if "input_per_mtok" in body else None
+        output_price = per_mtok_to_per_token(_price(body, "output_per_mtok")) if "output_per_mtok" in body else None
+        missing = "output_per_mtok" if output_price is None else "input_per_mtok"
+    else:
+        raise InvalidRequest("prices are required: cost_per_input_token and cost_per_output_token, "
+                             "or input_per_mtok and output_per_mtok", field="cost_per_input_token")
+    if input_price is None or output_price is None:
+        raise InvalidRequest(f"{missing} is required with the other price", field=missing)
+    if body.get("max_output_tokens") and body["max_output_tokens"] > body["context_window"]:
+        raise InvalidRequest("max_output_tokens cannot exceed context_window", field="max_output_tokens")
+    stamp = utc_iso(now)
+    return Provider(
+        name=body["name"],
+        model=body["model"],
+        context_window=body["context_window"],
+        endpoint=body["endpoint"].rstrip("/"),
+        input_per_token=input_price,
+        output_per_token=output_price,
+        api_format=body.get("api_format", "openai"),
+        api_key_env=body.get("api_key_env"),
+        max_output_tokens=body.get("max_output_tokens"),
+        features=normalise_features(body.get("features", [])),
+        slo={k: float(v) for k, v in (body.get("slo") or {}).items()},
+        region=body.get("region"),
+        tags=tuple(body.get("tags", ())),
+        priority=body.get("priority", 100),
+        active=True,
+        registered_at=previous.registered_at if previous else stamp,
+        updated_at=stamp,
+    )
+

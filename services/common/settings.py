@@ -1,0 +1,55 @@
+"""One settings object for every service, read from `TOLLWAY_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOLLWAY_", extra="ignore")
+
+    # where runtime data lives (SQLite files, receipts, spool cursors)
+    artifacts_dir: Path = Path("artifacts")
+    host: str = "127.0.0.1"
+
+    router_port: int = 6103
+    gateway_port: int = 6120
+    ledger_port: int = 6121
+    simulator_port: int = 8100
+
+    # how the services find each other
+    router_url: str = "http://127.0.0.1:6103"
+    ledger_url: str = "http://127.0.0.1:6121"
+
+    # storage: empty means SQLite files under artifacts_dir
+    database_url: str = ""
+
+    log_level: str = "info"
+    access_log: bool = True
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    # gateway: upstream calls
+    upstream_connect_timeout_s: float = 5.0
+    upstream_read_timeout_s: float = 120.0
+    max_attempts: int = 3  # the chosen provider plus up to two alternatives
+    default_optimization: str = "cost"
+    default_run_id: str = "default"
+    default_agent: str = "anonymous"
+
+    # gateway: control plane
+    snapshot_wait_s: float = 20.0  # long-poll hold time for registry/budget snapshots
+    ship_interval_s: float = 0.2  # how often receipts are shipped to the ledger
+    ship_batch_size: int = 500
+    ledger_timeout_s: float = 5.0
+
+    # ledger
+    hold_ttl_s: float = 600.0  # a hold never settled (gateway died) expires after this
+
+    @property
+    def costs_dir(self) -> Path:
+        return self.artifacts_dir / "costs"
+
+    def service_dir(self, service: str) -> Path:
+        return self.artifacts_dir / service
