@@ -1,0 +1,33 @@
+"""A version number that waiters can block on: the server side of snapshot long-polling.
+
+The router (registry) and the ledger (budgets) bump it on every change; a follower asks for
+`?after=<version>&wait=<s>` and is answered as soon as the version moves past it, or at the
+deadline with the unchanged snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class VersionSignal:
+    def __init__(self, version: int = 0) -> None:
+        self.version = version
+        self._changed = asyncio.Event()
+
+    def bump(self, to: int | None = None) -> int:
+        self.version = self.version + 1 if to is None else max(to, self.version)
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return self.version
+
+    async def wait_past(self, after: int, timeout: float) -> int:
+        """Return once version > after, or after `timeout` seconds; the current version."""
+        if self.version > after or timeout <= 0:
+            return self.version
+        event = self._changed
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        return self.version
