@@ -39,3 +39,11 @@ def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan
 
 async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
+
+
+def contract_body(name: str) -> dict[str, Any]:
+    """OpenAPI `openapi_extra` documenting a raw-Request endpoint's body with its contract."""
+    from services.common.contracts import schema
+
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema(name)}}}}

@@ -3,7 +3,6 @@ with weights (default half and half); the lowest combined score wins."""
 
 from __future__ import annotations
 
-
 from services.common.selection.candidate import Candidate, tie_break
 
 COST_WEIGHT = 0.5

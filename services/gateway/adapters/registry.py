@@ -1,0 +1,12 @@
+"""Which adapter speaks which `api_format`."""
+
+from __future__ import annotations
+
+from services.gateway.adapters.base import Adapter
+from services.gateway.adapters.openai import OpenAIAdapter
+
+ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter()}
+
+
+def adapter_for(api_format: str) -> Adapter | None:
+    return ADAPTERS.get(api_format)

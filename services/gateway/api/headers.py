@@ -1,0 +1,55 @@
+"""Reading the Tollway request headers and writing the answer's Tollway headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from services.common.errors import InvalidRequest
+from services.common.ids import is_safe_id
+from services.common.selection.request import OPTIMIZATIONS
+
+RUN_HEADER = "x-tollway-run"
+AGENT_HEADER = "x-tollway-agent"
+OPTIMIZATION_HEADER = "x-tollway-optimization"
+
+
+def run_id(request: Request, default: str) -> str:
+    value = request.headers.get(RUN_HEADER) or default
+    if not is_safe_id(value):
+        raise InvalidRequest("X-Tollway-Run must be 1-128 characters of A-Z a-z 0-9 . _ - "
+                             "and must not contain '..'", field="X-Tollway-Run")
+    return value
+
+
+def agent(request: Request, default: str) -> str:
+    value = request.headers.get(AGENT_HEADER) or default
+    if len(value) > 200:
+        raise InvalidRequest("X-Tollway-Agent is longer than 200 characters", field="X-Tollway-Agent")
+    return value
+
+
+def optimization(request: Request, default: str) -> str:
+    value = request.headers.get(OPTIMIZATION_HEADER) or default
+    if value not in OPTIMIZATIONS:
+        raise InvalidRequest(f"X-Tollway-Optimization must be one of {', '.join(OPTIMIZATIONS)}",
+                             field="X-Tollway-Optimization")
+    return value
+
+
+def request_id(request: Request) -> str:
+    rid: str = request.scope["state"]["request_id"]
+    if not is_safe_id(rid):
+        raise InvalidRequest("X-Request-ID must be 1-128 characters of A-Z a-z 0-9 . _ -",
+                             field="X-Request-ID")
+    return rid
+
+
+def answer_headers(receipt: dict[str, Any]) -> dict[str, str]:
+    return {
+        "x-tollway-provider": receipt["provider"],
+        "x-tollway-run": receipt["run_id"],
+        "x-tollway-cost-usd": format(receipt["cost_usd"], "f"),
+        "x-tollway-fallback": "true" if receipt["fallback"] else "false",
+    }

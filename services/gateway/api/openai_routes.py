@@ -1,0 +1,68 @@
+"""The OpenAI-compatible client API: POST /v1/chat/completions (plain and SSE), GET /v1/models."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from services.common.errors import InvalidRequest, TollwayError
+from services.common.http.body import read_json
+from services.common.http.responses import JSONResponse
+from services.common.selection.request import Requirements
+from services.gateway.api import headers as h
+from services.gateway.call import Call
+from services.gateway.forwarding.fallback import first_answer
+from services.gateway.pipeline import Pipeline
+from services.gateway.streaming import relay
+
+
+async def chat_completions(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    settings = pipeline.settings
+    payload = await read_json(request, "chat_request")
+    model = payload.get("model")
+    if not model:
+        raise InvalidRequest("model is required: one of GET /v1/models", field="model")
+    call = Call(
+        request_id=h.request_id(request),
+        run_id=h.run_id(request, settings.default_run_id),
+        agent=h.agent(request, settings.default_agent),
+        payload=payload,
+        requirements=Requirements(model=model),
+        optimization=h.optimization(request, settings.default_optimization),
+        stream=bool(payload.get("stream")),
+    )
+    if not call.stream:
+        done = await pipeline.complete(call)
+        return Response(done.answer.body, status_code=done.answer.status,
+                        media_type="application/json", headers=h.answer_headers(done.receipt))
+    admitted = await pipeline.admit(call)
+    try:
+        answer = await first_answer(admitted.candidates, payload, pipeline.upstream,
+                                    admitted.facts.attempts, stream=True)
+    except TollwayError as exc:
+        pipeline.finish_failed(admitted, exc)
+        raise
+    if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
+        body = answer.body or b""
+        receipt = pipeline.record(admitted, answer.provider, status="error", http_status=answer.status,
+                                  input_tokens=0, output_tokens=0,
+                                  error={"type": "upstream_client_error",
+                                         "message": answer.adapter.error_message(answer.status, body)})
+        return Response(body, status_code=answer.status, media_type="application/json",
+                        headers=h.answer_headers(receipt))
+    return StreamingResponse(relay(pipeline, admitted, answer), media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no",
+                                      "x-tollway-provider": answer.provider.name,
+                                      "x-tollway-run": call.run_id})
+
+
+async def list_models(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    view = pipeline.registry.value
+    data = [
+        {"id": model, "object": "model", "created": 0, "owned_by": "tollway",
+         "providers": sorted(p.name for p in providers)}
+        for model, providers in sorted(view.by_model.items())
+    ]
+    return JSONResponse({"object": "list", "data": data})

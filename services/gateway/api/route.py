@@ -1,0 +1,51 @@
+"""POST /route: the Tollway contract. Answers with the provider's answer, the routing decision
+and the receipt in one body."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.common.errors import InvalidRequest
+from services.common.http.body import read_json
+from services.common.http.responses import JSONResponse
+from services.common.selection.request import Requirements
+from services.gateway.api import headers as h
+from services.gateway.call import Call
+from services.gateway.pipeline import Pipeline
+
+
+async def route(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    settings = pipeline.settings
+    body = await read_json(request, "routing_request")
+    payload = body["payload"]
+    if payload.get("stream"):
+        raise InvalidRequest("POST /route answers in one body; for streaming use "
+                             "POST /v1/chat/completions with \"stream\": true", field="payload.stream")
+    requirements = Requirements.from_json(body.get("requirements"))
+    if requirements.model is None and payload.get("model"):
+        requirements = Requirements.from_json({**(body.get("requirements") or {}), "model": payload["model"]})
+    call = Call(
+        request_id=body.get("request_id") or h.request_id(request),
+        run_id=body.get("run_id") or settings.default_run_id,
+        agent=body.get("agent") or settings.default_agent,
+        payload=payload,
+        requirements=requirements,
+        optimization=body.get("optimization") or settings.default_optimization,
+    )
+    done = await pipeline.complete(call)
+    answer_body = done.answer.body or b"null"
+    response: object = orjson.Fragment(answer_body) if done.parsed else _as_json(answer_body)
+    return JSONResponse(
+        {"request_id": call.request_id, "response": response,
+         "decision": done.admitted.decision.to_json(), "receipt": done.receipt},
+        status_code=done.answer.status, headers=h.answer_headers(done.receipt))
+
+
+def _as_json(raw: bytes) -> object:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")

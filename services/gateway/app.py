@@ -1,0 +1,88 @@
+"""The gateway app: wires the client API to the pipeline and runs the background followers
+(registry, budgets) and the receipt shipper."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.common.clock import Clock, SystemClock
+from services.common.http.app import build_app, contract_body
+from services.common.settings import Settings
+from services.gateway.api.openai_routes import chat_completions, list_models
+from services.gateway.api.route import route
+from services.gateway.budgets.holds import HoldClient
+from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.pipeline import Pipeline
+from services.gateway.receipts.shipper import ReceiptShipper
+from services.gateway.receipts.writer import ReceiptWriter
+from services.gateway.registry_view import RegistryView, budgeted_runs
+from services.gateway.snapshots.follower import SnapshotFollower
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    state_dir = settings.service_dir("gateway")
+    state_dir.mkdir(parents=True, exist_ok=True)
+
+    registry = SnapshotFollower("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
+                                RegistryView.from_snapshot, RegistryView(),
+                                cache_file=state_dir / "registry.json", wait_s=settings.snapshot_wait_s)
+    budgets = SnapshotFollower("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot",
+                               budgeted_runs, frozenset(),
+                               cache_file=state_dir / "budgets.json", wait_s=settings.snapshot_wait_s)
+    shipper = ReceiptShipper(settings.costs_dir, state_dir / "shipped.json", settings.ledger_url,
+                             batch_size=settings.ship_batch_size, interval_s=settings.ship_interval_s,
+                             rejected_file=state_dir / "rejected.jsonl")
+    writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
+    holds = HoldClient(settings.ledger_url, settings.ledger_timeout_s)
+    upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
+    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s))
+        await upstream.start()
+        await holds.start()
+        registry.start(control)
+        budgets.start(control)
+        shipper.start(control)
+        await registry.wait_first(2.0)
+        await budgets.wait_first(2.0)
+        try:
+            yield
+        finally:
+            await registry.stop()
+            await budgets.stop()
+            await holds.close()
+            await shipper.stop(control)
+            await upstream.close()
+            writer.close()
+            await control.aclose()
+
+    def health() -> dict[str, Any]:
+        return {
+            "registry": {"version": registry.version, "providers": len(registry.value.providers),
+                         "connected": registry.connected},
+            "budgets": {"version": budgets.version, "runs": len(budgets.value),
+                        "connected": budgets.connected},
+            "receipts": {"shipped": shipper.shipped, "backlog_files": shipper.backlog_files,
+                         "ledger_connected": shipper.connected},
+        }
+
+    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health)
+    app.state.pipeline = pipeline
+    app.state.shipper = shipper
+    chat_doc = contract_body("chat_request")
+    app.post("/v1/chat/completions", tags=["openai"], openapi_extra=chat_doc,
+             summary="OpenAI chat completions (plain or SSE stream)")(chat_completions)
+    app.post("/chat/completions", tags=["openai"], include_in_schema=False)(chat_completions)
+    app.get("/v1/models", tags=["openai"], summary="Models served by registered providers")(list_models)
+    app.post("/route", tags=["tollway"], openapi_extra=contract_body("routing_request"),
+             summary="Route one request; answer, decision and receipt in one body")(route)
+    return app

@@ -1,0 +1,165 @@
+"""The life of one request: select, hold, forward with fallback, receipt, settle.
+
+Both client APIs (`POST /route`, `POST /v1/chat/completions`) go through here; streaming answers
+continue in `streaming.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from services.common.clock import Clock
+from services.common.errors import BudgetExceeded, TollwayError
+from services.common.registry.provider import Provider
+from services.common.selection.decide import Decision, select
+from services.common.selection.estimate import (
+    DEFAULT_OUTPUT_TOKENS,
+    requested_max_output,
+    typical_input_tokens,
+)
+from services.common.selection.request import SelectionRequest
+from services.common.settings import Settings
+from services.gateway.adapters.base import ParsedResponse
+from services.gateway.budgets.holds import HoldClient
+from services.gateway.budgets.worst_case import worst_case
+from services.gateway.call import Call, RecentRequestIds
+from services.gateway.forwarding.fallback import Answer, first_answer
+from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.receipts.build import RequestFacts, build_receipt
+from services.gateway.receipts.writer import ReceiptWriter
+from services.gateway.registry_view import RegistryView
+from services.gateway.snapshots.follower import SnapshotFollower
+
+log = structlog.get_logger("tollway.gateway")
+
+
+@dataclass(slots=True)
+class Admitted:
+    call: Call
+    decision: Decision
+    candidates: list[Provider]
+    facts: RequestFacts
+    held: bool
+    started: float
+
+
+@dataclass(slots=True)
+class Completed:
+    admitted: Admitted
+    answer: Answer
+    parsed: ParsedResponse | None
+    receipt: dict[str, Any]
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
+                 budgets: SnapshotFollower[frozenset[str]], holds: HoldClient,
+                 upstream: UpstreamClient, writer: ReceiptWriter) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.registry = registry
+        self.budgets = budgets
+        self.holds = holds
+        self.upstream = upstream
+        self.writer = writer
+        self.recent_ids = RecentRequestIds()
+
+    # -- admission: decide and hold -------------------------------------------------------
+    def decide(self, call: Call) -> Decision:
+        view = self.registry.value
+        req = SelectionRequest(
+            requirements=call.requirements,
+            optimization=call.optimization,
+            input_tokens=typical_input_tokens(call.payload),
+            output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
+        )
+        return select(view.candidates_for(call.requirements.model), req)
+
+    async def admit(self, call: Call) -> Admitted:
+        self.recent_ids.claim(call.request_id)
+        started = time.perf_counter()
+        decision = self.decide(call)
+        candidates = [c.provider for c in decision.ranked[: self.settings.max_attempts]]
+        facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
+                             decision.reason, stream=call.stream)
+        held = False
+        if call.run_id in self.budgets.value:
+            amount = worst_case(candidates, call.payload)
+            facts.hold_usd = amount
+            try:
+                held = await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
+            except BudgetExceeded as exc:
+                self._record_refusal(facts, decision.provider, started, exc)
+                raise
+        return Admitted(call, decision, candidates, facts, held, started)
+
+    def _record_refusal(self, facts: RequestFacts, provider: Provider, started: float,
+                        exc: TollwayError) -> None:
+        receipt = build_receipt(facts, provider, status="budget_exceeded", http_status=exc.status,
+                                input_tokens=0, output_tokens=0, latency_ms=_ms(started),
+                                timestamp=self.clock.now(), error={"type": exc.type, "message": exc.message})
+        self.writer.write(receipt)
+
+    # -- forwarding -----------------------------------------------------------------------
+    async def complete(self, call: Call) -> Completed:
+        """A non-streaming request from admission to receipt."""
+        admitted = await self.admit(call)
+        try:
+            answer = await first_answer(admitted.candidates, call.payload, self.upstream,
+                                        admitted.facts.attempts, stream=False)
+        except TollwayError as exc:
+            self.finish_failed(admitted, exc)
+            raise
+        body = answer.body or b""
+        parsed: ParsedResponse | None = None
+        usage_estimated = False
+        if answer.status < 400:
+            try:
+                parsed = answer.adapter.parse_response(body)
+            except ValueError:
+                parsed = None
+            usage = parsed.usage if parsed else None
+            if usage is None:
+                usage_estimated = True
+                in_tokens, out_tokens = typical_input_tokens(call.payload), max(len(body) // 4, 1)
+            else:
+                in_tokens, out_tokens = usage.input_tokens, usage.output_tokens
+            receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
+                                  input_tokens=in_tokens, output_tokens=out_tokens,
+                                  usage_estimated=usage_estimated)
+        else:
+            message = answer.adapter.error_message(answer.status, body)
+            receipt = self.record(admitted, answer.provider, status="error", http_status=answer.status,
+                                  input_tokens=0, output_tokens=0,
+                                  error={"type": "upstream_client_error", "message": message})
+        return Completed(admitted, answer, parsed, receipt)
+
+    # -- receipts ---------------------------------------------------------------------------
+    def record(self, admitted: Admitted, provider: Provider, *, status: str, http_status: int,
+               input_tokens: int, output_tokens: int, usage_estimated: bool = False,
+               error: dict[str, str] | None = None, charged: bool | None = None) -> dict[str, Any]:
+        """Write the receipt (before the client sees the answer) and settle the hold."""
+        receipt = build_receipt(admitted.facts, provider, status=status, http_status=http_status,
+                                input_tokens=input_tokens, output_tokens=output_tokens,
+                                latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
+                                usage_estimated=usage_estimated, error=error, charged=charged)
+        self.writer.write(receipt)
+        if admitted.held:
+            self.holds.settle_later(admitted.call.request_id, receipt)
+        if receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
+            log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
+        return receipt
+
+    def finish_failed(self, admitted: Admitted, exc: TollwayError) -> dict[str, Any]:
+        return self.record(admitted, admitted.decision.provider, status="error", http_status=exc.status,
+                           input_tokens=0, output_tokens=0,
+                           error={"type": exc.type, "message": exc.message})
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,90 @@
+"""Building a receipt: who served the request, the tokens, the exact cost and the prices charged.
+
+cost_usd is input_cost_usd + output_cost_usd, each rounded to the microdollar
+(contracts/routing_receipt.schema.json).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from services.common.clock import utc_iso
+from services.common.money import ZERO, token_cost, usd
+from services.common.registry.provider import Provider
+
+
+@dataclass(slots=True)
+class Attempt:
+    provider: str
+    status: str  # success | error
+    latency_ms: float
+    http_status: int | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"provider": self.provider, "status": self.status,
+                               "http_status": self.http_status, "latency_ms": round(self.latency_ms, 3)}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    """What the gateway knows about a request by the time it writes its receipt."""
+
+    request_id: str
+    run_id: str
+    agent: str
+    strategy: str
+    reason: str
+    stream: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    hold_usd: Decimal | None = None
+
+
+def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
+    i = token_cost(input_tokens, provider.input_per_token)
+    o = token_cost(output_tokens, provider.output_per_token)
+    return i, o, i + o
+
+
+def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int,
+                  input_tokens: int, output_tokens: int, latency_ms: float, timestamp: Any,
+                  usage_estimated: bool = False, error: dict[str, str] | None = None,
+                  charged: bool | None = None) -> dict[str, Any]:
+    """`charged` defaults to status == "success"; a truncated stream is an error that still cost."""
+    if status == "success" if charged is None else charged:
+        in_cost, out_cost, total = costs(provider, input_tokens, output_tokens)
+    else:
+        in_cost = out_cost = total = usd(ZERO)
+    first = facts.attempts[0].provider if facts.attempts else provider.name
+    receipt: dict[str, Any] = {
+        "request_id": facts.request_id,
+        "run_id": facts.run_id,
+        "agent": facts.agent,
+        "timestamp": utc_iso(timestamp),
+        "provider": provider.name,
+        "model": provider.model,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "input_cost_usd": in_cost,
+        "output_cost_usd": out_cost,
+        "cost_usd": total,
+        "prices": {"input_per_mtok": provider.input_per_mtok, "output_per_mtok": provider.output_per_mtok},
+        "latency_ms": round(latency_ms, 3),
+        "status": status,
+        "http_status": http_status,
+        "fallback": provider.name != first,
+        "attempts": [a.to_json() for a in facts.attempts],
+        "strategy": facts.strategy,
+        "reason": facts.reason,
+        "stream": facts.stream,
+        "usage_estimated": usage_estimated,
+        "hold_usd": facts.hold_usd,
+    }
+    if error:
+        receipt["error"] = error
+    return receipt

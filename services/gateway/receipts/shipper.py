@@ -1,0 +1,162 @@
+"""Ships receipts from the LDJSON files to the ledger in batches, off the hot path.
+
+The files are the outbox: a cursor (byte offset per file, in `artifacts/gateway/shipped.json`)
+records what the ledger has acknowledged. After a crash the shipper resumes from the cursor, so
+nothing is lost; the ledger is idempotent on request_id, so a batch re-sent after a crash between
+ack and cursor update is counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+
+from services.common import jsonio
+from services.common.errors import InvalidRequest
+
+log = structlog.get_logger("tollway.gateway.shipper")
+
+
+class ReceiptShipper:
+    def __init__(self, costs_dir: Path, state_file: Path, ledger_url: str, *, batch_size: int,
+                 interval_s: float, rejected_file: Path) -> None:
+        self.costs_dir = costs_dir
+        self.state_file = state_file
+        self.url = ledger_url.rstrip("/") + "/receipts"
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.rejected_file = rejected_file
+        self.offsets: dict[str, int] = self._load_state()
+        self.dirty: set[str] = set()
+        self.shipped = 0
+        self.failures = 0
+        self.connected = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._scan()
+
+    def _load_state(self) -> dict[str, int]:
+        try:
+            data = jsonio.loads(self.state_file.read_bytes())
+            return {str(k): int(v) for k, v in data.items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+        except Exception:
+            return {}
+
+    def _save_state(self) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_bytes(jsonio.dumps(self.offsets))
+        os.replace(tmp, self.state_file)
+
+    def _scan(self) -> None:
+        """Every file with bytes past its cursor has receipts to ship (used at start)."""
+        for path in self.costs_dir.glob("*.jsonl"):
+            if path.stat().st_size > self.offsets.get(path.name, 0):
+                self.dirty.add(path.name)
+
+    def mark(self, run_id: str) -> None:
+        self.dirty.add(f"{run_id}.jsonl")
+
+    @property
+    def backlog_files(self) -> int:
+        return len(self.dirty)
+
+    def _read_batch(self, name: str) -> tuple[list[dict[str, Any]], int]:
+        """Complete lines past the cursor, up to batch_size; and the offset after them."""
+        pos = self.offsets.get(name, 0)
+        receipts: list[dict[str, Any]] = []
+        with open(self.costs_dir / name, "rb") as fh:
+            fh.seek(pos)
+            while len(receipts) < self.batch_size:
+                line = fh.readline()
+                if not line.endswith(b"\n"):  # EOF, or a line still being written
+                    break
+                pos += len(line)
+                if not line.strip():
+                    continue
+                try:
+                    receipts.append(jsonio.loads_exact(line))
+                except InvalidRequest:  # torn by a crash mid-write: keep it aside, go on
+                    log.error("receipt_line_unreadable", file=name, offset=pos - len(line))
+                    with open(self.rejected_file, "ab") as out:
+                        out.write(line)
+        return receipts, pos
+
+    async def ship_file(self, client: httpx.AsyncClient, name: str) -> bool:
+        """Ship one file up to its end; True when it is fully shipped."""
+        while True:
+            receipts, end = self._read_batch(name)
+            if not receipts:
+                if end > self.offsets.get(name, 0):  # only blank lines
+                    self.offsets[name] = end
+                    self._save_state()
+                return (self.costs_dir / name).stat().st_size <= self.offsets.get(name, 0)
+            resp = await client.post(self.url, content=jsonio.dumps({"receipts": receipts}),
+                                     headers={"content-type": "application/json"})
+            if resp.status_code == 400:
+                # a receipt the ledger will never take: set it aside, never block the rest
+                log.error("receipts_rejected", file=name, body=resp.text[:500])
+                with open(self.rejected_file, "ab") as fh:
+                    for r in receipts:
+                        fh.write(jsonio.dumps_line(r))
+            else:
+                resp.raise_for_status()
+                self.shipped += len(receipts)
+            self.offsets[name] = end
+            self._save_state()
+
+    async def ship_once(self, client: httpx.AsyncClient) -> None:
+        for name in sorted(self.dirty):
+            if not (self.costs_dir / name).exists():
+                self.dirty.discard(name)
+                continue
+            if await self.ship_file(client, name):
+                self.dirty.discard(name)
+
+    async def _run(self, client: httpx.AsyncClient) -> None:
+        backoff = self.interval_s
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), backoff)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self.dirty:
+                continue
+            try:
+                await self.ship_once(client)
+                if not self.connected:
+                    log.info("ledger_reachable_again", shipped_total=self.shipped)
+                self.connected = True
+                backoff = self.interval_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.failures += 1
+                if self.connected:
+                    log.warning("ledger_unreachable", error=repr(exc), backlog_files=len(self.dirty))
+                self.connected = False
+                backoff = min(max(backoff * 2, 0.5), 5.0)
+
+    def start(self, client: httpx.AsyncClient) -> None:
+        self._task = asyncio.create_task(self._run(client), name="receipt-shipper")
+
+    async def stop(self, client: httpx.AsyncClient, flush_timeout: float = 3.0) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.dirty:
+            try:
+                await asyncio.wait_for(self.ship_once(client), flush_timeout)
+            except Exception as exc:
+                log.warning("shutdown_flush_incomplete", error=repr(exc), backlog_files=len(self.dirty))

@@ -1,0 +1,29 @@
+"""The gateway's local, read-only view of the router's registry (kept fresh by a follower)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.common.registry.provider import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryView:
+    providers: tuple[Provider, ...] = ()
+    by_model: dict[str, tuple[Provider, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> RegistryView:
+        providers = tuple(Provider.from_json(p) for p in data.get("providers", []))
+        by_model: dict[str, list[Provider]] = {}
+        for p in providers:
+            by_model.setdefault(p.model, []).append(p)
+        return cls(providers, {m: tuple(ps) for m, ps in by_model.items()})
+
+    def candidates_for(self, model: str | None) -> tuple[Provider, ...]:
+        return self.by_model.get(model, ()) if model else self.providers
+
+
+def budgeted_runs(data: dict[str, Any]) -> frozenset[str]:
+    return frozenset(data.get("run_ids", []))

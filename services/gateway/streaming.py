@@ -1,0 +1,94 @@
+"""Server-sent events passed through event by event, with the stream's cost on its receipt.
+
+Usage is always asked of the upstream; the usage-only chunk is removed again when the client
+did not ask for it. The receipt is written before the final `[DONE]` goes out. A stream that ends
+without its end marker is an error: the client gets an error event, never a clean-looking end,
+and the receipt says `truncated`. A client that goes away mid-stream still gets a receipt for
+what was generated, and the upstream request is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import orjson
+import structlog
+
+from services.common.selection.estimate import typical_input_tokens
+from services.gateway.adapters.base import Usage
+from services.gateway.forwarding.fallback import Answer
+from services.gateway.pipeline import Admitted, Pipeline
+
+log = structlog.get_logger("tollway.gateway.stream")
+
+
+def _error_event(kind: str, message: str) -> bytes:
+    return b"data: " + orjson.dumps({"error": {"type": kind, "message": message}}) + b"\n\n"
+
+
+async def _events(resp: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
+    """Group the upstream's lines into SSE events (separated by a blank line)."""
+    lines: list[bytes] = []
+    async for line in resp.content:
+        lines.append(line)
+        if line in (b"\n", b"\r\n"):
+            yield lines
+            lines = []
+    if lines and any(line.strip() for line in lines):
+        yield lines
+
+
+async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncIterator[bytes]:
+    call = admitted.call
+    usage: Usage | None = None
+    text_len = 0
+    finished = False
+    recorded = False
+    resp = answer.response
+
+    def record(status: str, error: dict[str, str] | None = None) -> None:
+        nonlocal recorded
+        if recorded:
+            return
+        recorded = True
+        estimated = usage is None
+        in_tokens = usage.input_tokens if usage else typical_input_tokens(call.payload)
+        out_tokens = usage.output_tokens if usage else (text_len + 3) // 4
+        pipeline.record(admitted, answer.provider, status=status, http_status=answer.status,
+                        input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
+                        error=error, charged=True)
+
+    try:
+        async for lines in _events(resp):
+            event = answer.adapter.parse_event(lines)
+            if event is None:
+                continue
+            if event.usage is not None:
+                usage = event.usage
+            text_len += len(event.text)
+            if event.done:
+                finished = True
+                record("success")
+                yield event.raw
+                break
+            if event.usage_only and not call.client_wants_usage:
+                continue
+            yield event.raw
+        if not finished:
+            record("error", {"type": "truncated", "message": "upstream stream ended without [DONE]"})
+            yield _error_event("upstream_truncated",
+                               f"provider {answer.provider.name} ended the stream before it was "
+                               "complete; the answer above is partial (no fallback after the first byte)")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        record("error", {"type": "truncated", "message": f"upstream stream failed: {exc!r}"[:300]})
+        yield _error_event("upstream_truncated",
+                           f"provider {answer.provider.name} failed mid-stream; the answer above is "
+                           "partial (no fallback after the first byte)")
+    except (asyncio.CancelledError, GeneratorExit):
+        record("error", {"type": "client_disconnected",
+                         "message": "client went away mid-stream; billed for what was generated"})
+        raise
+    finally:
+        resp.close()
