@@ -1,0 +1,24 @@
+import httpx
+import pytest
+
+from tests.e2e.swarm import Swarm
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory):
+    s = Swarm(tmp_path_factory.mktemp("swarm"))
+    s.start_all()
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture(scope="module")
+def http():
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+def register(http: httpx.Client, swarm: Swarm, body: dict) -> dict:
+    resp = http.post(swarm.url("router") + "/register", json=body)
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()

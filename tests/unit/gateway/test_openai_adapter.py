@@ -1,0 +1,49 @@
+from services.gateway.adapters.openai import OpenAIAdapter, chat_url
+from services.gateway.call import RecentRequestIds
+
+A = OpenAIAdapter()
+
+
+def test_chat_url_accepts_endpoints_with_or_without_v1():
+    assert chat_url("http://h:1") == "http://h:1/v1/chat/completions"
+    assert chat_url("http://h:1/v1/") == "http://h:1/v1/chat/completions"
+
+
+def test_stream_requests_always_ask_for_usage_and_use_the_providers_model(monkeypatch):
+    from datetime import UTC, datetime
+
+    from services.common.registry.provider import provider_from_registration
+
+    p = provider_from_registration({"name": "p", "model": "real-model", "context_window": 10,
+                                    "input_per_mtok": 1, "output_per_mtok": 1, "endpoint": "http://h"},
+                                   datetime.now(UTC))
+    req = A.build_request(p, {"model": "alias", "messages": []}, "sk-secret", stream=True)
+    assert b'"model":"real-model"' in req.body
+    assert b'"include_usage":true' in req.body
+    assert req.headers["authorization"] == "Bearer sk-secret"
+
+
+def test_parse_events():
+    ev = A.parse_event([b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n', b"\n"])
+    assert ev.text == "Hi" and not ev.done and ev.usage is None
+    ev = A.parse_event([b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n', b"\n"])
+    assert ev.usage_only and ev.usage.input_tokens == 5 and ev.usage.output_tokens == 2
+    ev = A.parse_event([b"data: [DONE]\n", b"\n"])
+    assert ev.done
+    ev = A.parse_event([b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n', b"\n"])
+    assert ev.finish_reason == "stop"
+
+
+def test_error_message_prefers_the_providers_message():
+    assert A.error_message(500, b'{"error":{"message":"overloaded"}}') == "overloaded"
+    assert A.error_message(502, b"") == "HTTP 502"
+
+
+def test_a_reused_request_id_is_refused():
+    ids = RecentRequestIds(capacity=2)
+    ids.claim("a")
+    try:
+        ids.claim("a")
+        raise AssertionError("duplicate accepted")
+    except Exception as exc:
+        assert getattr(exc, "status", None) == 409

@@ -1,0 +1,48 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import jsonschema
+import orjson
+
+from services.common import contracts, jsonio
+from services.common.registry.provider import provider_from_registration
+from services.gateway.receipts.build import Attempt, RequestFacts, build_receipt
+
+NOW = datetime(2026, 11, 23, 10, 30, 0, 123000, tzinfo=UTC)
+GPT4 = provider_from_registration(
+    {"name": "my-gpt4", "model": "gpt-4", "context_window": 8192, "cost_per_input_token": 0.00003,
+     "cost_per_output_token": 0.00006, "endpoint": "http://localhost:8100"}, NOW)
+
+
+def facts(*attempts):
+    return RequestFacts("req-1", "R-001", "agent-1", "cost", "cheapest", attempts=list(attempts))
+
+
+def test_costs_are_exact_and_total_is_the_sum_of_parts():
+    r = build_receipt(facts(Attempt("my-gpt4", "success", 12.0, 200)), GPT4, status="success", http_status=200,
+                      input_tokens=500, output_tokens=200, latency_ms=12.3456, timestamp=NOW)
+    assert r["input_cost_usd"] == Decimal("0.015000")
+    assert r["output_cost_usd"] == Decimal("0.012000")
+    assert r["cost_usd"] == Decimal("0.027000")
+    assert r["prices"] == {"input_per_mtok": Decimal("30"), "output_per_mtok": Decimal("60")}
+    assert r["timestamp"] == "2026-11-23T10:30:00.123Z"
+    assert r["fallback"] is False
+
+
+def test_receipt_line_has_six_decimals_and_matches_the_contract():
+    r = build_receipt(facts(Attempt("down", "error", 1.0, None, "cannot connect"),
+                            Attempt("my-gpt4", "success", 12.0, 200)),
+                      GPT4, status="success", http_status=200, input_tokens=7, output_tokens=3,
+                      latency_ms=5, timestamp=NOW)
+    line = jsonio.dumps_line(r)
+    assert b'"cost_usd":0.000390' in line
+    assert line.endswith(b"\n")
+    jsonschema.validate(orjson.loads(line), contracts.schema("routing_receipt"))
+    assert r["fallback"] is True
+    assert [a["provider"] for a in r["attempts"]] == ["down", "my-gpt4"]
+
+
+def test_failed_requests_cost_nothing():
+    r = build_receipt(facts(), GPT4, status="error", http_status=502, input_tokens=0, output_tokens=0,
+                      latency_ms=1, timestamp=NOW)
+    assert r["cost_usd"] == Decimal("0")

@@ -1,0 +1,50 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common.registry.provider import provider_from_registration
+from services.common.selection.estimate import max_input_tokens, typical_input_tokens
+from services.gateway.budgets.worst_case import output_bound, worst_case
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def provider(name="p", inp="1", out="2", ctx=8192, **extra):
+    body = {"name": name, "model": "m", "context_window": ctx, "input_per_mtok": inp,
+            "output_per_mtok": out, "endpoint": "http://x", **extra}
+    return provider_from_registration(body, NOW)
+
+
+def payload(text="hello", max_tokens=None):
+    p = {"messages": [{"role": "user", "content": text}]}
+    if max_tokens:
+        p["max_tokens"] = max_tokens
+    return p
+
+
+@given(st.text(max_size=2000))
+def test_input_bound_is_never_below_the_byte_count(text):
+    assert max_input_tokens(payload(text)) >= len(text.encode("utf-8"))
+    assert max_input_tokens(payload(text)) >= typical_input_tokens(payload(text))
+
+
+def test_output_bound_uses_max_tokens_when_given():
+    assert output_bound(provider(), payload(max_tokens=16), 100) == 16
+
+
+def test_output_bound_without_max_tokens_is_the_rest_of_the_context():
+    assert output_bound(provider(ctx=1000), payload(), 100) == 900
+    assert output_bound(provider(ctx=1000, max_output_tokens=256), payload(), 100) == 256
+
+
+def test_hold_covers_the_most_expensive_fallback_and_rounds_up():
+    cheap, dear = provider("cheap", "1", "1"), provider("dear", "10", "30")
+    p = payload("hi", max_tokens=10)
+    inputs = max_input_tokens(p)
+    expected = (Decimal("10") * inputs + Decimal("30") * 10) / Decimal(1_000_000)
+    got = worst_case([cheap, dear], p)
+    assert got >= expected
+    assert got - expected < Decimal("0.000001")
+    assert got == got.quantize(Decimal("0.000001"))
