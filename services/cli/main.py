@@ -14,13 +14,17 @@ SERVICES = {
 
 
 def serve(service: str, port: int | None, host: str | None) -> None:
+    import os
+
     import uvicorn
 
     from services.common.logging import configure_logging
     from services.common.settings import Settings
 
-    settings = Settings()
     factory, port_field = SERVICES[service]
+    if port is not None:  # the app reads its port from settings (for /health): keep them in step
+        os.environ[f"TOLLWAY_{port_field.upper()}"] = str(port)
+    settings = Settings()
     configure_logging(service, settings.log_level)
     uvicorn.run(factory, factory=True, host=host or settings.host,
                 port=port or getattr(settings, port_field), log_level=settings.log_level,

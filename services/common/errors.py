@@ -99,11 +99,11 @@ def _tollway(_: Request, exc: Exception) -> Response:
 def _http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, kind, str(exc.detail), headers=exc.headers)
+    return error_response(exc.status_code, kind, str(exc.detail), headers=dict(exc.headers or {}))
 
 
 def _validation(_: Request, exc: Exception) -> Response:
-    errors = getattr(exc, "errors", lambda: [])()
+    errors: list[dict[str, Any]] = list(getattr(exc, "errors", lambda: [])())
     first = errors[0] if errors else {}
     loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path")]
     field = ".".join(loc) or None

@@ -40,5 +40,5 @@ def loads_exact(body: bytes | str) -> Any:
     """Parse with every non-integer number as a Decimal: for bodies that carry money."""
     try:
         return json.loads(body, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequest(f"body is not valid JSON: {exc}") from None

@@ -33,8 +33,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     registry = SnapshotFollower("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
                                 RegistryView.from_snapshot, RegistryView(),
                                 cache_file=state_dir / "registry.json", wait_s=settings.snapshot_wait_s)
-    budgets = SnapshotFollower("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot",
-                               budgeted_runs, frozenset(),
+    budgets: SnapshotFollower[frozenset[str]] = SnapshotFollower("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot",
+                               budgeted_runs, frozenset[str](),
                                cache_file=state_dir / "budgets.json", wait_s=settings.snapshot_wait_s)
     shipper = ReceiptShipper(settings.costs_dir, state_dir / "shipped.json", settings.ledger_url,
                              batch_size=settings.ship_batch_size, interval_s=settings.ship_interval_s,

@@ -8,9 +8,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from services.common.errors import install_error_handlers
+from services.common.http.responses import JSONResponse
 from services.common.http.middleware import BodyLimit, RequestContext
 from services.common.settings import Settings
 
@@ -20,7 +20,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan | None = None,
               health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0") -> FastAPI:
     app = FastAPI(title=f"Tollway {service}", version=version, lifespan=lifespan,
-                  default_response_class=ORJSONResponse)
+                  default_response_class=JSONResponse)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext, access_log_enabled=settings.access_log)

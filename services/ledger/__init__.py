@@ -1,0 +1,1 @@
+"""The ledger: the book of record. Receipts ingest, budgets with hard-cap holds, rolling windows."""

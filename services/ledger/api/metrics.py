@@ -1,0 +1,23 @@
+"""GET /metrics?window=minute|hour|day: rolling windows of cost, requests and tokens (JSON)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from services.common.http.responses import JSONResponse
+from services.ledger.context import ledger
+from services.ledger.windows.buckets import grain
+from services.ledger.windows.report import metrics_body
+
+router = APIRouter(tags=["windows"])
+
+
+@router.get("/metrics")
+async def get_metrics(request: Request, window: str = "minute") -> JSONResponse:
+    ctx = ledger(request)
+    g = grain(window)
+    now_us = ctx.now_us()
+    starts = g.starts(now_us)
+    rows = await ctx.store.rollups(g.name, starts[0], starts[-1])
+    return JSONResponse(metrics_body(g, now_us, rows))

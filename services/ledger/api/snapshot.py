@@ -1,0 +1,31 @@
+"""GET /budgets/snapshot: which runs have a budget, long-polled (?after=<version>&wait=<s>).
+
+With `after` equal to the current version the answer waits until the version moves or `wait`
+(at most 60 s) elapses; any other `after` (older, or ahead after a reset) is answered at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.requests import Request
+
+from services.common.http.responses import JSONResponse
+from services.ledger.budgets.model import RUN
+from services.ledger.context import ledger
+
+router = APIRouter(tags=["budgets"])
+MAX_WAIT_S = 60.0
+
+
+@router.get("/budgets/snapshot")
+async def budget_snapshot(request: Request,
+                          after: Annotated[int | None, Query(ge=0)] = None,
+                          wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
+                          ) -> JSONResponse:
+    ctx = ledger(request)
+    if after is not None and after == ctx.signal.version:
+        await ctx.signal.wait_past(after, min(wait, MAX_WAIT_S))
+    version, run_ids = await ctx.store.snapshot(RUN)
+    return JSONResponse({"version": version, "run_ids": run_ids})

@@ -1,0 +1,40 @@
+"""The ledger app: wires the store, the clock and the routes (uvicorn factory `create_app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.common.clock import Clock, SystemClock
+from services.common.http.app import build_app
+from services.common.http.longpoll import VersionSignal
+from services.common.settings import Settings
+from services.ledger.api import budgets, holds, metrics, receipts, snapshot
+from services.ledger.context import LedgerContext
+from services.ledger.store.base import LedgerStore
+from services.ledger.store.factory import make_store
+
+
+def create_app(settings: Settings | None = None, *, store: LedgerStore | None = None,
+               clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = LedgerContext(settings=settings, store=store or make_store(settings),
+                        clock=clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ctx.store.open()
+        ctx.signal = VersionSignal(await ctx.store.version())
+        try:
+            yield
+        finally:
+            await ctx.store.close()
+
+    app = build_app("ledger", settings, port=settings.ledger_port, lifespan=lifespan,
+                    health=lambda: {"receipts": ctx.store.receipt_count})
+    app.state.ledger = ctx
+    for module in (receipts, budgets, snapshot, holds, metrics):
+        app.include_router(module.router)
+    return app

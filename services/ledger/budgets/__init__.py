@@ -1,0 +1,1 @@
+"""Budgets: levels and threshold events, hold arithmetic, the status a caller sees."""

@@ -1,0 +1,22 @@
+"""Announcing threshold crossings: one structlog warning per event, raised once (see levels)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+
+from services.common.money import fmt_usd, from_micros
+from services.ledger.budgets.levels import LEVEL_AT
+from services.ledger.budgets.model import ThresholdEvent
+from services.ledger.times import iso
+
+log = structlog.get_logger("tollway.ledger.budgets")
+
+
+def announce(events: Iterable[ThresholdEvent]) -> None:
+    for event in events:
+        log.warning("budget_threshold_crossed", scope=event.key.scope, scope_id=event.key.scope_id,
+                    threshold=event.threshold, level=LEVEL_AT[event.threshold], at=iso(event.at_us),
+                    spent_usd=fmt_usd(from_micros(event.spent_micros)),
+                    budget_usd=fmt_usd(from_micros(event.budget_micros)))

@@ -1,0 +1,29 @@
+"""What every ledger route needs: settings, store, clock and the budget snapshot signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from services.common.clock import Clock
+from services.common.http.longpoll import VersionSignal
+from services.common.settings import Settings
+from services.ledger.store.base import LedgerStore
+from services.ledger.times import to_us
+
+
+@dataclass
+class LedgerContext:
+    settings: Settings
+    store: LedgerStore
+    clock: Clock
+    signal: VersionSignal = field(default_factory=VersionSignal)
+
+    def now_us(self) -> int:
+        return to_us(self.clock.now())
+
+
+def ledger(request: Request) -> LedgerContext:
+    ctx: LedgerContext = request.app.state.ledger
+    return ctx

@@ -1,0 +1,76 @@
+"""From a contract-valid receipt to the row the ledger stores: exact micros, its instant, its JSON.
+
+A receipt is refused (400, naming its request_id) when any amount is finer than a microdollar,
+when cost_usd != input_cost_usd + output_cost_usd, or when its timestamp is not a real instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from services.common import jsonio
+from services.common.clock import parse_utc
+from services.common.errors import InvalidRequest
+from services.common.ids import is_safe_id
+from services.ledger.amounts import micros_of
+from services.ledger.times import to_us
+
+COST_FIELDS = ("input_cost_usd", "output_cost_usd", "cost_usd")
+MAX_TOKENS = 10**15  # far above any real request; keeps sums inside SQLite's 64-bit integers
+
+
+@dataclass(frozen=True)
+class Receipt:
+    request_id: str
+    run_id: str
+    ts_us: int
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    cost_micros: int
+    body: bytes  # the receipt's JSON, numbers written exactly as received
+
+
+def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
+    """`data` is valid against routing_receipt.schema.json and was parsed with exact numbers."""
+    request_id = str(data["request_id"])
+
+    where = f"receipt {request_id}: "
+
+    def refuse(message: str, field: str) -> InvalidRequest:
+        return InvalidRequest(where + message, field=(field_prefix + field).rstrip(".") or None)
+
+    def micros(name: str) -> int:
+        return micros_of(data[name], name, where=where, path=field_prefix + name)
+
+    costs = {name: micros(name) for name in COST_FIELDS}
+    if data.get("hold_usd") is not None:
+        micros("hold_usd")
+    if not is_safe_id(str(data["run_id"])):
+        raise refuse("run_id must match [A-Za-z0-9._-]{1,128} without '..'", "run_id")
+    if costs["cost_usd"] != costs["input_cost_usd"] + costs["output_cost_usd"]:
+        raise refuse(f"cost_usd {data['cost_usd']} != input_cost_usd {data['input_cost_usd']}"
+                     f" + output_cost_usd {data['output_cost_usd']}", "cost_usd")
+    for name in ("input_tokens", "output_tokens"):
+        if data[name] > MAX_TOKENS:
+            raise refuse(f"{name} is too large (at most {MAX_TOKENS})", name)
+    try:
+        ts_us = to_us(parse_utc(data["timestamp"]))
+    except ValueError:
+        raise refuse(f"timestamp {data['timestamp']!r} is not a valid UTC instant",
+                     "timestamp") from None
+    try:
+        body = jsonio.dumps(data)
+    except TypeError as exc:  # e.g. an integer beyond 64 bits in a field the ledger does not use
+        raise refuse(f"cannot be stored: {exc}", "") from None
+    return Receipt(request_id=request_id, run_id=str(data["run_id"]), ts_us=ts_us,
+                   provider=str(data["provider"]), input_tokens=int(data["input_tokens"]),
+                   output_tokens=int(data["output_tokens"]), cost_micros=costs["cost_usd"],
+                   body=body)
+
+
+def parse_batch(receipts: Sequence[dict[str, Any]]) -> list[Receipt]:
+    """Every receipt of a batch, or the first refusal: a bad batch writes nothing."""
+    return [parse_receipt(r, field_prefix=f"receipts.{i}.") for i, r in enumerate(receipts)]

@@ -1,0 +1,94 @@
+"""The `LedgerStore` protocol: every read and atomic write the ledger needs, backend-neutral.
+
+Times are integer microseconds since the epoch, money integer microdollars. Each write method
+is ONE transaction: a check and the write it guards can never interleave with another writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.ledger.budgets.holds import HoldOutcome
+from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.receipts.parse import Receipt
+from services.ledger.windows.rollup import Row
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    events: list[ThresholdEvent] = field(default_factory=list)  # raised by this ingest
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    ingest: IngestResult
+    released: bool  # the hold existed (unexpired) and is gone
+    state: BudgetState | None  # the receipt's run budget, None when it has none
+
+
+@dataclass(frozen=True)
+class BudgetChange:
+    state: BudgetState
+    created: bool
+    version: int  # the budget snapshot version after the change
+    events: list[ThresholdEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunReceipts:
+    count: int
+    spent_micros: int
+    bodies: list[str]  # each receipt's JSON exactly as stored, ordered by timestamp
+
+
+class LedgerStore(Protocol):
+    @property
+    def receipt_count(self) -> int:
+        """Receipts in the book, as of this store's last open or write (for /health)."""
+        ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ingest(self, receipts: Sequence[Receipt], now_us: int) -> IngestResult:
+        """Insert new receipts (idempotent on request_id), update spend and rollups, remove
+        holds settled by them, raise threshold events; all or nothing."""
+        ...
+
+    async def settle(self, hold_id: str, receipt: Receipt, now_us: int) -> SettleResult:
+        """Ingest `receipt` and drop hold `hold_id` in one transaction."""
+        ...
+
+    async def run_receipts(self, run_id: str, limit: int, offset: int) -> RunReceipts: ...
+
+    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange: ...
+
+    async def delete_budget(self, key: BudgetKey) -> int | None:
+        """The new snapshot version, or None when there was no such budget."""
+        ...
+
+    async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None: ...
+
+    async def budgets(self, scope: str, now_us: int) -> list[BudgetState]: ...
+
+    async def snapshot(self, scope: str) -> tuple[int, list[str]]:
+        """(version, ids of every budget in `scope`), read together."""
+        ...
+
+    async def version(self) -> int: ...
+
+    async def place_hold(self, hold_id: str, key: BudgetKey, amount_micros: int, now_us: int,
+                         ttl_us: int) -> HoldOutcome:
+        """Check and reserve atomically; idempotent on hold_id; expired holds are dropped."""
+        ...
+
+    async def release_hold(self, hold_id: str, now_us: int) -> bool: ...
+
+    async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
+        """Rollup rows of `grain` with bucket start in [first_us, last_us]."""
+        ...

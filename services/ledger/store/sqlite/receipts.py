@@ -1,0 +1,46 @@
+"""Receipt rows: idempotent insert on request_id, and a run's receipts in timestamp order."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from services.ledger.receipts.parse import Receipt
+from services.ledger.store.base import RunReceipts
+
+INSERT = """
+INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens,
+                      cost_micros, body, ingested_us)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (request_id) DO NOTHING
+"""
+
+
+def insert_new(conn: sqlite3.Connection, receipts: Sequence[Receipt], now_us: int) -> list[Receipt]:
+    """Insert each receipt not already in the book; the ones that were new, in order."""
+    new: list[Receipt] = []
+    for r in receipts:
+        cur = conn.execute(INSERT, (r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens,
+                                    r.output_tokens, r.cost_micros, r.body.decode(), now_us))
+        if cur.rowcount == 1:
+            new.append(r)
+    return new
+
+
+def exists(conn: sqlite3.Connection, request_id: str) -> bool:
+    row = conn.execute("SELECT 1 FROM receipts WHERE request_id = ?", (request_id,)).fetchone()
+    return row is not None
+
+
+def count_all(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM receipts").fetchone()[0])
+
+
+def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int) -> RunReceipts:
+    count, spent = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(cost_micros), 0) FROM receipts WHERE run_id = ?",
+        (run_id,)).fetchone()
+    rows = conn.execute(
+        "SELECT body FROM receipts WHERE run_id = ? ORDER BY ts_us, rowid LIMIT ? OFFSET ?",
+        (run_id, limit, offset)).fetchall()
+    return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[b for (b,) in rows])

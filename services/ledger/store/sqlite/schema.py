@@ -1,0 +1,79 @@
+"""The ledger's SQLite tables. Money is INTEGER microdollars, time INTEGER epoch microseconds."""
+
+from __future__ import annotations
+
+import sqlite3
+
+DDL = """
+CREATE TABLE IF NOT EXISTS receipts (
+    request_id    TEXT PRIMARY KEY,
+    run_id        TEXT NOT NULL,
+    ts_us         INTEGER NOT NULL,
+    provider      TEXT NOT NULL,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost_micros   INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    ingested_us   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_by_run ON receipts (run_id, ts_us);
+
+CREATE TABLE IF NOT EXISTS spend (
+    scope        TEXT NOT NULL,
+    scope_id     TEXT NOT NULL,
+    spent_micros INTEGER NOT NULL,
+    receipts     INTEGER NOT NULL,
+    PRIMARY KEY (scope, scope_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS budgets (
+    scope         TEXT NOT NULL,
+    scope_id      TEXT NOT NULL,
+    budget_micros INTEGER NOT NULL,
+    created_us    INTEGER NOT NULL,
+    updated_us    INTEGER NOT NULL,
+    PRIMARY KEY (scope, scope_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS budget_events (
+    scope         TEXT NOT NULL,
+    scope_id      TEXT NOT NULL,
+    threshold     INTEGER NOT NULL,
+    at_us         INTEGER NOT NULL,
+    spent_micros  INTEGER NOT NULL,
+    budget_micros INTEGER NOT NULL,
+    PRIMARY KEY (scope, scope_id, threshold)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS holds (
+    hold_id       TEXT PRIMARY KEY,
+    scope         TEXT NOT NULL,
+    scope_id      TEXT NOT NULL,
+    amount_micros INTEGER NOT NULL,
+    created_us    INTEGER NOT NULL,
+    expires_us    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_by_scope ON holds (scope, scope_id, expires_us);
+CREATE INDEX IF NOT EXISTS holds_by_expiry ON holds (expires_us);
+
+CREATE TABLE IF NOT EXISTS rollups (
+    grain         TEXT NOT NULL,
+    bucket_us     INTEGER NOT NULL,
+    provider      TEXT NOT NULL,
+    cost_micros   INTEGER NOT NULL,
+    requests      INTEGER NOT NULL,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (grain, bucket_us, provider)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('budget_version', 0);
+"""
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.executescript(DDL)

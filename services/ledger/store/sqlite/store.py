@@ -1,0 +1,171 @@
+"""SqliteLedgerStore: one SQLite file in WAL mode behind one connection and one worker thread.
+
+Every call runs on that single thread, so calls never interleave in this process; each write is
+a `BEGIN IMMEDIATE` transaction, so they do not interleave with other processes on the file either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from services.ledger.budgets.holds import HoldOutcome
+from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.receipts.parse import Receipt
+from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
+from services.ledger.store.sqlite import budgets as budget_rows
+from services.ledger.store.sqlite import holds as hold_rows
+from services.ledger.store.sqlite import ingest as ingest_tx
+from services.ledger.store.sqlite import receipts as receipt_rows
+from services.ledger.store.sqlite import reserve, schema
+from services.ledger.store.sqlite import rollups as rollup_rows
+from services.ledger.store.sqlite import spend as spend_rows
+from services.ledger.windows.rollup import Row
+
+T = TypeVar("T")
+
+
+class SqliteLedgerStore:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000):
+        self.path = path
+        self.synchronous = synchronous  # FULL: a committed receipt survives a power cut too
+        self.busy_timeout_ms = busy_timeout_ms
+        self._conn: sqlite3.Connection | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._count = 0
+
+    @property
+    def receipt_count(self) -> int:
+        return self._count
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _connect(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        schema.create(conn)
+        self._conn = conn
+        return receipt_rows.count_all(conn)
+
+    def _in_tx(self, begin: str, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("the ledger store is not open")
+        conn.execute(begin)
+        try:
+            result = fn(conn, *args)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _call(self, begin: str, fn: Callable[..., T], *args: Any) -> T:
+        if self._worker is None:
+            raise RuntimeError("the ledger store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._in_tx, begin, fn, args)
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call("BEGIN IMMEDIATE", fn, *args)
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call("BEGIN", fn, *args)
+
+    async def open(self) -> None:
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-sqlite")
+        loop = asyncio.get_running_loop()
+        self._count = await loop.run_in_executor(self._worker, self._connect)
+
+    async def close(self) -> None:
+        worker, conn = self._worker, self._conn
+        self._worker = None
+        if worker is None:
+            return
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(worker, conn.close)
+        self._conn = None
+        worker.shutdown(wait=True)
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    async def ingest(self, batch: Sequence[Receipt], now_us: int) -> IngestResult:
+        result = await self._write(ingest_tx.ingest, batch, now_us)
+        self._count += result.accepted
+        return result
+
+    async def settle(self, hold_id: str, receipt: Receipt, now_us: int) -> SettleResult:
+        result = await self._write(ingest_tx.settle, hold_id, receipt, now_us)
+        self._count += result.ingest.accepted
+        return result
+
+    async def run_receipts(self, run_id: str, limit: int, offset: int) -> RunReceipts:
+        return await self._read(receipt_rows.run_page, run_id, limit, offset)
+
+    async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
+        return await self._read(rollup_rows.window, grain, first_us, last_us)
+
+    # -- budgets -----------------------------------------------------------------------------
+
+    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange:
+        return await self._write(_set_budget, key, budget_micros, now_us)
+
+    async def delete_budget(self, key: BudgetKey) -> int | None:
+        return await self._write(_delete_budget, key)
+
+    async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None:
+        return await self._read(budget_rows.state, key, now_us)
+
+    async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
+        return await self._read(_all_states, scope, now_us)
+
+    async def snapshot(self, scope: str) -> tuple[int, list[str]]:
+        return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.ids(conn, scope)))
+
+    async def version(self) -> int:
+        return await self._read(budget_rows.version)
+
+    # -- holds -------------------------------------------------------------------------------
+
+    async def place_hold(self, hold_id: str, key: BudgetKey, amount_micros: int, now_us: int,
+                         ttl_us: int) -> HoldOutcome:
+        return await self._write(reserve.place, hold_id, key, amount_micros, now_us, ttl_us)
+
+    async def release_hold(self, hold_id: str, now_us: int) -> bool:
+        return await self._write(_release, hold_id, now_us)
+
+
+def _set_budget(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int,
+                now_us: int) -> BudgetChange:
+    before = budget_rows.amount(conn, key)
+    if before != budget_micros:
+        budget_rows.put(conn, key, budget_micros, now_us)
+        version = budget_rows.bump_version(conn)
+    else:
+        version = budget_rows.version(conn)
+    events: list[ThresholdEvent] = budget_rows.record_crossings(
+        conn, key, spend_rows.spent(conn, key), [], now_us)
+    state = budget_rows.state(conn, key, now_us)
+    assert state is not None
+    return BudgetChange(state=state, created=before is None, version=version, events=events)
+
+
+def _delete_budget(conn: sqlite3.Connection, key: BudgetKey) -> int | None:
+    return budget_rows.bump_version(conn) if budget_rows.remove(conn, key) else None
+
+
+def _all_states(conn: sqlite3.Connection, scope: str, now_us: int) -> list[BudgetState]:
+    states = (budget_rows.state(conn, BudgetKey(scope, i), now_us) for i in budget_rows.ids(conn, scope))
+    return [s for s in states if s is not None]
+
+
+def _release(conn: sqlite3.Connection, hold_id: str, now_us: int) -> bool:
+    hold_rows.expire(conn, now_us)
+    return hold_rows.delete(conn, [hold_id]) > 0

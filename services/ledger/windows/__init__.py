@@ -1,0 +1,1 @@
+"""Rolling windows: minute/hour/day buckets of cost, requests and tokens, per provider."""

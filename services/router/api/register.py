@@ -1,0 +1,50 @@
+"""POST /register: add a provider, update it, or bring a soft-deleted one back.
+
+201 when new, 200 otherwise; `registered_at` survives updates and reactivation. A body that
+carries a secret is refused before anything else, without echoing or logging the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from services.common.http.app import contract_body
+from services.common.http.body import read_json
+from services.common.http.responses import JSONResponse
+from services.common.registry.provider import provider_from_registration
+from services.router.context import router_context
+from services.router.secret_fields import refuse_secrets
+
+router = APIRouter(tags=["registry"])
+log = structlog.get_logger("tollway.router.register")
+
+
+async def read_registration(request: Request) -> dict[str, Any]:
+    """The registration body, free of secrets and valid against its contract (money exact)."""
+    try:
+        refuse_secrets(orjson.loads(await request.body()))
+    except orjson.JSONDecodeError:
+        pass  # read_json below says what is wrong with it
+    return await read_json(request, "provider_registration", exact=True)
+
+
+@router.post("/register", openapi_extra=contract_body("provider_registration"), status_code=201,
+             summary="Register, update or reactivate a provider")
+async def register(request: Request) -> JSONResponse:
+    ctx = router_context(request)
+    body = await read_registration(request)
+    previous = ctx.store.get(body["name"])
+    provider = provider_from_registration(body, ctx.clock.now(), previous)
+    ctx.store.upsert(provider)
+    version = ctx.changed()
+    created = previous is None
+    reactivated = previous is not None and not previous.active
+    log.info("provider_registered", provider=provider.name, model=provider.model,
+             created=created, reactivated=reactivated, version=version)
+    return JSONResponse({"provider": provider.to_json(), "created": created, "reactivated": reactivated},
+                        status_code=201 if created else 200)

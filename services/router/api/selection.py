@@ -1,0 +1,24 @@
+"""POST /select: which active provider should serve a request, why, and who else could."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from services.common.http.app import contract_body
+from services.common.http.body import read_json
+from services.common.http.responses import JSONResponse
+from services.common.selection.decide import select
+from services.common.selection.request import SelectionRequest
+from services.router.context import router_context
+
+router = APIRouter(tags=["selection"])
+
+
+@router.post("/select", openapi_extra=contract_body("selection_request"),
+             summary="Choose a provider (cost, latency or balanced) and explain the choice")
+async def select_provider(request: Request) -> JSONResponse:
+    ctx = router_context(request)
+    body = await read_json(request, "selection_request")
+    wanted = SelectionRequest.from_json(body, ctx.settings.default_optimization)
+    return JSONResponse(select(ctx.store.list(), wanted).to_json())

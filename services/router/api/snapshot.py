@@ -1,0 +1,29 @@
+"""GET /registry/snapshot: every active provider and the registry version, long-polled.
+
+With `?after=<v>` equal to the current version the answer waits until the version moves or
+`wait` seconds (at most 60) pass; any other `after` (older, or ahead after a reset) is
+answered at once. This is how the gateway's local copy stays fresh.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from services.common.http.responses import JSONResponse
+from services.router.context import router_context
+from services.router.params import float_param, int_param
+
+router = APIRouter(tags=["registry"])
+MAX_WAIT_S = 60.0
+
+
+@router.get("/registry/snapshot", summary="Active providers and registry version (?after=&wait=)")
+async def registry_snapshot(request: Request) -> JSONResponse:
+    after = int_param(request.query_params, "after")
+    wait = min(float_param(request.query_params, "wait") or 0.0, MAX_WAIT_S)
+    ctx = router_context(request)
+    if after is not None and after == ctx.signal.version:
+        await ctx.signal.wait_past(after, wait)
+    version = ctx.store.version()  # read before the list: a change in between is seen next time
+    return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.store.list()]})

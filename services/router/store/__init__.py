@@ -1,0 +1,1 @@
+"""Where the provider registry is kept: one `RegistryStore` protocol, one module per backend."""

@@ -1,0 +1,124 @@
+"""The registry in one SQLite file (WAL): each provider as its JSON plus indexed columns, and
+the registry version in the same database, bumped in the same transaction as the change."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from services.common import jsonio
+from services.common.registry.provider import Provider
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS providers (
+    name TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    context_window INTEGER NOT NULL,
+    registered_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS providers_active_model ON providers (active, model);
+CREATE TABLE IF NOT EXISTS registry_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO registry_version (id, version) VALUES (1, 0);
+"""
+
+
+def _encode(provider: Provider) -> str:
+    return jsonio.dumps(provider.to_json()).decode()
+
+
+def _decode(body: str) -> Provider:
+    return Provider.from_json(jsonio.loads_exact(body))
+
+
+class SqliteRegistryStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("registry store is not open")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _put(self, db: sqlite3.Connection, provider: Provider) -> int:
+        db.execute(
+            "INSERT INTO providers (name, model, active, context_window, registered_at, updated_at, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET model = excluded.model, active = excluded.active,"
+            " context_window = excluded.context_window, registered_at = excluded.registered_at,"
+            " updated_at = excluded.updated_at, body = excluded.body",
+            (provider.name, provider.model, int(provider.active), provider.context_window,
+             provider.registered_at, provider.updated_at, _encode(provider)))
+        row = db.execute("UPDATE registry_version SET version = version + 1 WHERE id = 1"
+                         " RETURNING version").fetchone()
+        return int(row[0])
+
+    def get(self, name: str) -> Provider | None:
+        with self._lock:
+            row = self.db.execute("SELECT body FROM providers WHERE name = ?", (name,)).fetchone()
+        return _decode(row[0]) if row else None
+
+    def upsert(self, provider: Provider) -> int:
+        with self._write() as db:
+            return self._put(db, provider)
+
+    def set_active(self, name: str, active: bool, now: datetime) -> Provider | None:
+        with self._write() as db:
+            row = db.execute("SELECT body FROM providers WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            provider = _decode(row[0])
+            if provider.active == active:
+                return provider
+            changed = provider.touched(now, active=active)
+            self._put(db, changed)
+            return changed
+
+    def list(self, include_inactive: bool = False) -> list[Provider]:
+        sql = "SELECT body FROM providers" + ("" if include_inactive else " WHERE active = 1")
+        with self._lock:
+            rows = self.db.execute(sql + " ORDER BY name").fetchall()
+        return [_decode(body) for (body,) in rows]
+
+    def version(self) -> int:
+        with self._lock:
+            row = self.db.execute("SELECT version FROM registry_version WHERE id = 1").fetchone()
+        return int(row[0])

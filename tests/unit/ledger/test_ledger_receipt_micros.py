@@ -1,0 +1,82 @@
+"""Receipts to integer microdollars: exact conversion, refusals, and rollups that add up."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common.errors import InvalidRequest
+from services.common.money import from_micros
+from services.ledger.receipts.parse import parse_batch, parse_receipt
+from services.ledger.times import to_us
+from services.ledger.windows.buckets import GRAINS
+from services.ledger.windows.rollup import rollup_deltas
+
+NOW = to_us(datetime(2026, 11, 23, 10, 30, 15, tzinfo=UTC))
+
+
+def priced(request_id: str, input_cost: Decimal, output_cost: Decimal,
+           timestamp: str = "2026-11-23T10:30:00Z") -> dict[str, Any]:
+    """The fields the ledger reads from a (contract-valid) receipt."""
+    return {"request_id": request_id, "run_id": "run-u", "timestamp": timestamp,
+            "provider": "p", "input_tokens": 3, "output_tokens": 4,
+            "input_cost_usd": input_cost, "output_cost_usd": output_cost,
+            "cost_usd": input_cost + output_cost}
+
+
+def test_amounts_become_exact_micros_and_the_json_is_kept_as_sent() -> None:
+    r = parse_receipt(priced("r1", Decimal("0.000001"), Decimal("0.333333")))
+    assert (r.cost_micros, r.input_tokens, r.output_tokens) == (333_334, 3, 4)
+    assert r.ts_us == to_us(datetime(2026, 11, 23, 10, 30, tzinfo=UTC))
+    assert b'"cost_usd":0.333334' in r.body and b'"input_cost_usd":0.000001' in r.body
+    assert orjson.loads(r.body)["request_id"] == "r1"
+
+
+def test_trailing_zeros_beyond_six_places_are_not_extra_precision() -> None:
+    assert parse_receipt(priced("r", Decimal("0.10000000"), Decimal(0))).cost_micros == 100_000
+
+
+@pytest.mark.parametrize(("inp", "out", "field"), [
+    (Decimal("0.0000001"), Decimal(0), "receipts.1.input_cost_usd"),
+    (Decimal(0), Decimal("1.1234567"), "receipts.1.output_cost_usd"),
+])
+def test_more_than_six_decimals_is_refused_naming_the_receipt(inp: Decimal, out: Decimal,
+                                                               field: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_batch([priced("ok", Decimal(1), Decimal(0)), priced("r7", inp, out)])
+    assert "r7" in info.value.message and info.value.field == field
+
+
+def test_cost_must_equal_input_plus_output() -> None:
+    data = priced("rs", Decimal("0.1"), Decimal("0.2")) | {"cost_usd": Decimal("0.300001")}
+    with pytest.raises(InvalidRequest) as info:
+        parse_receipt(data)
+    assert "rs" in info.value.message and info.value.field == "cost_usd"
+
+
+amounts = st.integers(min_value=0, max_value=10**12).map(from_micros)
+
+
+@given(st.lists(st.tuples(amounts, amounts, st.integers(min_value=0, max_value=86_400 * 8)),
+                max_size=40))
+def test_rollup_totals_always_equal_the_sum_of_the_receipts(
+        items: list[tuple[Decimal, Decimal, int]]) -> None:
+    receipts = [parse_receipt(priced(f"r{i}", a, b)) for i, (a, b, _) in enumerate(items)]
+    receipts = [replace(r, ts_us=NOW - age * 1_000_000)
+                for r, (_, _, age) in zip(receipts, items, strict=True)]
+    assert from_micros(sum(r.cost_micros for r in receipts)) == sum(
+        (a + b for a, b, _ in items), Decimal(0))
+    deltas = rollup_deltas(receipts, NOW)
+    for name, g in GRAINS.items():
+        rows = [t for (row_grain, _, _), t in deltas.items() if row_grain == name]
+        kept = [r for r in receipts if r.ts_us >= g.cutoff(NOW)]  # older: past retention
+        assert sum(t.cost_micros for t in rows) == sum(r.cost_micros for r in kept)
+        assert sum(t.requests for t in rows) == len(kept)
+        assert sum(t.input_tokens for t in rows) == 3 * len(kept)
