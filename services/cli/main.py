@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 SERVICES = {
@@ -14,21 +15,28 @@ SERVICES = {
 
 
 def serve(service: str, port: int | None, host: str | None) -> None:
-    import os
-
     import uvicorn
 
+    from services.common.http.longpoll import release_all_waiters
     from services.common.logging import configure_logging
     from services.common.settings import Settings
+
+    class Server(uvicorn.Server):
+        """Answers held long-polls as soon as a stop is asked, so shutdown is prompt and clean."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            release_all_waiters()
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     factory, port_field = SERVICES[service]
     if port is not None:  # the app reads its port from settings (for /health): keep them in step
         os.environ[f"TOLLWAY_{port_field.upper()}"] = str(port)
     settings = Settings()
     configure_logging(service, settings.log_level)
-    uvicorn.run(factory, factory=True, host=host or settings.host,
-                port=port or getattr(settings, port_field), log_level=settings.log_level,
-                access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(factory, factory=True, host=host or settings.host,
+                            port=getattr(settings, port_field), log_level=settings.log_level,
+                            access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)
+    Server(config).run()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,9 @@ def configure_logging(service: str, level: str = "info") -> None:
     structlog.contextvars.bind_contextvars(service=service)
     # uvicorn's own access log is replaced by ours (one JSON line per request, with its id)
     logging.getLogger("uvicorn.access").disabled = True
+    # control-plane clients log every call at INFO; ours are logged where they matter
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def bind_request(request_id: str) -> None:

@@ -30,15 +30,30 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     state_dir = settings.service_dir("gateway")
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    registry = SnapshotFollower("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
-                                RegistryView.from_snapshot, RegistryView(),
-                                cache_file=state_dir / "registry.json", wait_s=settings.snapshot_wait_s)
-    budgets: SnapshotFollower[frozenset[str]] = SnapshotFollower("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot",
-                               budgeted_runs, frozenset[str](),
-                               cache_file=state_dir / "budgets.json", wait_s=settings.snapshot_wait_s)
-    shipper = ReceiptShipper(settings.costs_dir, state_dir / "shipped.json", settings.ledger_url,
-                             batch_size=settings.ship_batch_size, interval_s=settings.ship_interval_s,
-                             rejected_file=state_dir / "rejected.jsonl")
+    registry = SnapshotFollower(
+        "registry",
+        settings.router_url.rstrip("/") + "/registry/snapshot",
+        RegistryView.from_snapshot,
+        RegistryView(),
+        cache_file=state_dir / "registry.json",
+        wait_s=settings.snapshot_wait_s,
+    )
+    budgets: SnapshotFollower[frozenset[str]] = SnapshotFollower(
+        "budgets",
+        settings.ledger_url.rstrip("/") + "/budgets/snapshot",
+        budgeted_runs,
+        frozenset[str](),
+        cache_file=state_dir / "budgets.json",
+        wait_s=settings.snapshot_wait_s,
+    )
+    shipper = ReceiptShipper(
+        settings.costs_dir,
+        state_dir / "shipped.json",
+        settings.ledger_url,
+        batch_size=settings.ship_batch_size,
+        interval_s=settings.ship_interval_s,
+        rejected_file=state_dir / "rejected.jsonl",
+    )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
     holds = HoldClient(settings.ledger_url, settings.ledger_timeout_s)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
@@ -67,22 +82,35 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     def health() -> dict[str, Any]:
         return {
-            "registry": {"version": registry.version, "providers": len(registry.value.providers),
-                         "connected": registry.connected},
-            "budgets": {"version": budgets.version, "runs": len(budgets.value),
-                        "connected": budgets.connected},
-            "receipts": {"shipped": shipper.shipped, "backlog_files": shipper.backlog_files,
-                         "ledger_connected": shipper.connected},
+            "registry": {
+                "version": registry.version,
+                "providers": len(registry.value.providers),
+                "connected": registry.connected,
+            },
+            "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected},
+            "receipts": {
+                "shipped": shipper.shipped,
+                "backlog_files": shipper.backlog_files,
+                "ledger_connected": shipper.connected,
+            },
         }
 
     app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health)
     app.state.pipeline = pipeline
     app.state.shipper = shipper
     chat_doc = contract_body("chat_request")
-    app.post("/v1/chat/completions", tags=["openai"], openapi_extra=chat_doc,
-             summary="OpenAI chat completions (plain or SSE stream)")(chat_completions)
+    app.post(
+        "/v1/chat/completions",
+        tags=["openai"],
+        openapi_extra=chat_doc,
+        summary="OpenAI chat completions (plain or SSE stream)",
+    )(chat_completions)
     app.post("/chat/completions", tags=["openai"], include_in_schema=False)(chat_completions)
     app.get("/v1/models", tags=["openai"], summary="Models served by registered providers")(list_models)
-    app.post("/route", tags=["tollway"], openapi_extra=contract_body("routing_request"),
-             summary="Route one request; answer, decision and receipt in one body")(route)
+    app.post(
+        "/route",
+        tags=["tollway"],
+        openapi_extra=contract_body("routing_request"),
+        summary="Route one request; answer, decision and receipt in one body",
+    )(route)
     return app

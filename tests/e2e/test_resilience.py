@@ -13,8 +13,18 @@ from tests.e2e.conftest import register
 
 @pytest.fixture(scope="module")
 def model(swarm, http):
-    register(http, swarm, {"name": "res-sim", "model": "res-model", "context_window": 4096,
-                           "input_per_mtok": "3", "output_per_mtok": "7", "endpoint": swarm.url("simulator")})
+    register(
+        http,
+        swarm,
+        {
+            "name": "res-sim",
+            "model": "res-model",
+            "context_window": 4096,
+            "input_per_mtok": "3",
+            "output_per_mtok": "7",
+            "endpoint": swarm.url("simulator"),
+        },
+    )
     swarm.wait_for_model("res-model")
     return "res-model"
 
@@ -22,9 +32,11 @@ def model(swarm, http):
 def send(http, swarm, run, n, prefix):
     codes = []
     for i in range(n):
-        r = http.post(swarm.url("gateway") + "/v1/chat/completions",
-                      json={"model": "res-model", "max_tokens": 3, "messages": [{"role": "user", "content": f"{prefix}{i}"}]},
-                      headers={"X-Tollway-Run": run})
+        r = http.post(
+            swarm.url("gateway") + "/v1/chat/completions",
+            json={"model": "res-model", "max_tokens": 3, "messages": [{"role": "user", "content": f"{prefix}{i}"}]},
+            headers={"X-Tollway-Run": run},
+        )
         codes.append(r.status_code)
     return codes
 
@@ -65,9 +77,11 @@ def test_ledger_down_unbudgeted_runs_keep_flowing_budgeted_runs_fail_closed(swar
     swarm.stop("ledger")
     try:
         assert send(http, swarm, "free", 10, "f") == [200] * 10
-        refused = http.post(swarm.url("gateway") + "/v1/chat/completions",
-                            json={"model": "res-model", "messages": [{"role": "user", "content": "x"}]},
-                            headers={"X-Tollway-Run": "guarded"})
+        refused = http.post(
+            swarm.url("gateway") + "/v1/chat/completions",
+            json={"model": "res-model", "messages": [{"role": "user", "content": "x"}]},
+            headers={"X-Tollway-Run": "guarded"},
+        )
         assert refused.status_code == 503
         assert "ledger" in refused.json()["error"]["message"]
         health = httpx.get(swarm.url("gateway") + "/health").json()

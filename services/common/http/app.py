@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.common.errors import install_error_handlers
-from services.common.http.responses import JSONResponse
 from services.common.http.middleware import BodyLimit, RequestContext
+from services.common.http.responses import JSONResponse
 from services.common.settings import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]

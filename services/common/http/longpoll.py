@@ -8,12 +8,25 @@ deadline with the unchanged snapshot.
 from __future__ import annotations
 
 import asyncio
+import weakref
+
+_signals: weakref.WeakSet[VersionSignal] = weakref.WeakSet()
+
+
+def release_all_waiters() -> None:
+    """Answer every held long-poll now: called when the server begins shutting down, so a
+    graceful stop is not held up (or cut off with an error) by requests that would wait on."""
+    for signal in list(_signals):
+        signal.closing = True
+        signal._changed.set()
 
 
 class VersionSignal:
     def __init__(self, version: int = 0) -> None:
         self.version = version
+        self.closing = False
         self._changed = asyncio.Event()
+        _signals.add(self)
 
     def bump(self, to: int | None = None) -> int:
         self.version = self.version + 1 if to is None else max(to, self.version)
@@ -23,7 +36,7 @@ class VersionSignal:
 
     async def wait_past(self, after: int, timeout: float) -> int:
         """Return once version > after, or after `timeout` seconds; the current version."""
-        if self.version > after or timeout <= 0:
+        if self.version > after or timeout <= 0 or self.closing:
             return self.version
         event = self._changed
         try:

@@ -1,0 +1,1 @@
+"""The provider simulator: a fake LLM provider with configurable latency, pacing and faults."""

@@ -1,0 +1,1 @@
+"""Wire formats the simulator speaks, one module each (OpenAI chat completions for now)."""

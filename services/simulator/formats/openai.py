@@ -1,0 +1,94 @@
+"""OpenAI chat-completions wire format: request parsing, `chat.completion` bodies, SSE chunks,
+errors and the model list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from services.common import contracts
+from services.simulator.reply import Call, Reply
+
+MEDIA_TYPE = "application/json"
+STREAM_MEDIA_TYPE = "text/event-stream"
+DONE = b"data: [DONE]\n\n"
+
+ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+               404: "not_found_error", 429: "rate_limit_error", 503: "service_unavailable"}
+ERROR_CODES = {429: "rate_limit_exceeded", 500: "internal_error", 502: "bad_gateway",
+               503: "service_unavailable", 504: "timeout"}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content
+                        if isinstance(part, dict) and isinstance(part.get("text"), str))
+    return ""
+
+
+def parse_request(body: dict[str, Any]) -> Call:
+    """A chat-completions body (valid against contracts/chat_request) as a format-neutral Call."""
+    contracts.validate("chat_request", body)
+    messages = body["messages"]
+    texts = tuple(_text(m.get("content")) for m in messages)
+    last_user = next((t for m, t in zip(reversed(messages), reversed(texts), strict=True)
+                      if m.get("role") == "user"), texts[-1])
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    options = body.get("stream_options") or {}
+    return Call(model=body.get("model") or "sim-model", texts=texts, last_user_text=last_user,
+                max_tokens=max_tokens, stream=bool(body.get("stream")),
+                include_usage=bool(options.get("include_usage")))
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+            "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+
+
+def completion(reply: Reply) -> bytes:
+    """The non-streaming answer, a `chat.completion` object."""
+    return orjson.dumps({
+        "id": "chatcmpl-" + reply.id, "object": "chat.completion", "created": reply.created,
+        "model": reply.model, "system_fingerprint": "tollway-sim",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                     "logprobs": None, "finish_reason": reply.finish_reason}],
+        "usage": _usage(reply),
+    })
+
+
+def _event(reply: Reply, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+    chunk: dict[str, Any] = {"id": "chatcmpl-" + reply.id, "object": "chat.completion.chunk",
+                             "created": reply.created, "model": reply.model,
+                             "system_fingerprint": "tollway-sim", "choices": choices}
+    if usage is not None:
+        chunk["usage"] = usage
+    return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+def stream_events(reply: Reply, include_usage: bool) -> Iterator[tuple[bytes, bool]]:
+    """SSE events as (bytes, is_token): role chunk, one chunk per token (paced), the finish chunk,
+    the usage chunk when asked for, then `[DONE]`."""
+    yield _event(reply, [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                          "logprobs": None, "finish_reason": None}]), False
+    for piece in reply.pieces:
+        yield _event(reply, [{"index": 0, "delta": {"content": piece}, "logprobs": None,
+                              "finish_reason": None}]), True
+    yield _event(reply, [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reply.finish_reason}]), False
+    if include_usage:
+        yield _event(reply, [], _usage(reply)), False
+    yield DONE, False
+
+
+def error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
+    kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": param,
+                                   "code": code or ERROR_CODES.get(status, kind)}})
+
+
+def models(ids: list[str], created: int) -> bytes:
+    return orjson.dumps({"object": "list", "data": [
+        {"id": model, "object": "model", "created": created, "owned_by": "tollway-simulator"} for model in ids]})

@@ -1,0 +1,65 @@
+"""The request flow every format shares: spec, body, hang, latency, error draw, then the reply
+(whole, streamed, or dropped half-way), rendered by the format's module."""
+
+from __future__ import annotations
+
+import asyncio
+from types import ModuleType
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.common import jsonio
+from services.common.errors import InvalidRequest
+from services.simulator.faults import wait_for_disconnect
+from services.simulator.reply import plan
+from services.simulator.spec import SpecError
+from services.simulator.state import SimState
+from services.simulator.streaming import PacedStream, TruncatedBody
+
+
+def error_response(fmt: ModuleType, status: int, message: str, *, param: str | None = None,
+                   code: str | None = None) -> Response:
+    headers = {"retry-after": "1"} if status == 429 else None
+    return Response(fmt.error(status, message, param=param, code=code), status_code=status,
+                    media_type=fmt.MEDIA_TYPE, headers=headers)
+
+
+async def chat(request: Request, fmt: ModuleType) -> Response:
+    state: SimState = request.app.state.sim
+    try:
+        spec = state.spec(request.path_params.get("spec"))
+    except SpecError as exc:
+        return error_response(fmt, 400, exc.message, param=exc.field, code="invalid_sim_spec")
+    try:
+        raw = await request.body()
+        body = jsonio.loads(raw) if raw.strip() else None
+        if not isinstance(body, dict):
+            raise InvalidRequest("request body must be a JSON object")
+        call = fmt.parse_request(body)
+    except InvalidRequest as exc:
+        return error_response(fmt, 400, exc.message, param=exc.field)
+    if spec.hang:
+        await wait_for_disconnect(request)
+        return error_response(fmt, 504, "simulated hang ended")
+    if spec.latency_ms > 0:
+        await asyncio.sleep(spec.latency_ms / 1000)
+    if state.dice.fails(spec.error_rate, spec.seed, key=request.path_params.get("spec")):
+        return error_response(fmt, spec.status, f"simulated error {spec.status}")
+    reply = plan(call, spec.tokens)
+    if call.stream:
+        return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,
+                           media_type=fmt.STREAM_MEDIA_TYPE)
+    content = fmt.completion(reply)
+    if spec.drop:
+        return TruncatedBody(content, fmt.MEDIA_TYPE)
+    return Response(content, media_type=fmt.MEDIA_TYPE)
+
+
+async def models(request: Request, fmt: ModuleType) -> Response:
+    state: SimState = request.app.state.sim
+    try:
+        state.spec(request.path_params.get("spec"))
+    except SpecError as exc:
+        return error_response(fmt, 400, exc.message, param=exc.field, code="invalid_sim_spec")
+    return Response(fmt.models(state.models, state.started), media_type=fmt.MEDIA_TYPE)

@@ -1,0 +1,93 @@
+"""The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
+
+Keys: latency_ms, tps, tokens, error_rate, status, hang, drop, seed. Anything else, a repeated key or
+a value out of range is a `SpecError` naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+from services.common.errors import InvalidRequest
+
+
+class SpecError(InvalidRequest):
+    """A bad behaviour spec; `field` is the offending key."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    latency_ms: float = 0.0
+    tps: float = 100.0
+    tokens: int = 20
+    error_rate: float = 0.0
+    status: int = 500
+    hang: bool = False
+    drop: bool = False
+    seed: int | None = None
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # also refuses nan
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+    return parse
+
+
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+    return parse
+
+
+def _flag(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    raise ValueError("must be 0 or 1")
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "latency_ms": _number(0, 3_600_000),
+    "tps": _number(0, 1_000_000),
+    "tokens": _integer(0, 100_000),
+    "error_rate": _number(0, 1),
+    "status": _integer(400, 599),
+    "hang": _flag,
+    "drop": _flag,
+    "seed": _integer(-(2**63), 2**63 - 1),
+}
+
+
+@lru_cache(maxsize=1024)
+def parse_spec(text: str, defaults: Spec = Spec()) -> Spec:
+    """`key=value,key=value` over `defaults`; empty items are ignored, so `""` gives the defaults."""
+    values: dict[str, Any] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise SpecError(f"simulator spec item {item!r} is not key=value", field=key)
+        if key not in PARSERS:
+            raise SpecError(f"unknown simulator spec key {key!r}; known keys: {', '.join(PARSERS)}", field=key)
+        if key in values:
+            raise SpecError(f"simulator spec key {key!r} is given twice", field=key)
+        try:
+            values[key] = PARSERS[key](raw.strip())
+        except ValueError as exc:
+            detail = str(exc) if "must be" in str(exc) else "is not a valid value"
+            raise SpecError(f"simulator spec key {key!r}: {raw.strip()!r} {detail}", field=key) from None
+    return replace(defaults, **values) if values else defaults

@@ -1,0 +1,47 @@
+"""Deterministic token arithmetic, so tests can predict every count.
+
+- prompt tokens = sum over messages of (4 + the number of whitespace-separated words of the
+  message's text); a message's text is its string content, or the `text` of its text parts.
+- completion tokens = min(max_tokens if given, the configured reply length); finish_reason is
+  "length" when max_tokens cut the reply short, else "stop".
+- the reply is one word per token, drawn from a fixed vocabulary by a generator seeded with the
+  last user message, so the same request always gets the same reply (a shorter max_tokens gives a
+  prefix of it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+
+PER_MESSAGE = 4
+
+VOCAB = (
+    "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "while", "a", "gateway", "meters",
+    "every", "token", "to", "the", "microdollar", "and", "routes", "each", "call", "to", "the", "cheapest",
+    "provider", "that", "meets", "its", "latency", "budget", "so", "nobody", "gets", "a", "surprise", "bill",
+    "at", "the", "end", "of", "month", "simulated", "reply", "text", "flows", "steadily", "one", "word",
+    "per", "token",
+)
+
+
+def prompt_tokens(texts: Sequence[str]) -> int:
+    """Tokens of a prompt given the text of each message."""
+    return sum(PER_MESSAGE + len(text.split()) for text in texts)
+
+
+def completion_tokens(max_tokens: int | None, reply_length: int) -> int:
+    return reply_length if max_tokens is None else min(max_tokens, reply_length)
+
+
+def finish_reason(max_tokens: int | None, reply_length: int) -> str:
+    return "length" if max_tokens is not None and max_tokens < reply_length else "stop"
+
+
+def reply_pieces(seed_text: str, count: int) -> list[str]:
+    """`count` text pieces, one per token: the first a bare word, the others with a leading space."""
+    seed = int.from_bytes(hashlib.blake2b(seed_text.encode(), digest_size=8).digest(), "big")
+    rng = random.Random(seed)
+    words = [VOCAB[rng.randrange(len(VOCAB))] for _ in range(count)]
+    return [word if i == 0 else " " + word for i, word in enumerate(words)]

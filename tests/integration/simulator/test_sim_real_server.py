@@ -1,0 +1,53 @@
+"""Faults that need a real socket: `drop` cuts streams and bodies; pacing spreads tokens over time."""
+
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.integration.simulator.conftest import make_app
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_drop_cuts_a_stream_before_it_finishes(base_url):
+    seen = []
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream(
+            "POST", base_url + "/sim/drop=1,tokens=6/v1/chat/completions", json={**BODY, "stream": True}) as resp:
+        assert resp.status_code == 200
+        for chunk in resp.iter_text():
+            seen.append(chunk)
+    text = "".join(seen)
+    assert '"role":"assistant"' in text and "[DONE]" not in text and "finish_reason\":\"stop" not in text
+
+
+def test_drop_truncates_a_plain_answer(base_url):
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(base_url + "/sim/drop=1/v1/chat/completions", json=BODY)
+
+
+def test_tps_paces_the_stream(base_url):
+    started = time.perf_counter()
+    resp = httpx.post(base_url + "/sim/tokens=5,tps=50/v1/chat/completions", json={**BODY, "stream": True})
+    assert resp.text.endswith("data: [DONE]\n\n")
+    assert time.perf_counter() - started >= 5 / 50
