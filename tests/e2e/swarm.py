@@ -63,63 +63,62 @@ class Swarm:
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).resolve().parents[2],
             )
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if self.procs[service].poll() is not None:
-                    raise RuntimeError(f"{service} exited: {(self.root / f'{service}.log').read_text()[-2000:]}")
-                try:
-                    if httpx.get(self.url(service) + "/health", timeout=1).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            raise RuntimeError(f"{service} did not become healthy")
-    
-        def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
-            proc = self.procs.pop(service, None)
-            if proc is None:
-                return
-            proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.procs[service].poll() is not None:
+                raise RuntimeError(f"{service} exited: {(self.root / f'{service}.log').read_text()[-2000:]}")
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-    
-        def start_all(self) -> None:
-            for service in SERVICES:
-                self.ports.setdefault(service, free_port())
-            for service in SERVICES:
-                self.start(service)
-    
-        def stop_all(self) -> None:
-            for service in reversed(SERVICES):
-                self.stop(service)
-    
-        def log(self, service: str) -> str:
-            return (self.root / f"{service}.log").read_text(errors="replace")
-    
-        def wait_for_model(self, model: str, timeout: float = 5.0) -> float:
-            """Seconds until the gateway lists `model` (its registry snapshot caught up)."""
-            started = time.monotonic()
-            while time.monotonic() - started < timeout:
-                models = httpx.get(self.url("gateway") + "/v1/models").json()["data"]
-                if any(m["id"] == model for m in models):
-                    return time.monotonic() - started
-                time.sleep(0.02)
-            raise AssertionError(f"gateway never listed {model}")
-    
-        def wait_for_budget(self, run_id: str, timeout: float = 5.0) -> None:
-            started = time.monotonic()
-            while time.monotonic() - started < timeout:
-                health = httpx.get(self.url("gateway") + "/health").json()
-                if health["budgets"]["runs"] and self._gateway_knows_budget(run_id):
+                if httpx.get(self.url(service) + "/health", timeout=1).status_code == 200:
                     return
-                time.sleep(0.02)
-            raise AssertionError(f"gateway never learned the budget of {run_id}")
-    
-        def _gateway_knows_budget(self, run_id: str) -> bool:
-            snap = httpx.get(self.url("ledger") + "/budgets/snapshot").json()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{service} did not become healthy")
+
+    def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(service, None)
+        if proc is None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.ports.setdefault(service, free_port())
+        for service in SERVICES:
+            self.start(service)
+
+    def stop_all(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop(service)
+
+    def log(self, service: str) -> str:
+        return (self.root / f"{service}.log").read_text(errors="replace")
+
+    def wait_for_model(self, model: str, timeout: float = 5.0) -> float:
+        """Seconds until the gateway lists `model` (its registry snapshot caught up)."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            models = httpx.get(self.url("gateway") + "/v1/models").json()["data"]
+            if any(m["id"] == model for m in models):
+                return time.monotonic() - started
+            time.sleep(0.02)
+        raise AssertionError(f"gateway never listed {model}")
+
+    def wait_for_budget(self, run_id: str, timeout: float = 5.0) -> None:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
             health = httpx.get(self.url("gateway") + "/health").json()
-            return run_id in snap["run_ids"] and health["budgets"]["version"] >= snap["version"]
-    
+            if health["budgets"]["runs"] and self._gateway_knows_budget(run_id):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"gateway never learned the budget of {run_id}")
+
+    def _gateway_knows_budget(self, run_id: str) -> bool:
+        snap = httpx.get(self.url("ledger") + "/budgets/snapshot").json()
+        health = httpx.get(self.url("gateway") + "/health").json()
+        return run_id in snap["run_ids"] and health["budgets"]["version"] >= snap["version"]

@@ -89,3 +89,19 @@ def test_budget_never_overshoots_under_100_concurrent_requests(swarm, http, mode
     file_spend = sum((json.loads(x, parse_float=Decimal)["cost_usd"] for x in lines), Decimal(0))
     assert file_spend == st["spent_usd"] and file_spend <= Decimal("0.5")
     assert len(lines) == 100
+
+
+def test_request_id_follows_the_request_into_the_ledgers_log(swarm, http, model):
+    http.post(swarm.url("ledger") + "/budget", json={"run_id": "traced", "budget_usd": 10})
+    swarm.wait_for_budget("traced")
+    r = http.post(swarm.url("gateway") + "/v1/chat/completions", json=chat("traced"),
+                  headers={"X-Tollway-Run": "traced", "X-Request-ID": "trace-me-42"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "trace-me-42"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "/holds/trace-me-42/settle" not in swarm.log("ledger"):
+        time.sleep(0.1)
+    ledger_lines = [json.loads(x) for x in swarm.log("ledger").splitlines() if "trace-me-42" in x]
+    assert {line["request_id"] for line in ledger_lines} == {"trace-me-42"}
+    assert {line["path"] for line in ledger_lines} >= {"/holds", "/holds/trace-me-42/settle"}
+    gateway_lines = [json.loads(x) for x in swarm.log("gateway").splitlines() if "trace-me-42" in x]
+    assert any(line.get("path") == "/v1/chat/completions" for line in gateway_lines)

@@ -18,6 +18,7 @@ import structlog
 
 from services.common import jsonio
 from services.common.errors import InvalidRequest
+from services.common.tasks import cancel_and_wait
 
 log = structlog.get_logger("tollway.gateway.shipper")
 
@@ -149,12 +150,7 @@ class ReceiptShipper:
         self._task = asyncio.create_task(self._run(client), name="receipt-shipper")
 
     async def stop(self, client: httpx.AsyncClient, flush_timeout: float = 3.0) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._task)
         if self.dirty:
             try:
                 await asyncio.wait_for(self.ship_once(client), flush_timeout)

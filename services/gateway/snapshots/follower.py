@@ -16,6 +16,7 @@ import httpx
 import structlog
 
 from services.common import jsonio
+from services.common.tasks import cancel_and_wait
 
 T = TypeVar("T")
 log = structlog.get_logger("tollway.gateway.snapshot")
@@ -95,9 +96,4 @@ class SnapshotFollower(Generic[T]):
             return False
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(self._task)

@@ -1,0 +1,91 @@
+"""The processes a benchmark starts: pinned to a core, logged to files, and all stopped at the end
+(each by its own id and process group, also after Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+class Processes:
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def log(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def start(self, name: str, argv: list[str], *, cpu: str | None, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        if cpu is not None:
+            argv = ["taskset", "-c", cpu, *argv]
+        with open(self.log(name), "ab") as log:
+            # a session of its own: Ctrl-C in the terminal reaches us, and we stop it in order
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                    start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def tail(self, name: str, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log(name).read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop_all(self, grace_s: float = 5.0) -> None:
+        for proc in reversed(self.procs.values()):
+            _signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal(proc, signal.SIGKILL)
+                proc.wait(5)
+        self.procs.clear()
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)  # the group this process leads (start_new_session)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Popen[bytes] | None = None,
+               interval_s: float = 0.1) -> bool:
+    """Poll `check` until it holds; False on timeout or when `proc` exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            if check():
+                return True
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            pass
+        time.sleep(interval_s)
+    return False
+
+
+def answers(url: str, timeout_s: float = 1.0) -> bool:
+    return httpx.get(url, timeout=timeout_s).status_code == 200

@@ -1,0 +1,258 @@
+"""Gateway overhead benchmark: the same Node mock upstream called directly, through the Tollway
+swarm (router, ledger, gateway on their own ports) and, where installed, through LiteLLM's proxy,
+measured with wrk in one run and printed as one markdown table.
+
+The swarm and proxies are pinned to one core, the mock and wrk to the other. Every process this
+script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import litellm_proxy
+from processes import Processes, answers, port_free, wait_until
+from report import DIRECT, Row, table
+from wrkrun import run_wrk
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+MODEL = "bench-model"
+BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16},
+                  separators=(",", ":"))
+PROVIDER = {"name": "bench", "model": MODEL, "context_window": 8192, "input_per_mtok": "1",
+            "output_per_mtok": "2"}
+BUDGET_RUN = "bench-budget"
+
+
+class SetupFailed(Exception):
+    """A part of the benchmark could not be started; its rows are skipped with this message."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scenario: str
+    url: str
+    run: str = ""
+    auth: str = ""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/bench.sh", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10, help="length of each measurement (default 10)")
+    p.add_argument("--warmup", type=float, default=2, help="warm-up before each measurement (default 2)")
+    p.add_argument("--concurrency", default="1,16,64", help="comma-separated connection counts")
+    p.add_argument("--base-port", type=int, default=16100,
+                   help="router +3, gateway +20, ledger +21, mock +90, litellm +40 (default 16100)")
+    p.add_argument("--no-gateway", action="store_true", help="measure the direct calls only")
+    p.add_argument("--no-budget", action="store_true", help="skip the budgeted gateway scenario")
+    p.add_argument("--no-litellm", action="store_true", help="skip LiteLLM even if installed")
+    p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
+    p.add_argument("--load-cpu", default="1", help="core for the mock and wrk (default 1)")
+    p.add_argument("--json", type=Path, help="also write the results to this file")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, receipts)")
+    return p.parse_args(argv)
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _post_ok(target: Target) -> None:
+    headers = {"content-type": "application/json"}
+    if target.run:
+        headers["x-tollway-run"] = target.run
+    if target.auth:
+        headers["authorization"] = f"Bearer {target.auth}"
+    resp = httpx.post(target.url, content=BODY, headers=headers, timeout=30)
+    if resp.status_code != 200:
+        raise SetupFailed(f"{target.scenario}: a test request got {resp.status_code}: {resp.text[:300]}")
+
+
+def start_mock(procs: Processes, port: int, cpu: str | None) -> str:
+    proc = procs.start("mock", ["node", str(HERE / "mock_upstream.js"), str(port)], cpu=cpu)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: answers(url + "/health"), 10, proc):
+        raise SetupFailed(f"the Node mock did not start:\n{procs.tail('mock')}")
+    return url
+
+
+def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path) -> dict[str, str]:
+    urls = {svc: f"http://127.0.0.1:{port}" for svc, port in ports.items()}
+    env = {**os.environ, "TOLLWAY_ARTIFACTS_DIR": str(root / "artifacts"), "TOLLWAY_ROUTER_URL": urls["router"],
+           "TOLLWAY_LEDGER_URL": urls["ledger"], "TOLLWAY_ACCESS_LOG": "false", "TOLLWAY_LOG_LEVEL": "warning",
+           **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()}}
+    for svc in ("router", "ledger", "gateway"):
+        proc = procs.start(svc, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(ports[svc])],
+                           cpu=cpu, env=env, cwd=REPO)
+        if not wait_until(lambda svc=svc: answers(urls[svc] + "/health"), 30, proc):
+            raise SetupFailed(f"the {svc} did not come up on :{ports[svc]}; last log lines:\n{procs.tail(svc)}")
+    return urls
+
+
+def register_and_wait(urls: dict[str, str], mock_url: str) -> None:
+    resp = httpx.post(urls["router"] + "/register", json={**PROVIDER, "endpoint": mock_url}, timeout=10)
+    if resp.status_code not in (200, 201):
+        raise SetupFailed(f"POST /register answered {resp.status_code}: {resp.text[:300]}")
+
+    def listed() -> bool:
+        data = httpx.get(urls["gateway"] + "/v1/models", timeout=2).json()["data"]
+        return any(m.get("id") == MODEL for m in data)
+
+    if not wait_until(listed, 20):
+        raise SetupFailed(f"the gateway never listed {MODEL} in GET /v1/models")
+
+
+def add_budget(urls: dict[str, str]) -> None:
+    resp = httpx.post(urls["ledger"] + "/budget", json={"run_id": BUDGET_RUN, "budget_usd": "1000000"}, timeout=10)
+    if resp.status_code not in (200, 201):
+        raise SetupFailed(f"POST /budget answered {resp.status_code}: {resp.text[:300]}")
+
+    def gateway_knows() -> bool:
+        snap = httpx.get(urls["ledger"] + "/budgets/snapshot", timeout=2).json()
+        health = httpx.get(urls["gateway"] + "/health", timeout=2).json()
+        return BUDGET_RUN in snap["run_ids"] and health["budgets"]["version"] >= snap["version"]
+
+    if not wait_until(gateway_knows, 10):
+        note("  (could not confirm the gateway learned the budget; waiting 2 s instead)")
+        time.sleep(2)
+
+
+def start_litellm(procs: Processes, binary: str, port: int, cpu: str | None, root: Path, mock_url: str) -> str:
+    config = litellm_proxy.write_config(root, mock_url, MODEL)
+    env = {**os.environ, "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"}
+    proc = procs.start("litellm", litellm_proxy.argv(binary, config, port), cpu=cpu, env=env, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: answers(url + "/health/liveliness", 2), 120, proc, interval_s=0.5):
+        raise SetupFailed(f"LiteLLM did not come up on :{port}; last log lines:\n{procs.tail('litellm')}")
+    return url
+
+
+def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tuple[str | None, str | None],
+                ports: dict[str, int]) -> list[Target]:
+    swarm_cpu, load_cpu = cpus
+    mock_url = start_mock(procs, ports["mock"], load_cpu)
+    targets = [Target(DIRECT, mock_url + "/v1/chat/completions")]
+    if args.no_gateway:
+        note("gateway: skipped (--no-gateway)")
+    else:
+        try:
+            urls = start_swarm(procs, {k: ports[k] for k in ("router", "ledger", "gateway")}, swarm_cpu, root)
+            register_and_wait(urls, mock_url)
+            gateway = Target("gateway", urls["gateway"] + "/v1/chat/completions", run="bench")
+            _post_ok(gateway)
+            targets.append(gateway)
+            if not args.no_budget:
+                add_budget(urls)
+                budgeted = Target("gateway + budget", gateway.url, run=BUDGET_RUN)
+                _post_ok(budgeted)
+                targets.append(budgeted)
+        except (SetupFailed, httpx.HTTPError) as exc:
+            note(f"gateway: FAILED, its rows are skipped: {exc}")
+    binary = None if args.no_litellm else litellm_proxy.find_litellm()
+    if binary is None:
+        note("litellm: skipped (" + ("--no-litellm" if args.no_litellm else
+                                     "no `litellm` on PATH and LITELLM_BIN not set") + ")")
+    else:
+        try:
+            url = start_litellm(procs, binary, ports["litellm"], swarm_cpu, root, mock_url)
+            proxy = Target("litellm proxy", url + "/v1/chat/completions", auth=litellm_proxy.MASTER_KEY)
+            _post_ok(proxy)
+            targets.append(proxy)
+        except (SetupFailed, httpx.HTTPError) as exc:
+            note(f"litellm: FAILED, its rows are skipped: {exc}")
+    return targets
+
+
+def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[Row]:
+    rows = []
+    for conns in [int(c) for c in args.concurrency.split(",") if c.strip()]:
+        for t in targets:
+            if args.warmup > 0:
+                run_wrk(t.url, conns, args.warmup, cpu=load_cpu, body=BODY, run=t.run, auth=t.auth)
+            result = run_wrk(t.url, conns, args.seconds, cpu=load_cpu, body=BODY, run=t.run, auth=t.auth)
+            note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
+                 f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
+            rows.append(Row(t.scenario, conns, result))
+    return rows
+
+
+def _versions() -> str:
+    def first_line(cmd: list[str]) -> str:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "?"
+
+    return (f"python {platform.python_version()}, node {first_line(['node', '--version'])}, "
+            f"{first_line(['wrk', '--version']).split(' Copyright')[0]}, {os.cpu_count()} cores")
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for tool in ("wrk", "node"):
+        if shutil.which(tool) is None:
+            note(f"bench: `{tool}` is required and was not found on PATH")
+            return 2
+    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+    cpus = (args.swarm_cpu, args.load_cpu) if pinned else (None, None)
+    b = args.base_port
+    ports = {"router": b + 3, "gateway": b + 20, "ledger": b + 21, "mock": b + 90, "litellm": b + 40}
+    busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
+    if busy:
+        note(f"bench: ports already in use: {', '.join(busy)} (stop what holds them or pass --base-port)")
+        return 2
+    root = Path(tempfile.mkdtemp(prefix="tollway-bench-"))
+    procs = Processes(root)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)  # also when started in the background with SIGINT ignored
+    try:
+        note(f"bench: logs and receipts in {root}; "
+             + (f"swarm on core {cpus[0]}, mock and wrk on core {cpus[1]}" if pinned else "NOT pinned (taskset "
+                "missing or one core)"))
+        targets = targets_for(args, procs, root, cpus, ports)
+        note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
+        rows = measure(args, targets, cpus[1])
+    except SetupFailed as exc:
+        note(f"bench: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        note("bench: interrupted; stopping everything it started")
+        return 130
+    finally:
+        procs.stop_all()
+        if args.keep:
+            note(f"bench: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
+          f"{_versions()}, " + ("swarm/proxies on core 0, mock+wrk on core 1" if pinned else "unpinned") + "\n")
+    print(table(rows))
+    print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio.")
+    if args.json:
+        args.json.write_text(json.dumps([{**asdict(r.result), "scenario": r.scenario, "concurrency": r.concurrency,
+                                          "rps": r.result.rps} for r in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
