@@ -31,7 +31,7 @@ class FrozenClock:
 
 def utc_iso(dt: datetime) -> str:
     """RFC 3339 with milliseconds and a Z: 2026-11-23T10:30:00.123Z."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_utc(text: str) -> datetime:

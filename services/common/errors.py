@@ -118,6 +118,16 @@ def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "internal error; see the service log")
 
 
+def response_for(request: Request, exc: Exception) -> Response:
+    """The one mapping from an exception to its HTTP answer, for code outside the framework's
+    handlers (the gateway's hot path)."""
+    if isinstance(exc, TollwayError):
+        return _tollway(request, exc)
+    if isinstance(exc, StarletteHTTPException):
+        return _http(request, exc)
+    return _unexpected(request, exc)
+
+
 def install_error_handlers(app: Any) -> None:
     """Wire every error type to its JSON response on a Starlette/FastAPI app."""
     from fastapi.exceptions import RequestValidationError

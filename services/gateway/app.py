@@ -11,12 +11,13 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
-from services.common.http.app import build_app, contract_body
+from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.settings import Settings
 from services.gateway.api.openai_routes import chat_completions, list_models
 from services.gateway.api.route import route
 from services.gateway.budgets.holds import HoldClient
 from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.hot_path import HotPath
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
@@ -24,7 +25,8 @@ from services.gateway.registry_view import RegistryView, budgeted_runs
 from services.gateway.snapshots.follower import SnapshotFollower
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Any:
+    """The gateway as an ASGI app: the hot path in front of a FastAPI app (docs, health, the rest)."""
     settings = settings or Settings()
     clock = clock or SystemClock()
     state_dir = settings.service_dir("gateway")
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
     holds = HoldClient(settings.ledger_url, settings.ledger_timeout_s)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer)
+    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer, settle_soon=shipper.wake)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             },
         }
 
-    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health)
+    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health,
+                    middleware=False)
     app.state.pipeline = pipeline
     app.state.shipper = shipper
     chat_doc = contract_body("chat_request")
@@ -113,4 +116,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_extra=contract_body("routing_request"),
         summary="Route one request; answer, decision and receipt in one body",
     )(route)
-    return app
+    hot = HotPath(app, {("POST", "/v1/chat/completions"): chat_completions,
+                        ("POST", "/chat/completions"): chat_completions,
+                        ("POST", "/route"): route,
+                        ("GET", "/v1/models"): list_models})
+    return with_middleware(hot, settings)

@@ -7,6 +7,7 @@ continue in `streaming.py`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -59,7 +60,7 @@ class Completed:
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
                  budgets: SnapshotFollower[frozenset[str]], holds: HoldClient,
-                 upstream: UpstreamClient, writer: ReceiptWriter) -> None:
+                 upstream: UpstreamClient, writer: ReceiptWriter, settle_soon: Callable[[], None]) -> None:
         self.settings = settings
         self.clock = clock
         self.registry = registry
@@ -67,6 +68,7 @@ class Pipeline:
         self.holds = holds
         self.upstream = upstream
         self.writer = writer
+        self.settle_soon = settle_soon
         self.recent_ids = RecentRequestIds()
 
     # -- admission: decide and hold -------------------------------------------------------
@@ -143,14 +145,14 @@ class Pipeline:
     def record(self, admitted: Admitted, provider: Provider, *, status: str, http_status: int,
                input_tokens: int, output_tokens: int, usage_estimated: bool = False,
                error: dict[str, str] | None = None, charged: bool | None = None) -> dict[str, Any]:
-        """Write the receipt (before the client sees the answer) and settle the hold."""
+        """Write the receipt (before the client sees the answer) and have the hold settled."""
         receipt = build_receipt(admitted.facts, provider, status=status, http_status=http_status,
                                 input_tokens=input_tokens, output_tokens=output_tokens,
                                 latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
                                 usage_estimated=usage_estimated, error=error, charged=charged)
         self.writer.write(receipt)
         if admitted.held:
-            self.holds.settle_later(admitted.call.request_id, receipt)
+            self.settle_soon()  # ships the receipt now, which releases the hold at the ledger
         if receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
         return receipt

@@ -98,10 +98,14 @@ def test_request_id_follows_the_request_into_the_ledgers_log(swarm, http, model)
                   headers={"X-Tollway-Run": "traced", "X-Request-ID": "trace-me-42"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "trace-me-42"
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and "/holds/trace-me-42/settle" not in swarm.log("ledger"):
+    while time.monotonic() < deadline and "trace-me-42" not in swarm.log("ledger"):
         time.sleep(0.1)
     ledger_lines = [json.loads(x) for x in swarm.log("ledger").splitlines() if "trace-me-42" in x]
     assert {line["request_id"] for line in ledger_lines} == {"trace-me-42"}
-    assert {line["path"] for line in ledger_lines} >= {"/holds", "/holds/trace-me-42/settle"}
+    assert {line["path"] for line in ledger_lines} == {"/holds"}
     gateway_lines = [json.loads(x) for x in swarm.log("gateway").splitlines() if "trace-me-42" in x]
     assert any(line.get("path") == "/v1/chat/completions" for line in gateway_lines)
+    # the receipt, shipped at once, settled the hold
+    while time.monotonic() < deadline and status(http, swarm, "traced")["held_usd"] != 0:
+        time.sleep(0.05)
+    assert status(http, swarm, "traced")["held_usd"] == 0 and status(http, swarm, "traced")["spent_usd"] > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -18,12 +18,16 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan | None = None,
-              health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0") -> FastAPI:
+              health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0",
+              middleware: bool = True) -> FastAPI:
+    """`middleware=False` leaves the request-id and body-limit layers to the caller, who wraps the
+    app with `with_middleware` (the gateway puts its hot path inside them, in front of FastAPI)."""
     app = FastAPI(title=f"Tollway {service}", version=version, lifespan=lifespan,
                   default_response_class=JSONResponse)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
+    if middleware:
+        app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+        app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
     started = time.time()
 
     @app.get("/health", tags=["ops"])
@@ -37,8 +41,9 @@ def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan
     return app
 
 
-async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
+def with_middleware(app: Any, settings: Settings) -> RequestContext:
+    """Wrap any ASGI app in the same request-id and body-limit layers build_app adds."""
+    return RequestContext(BodyLimit(app, max_bytes=settings.max_body_bytes), access_log_enabled=settings.access_log)
 
 
 def contract_body(name: str) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""Budget holds at the ledger: reserve the worst case before forwarding, settle with the receipt.
+"""Budget holds at the ledger: reserve the worst case before forwarding. A hold is settled by
+its receipt reaching the ledger (the ledger drops the hold whose id is the receipt's request_id):
+the gateway wakes its shipper, which delivers the receipts of concurrent requests in one batch.
 
 Only runs the ledger lists as budgeted need a hold (the gateway follows that list). A hold the
 ledger refuses is a 402 for the client; a ledger that cannot be reached refuses budgeted runs
@@ -7,9 +9,7 @@ ledger refuses is a 402 for the client; a ledger that cannot be reached refuses 
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 import orjson
@@ -26,15 +26,12 @@ class HoldClient:
         self.base = ledger_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
-        self._settling: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(timeout=self.timeout,
                                               connector=aiohttp.TCPConnector(limit=64))
 
     async def close(self) -> None:
-        if self._settling:
-            await asyncio.wait(self._settling, timeout=5)
         if self._session is not None:
             await self._session.close()
 
@@ -60,25 +57,6 @@ class HoldClient:
             raise DependencyUnavailable(f"ledger refused the hold: HTTP {status} {_error_message(raw)}")
         data = orjson.loads(raw)
         return bool(data.get("held"))
-
-    def settle_later(self, hold_id: str, receipt: dict[str, Any]) -> None:
-        """Settle off the hot path; if it fails, the shipped receipt releases the hold later."""
-        task = asyncio.create_task(self._settle(hold_id, receipt))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
-
-    async def _settle(self, hold_id: str, receipt: dict[str, Any]) -> None:
-        assert self._session is not None
-        try:
-            async with self._session.post(f"{self.base}/holds/{hold_id}/settle",
-                                          data=jsonio.dumps(receipt),
-                                          headers={"content-type": "application/json",
-                                                   "x-request-id": receipt["request_id"]}) as resp:
-                if resp.status >= 400:
-                    log.warning("settle_refused", hold_id=hold_id, status=resp.status,
-                                body=(await resp.text())[:300])
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("settle_failed", hold_id=hold_id, error=repr(exc))
 
 
 def _error_message(raw: bytes) -> str:

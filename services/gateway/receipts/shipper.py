@@ -65,17 +65,23 @@ class ReceiptShipper:
     def mark(self, run_id: str) -> None:
         self.dirty.add(f"{run_id}.jsonl")
 
+    def wake(self) -> None:
+        """Ship now rather than at the next tick (a budgeted request's receipt settles its hold);
+        requests that finish while a batch is in flight go together in the next one."""
+        self._wake.set()
+
     @property
     def backlog_files(self) -> int:
         return len(self.dirty)
 
-    def _read_batch(self, name: str) -> tuple[list[dict[str, Any]], int]:
-        """Complete lines past the cursor, up to batch_size; and the offset after them."""
+    def _read_batch(self, name: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """Complete lines past the cursor and before `limit`, up to batch_size; and the offset
+        after them."""
         pos = self.offsets.get(name, 0)
         receipts: list[dict[str, Any]] = []
         with open(self.costs_dir / name, "rb") as fh:
             fh.seek(pos)
-            while len(receipts) < self.batch_size:
+            while len(receipts) < self.batch_size and pos < limit:
                 line = fh.readline()
                 if not line.endswith(b"\n"):  # EOF, or a line still being written
                     break
@@ -91,9 +97,11 @@ class ReceiptShipper:
         return receipts, pos
 
     async def ship_file(self, client: httpx.AsyncClient, name: str) -> bool:
-        """Ship one file up to its end; True when it is fully shipped."""
+        """Ship one file up to where it ended when this pass began (not chasing receipts written
+        meanwhile, which would turn a busy run into a stream of tiny batches); True when done."""
+        limit = (self.costs_dir / name).stat().st_size
         while True:
-            receipts, end = self._read_batch(name)
+            receipts, end = self._read_batch(name, limit)
             if not receipts:
                 if end > self.offsets.get(name, 0):  # only blank lines
                     self.offsets[name] = end

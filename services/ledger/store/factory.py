@@ -21,4 +21,4 @@ def make_store(settings: Settings) -> LedgerStore:
         raise UnsupportedDatabase(
             f"TOLLWAY_DATABASE_URL is set ({scheme}://...) but the ledger supports only SQLite"
             f" for now; unset it to keep the ledger in {ledger_db_path(settings)}")
-    return SqliteLedgerStore(settings.service_dir("ledger") / "ledger.db")
+    return SqliteLedgerStore(settings.service_dir("ledger") / "ledger.db", synchronous=settings.sqlite_synchronous)

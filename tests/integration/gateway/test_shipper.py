@@ -17,9 +17,9 @@ from tests.integration.ledger.ledger_factory import make_receipt
 @asynccontextmanager
 async def ledger(tmp_path):
     app = create_app(Settings(artifacts_dir=tmp_path / "ledger-data"))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger") as client:
-            yield client
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://ledger") as c:
+        yield c
 
 
 def shipper_for(tmp_path, batch_size=7):
