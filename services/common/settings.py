@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     snapshot_wait_s: float = 20.0  # long-poll hold time for registry/budget snapshots
     ship_interval_s: float = 0.2  # how often receipts are shipped to the ledger
     ship_batch_size: int = 500
+    settle_window_s: float = 0.02  # budgeted receipts ship (and release their holds) within this
     ledger_timeout_s: float = 5.0
 
     # ledger

@@ -12,12 +12,12 @@ from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
 from services.common.http.app import build_app, contract_body, with_middleware
+from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
 from services.gateway.api.openai_routes import chat_completions, list_models
 from services.gateway.api.route import route
 from services.gateway.budgets.holds import HoldClient
 from services.gateway.forwarding.upstream import UpstreamClient
-from services.gateway.hot_path import HotPath
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
@@ -55,11 +55,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         batch_size=settings.ship_batch_size,
         interval_s=settings.ship_interval_s,
         rejected_file=state_dir / "rejected.jsonl",
+        settle_window_s=settings.settle_window_s,
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
     holds = HoldClient(settings.ledger_url, settings.ledger_timeout_s)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer, settle_soon=shipper.wake)
+    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer, shipper=shipper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -7,7 +7,6 @@ continue in `streaming.py`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,6 +31,7 @@ from services.gateway.call import Call, RecentRequestIds
 from services.gateway.forwarding.fallback import Answer, first_answer
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import RequestFacts, build_receipt
+from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import RegistryView
 from services.gateway.snapshots.follower import SnapshotFollower
@@ -60,7 +60,7 @@ class Completed:
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
                  budgets: SnapshotFollower[frozenset[str]], holds: HoldClient,
-                 upstream: UpstreamClient, writer: ReceiptWriter, settle_soon: Callable[[], None]) -> None:
+                 upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
         self.clock = clock
         self.registry = registry
@@ -68,7 +68,7 @@ class Pipeline:
         self.holds = holds
         self.upstream = upstream
         self.writer = writer
-        self.settle_soon = settle_soon
+        self.shipper = shipper
         self.recent_ids = RecentRequestIds()
 
     # -- admission: decide and hold -------------------------------------------------------
@@ -94,11 +94,26 @@ class Pipeline:
             amount = worst_case(candidates, call.payload)
             facts.hold_usd = amount
             try:
-                held = await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
+                held = await self._hold(call, amount)
             except BudgetExceeded as exc:
                 self._record_refusal(facts, decision.provider, started, exc)
                 raise
         return Admitted(call, decision, candidates, facts, held, started)
+
+    async def _hold(self, call: Call, amount: Decimal) -> bool:
+        try:
+            return await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
+        except BudgetExceeded as refused:
+            if not self.shipper.has_pending(call.run_id):
+                raise
+            # the run's last receipts are not at the ledger yet: their holds still count at worst
+            # case. Deliver them and ask once more, so a refusal is never a matter of timing.
+            try:
+                await self.shipper.flush()
+            except Exception as exc:
+                log.warning("flush_before_retry_failed", run_id=call.run_id, error=repr(exc))
+                raise refused from None
+        return await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
 
     def _record_refusal(self, facts: RequestFacts, provider: Provider, started: float,
                         exc: TollwayError) -> None:
@@ -152,7 +167,7 @@ class Pipeline:
                                 usage_estimated=usage_estimated, error=error, charged=charged)
         self.writer.write(receipt)
         if admitted.held:
-            self.settle_soon()  # ships the receipt now, which releases the hold at the ledger
+            self.shipper.wake()  # ships the receipt soon, which releases the hold at the ledger
         if receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
         return receipt

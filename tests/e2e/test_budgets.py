@@ -52,6 +52,9 @@ def test_budget_stops_a_run_at_its_cap(swarm, http, model):
     assert st["spent_usd"] <= Decimal("0.2")
     assert st["spent_usd"] == sum((r["cost_usd"] for r in receipts), Decimal(0))
     assert st["level"] in ("warning", "critical", "caution")
+    # refused only when the request's worst case really did not fit, not because earlier
+    # receipts were still on their way to the ledger
+    assert st["budget_usd"] - st["spent_usd"] < refused["hold_usd"]
 
 
 def test_json_body_budget_and_levels(swarm, http, model):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
 
 from services.common.errors import install_error_handlers
+from services.common.http.hot_path import Endpoint, HotPath
 from services.common.http.middleware import BodyLimit, RequestContext
 from services.common.http.responses import JSONResponse
 from services.common.settings import Settings
@@ -19,12 +20,15 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan | None = None,
               health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0",
-              middleware: bool = True) -> FastAPI:
+              middleware: bool = True, hot_routes: Mapping[tuple[str, str], Endpoint] | None = None) -> FastAPI:
     """`middleware=False` leaves the request-id and body-limit layers to the caller, who wraps the
-    app with `with_middleware` (the gateway puts its hot path inside them, in front of FastAPI)."""
+    app with `with_middleware` (the gateway puts its hot path inside them, in front of FastAPI).
+    `hot_routes` are served by `HotPath` inside those layers, ahead of FastAPI's routing."""
     app = FastAPI(title=f"Tollway {service}", version=version, lifespan=lifespan,
                   default_response_class=JSONResponse)
     install_error_handlers(app)
+    if hot_routes:
+        app.add_middleware(HotPath, routes=hot_routes)  # added first: innermost of the three
     if middleware:
         app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
         app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
