@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -40,6 +39,3 @@ def parse_utc(text: str) -> datetime:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
 
-
-def monotonic_ms() -> float:
-    return time.perf_counter() * 1000.0

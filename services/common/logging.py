@@ -6,7 +6,6 @@ import logging
 import sys
 
 import structlog
-from structlog.contextvars import bind_contextvars, clear_contextvars
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -32,7 +31,3 @@ def configure_logging(service: str, level: str = "info") -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
-
-def bind_request(request_id: str) -> None:
-    clear_contextvars()
-    bind_contextvars(request_id=request_id)

@@ -168,7 +168,8 @@ class Pipeline:
         self.writer.write(receipt)
         if admitted.held:
             self.shipper.wake()  # ships the receipt soon, which releases the hold at the ledger
-        if receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
+        priced = provider.input_per_token > 0 or provider.output_per_token > 0
+        if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
         return receipt
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from services.common.errors import InvalidRequest, NoProviderMatches
@@ -108,7 +107,3 @@ def _nothing_matches(request: SelectionRequest, excluded: list[tuple[str, str]])
     else:
         text += " (no providers are registered)"
     return text
-
-
-def cost_of(decision: Decision) -> Decimal:
-    return decision.choice.cost
