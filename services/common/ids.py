@@ -15,3 +15,12 @@ def is_safe_id(value: str) -> bool:
 
 def new_request_id() -> str:
     return "req-" + os.urandom(12).hex()
+
+
+def require_safe_id(value: str, field: str) -> str:
+    """`value` if it is a safe id, else a 400 naming `field`."""
+    from services.common.errors import InvalidRequest
+
+    if not is_safe_id(value):
+        raise InvalidRequest(f"{field} must match [A-Za-z0-9._-]{{1,128}} without '..'", field=field)
+    return value

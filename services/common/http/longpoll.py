@@ -11,6 +11,7 @@ import asyncio
 import weakref
 
 _signals: weakref.WeakSet[VersionSignal] = weakref.WeakSet()
+MAX_WAIT_S = 60.0
 
 
 def release_all_waiters() -> None:
@@ -33,6 +34,13 @@ class VersionSignal:
         self._changed.set()
         self._changed = asyncio.Event()
         return self.version
+
+    async def answer_when_changed(self, after: int | None, wait: float) -> None:
+        """The long-poll rule both snapshot endpoints follow: hold only when the caller already has
+        the current version (`after`), for at most `wait` seconds (capped at MAX_WAIT_S); any other
+        `after` (older, or ahead after a reset) is answered at once."""
+        if after is not None and after == self.version:
+            await self.wait_past(after, min(wait, MAX_WAIT_S))
 
     async def wait_past(self, after: int, timeout: float) -> int:
         """Return once version > after, or after `timeout` seconds; the current version."""

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from services.common.errors import InvalidRequest
-from services.common.ids import is_safe_id
+from services.common.ids import require_safe_id
 from services.common.selection.request import OPTIMIZATIONS
 
 RUN_HEADER = "x-tollway-run"
@@ -16,11 +16,7 @@ OPTIMIZATION_HEADER = "x-tollway-optimization"
 
 
 def run_id(request: Request, default: str) -> str:
-    value = request.headers.get(RUN_HEADER) or default
-    if not is_safe_id(value):
-        raise InvalidRequest("X-Tollway-Run must be 1-128 characters of A-Z a-z 0-9 . _ - "
-                             "and must not contain '..'", field="X-Tollway-Run")
-    return value
+    return require_safe_id(request.headers.get(RUN_HEADER) or default, "X-Tollway-Run")
 
 
 def agent(request: Request, default: str) -> str:
@@ -39,11 +35,7 @@ def optimization(request: Request, default: str) -> str:
 
 
 def request_id(request: Request) -> str:
-    rid: str = request.scope["state"]["request_id"]
-    if not is_safe_id(rid):
-        raise InvalidRequest("X-Request-ID must be 1-128 characters of A-Z a-z 0-9 . _ -",
-                             field="X-Request-ID")
-    return rid
+    return require_safe_id(request.scope["state"]["request_id"], "X-Request-ID")
 
 
 def answer_headers(receipt: dict[str, Any]) -> dict[str, str]:

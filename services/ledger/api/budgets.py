@@ -9,10 +9,11 @@ from starlette.requests import Request
 
 from services.common import contracts
 from services.common.errors import InvalidRequest, NotFound
+from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.ids import require_safe_id
 from services.ledger.amounts import micros_of
-from services.ledger.api.params import body_doc, safe_id
 from services.ledger.budgets.alerts import announce
 from services.ledger.budgets.model import RUN, BudgetKey
 from services.ledger.budgets.status import status_body
@@ -37,11 +38,11 @@ async def _budget_request(request: Request) -> dict[str, Any]:
     return query
 
 
-@router.post("/budget", openapi_extra=body_doc("budget"))
+@router.post("/budget", openapi_extra=contract_body("budget"))
 async def post_budget(request: Request) -> JSONResponse:
     ctx = ledger(request)
     data = await _budget_request(request)
-    run_id = safe_id(data["run_id"], "run_id")
+    run_id = require_safe_id(data["run_id"], "run_id")
     change = await ctx.store.set_budget(BudgetKey.run(run_id), micros_of(data["budget_usd"], "budget_usd"),
                                         ctx.now_us())
     ctx.signal.bump(to=change.version)
@@ -52,7 +53,7 @@ async def post_budget(request: Request) -> JSONResponse:
 @router.get("/budget/{run_id}")
 async def get_budget(request: Request, run_id: str) -> JSONResponse:
     ctx = ledger(request)
-    state = await ctx.store.budget(BudgetKey.run(safe_id(run_id, "run_id")), ctx.now_us())
+    state = await ctx.store.budget(BudgetKey.run(require_safe_id(run_id, "run_id")), ctx.now_us())
     if state is None:
         raise NotFound(f"run {run_id} has no budget")
     return JSONResponse(status_body(state))
@@ -61,7 +62,7 @@ async def get_budget(request: Request, run_id: str) -> JSONResponse:
 @router.delete("/budget/{run_id}")
 async def delete_budget(request: Request, run_id: str) -> JSONResponse:
     ctx = ledger(request)
-    version = await ctx.store.delete_budget(BudgetKey.run(safe_id(run_id, "run_id")))
+    version = await ctx.store.delete_budget(BudgetKey.run(require_safe_id(run_id, "run_id")))
     if version is None:
         raise NotFound(f"run {run_id} has no budget")
     ctx.signal.bump(to=version)

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from services.common.errors import Conflict, NotFound
+from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.ids import require_safe_id
 from services.common.money import from_micros
 from services.ledger.amounts import micros_of
-from services.ledger.api.params import body_doc, safe_id
 from services.ledger.budgets.alerts import announce
 from services.ledger.budgets.holds import HoldOutcome, refusal
 from services.ledger.budgets.model import BudgetKey
@@ -40,21 +41,21 @@ def _answer(hold_id: str, amount_micros: int, outcome: HoldOutcome) -> JSONRespo
     return JSONResponse(body, status_code=201 if outcome.kind == "held" else 200)
 
 
-@router.post("/holds", openapi_extra=body_doc("hold_request"))
+@router.post("/holds", openapi_extra=contract_body("hold_request"))
 async def post_hold(request: Request) -> JSONResponse:
     ctx = ledger(request)
     body = await read_json(request, "hold_request", exact=True)
-    hold_id, run_id = safe_id(body["hold_id"], "hold_id"), safe_id(body["run_id"], "run_id")
+    hold_id, run_id = require_safe_id(body["hold_id"], "hold_id"), require_safe_id(body["run_id"], "run_id")
     amount = micros_of(body["amount_usd"], "amount_usd")
     outcome = await ctx.store.place_hold(hold_id, BudgetKey.run(run_id), amount, ctx.now_us(),
                                          int(ctx.settings.hold_ttl_s * US_PER_S))
     return _answer(hold_id, amount, outcome)
 
 
-@router.post("/holds/{hold_id}/settle", openapi_extra=body_doc("routing_receipt"))
+@router.post("/holds/{hold_id}/settle", openapi_extra=contract_body("routing_receipt"))
 async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     ctx = ledger(request)
-    safe_id(hold_id, "hold_id")
+    require_safe_id(hold_id, "hold_id")
     receipt = parse_receipt(await read_json(request, "routing_receipt", exact=True))
     result = await ctx.store.settle(hold_id, receipt, ctx.now_us())
     announce(result.ingest.events)
@@ -66,6 +67,6 @@ async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
 @router.delete("/holds/{hold_id}")
 async def release_hold(request: Request, hold_id: str) -> JSONResponse:
     ctx = ledger(request)
-    if not await ctx.store.release_hold(safe_id(hold_id, "hold_id"), ctx.now_us()):
+    if not await ctx.store.release_hold(require_safe_id(hold_id, "hold_id"), ctx.now_us()):
         raise NotFound(f"no hold {hold_id} (unknown, settled or expired)")
     return JSONResponse({"hold_id": hold_id, "released": True})

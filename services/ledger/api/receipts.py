@@ -8,10 +8,11 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.requests import Request
 
+from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.ids import require_safe_id
 from services.common.money import from_micros
-from services.ledger.api.params import body_doc, safe_id
 from services.ledger.budgets.alerts import announce
 from services.ledger.context import ledger
 from services.ledger.receipts.parse import parse_batch
@@ -20,7 +21,7 @@ router = APIRouter(tags=["receipts"])
 MAX_PAGE = 10_000
 
 
-@router.post("/receipts", openapi_extra=body_doc("receipt_batch"))
+@router.post("/receipts", openapi_extra=contract_body("receipt_batch"))
 async def post_receipts(request: Request) -> JSONResponse:
     ctx = ledger(request)
     body = await read_json(request, "receipt_batch", exact=True)
@@ -35,7 +36,7 @@ async def get_receipts(request: Request, run_id: str,
                        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
                        offset: Annotated[int, Query(ge=0, le=2**53)] = 0) -> JSONResponse:
     ctx = ledger(request)
-    page = await ctx.store.run_receipts(safe_id(run_id, "run_id"), limit, offset)
+    page = await ctx.store.run_receipts(require_safe_id(run_id, "run_id"), limit, offset)
     return JSONResponse({"run_id": run_id, "count": page.count,
                          "total_cost_usd": from_micros(page.spent_micros),
                          "receipts": [orjson.Fragment(b) for b in page.bodies]})

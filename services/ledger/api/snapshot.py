@@ -16,7 +16,6 @@ from services.ledger.budgets.model import RUN
 from services.ledger.context import ledger
 
 router = APIRouter(tags=["budgets"])
-MAX_WAIT_S = 60.0
 
 
 @router.get("/budgets/snapshot")
@@ -25,7 +24,6 @@ async def budget_snapshot(request: Request,
                           wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0,
                           ) -> JSONResponse:
     ctx = ledger(request)
-    if after is not None and after == ctx.signal.version:
-        await ctx.signal.wait_past(after, min(wait, MAX_WAIT_S))
+    await ctx.signal.answer_when_changed(after, wait)
     version, run_ids = await ctx.store.snapshot(RUN)
     return JSONResponse({"version": version, "run_ids": run_ids})

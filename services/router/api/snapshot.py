@@ -15,15 +15,13 @@ from services.router.context import router_context
 from services.router.params import float_param, int_param
 
 router = APIRouter(tags=["registry"])
-MAX_WAIT_S = 60.0
 
 
 @router.get("/registry/snapshot", summary="Active providers and registry version (?after=&wait=)")
 async def registry_snapshot(request: Request) -> JSONResponse:
     after = int_param(request.query_params, "after")
-    wait = min(float_param(request.query_params, "wait") or 0.0, MAX_WAIT_S)
+    wait = float_param(request.query_params, "wait") or 0.0
     ctx = router_context(request)
-    if after is not None and after == ctx.signal.version:
-        await ctx.signal.wait_past(after, wait)
+    await ctx.signal.answer_when_changed(after, wait)
     version = ctx.store.version()  # read before the list: a change in between is seen next time
     return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.store.list()]})
