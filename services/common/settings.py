@@ -46,11 +46,13 @@ class Settings(BaseSettings):
     snapshot_wait_s: float = 20.0  # long-poll hold time for registry/budget snapshots
     ship_interval_s: float = 0.2  # how often receipts are shipped to the ledger
     ship_batch_size: int = 500
-    settle_window_s: float = 0.02  # budgeted receipts ship (and release their holds) within this
     ledger_timeout_s: float = 5.0
+    # gateway: budget leases (a slice of a run's budget held for this gateway; see budgets/leases.py)
+    lease_requests: int = 50  # a lease grows by this many worst cases at a time
+    lease_idle_s: float = 2.0  # a lease unused this long is given back to the ledger
 
     # ledger
-    hold_ttl_s: float = 600.0  # a hold never settled (gateway died) expires after this
+    hold_ttl_s: float = 600.0  # a hold or lease never settled or renewed (gateway died) expires after this
 
     @property
     def costs_dir(self) -> Path:

@@ -16,7 +16,8 @@ from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
 from services.gateway.api.openai_routes import chat_completions, list_models
 from services.gateway.api.route import route
-from services.gateway.budgets.holds import HoldClient
+from services.gateway.budgets.leases import LeaseBook
+from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
@@ -55,18 +56,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         batch_size=settings.ship_batch_size,
         interval_s=settings.ship_interval_s,
         rejected_file=state_dir / "rejected.jsonl",
-        settle_window_s=settings.settle_window_s,
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
-    holds = HoldClient(settings.ledger_url, settings.ledger_timeout_s)
+    ledger_budgets = LedgerBudgetClient(settings.ledger_url, settings.ledger_timeout_s)
+    leases = LeaseBook(ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s,
+                       chunk_requests=settings.lease_requests)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    pipeline = Pipeline(settings, clock, registry, budgets, holds, upstream, writer, shipper=shipper)
+    pipeline = Pipeline(settings, clock, registry, budgets, leases, upstream, writer, shipper=shipper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s))
         await upstream.start()
-        await holds.start()
+        await ledger_budgets.start()
+        leases.start()
         registry.start(control)
         budgets.start(control)
         shipper.start(control)
@@ -77,7 +80,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             await registry.stop()
             await budgets.stop()
-            await holds.close()
+            await leases.close()
+            await ledger_budgets.close()
             await shipper.stop(control)
             await upstream.close()
             writer.close()
@@ -90,7 +94,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "providers": len(registry.value.providers),
                 "connected": registry.connected,
             },
-            "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected},
+            "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected,
+                        "leases": leases.active, "lease_grows": leases.grows},
             "receipts": {
                 "shipped": shipper.shipped,
                 "backlog_files": shipper.backlog_files,

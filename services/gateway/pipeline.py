@@ -1,4 +1,5 @@
-"""The life of one request: select, hold, forward with fallback, receipt, settle.
+"""The life of one request: select, reserve from the run's budget lease, forward with fallback,
+receipt, release.
 
 Both client APIs (`POST /route`, `POST /v1/chat/completions`) go through here; streaming answers
 continue in `streaming.py`.
@@ -15,6 +16,7 @@ import structlog
 
 from services.common.clock import Clock
 from services.common.errors import BudgetExceeded, TollwayError
+from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision, select
 from services.common.selection.estimate import (
@@ -25,7 +27,7 @@ from services.common.selection.estimate import (
 from services.common.selection.request import SelectionRequest
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse
-from services.gateway.budgets.holds import HoldClient
+from services.gateway.budgets.leases import LeaseBook, Reservation
 from services.gateway.budgets.worst_case import worst_case
 from services.gateway.call import Call, RecentRequestIds
 from services.gateway.forwarding.fallback import Answer, first_answer
@@ -45,7 +47,7 @@ class Admitted:
     decision: Decision
     candidates: list[Provider]
     facts: RequestFacts
-    held: bool
+    reservation: Reservation | None
     started: float
 
 
@@ -59,19 +61,19 @@ class Completed:
 
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
-                 budgets: SnapshotFollower[frozenset[str]], holds: HoldClient,
+                 budgets: SnapshotFollower[frozenset[str]], leases: LeaseBook,
                  upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
         self.clock = clock
         self.registry = registry
         self.budgets = budgets
-        self.holds = holds
+        self.leases = leases
         self.upstream = upstream
         self.writer = writer
         self.shipper = shipper
         self.recent_ids = RecentRequestIds()
 
-    # -- admission: decide and hold -------------------------------------------------------
+    # -- admission: decide and reserve ---------------------------------------------------------
     def decide(self, call: Call) -> Decision:
         view = self.registry.value
         req = SelectionRequest(
@@ -89,35 +91,23 @@ class Pipeline:
         candidates = [c.provider for c in decision.ranked[: self.settings.max_attempts]]
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream)
-        held = False
+        reservation = None
         if call.run_id in self.budgets.value:
             amount = worst_case(candidates, call.payload)
             facts.hold_usd = amount
             try:
-                held = await self._hold(call, amount)
-            except BudgetExceeded as exc:
+                reservation = await self.leases.reserve(call.run_id, to_micros(amount), call.request_id)
+            except TollwayError as exc:  # over budget (402) or no ledger to grow the lease (503)
                 self._record_refusal(facts, decision.provider, started, exc)
                 raise
-        return Admitted(call, decision, candidates, facts, held, started)
-
-    async def _hold(self, call: Call, amount: Decimal) -> bool:
-        try:
-            return await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
-        except BudgetExceeded as refused:
-            if not self.shipper.has_pending(call.run_id):
-                raise
-            # the run's last receipts are not at the ledger yet: their holds still count at worst
-            # case. Deliver them and ask once more, so a refusal is never a matter of timing.
-            try:
-                await self.shipper.flush()
-            except Exception as exc:
-                log.warning("flush_before_retry_failed", run_id=call.run_id, error=repr(exc))
-                raise refused from None
-        return await self.holds.hold(call.request_id, call.run_id, amount, call.request_id)
+            if reservation is not None:
+                facts.lease_id = reservation.lease_id
+        return Admitted(call, decision, candidates, facts, reservation, started)
 
     def _record_refusal(self, facts: RequestFacts, provider: Provider, started: float,
                         exc: TollwayError) -> None:
-        receipt = build_receipt(facts, provider, status="budget_exceeded", http_status=exc.status,
+        status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
+        receipt = build_receipt(facts, provider, status=status, http_status=exc.status,
                                 input_tokens=0, output_tokens=0, latency_ms=_ms(started),
                                 timestamp=self.clock.now(), error={"type": exc.type, "message": exc.message})
         self.writer.write(receipt)
@@ -160,14 +150,13 @@ class Pipeline:
     def record(self, admitted: Admitted, provider: Provider, *, status: str, http_status: int,
                input_tokens: int, output_tokens: int, usage_estimated: bool = False,
                error: dict[str, str] | None = None, charged: bool | None = None) -> dict[str, Any]:
-        """Write the receipt (before the client sees the answer) and have the hold settled."""
+        """Write the receipt (before the client sees the answer) and free the rest of the reservation."""
         receipt = build_receipt(admitted.facts, provider, status=status, http_status=http_status,
                                 input_tokens=input_tokens, output_tokens=output_tokens,
                                 latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
                                 usage_estimated=usage_estimated, error=error, charged=charged)
         self.writer.write(receipt)
-        if admitted.held:
-            self.shipper.wake()  # ships the receipt soon, which releases the hold at the ledger
+        self.leases.release(admitted.reservation, to_micros(receipt["cost_usd"]))
         priced = provider.input_per_token > 0 or provider.output_per_token > 0
         if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)

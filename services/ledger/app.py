@@ -11,7 +11,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
-from services.ledger.api import budgets, holds, metrics, receipts, snapshot
+from services.ledger.api import budgets, holds, leases, metrics, receipts, snapshot
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
@@ -32,11 +32,12 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
         finally:
             await ctx.store.close()
 
-    # the two routes every gateway calls per request or per batch skip FastAPI's routing layers
-    hot = {("POST", "/holds"): holds.post_hold, ("POST", "/receipts"): receipts.post_receipts}
+    # the routes gateways call per request, lease or batch skip FastAPI's routing layers
+    hot = {("POST", "/holds"): holds.post_hold, ("POST", "/leases"): leases.grow_lease,
+           ("POST", "/receipts"): receipts.post_receipts}
     app = build_app("ledger", settings, port=settings.ledger_port, lifespan=lifespan,
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, metrics):
+    for module in (receipts, budgets, snapshot, holds, leases, metrics):
         app.include_router(module.router)
     return app

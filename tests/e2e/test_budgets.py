@@ -105,10 +105,10 @@ def test_request_id_follows_the_request_into_the_ledgers_log(swarm, http, model)
         time.sleep(0.1)
     ledger_lines = [json.loads(x) for x in swarm.log("ledger").splitlines() if "trace-me-42" in x]
     assert {line["request_id"] for line in ledger_lines} == {"trace-me-42"}
-    assert {line["path"] for line in ledger_lines} == {"/holds"}
+    assert {line["path"] for line in ledger_lines} == {"/leases"}  # the run's first request grew its lease
     gateway_lines = [json.loads(x) for x in swarm.log("gateway").splitlines() if "trace-me-42" in x]
     assert any(line.get("path") == "/v1/chat/completions" for line in gateway_lines)
-    # the receipt, shipped at once, settled the hold
+    # the receipt reached the ledger and the idle lease was given back
     while time.monotonic() < deadline and status(http, swarm, "traced")["held_usd"] != 0:
         time.sleep(0.05)
     assert status(http, swarm, "traced")["held_usd"] == 0 and status(http, swarm, "traced")["spent_usd"] > 0

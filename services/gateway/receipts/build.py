@@ -42,7 +42,8 @@ class RequestFacts:
     reason: str
     stream: bool = False
     attempts: list[Attempt] = field(default_factory=list)
-    hold_usd: Decimal | None = None
+    hold_usd: Decimal | None = None  # the worst case reserved for a budgeted run
+    lease_id: str | None = None  # the budget lease it was reserved from
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
@@ -85,6 +86,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "usage_estimated": usage_estimated,
         "hold_usd": facts.hold_usd,
     }
+    if facts.lease_id:
+        receipt["lease_id"] = facts.lease_id
     if error:
         receipt["error"] = error
     return receipt

@@ -25,7 +25,7 @@ log = structlog.get_logger("tollway.gateway.shipper")
 
 class ReceiptShipper:
     def __init__(self, costs_dir: Path, state_file: Path, ledger_url: str, *, batch_size: int,
-                 interval_s: float, rejected_file: Path, settle_window_s: float = 0.02) -> None:
+                 interval_s: float, rejected_file: Path) -> None:
         self.costs_dir = costs_dir
         self.state_file = state_file
         self.url = ledger_url.rstrip("/") + "/receipts"
@@ -37,9 +37,6 @@ class ReceiptShipper:
         self.shipped = 0
         self.failures = 0
         self.connected = True
-        self.settle_window_s = settle_window_s
-        self._wake = asyncio.Event()
-        self._wake_scheduled = False
         self._lock = asyncio.Lock()
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
@@ -68,18 +65,6 @@ class ReceiptShipper:
 
     def mark(self, run_id: str) -> None:
         self.dirty.add(f"{run_id}.jsonl")
-
-    def wake(self) -> None:
-        """Ship within `settle_window_s` rather than at the next tick: a budgeted request's receipt
-        settles its hold. Receipts of requests finishing within the window go in one batch."""
-        if self._wake_scheduled or self._wake.is_set():
-            return
-        self._wake_scheduled = True
-        asyncio.get_running_loop().call_later(self.settle_window_s, self._wake_now)
-
-    def _wake_now(self) -> None:
-        self._wake_scheduled = False
-        self._wake.set()
 
     @property
     def backlog_files(self) -> int:
@@ -132,15 +117,6 @@ class ReceiptShipper:
             self.offsets[name] = end
             self._save_state()
 
-    def has_pending(self, run_id: str) -> bool:
-        return f"{run_id}.jsonl" in self.dirty
-
-    async def flush(self) -> None:
-        """Ship everything written so far, now (a refused hold retries after this: the run's
-        earlier receipts may still be holding money they no longer need)."""
-        if self._client is not None:
-            await self.ship_once(self._client)
-
     async def ship_once(self, client: httpx.AsyncClient) -> None:
         async with self._lock:
             await self._ship_dirty(client)
@@ -156,11 +132,7 @@ class ReceiptShipper:
     async def _run(self, client: httpx.AsyncClient) -> None:
         backoff = self.interval_s
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), backoff)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await asyncio.sleep(backoff)
             if not self.dirty:
                 continue
             try:

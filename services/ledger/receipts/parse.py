@@ -31,6 +31,7 @@ class Receipt:
     output_tokens: int
     cost_micros: int
     body: bytes  # the receipt's JSON, numbers written exactly as received
+    lease_id: str | None = None  # the gateway lease whose held money this receipt's cost consumes
 
 
 def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
@@ -68,7 +69,7 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
     return Receipt(request_id=request_id, run_id=str(data["run_id"]), ts_us=ts_us,
                    provider=str(data["provider"]), input_tokens=int(data["input_tokens"]),
                    output_tokens=int(data["output_tokens"]), cost_micros=costs["cost_usd"],
-                   body=body)
+                   body=body, lease_id=data.get("lease_id"))
 
 
 def parse_batch(receipts: Sequence[dict[str, Any]]) -> list[Receipt]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.ledger.budgets.holds import HoldOutcome
+from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.receipts.parse import Receipt
 from services.ledger.windows.rollup import Row
@@ -88,6 +89,15 @@ class LedgerStore(Protocol):
         ...
 
     async def release_hold(self, hold_id: str, now_us: int) -> bool: ...
+
+    async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
+                         now_us: int, ttl_us: int) -> LeaseOutcome:
+        """Grant up to `want` (at least `need`, else refused) and renew the lease, atomically."""
+        ...
+
+    async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
+        """Give back up to `amount`; None when the lease is unknown or expired."""
+        ...
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         """Rollup rows of `grain` with bucket start in [first_us, last_us]."""

@@ -1,4 +1,5 @@
-"""The ingest transaction: new receipts, their holds dropped, spend, rollups and threshold events."""
+"""The ingest transaction: new receipts, their holds dropped or leases drawn down, spend, rollups
+and threshold events."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import IngestResult, SettleResult
-from services.ledger.store.sqlite import budgets, holds, receipts, rollups, spend
+from services.ledger.store.sqlite import budgets, holds, leases, receipts, rollups, spend
 
 
 def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> IngestResult:
@@ -16,6 +17,7 @@ def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> I
     holds.expire(conn, now_us)
     new = receipts.insert_new(conn, batch, now_us)
     holds.delete(conn, list(dict.fromkeys(r.request_id for r in batch)))
+    leases.consume(conn, new)
     rollups.apply(conn, new, now_us)
     events: list[ThresholdEvent] = []
     for key, (before, costs) in spend.add(conn, new).items():

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.ledger.budgets.holds import HoldOutcome
+from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
+from services.ledger.store.sqlite import leases as lease_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
 from services.ledger.store.sqlite import reserve, schema
 from services.ledger.store.sqlite import rollups as rollup_rows
@@ -140,6 +142,13 @@ class SqliteLedgerStore:
 
     async def release_hold(self, hold_id: str, now_us: int) -> bool:
         return await self._write(_release, hold_id, now_us)
+
+    async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
+                         now_us: int, ttl_us: int) -> LeaseOutcome:
+        return await self._write(lease_rows.grow, lease_id, key, need_micros, want_micros, now_us, ttl_us)
+
+    async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
+        return await self._write(lease_rows.give_back, lease_id, amount_micros, now_us)
 
 
 def _set_budget(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int,

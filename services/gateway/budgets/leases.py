@@ -1,0 +1,201 @@
+"""Budget leases: the gateway holds a slice of each budgeted run's budget at the ledger and
+reserves every request's worst case against it in memory, so a budgeted request costs no ledger
+call of its own.
+
+- A request takes its worst case out of the lease's free money; its receipt gives back the
+  difference to the actual cost at once (`release`). The receipt carries the lease id, and the
+  ledger moves its cost from the lease (held) to spent when the receipt arrives.
+- When free money runs low the lease grows in the background (`chunk_requests` worst cases at a
+  time); a request that does not fit waits for one grow with `need` = its shortfall, and gets a
+  402 only when the ledger cannot grant even that: the budget has no room left for it.
+- A lease is renewed before half the ledger's hold TTL has passed, so the ledger never expires
+  money the gateway still counts on. Leases idle for `idle_s` are given back.
+- The cap holds across gateways: the ledger never grants beyond budget - spent - held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from services.common.errors import BudgetExceeded, TollwayError
+from services.common.money import from_micros
+from services.common.tasks import cancel_and_wait
+from services.gateway.budgets.ledger_client import LedgerBudgetClient
+
+log = structlog.get_logger("tollway.gateway.leases")
+
+REFUSAL_MEMORY_S = 0.05  # how long a refusal answers for the ledger (a budget may be raised)
+ROUNDS = 3  # grows a request asks for itself before it gives up under heavy contention
+
+
+@dataclass(slots=True)
+class RunLease:
+    run_id: str
+    lease_id: str
+    free: int = 0  # micros leased and not reserved by any request
+    in_flight: int = 0  # requests holding a reservation
+    renewed_at: float = float("-inf")  # monotonic start of the last successful grant
+    last_used: float = 0.0
+    growing: asyncio.Task[None] | None = field(default=None, repr=False)
+    # (when, free, need, error) of the last refused grow: for a moment, while free is unchanged, a
+    # need at least as large is refused without asking the ledger again (no herd of doomed calls)
+    refused: tuple[float, int, int, BudgetExceeded] | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class Reservation:
+    lease: RunLease
+    micros: int
+    done: bool = False
+
+    @property
+    def lease_id(self) -> str:
+        return self.lease.lease_id
+
+
+class LeaseBook:
+    def __init__(self, client: LedgerBudgetClient, *, ttl_s: float, idle_s: float, chunk_requests: int,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+        self.idle_s = idle_s
+        self.chunk_requests = max(chunk_requests, 1)
+        self.monotonic = monotonic
+        self.instance = "gw" + secrets.token_hex(4)
+        self._seq = itertools.count(1)
+        self._leases: dict[str, RunLease] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self.grows = 0  # ledger calls made to grow or renew (for /health and the bench)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
+
+    async def close(self) -> None:
+        await cancel_and_wait(self._sweeper)
+        for lease in list(self._leases.values()):
+            await cancel_and_wait(lease.growing)
+        await self.sweep(everything=True)
+
+    def lease_of(self, run_id: str) -> RunLease | None:
+        return self._leases.get(run_id)
+
+    @property
+    def active(self) -> int:
+        return len(self._leases)
+
+    # -- the hot path ---------------------------------------------------------------------------
+    async def reserve(self, run_id: str, amount: int, request_id: str) -> Reservation | None:
+        """Take `amount` micros for one request; None when the ledger says the run has no budget."""
+        lease = self._leases.get(run_id)
+        if lease is None:
+            lease = self._leases[run_id] = RunLease(run_id, f"{self.instance}.{next(self._seq)}")
+        chunk = amount * self.chunk_requests
+        own_grows = 0
+        while True:
+            now = self.monotonic()
+            lease.last_used = now
+            if lease.free >= amount and now - lease.renewed_at < self.ttl_s / 2:
+                lease.free -= amount
+                lease.in_flight += 1
+                if lease.free < chunk // 2 and lease.growing is None:
+                    self._start_grow(lease, 0, chunk, request_id)
+                return Reservation(lease, amount)
+            if lease.growing is not None:  # another request is already asking: wait for it
+                with contextlib.suppress(TollwayError, Unbudgeted):
+                    await asyncio.shield(lease.growing)
+                continue
+            shortfall = max(amount - lease.free, 0)
+            refused = lease.refused
+            if (refused is not None and now - refused[0] < REFUSAL_MEMORY_S and refused[1] == lease.free
+                    and shortfall >= refused[2]):
+                raise refused[3]  # nothing changed since the ledger refused a smaller need
+            if own_grows == ROUNDS:
+                raise BudgetExceeded(f"run {run_id}: the budget left is reserved by requests in flight; "
+                                     f"a request needing ${from_micros(amount)} does not fit now",
+                                     extra={"run_id": run_id})
+            own_grows += 1
+            try:
+                await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount), request_id))
+            except Unbudgeted:
+                return None
+            except BudgetExceeded as exc:
+                lease.refused = (self.monotonic(), lease.free, shortfall, exc)
+                raise
+
+    def release(self, reservation: Reservation | None, actual: int) -> None:
+        """The request is over and cost `actual` micros: the rest of its reservation is free again."""
+        if reservation is None or reservation.done:
+            return
+        reservation.done = True
+        lease = reservation.lease
+        lease.in_flight -= 1
+        lease.free += reservation.micros - actual
+        if actual > reservation.micros:
+            log.warning("cost_above_reservation", run_id=lease.run_id, reserved=str(from_micros(reservation.micros)),
+                        cost=str(from_micros(actual)))
+
+    # -- growing ----------------------------------------------------------------------------------
+    def _start_grow(self, lease: RunLease, need: int, want: int, request_id: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._grow(lease, need, want, request_id))
+        lease.growing = task
+        if need == 0:  # a background top-up: nobody awaits its failure but the log
+            task.add_done_callback(_log_failure)
+        return task
+
+    async def _grow(self, lease: RunLease, need: int, want: int, request_id: str) -> None:
+        started = self.monotonic()
+        try:
+            self.grows += 1
+            grant = await self.client.grow(lease.lease_id, lease.run_id, need, want, request_id)
+            if not grant.budgeted:
+                raise Unbudgeted(lease.run_id)
+            lease.free += grant.micros
+            lease.renewed_at = started  # the ledger restarted its TTL after we asked
+        finally:
+            lease.growing = None
+
+    # -- giving back ------------------------------------------------------------------------------
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.idle_s / 2, 0.05))
+            await self.sweep()
+
+    async def sweep(self, *, everything: bool = False) -> None:
+        """Give back the free money of leases idle for `idle_s` (all of them with `everything`)."""
+        now = self.monotonic()
+        for run_id, lease in list(self._leases.items()):
+            idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
+            if not (idle or everything):
+                continue
+            amount = lease.free
+            del self._leases[run_id]
+            if amount <= 0 or lease.renewed_at == float("-inf"):
+                continue
+            lease.free -= amount
+            try:
+                await self.client.give_back(lease.lease_id, run_id, amount)
+            except TollwayError as exc:
+                log.warning("lease_return_failed", run_id=run_id, lease_id=lease.lease_id, error=exc.message)
+                lease.free += amount
+                self._leases.setdefault(run_id, lease)  # try again on the next sweep
+
+
+class Unbudgeted(Exception):
+    """The ledger has no budget for this run (the gateway's snapshot was behind): no lease."""
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, Unbudgeted):
+        log.warning("lease_grow_failed", error=getattr(exc, "message", repr(exc)))

@@ -1,0 +1,83 @@
+"""The gateway's budget calls to the ledger: grow (or renew) a lease, return what is unused.
+
+A ledger that cannot be reached is `DependencyUnavailable` (503 for a client that needed the
+lease to grow): a budget is a hard cap, so it fails closed. A refused grant is `BudgetExceeded`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import aiohttp
+import orjson
+import structlog
+
+from services.common import jsonio
+from services.common.errors import BudgetExceeded, DependencyUnavailable, InvalidRequest
+from services.common.money import from_micros, to_micros
+
+log = structlog.get_logger("tollway.gateway.budgets")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    budgeted: bool
+    micros: int  # granted (or returned)
+
+
+class LedgerBudgetClient:
+    def __init__(self, ledger_url: str, timeout_s: float) -> None:
+        self.base = ledger_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self.timeout,
+                                              connector=aiohttp.TCPConnector(limit=16))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str) -> Grant:
+        """Ask for up to `want` micros (at least `need`) more on the lease."""
+        body = {"lease_id": lease_id, "run_id": run_id, "need_usd": from_micros(need), "want_usd": from_micros(want)}
+        data = await self._post("/leases", body, run_id, request_id)
+        return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))))
+
+    async def give_back(self, lease_id: str, run_id: str, amount: int) -> Grant:
+        data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, run_id, lease_id)
+        return Grant(True, to_micros(Decimal(data.get("returned_usd", 0))))
+
+    async def _post(self, path: str, body: dict[str, object], run_id: str, request_id: str) -> dict:
+        assert self._session is not None, "LedgerBudgetClient.start() not called"
+        try:
+            async with self._session.post(self.base + path, data=jsonio.dumps(body),
+                                          headers={"content-type": "application/json",
+                                                   "x-request-id": request_id}) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("ledger_unreachable", run_id=run_id, path=path, error=repr(exc))
+            raise DependencyUnavailable(
+                f"run {run_id} has a budget and the ledger cannot be reached to reserve it; "
+                "refusing rather than risk overspending") from None
+        if status == 402:
+            message = _error_message(raw) or f"budget for run {run_id} exhausted"
+            raise BudgetExceeded(message, extra={"run_id": run_id})
+        if status >= 400:
+            raise DependencyUnavailable(f"ledger refused {path}: HTTP {status} {_error_message(raw)}")
+        try:
+            data = jsonio.loads_exact(raw)
+        except InvalidRequest:
+            raise DependencyUnavailable(f"ledger answered {path} with a body that is not JSON") from None
+        return data if isinstance(data, dict) else {}
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        data = orjson.loads(raw)
+        return str(data["error"]["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return raw[:200].decode("utf-8", "replace")

@@ -1,0 +1,199 @@
+"""The gateway's lease book against an in-memory ledger that grants like the real one."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from services.common.errors import BudgetExceeded, DependencyUnavailable
+from services.gateway.budgets.leases import LeaseBook
+from services.gateway.budgets.ledger_client import Grant
+
+
+@dataclass
+class FakeLedger:
+    """Grants min(want, budget - spent - held), refuses below need; `spend` moves held to spent."""
+
+    budget: int | None
+    spent: int = 0
+    leases: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, int, int]] = field(default_factory=list)
+    down: bool = False
+    delay: float = 0.0
+
+    @property
+    def held(self) -> int:
+        return sum(self.leases.values())
+
+    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str) -> Grant:
+        self.calls.append((lease_id, need, want))
+        await asyncio.sleep(self.delay)
+        if self.down:
+            raise DependencyUnavailable("ledger down")
+        if self.budget is None:
+            return Grant(False, 0)
+        available = max(self.budget - self.spent - self.held, 0)
+        if need > available:
+            raise BudgetExceeded(f"run {run_id}: no room for {need}")
+        granted = min(max(want, need), available)
+        self.leases[lease_id] = self.leases.get(lease_id, 0) + granted
+        return Grant(True, granted)
+
+    async def give_back(self, lease_id: str, run_id: str, amount: int) -> Grant:
+        if self.down:
+            raise DependencyUnavailable("ledger down")
+        returned = min(amount, self.leases.get(lease_id, 0))
+        self.leases[lease_id] -= returned
+        return Grant(True, returned)
+
+    def receipt(self, lease_id: str, cost: int) -> None:
+        taken = min(cost, self.leases.get(lease_id, 0))
+        self.leases[lease_id] = self.leases.get(lease_id, 0) - taken
+        self.spent += cost
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def book(ledger: FakeLedger, clock: Clock | None = None, chunk: int = 10) -> LeaseBook:
+    return LeaseBook(ledger, ttl_s=600, idle_s=2, chunk_requests=chunk,  # type: ignore[arg-type]
+                     monotonic=clock or Clock())
+
+
+async def test_one_ledger_call_serves_many_requests() -> None:
+    ledger = FakeLedger(budget=1_000_000)
+    leases = book(ledger, chunk=10)
+    for i in range(5):
+        r = await leases.reserve("run", 1_000, f"r{i}")
+        assert r is not None
+        leases.release(r, 400)
+    assert len(ledger.calls) == 1 and ledger.calls[0][1:] == (1_000, 10_000)
+    lease = leases.lease_of("run")
+    assert lease is not None and lease.free == 10_000 - 5 * 400 and lease.in_flight == 0
+
+
+async def test_a_low_lease_grows_in_the_background_before_it_runs_out() -> None:
+    ledger = FakeLedger(budget=1_000_000)
+    leases = book(ledger, chunk=10)
+    for i in range(6):  # 10 worst cases leased; below half left after the 6th
+        await leases.reserve("run", 1_000, f"r{i}")
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [c[1] for c in ledger.calls] == [1_000, 0]  # the second asks for nothing it must have
+    assert ledger.leases[next(iter(ledger.leases))] == 20_000
+
+
+async def test_a_request_that_does_not_fit_the_budget_is_refused() -> None:
+    ledger = FakeLedger(budget=2_500)
+    leases = book(ledger)
+    first = await leases.reserve("run", 1_000, "a")
+    second = await leases.reserve("run", 1_000, "b")
+    assert first is not None and second is not None
+    with pytest.raises(BudgetExceeded):
+        await leases.reserve("run", 1_000, "c")
+    leases.release(first, 200)  # finished cheaper than its worst case: room again
+    assert await leases.reserve("run", 1_000, "d") is not None
+
+
+async def test_concurrent_requests_never_reserve_more_than_the_budget() -> None:
+    ledger = FakeLedger(budget=50_000, delay=0.001)
+    leases = book(ledger, chunk=4)
+    results = await asyncio.gather(*[leases.reserve("run", 3_000, f"r{i}") for i in range(40)],
+                                   return_exceptions=True)
+    admitted = [r for r in results if not isinstance(r, BaseException)]
+    assert len(admitted) == 50_000 // 3_000  # every worst case that fits, not one more
+    assert all(isinstance(r, BudgetExceeded) for r in results if isinstance(r, BaseException))
+    assert ledger.held <= ledger.budget
+
+
+async def test_receipts_and_releases_keep_gateway_and_ledger_in_step() -> None:
+    ledger = FakeLedger(budget=100_000)
+    clock = Clock()
+    leases = book(ledger, clock)
+    costs = [700, 0, 1_000, 250]
+    for i, cost in enumerate(costs):
+        r = await leases.reserve("run", 1_000, f"r{i}")
+        assert r is not None
+        leases.release(r, cost)
+        ledger.receipt(r.lease_id, cost)
+    clock.t += 3  # idle: the rest goes back
+    await leases.sweep()
+    assert leases.lease_of("run") is None
+    assert ledger.held == 0 and ledger.spent == sum(costs)
+
+
+async def test_a_lease_with_requests_in_flight_is_not_given_back() -> None:
+    ledger = FakeLedger(budget=100_000)
+    clock = Clock()
+    leases = book(ledger, clock)
+    r = await leases.reserve("run", 1_000, "a")
+    clock.t += 10
+    await leases.sweep()
+    assert leases.lease_of("run") is not None and ledger.held == 10_000
+    leases.release(r, 100)
+    leases.release(r, 100)  # a second release changes nothing
+    lease = leases.lease_of("run")
+    assert lease is not None and lease.free == 9_900
+
+
+async def test_a_lease_is_renewed_before_the_ledger_could_expire_it() -> None:
+    ledger = FakeLedger(budget=100_000)
+    clock = Clock()
+    leases = book(ledger, clock)
+    await leases.reserve("run", 1_000, "a")
+    clock.t += 301  # past half the 600 s TTL: renew before using the lease again
+    await leases.reserve("run", 1_000, "b")
+    assert len(ledger.calls) == 2 and ledger.calls[1][1] == 0
+
+
+async def test_an_unbudgeted_run_needs_no_reservation() -> None:
+    leases = book(FakeLedger(budget=None))
+    assert await leases.reserve("run", 1_000, "a") is None
+
+
+async def test_a_ledger_that_cannot_be_reached_fails_closed_once_the_lease_is_spent() -> None:
+    ledger = FakeLedger(budget=100_000)
+    leases = book(ledger, chunk=2)
+    assert await leases.reserve("run", 1_000, "a") is not None
+    ledger.down = True
+    assert await leases.reserve("run", 1_000, "b") is not None  # what was leased still serves
+    await asyncio.sleep(0)
+    with pytest.raises(DependencyUnavailable):
+        await leases.reserve("run", 1_000, "c")
+
+
+async def test_a_failed_give_back_is_retried() -> None:
+    ledger = FakeLedger(budget=100_000)
+    clock = Clock()
+    leases = book(ledger, clock)
+    r = await leases.reserve("run", 1_000, "a")
+    leases.release(r, 0)
+    ledger.down = True
+    clock.t += 3
+    await leases.sweep()
+    assert ledger.held == 10_000 and leases.lease_of("run") is not None
+    ledger.down = False
+    await leases.sweep()
+    assert ledger.held == 0 and leases.lease_of("run") is None
+
+
+async def test_a_raised_budget_is_seen_by_the_next_request() -> None:
+    ledger = FakeLedger(budget=500)
+    clock = Clock()
+    leases = book(ledger, clock)
+    with pytest.raises(BudgetExceeded):
+        await leases.reserve("run", 1_000, "a")
+    calls = len(ledger.calls)
+    with pytest.raises(BudgetExceeded):  # at once: refused without asking again
+        await leases.reserve("run", 1_000, "b")
+    assert len(ledger.calls) == calls
+    ledger.budget = 100_000
+    clock.t += 1
+    assert await leases.reserve("run", 1_000, "c") is not None
