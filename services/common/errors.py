@@ -61,6 +61,13 @@ class BudgetExceeded(TollwayError):
     type = "budget_exceeded"
 
 
+class RateLimited(TollwayError):
+    """A rate limit refused the request; `extra` names the limit, `headers` carry Retry-After."""
+
+    status = 429
+    type = "rate_limited"
+
+
 class Conflict(TollwayError):
     status = 409
     type = "conflict"
