@@ -60,24 +60,25 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
                         input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
                         error=error, charged=True)
 
+    parser = answer.adapter.stream_parser()
     try:
         async for lines in _events(resp):
-            event = answer.adapter.parse_event(lines)
-            if event is None:
-                continue
-            if event.usage is not None:
-                usage = event.usage
-            text_len += len(event.text)
-            if event.done:
-                finished = True
-                record("success")
+            for event in parser.parse_event(lines):
+                if event.usage is not None:
+                    usage = event.usage
+                text_len += len(event.text)
+                if event.done:
+                    finished = True
+                    record("success")
+                    yield event.raw
+                    break
+                if not event.raw or (event.usage_only and not call.client_wants_usage):
+                    continue
                 yield event.raw
+            if finished:
                 break
-            if event.usage_only and not call.client_wants_usage:
-                continue
-            yield event.raw
         if not finished:
-            record("error", {"type": "truncated", "message": "upstream stream ended without [DONE]"})
+            record("error", {"type": "truncated", "message": "upstream stream ended without its end marker"})
             yield _error_event("upstream_truncated",
                                f"provider {answer.provider.name} ended the stream before it was "
                                "complete; the answer above is partial (no fallback after the first byte)")

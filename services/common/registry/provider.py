@@ -39,6 +39,7 @@ class Provider:
     output_per_token: Decimal
     api_format: str = "openai"
     api_key_env: str | None = None
+    api_version: str | None = None  # Azure OpenAI's `api-version`; None: the adapter's default
     max_output_tokens: int | None = None
     features: frozenset[str] = frozenset()
     slo: dict[str, float] = field(default_factory=dict)
@@ -71,6 +72,7 @@ class Provider:
             "endpoint": self.endpoint,
             "api_format": self.api_format,
             "api_key_env": self.api_key_env,
+            "api_version": self.api_version,
             "input_per_mtok": self.input_per_mtok,
             "output_per_mtok": self.output_per_mtok,
             "cost_per_input_token": plain(self.input_per_token),
@@ -97,6 +99,7 @@ class Provider:
             output_per_token=to_decimal(data["cost_per_output_token"]),
             api_format=data.get("api_format") or "openai",
             api_key_env=data.get("api_key_env"),
+            api_version=data.get("api_version"),
             max_output_tokens=data.get("max_output_tokens"),
             features=normalise_features(data.get("features") or ()),
             slo=dict(data.get("slo") or {}),
@@ -155,6 +158,7 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         output_per_token=output_price,
         api_format=body.get("api_format", "openai"),
         api_key_env=body.get("api_key_env"),
+        api_version=body.get("api_version"),
         max_output_tokens=body.get("max_output_tokens"),
         features=normalise_features(body.get("features", [])),
         slo={k: float(v) for k, v in (body.get("slo") or {}).items()},

@@ -12,7 +12,14 @@ import orjson
 
 from services.common import jsonio
 from services.common.registry.provider import Provider
-from services.gateway.adapters.base import ParsedResponse, StreamEvent, UpstreamRequest, Usage
+from services.gateway.adapters.base import (
+    ParsedResponse,
+    StreamEvent,
+    UpstreamRequest,
+    Usage,
+    error_message,
+    sse_data,
+)
 
 DONE = b"[DONE]"
 
@@ -26,10 +33,25 @@ def _usage(data: dict[str, Any]) -> Usage | None:
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return None
+    details = usage.get("prompt_tokens_details")
     try:
-        return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+        return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                     cache_read_input_tokens=cached)
     except (TypeError, ValueError):
         return None
+
+
+def chat_body(payload: dict[str, Any], model: str, *, stream: bool) -> bytes:
+    """The client's request for `model`; a stream always asks for usage."""
+    body = dict(payload)
+    body["model"] = model
+    if stream:
+        body["stream"] = True
+        opts = dict(body.get("stream_options") or {})
+        opts["include_usage"] = True
+        body["stream_options"] = opts
+    return jsonio.dumps(body)
 
 
 class OpenAIAdapter:
@@ -37,17 +59,11 @@ class OpenAIAdapter:
 
     def build_request(self, provider: Provider, payload: dict[str, Any], api_key: str | None,
                       *, stream: bool) -> UpstreamRequest:
-        body = dict(payload)
-        body["model"] = provider.model
-        if stream:
-            body["stream"] = True
-            opts = dict(body.get("stream_options") or {})
-            opts["include_usage"] = True
-            body["stream_options"] = opts
         headers = {"content-type": "application/json"}
         if api_key:
             headers["authorization"] = f"Bearer {api_key}"
-        return UpstreamRequest(chat_url(provider.endpoint), headers, jsonio.dumps(body))
+        return UpstreamRequest(chat_url(provider.endpoint), headers,
+                               chat_body(payload, provider.model, stream=stream))
 
     def parse_response(self, raw: bytes) -> ParsedResponse:
         data = orjson.loads(raw)
@@ -55,17 +71,29 @@ class OpenAIAdapter:
             raise ValueError("upstream answer is not a JSON object")
         return ParsedResponse(raw, data, _usage(data))
 
-    def parse_event(self, lines: list[bytes]) -> StreamEvent | None:
+    def stream_parser(self) -> OpenAIStream:
+        return OpenAIStream()
+
+    def error_message(self, status: int, raw: bytes) -> str:
+        return error_message(status, raw)
+
+
+class OpenAIStream:
+    """OpenAI chunks pass through as they are; each is read for text, usage and the end marker."""
+
+    def parse_event(self, lines: list[bytes]) -> list[StreamEvent]:
         raw = b"".join(lines)
-        payload = b"".join(line[5:].strip() for line in lines if line.startswith(b"data:"))
+        payload = sse_data(lines)
         if not payload:
-            return StreamEvent(raw)  # a comment or keep-alive: passes through
+            return [StreamEvent(raw)]  # a comment or keep-alive: passes through
         if payload == DONE:
-            return StreamEvent(raw, done=True)
+            return [StreamEvent(raw, done=True)]
         try:
             chunk = orjson.loads(payload)
         except orjson.JSONDecodeError:
-            return StreamEvent(raw)
+            return [StreamEvent(raw)]
+        if not isinstance(chunk, dict):
+            return [StreamEvent(raw)]
         choices = chunk.get("choices") or []
         usage = _usage(chunk)
         event = StreamEvent(raw, usage=usage, usage_only=usage is not None and not choices)
@@ -75,14 +103,4 @@ class OpenAIAdapter:
                 event.text += delta["content"]
             if choice.get("finish_reason"):
                 event.finish_reason = choice["finish_reason"]
-        return event
-
-    def error_message(self, status: int, raw: bytes) -> str:
-        try:
-            data = orjson.loads(raw)
-            err = data.get("error") if isinstance(data, dict) else None
-            if isinstance(err, dict) and err.get("message"):
-                return str(err["message"])[:500]
-        except orjson.JSONDecodeError:
-            pass
-        return raw[:200].decode("utf-8", "replace") or f"HTTP {status}"
+        return [event]

@@ -34,7 +34,8 @@ async def chat_completions(request: Request) -> Response:
     )
     if not call.stream:
         done = await pipeline.complete(call)
-        return Response(done.answer.body, status_code=done.answer.status,
+        body = done.parsed.body if done.parsed else done.answer.body  # the adapter's OpenAI translation
+        return Response(body, status_code=done.answer.status,
                         media_type="application/json", headers=h.answer_headers(done.receipt))
     admitted = await pipeline.admit(call)
     try:

@@ -36,8 +36,10 @@ async def route(request: Request) -> Response:
         optimization=body.get("optimization") or settings.default_optimization,
     )
     done = await pipeline.complete(call)
-    answer_body = done.answer.body or b"null"
-    response: object = orjson.Fragment(answer_body) if done.parsed else _as_json(answer_body)
+    if done.parsed:  # the adapter's OpenAI translation of the provider's answer
+        response: object = orjson.Fragment(done.parsed.body)
+    else:
+        response = _as_json(done.answer.body or b"null")
     return JSONResponse(
         {"request_id": call.request_id, "response": response,
          "decision": done.admitted.decision.to_json(), "receipt": done.receipt},

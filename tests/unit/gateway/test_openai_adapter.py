@@ -24,14 +24,19 @@ def test_stream_requests_always_ask_for_usage_and_use_the_providers_model(monkey
 
 
 def test_parse_events():
-    ev = A.parse_event([b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n', b"\n"])
+    parser = A.stream_parser()
+    [ev] = parser.parse_event([b'data: {"choices":[{"delta":{"content":"Hi"}}]}\n', b"\n"])
     assert ev.text == "Hi" and not ev.done and ev.usage is None
-    ev = A.parse_event([b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n', b"\n"])
+    [ev] = parser.parse_event([b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,'
+                               b'"prompt_tokens_details":{"cached_tokens":3}}}\n', b"\n"])
     assert ev.usage_only and ev.usage.input_tokens == 5 and ev.usage.output_tokens == 2
-    ev = A.parse_event([b"data: [DONE]\n", b"\n"])
+    assert ev.usage.cache_read_input_tokens == 3
+    [ev] = parser.parse_event([b"data: [DONE]\n", b"\n"])
     assert ev.done
-    ev = A.parse_event([b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n', b"\n"])
+    [ev] = parser.parse_event([b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n', b"\n"])
     assert ev.finish_reason == "stop"
+    [ev] = parser.parse_event([b": keep-alive\n", b"\n"])
+    assert ev.raw == b": keep-alive\n\n" and not ev.done
 
 
 def test_error_message_prefers_the_providers_message():
