@@ -191,6 +191,19 @@ def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | Non
     return rows
 
 
+def budget_summary(ports: dict[str, int]) -> str:
+    """Proof that the budgeted rows reserved against a budget: spend at the ledger, lease grows."""
+    time.sleep(1.0)  # the last receipts ship
+    try:
+        status = httpx.get(f"http://127.0.0.1:{ports['ledger']}/budget/{BUDGET_RUN}", timeout=5).json()
+        health = httpx.get(f"http://127.0.0.1:{ports['gateway']}/health", timeout=5).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"budget: could not read the ledger or gateway: {exc}"
+    budgets = health.get("budgets", {})
+    return (f"budget {BUDGET_RUN}: spent ${status.get('spent_usd')} held ${status.get('held_usd')} "
+            f"of ${status.get('budget_usd')}; {budgets.get('lease_grows')} lease grows at the ledger")
+
+
 def _versions() -> str:
     def first_line(cmd: list[str]) -> str:
         try:
@@ -232,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         targets = targets_for(args, procs, root, cpus, ports)
         note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
         rows = measure(args, targets, cpus[1])
+        if any(t.run == BUDGET_RUN for t in targets):
+            note(budget_summary(ports))
     except SetupFailed as exc:
         note(f"bench: {exc}")
         return 1
