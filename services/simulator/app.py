@@ -1,7 +1,9 @@
-"""The simulator app: wires the OpenAI-format routes, plain and under `/sim/<spec>`, to the shared handler."""
+"""The simulator app: wires each format's routes (OpenAI, Azure OpenAI, Anthropic, Gemini), plain
+and under `/sim/<spec>`, to the shared handler."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 from fastapi import FastAPI
@@ -12,21 +14,37 @@ from services.common.http.app import build_app
 from services.common.settings import Settings
 from services.simulator import handler
 from services.simulator.config import SimSettings
-from services.simulator.formats import openai
+from services.simulator.formats import anthropic, gemini, openai
 from services.simulator.state import SimState
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 
-def _routes(app: FastAPI, prefix: str, fmt: ModuleType, chat_path: str, models_path: str) -> None:
+
+def _chat(fmt: ModuleType, *, model_param: str | None = None, stream: bool | None = None) -> Endpoint:
     async def chat(request: Request) -> Response:
-        return await handler.chat(request, fmt)
+        model = request.path_params.get(model_param) if model_param else None
+        return await handler.chat(request, fmt, model=model, stream=stream)
+    return chat
 
+
+def _models(fmt: ModuleType) -> Endpoint:
     async def models(request: Request) -> Response:
         return await handler.models(request, fmt)
+    return models
 
+
+async def _azure_chat(request: Request) -> Response:
+    """Azure OpenAI: OpenAI's format at a deployment URL that must name its api-version."""
+    if not request.query_params.get("api-version"):
+        return handler.error_response(openai, 404, "Resource not found: the api-version query parameter is missing",
+                                      param="api-version")
+    return await handler.chat(request, openai, model=request.path_params["deployment"])
+
+
+def _route(app: FastAPI, path: str, endpoint: Endpoint, method: str) -> None:
     for base in ("", "/sim/{spec}"):
         # plain Starlette routes: no FastAPI dependency solving on a path benches hammer
-        app.add_route(base + prefix + chat_path, chat, methods=["POST"], include_in_schema=False)
-        app.add_route(base + prefix + models_path, models, methods=["GET"], include_in_schema=False)
+        app.add_route(base + path, endpoint, methods=[method], include_in_schema=False)
 
 
 def create_app(settings: Settings | None = None, sim: SimSettings | None = None) -> FastAPI:
@@ -35,5 +53,14 @@ def create_app(settings: Settings | None = None, sim: SimSettings | None = None)
     quiet = settings.model_copy(update={"access_log": sim.access_log})
     app = build_app("simulator", quiet, port=settings.simulator_port)
     app.state.sim = SimState.from_settings(sim)
-    _routes(app, "/v1", openai, "/chat/completions", "/models")
+    _route(app, "/v1/chat/completions", _chat(openai), "POST")
+    _route(app, "/v1/models", _models(openai), "GET")
+    _route(app, "/openai/deployments/{deployment}/chat/completions", _azure_chat, "POST")
+    _route(app, "/v1/messages", _chat(anthropic), "POST")
+    for version in ("/v1beta", "/v1"):  # Google serves both; its SDKs default to one or the other
+        _route(app, version + "/models/{model}:generateContent", _chat(gemini, model_param="model", stream=False),
+               "POST")
+        _route(app, version + "/models/{model}:streamGenerateContent",
+               _chat(gemini, model_param="model", stream=True), "POST")
+    _route(app, "/v1beta/models", _models(gemini), "GET")
     return app

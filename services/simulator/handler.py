@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from types import ModuleType
 
 from starlette.requests import Request
@@ -19,13 +20,15 @@ from services.simulator.streaming import PacedStream, TruncatedBody
 
 
 def error_response(fmt: ModuleType, status: int, message: str, *, param: str | None = None,
-                   code: str | None = None) -> Response:
-    headers = {"retry-after": "1"} if status == 429 else None
+                   code: str | None = None, retry_after: int = 1) -> Response:
+    headers = {"retry-after": str(retry_after)} if status == 429 else None
     return Response(fmt.error(status, message, param=param, code=code), status_code=status,
                     media_type=fmt.MEDIA_TYPE, headers=headers)
 
 
-async def chat(request: Request, fmt: ModuleType) -> Response:
+async def chat(request: Request, fmt: ModuleType, *, model: str | None = None,
+               stream: bool | None = None) -> Response:
+    """`model` and `stream` where the format puts them in the URL (Gemini, Azure), not the body."""
     state: SimState = request.app.state.sim
     try:
         spec = state.spec(request.path_params.get("spec"))
@@ -39,13 +42,15 @@ async def chat(request: Request, fmt: ModuleType) -> Response:
         call = fmt.parse_request(body)
     except InvalidRequest as exc:
         return error_response(fmt, 400, exc.message, param=exc.field)
+    if model is not None or stream is not None:
+        call = replace(call, model=model or call.model, stream=call.stream if stream is None else stream)
     if spec.hang:
         await wait_for_disconnect(request)
         return error_response(fmt, 504, "simulated hang ended")
     if spec.latency_ms > 0:
         await asyncio.sleep(spec.latency_ms / 1000)
     if state.dice.fails(spec.error_rate, spec.seed, key=request.path_params.get("spec")):
-        return error_response(fmt, spec.status, f"simulated error {spec.status}")
+        return error_response(fmt, spec.status, f"simulated error {spec.status}", retry_after=spec.retry_after)
     reply = plan(call, spec.tokens)
     if call.stream:
         return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,

@@ -1,6 +1,6 @@
 """The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
 
-Keys: latency_ms, tps, tokens, error_rate, status, hang, drop, seed. Anything else, a repeated key or
+Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, seed. Anything else, a repeated key or
 a value out of range is a `SpecError` naming the key.
 """
 
@@ -25,6 +25,7 @@ class Spec:
     tokens: int = 20
     error_rate: float = 0.0
     status: int = 500
+    retry_after: int = 1  # seconds, in the Retry-After header of a simulated 429
     hang: bool = False
     drop: bool = False
     seed: int | None = None
@@ -63,6 +64,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "tokens": _integer(0, 100_000),
     "error_rate": _number(0, 1),
     "status": _integer(400, 599),
+    "retry_after": _integer(0, 86_400),
     "hang": _flag,
     "drop": _flag,
     "seed": _integer(-(2**63), 2**63 - 1),

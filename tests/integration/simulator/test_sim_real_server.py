@@ -51,3 +51,25 @@ def test_tps_paces_the_stream(base_url):
     resp = httpx.post(base_url + "/sim/tokens=5,tps=50/v1/chat/completions", json={**BODY, "stream": True})
     assert resp.text.endswith("data: [DONE]\n\n")
     assert time.perf_counter() - started >= 5 / 50
+
+
+def read_cut_stream(url, body):
+    seen = []
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("POST", url, json=body) as resp:
+        assert resp.status_code == 200
+        for chunk in resp.iter_text():
+            seen.append(chunk)
+    return "".join(seen)
+
+
+def test_drop_cuts_an_anthropic_stream_before_message_stop(base_url):
+    text = read_cut_stream(base_url + "/sim/drop=1,tokens=6/v1/messages",
+                           {**BODY, "max_tokens": 50, "stream": True})
+    assert "event: message_start" in text and "text_delta" in text
+    assert "message_stop" not in text and "message_delta" not in text
+
+
+def test_drop_cuts_a_gemini_stream_before_its_finish_reason(base_url):
+    text = read_cut_stream(base_url + "/sim/drop=1,tokens=6/v1beta/models/g:streamGenerateContent?alt=sse",
+                           {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    assert text.count("data: ") == 3 and "finishReason" not in text

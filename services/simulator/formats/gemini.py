@@ -1,0 +1,97 @@
+"""Google Gemini wire format (`POST /v1beta/models/{model}:generateContent` and
+`:streamGenerateContent?alt=sse`): request parsing, `GenerateContentResponse` bodies, SSE
+chunks, errors and the model list. The model and whether to stream come from the URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from services.common.errors import InvalidRequest
+from services.simulator.reply import Call, Reply
+
+MEDIA_TYPE = "application/json"
+STREAM_MEDIA_TYPE = "text/event-stream"
+FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS"}
+STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+            409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 501: "NOT_IMPLEMENTED",
+            503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def _text(content: Any) -> str:
+    """The text of a Content: its text parts, and function responses as JSON, joined."""
+    parts = content.get("parts") if isinstance(content, dict) else None
+    texts = []
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif isinstance(part, dict) and isinstance(part.get("functionResponse"), dict):
+            texts.append(orjson.dumps(part["functionResponse"].get("response")).decode())
+    return " ".join(texts)
+
+
+def parse_request(body: dict[str, Any]) -> Call:
+    """A GenerateContentRequest as a format-neutral Call (model and stream are set from the URL)."""
+    contents = body.get("contents")
+    if not isinstance(contents, list) or not contents:
+        raise InvalidRequest("* GenerateContentRequest.contents: contents is not specified", field="contents")
+    for i, content in enumerate(contents):
+        if not isinstance(content, dict) or not isinstance(content.get("parts"), list) or not content["parts"]:
+            raise InvalidRequest(f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty",
+                                 field=f"contents[{i}].parts")
+        if content.get("role", "user") not in ("user", "model"):
+            raise InvalidRequest(f"Please use a valid role: user, model (contents[{i}])", field=f"contents[{i}].role")
+    texts = [_text(c) for c in contents]
+    system = _text(body.get("systemInstruction"))
+    last_user = next((t for c, t in zip(reversed(contents), reversed(texts), strict=True)
+                      if c.get("role", "user") == "user"), texts[-1])
+    config = body.get("generationConfig")
+    max_tokens = config.get("maxOutputTokens") if isinstance(config, dict) else None
+    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1):
+        raise InvalidRequest("generationConfig.maxOutputTokens must be a positive integer",
+                             field="generationConfig.maxOutputTokens")
+    return Call(model="", texts=tuple(([system] if system else []) + texts), last_user_text=last_user,
+                max_tokens=max_tokens, include_usage=True)
+
+
+def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
+    usage = {"promptTokenCount": reply.prompt_tokens, "totalTokenCount": reply.prompt_tokens + output_tokens}
+    if output_tokens:
+        usage["candidatesTokenCount"] = output_tokens
+    return usage
+
+
+def _response(reply: Reply, text: str, output_tokens: int, finish: bool) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    if finish:
+        candidate["finishReason"] = FINISH_REASONS[reply.finish_reason]
+    return {"candidates": [candidate], "usageMetadata": _usage(reply, output_tokens),
+            "modelVersion": reply.model, "responseId": reply.id}
+
+
+def completion(reply: Reply) -> bytes:
+    """The non-streaming answer, a `GenerateContentResponse`."""
+    return orjson.dumps(_response(reply, reply.text, reply.completion_tokens, finish=True))
+
+
+def stream_events(reply: Reply, include_usage: bool) -> Iterator[tuple[bytes, bool]]:
+    """One SSE chunk per token (each a whole GenerateContentResponse with the usage so far); the
+    last token's chunk carries the finishReason. Events end in CRLF pairs, as Google's do."""
+    pieces = reply.pieces or ("",)
+    for n, piece in enumerate(pieces, start=1):
+        last = n == len(pieces)
+        response = _response(reply, piece, min(n, reply.completion_tokens), finish=last)
+        yield b"data: " + orjson.dumps(response) + b"\r\n\r\n", bool(reply.pieces)
+
+
+def error(status: int, message: str, *, param: str | None = None, code: str | None = None) -> bytes:
+    kind = STATUSES.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+    return orjson.dumps({"error": {"code": status, "message": message, "status": kind}})
+
+
+def models(ids: list[str], created: int) -> bytes:
+    return orjson.dumps({"models": [
+        {"name": "models/" + model, "version": "001", "displayName": model,
+         "supportedGenerationMethods": ["generateContent", "streamGenerateContent"]} for model in ids]})
