@@ -125,7 +125,7 @@ def request_body(provider: Provider, payload: dict[str, Any], *, stream: bool) -
     if isinstance(payload.get("user"), str):
         body["metadata"] = {"user_id": payload["user"]}
     if functions := m.functions(payload):
-        body["tools"] = [{"name": f["name"], "description": f.get("description") or "",
+        body["tools"] = [{"name": f["name"], **({"description": f["description"]} if f.get("description") else {}),
                           "input_schema": f.get("parameters") or {"type": "object", "properties": {}}}
                          for f in functions]
         if choice := _tool_choice(payload):

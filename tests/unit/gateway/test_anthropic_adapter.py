@@ -118,7 +118,8 @@ def test_tool_choice_words_map_to_anthropic_types():
     choice = {w: sent({"messages": [], "tools": tools, "tool_choice": w}).get("tool_choice")
               for w in ("auto", "required", "none")}
     assert choice == {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
-    assert sent({"messages": [], "tools": tools})["tools"][0]["input_schema"] == {"type": "object", "properties": {}}
+    assert sent({"messages": [], "tools": tools})["tools"] == [{"name": "f", "input_schema": {"type": "object",
+                                                                                        "properties": {}}}]
     assert "tool_choice" not in sent({"messages": [], "tool_choice": "auto"})  # no tools, no choice
 
 
