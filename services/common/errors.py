@@ -61,6 +61,24 @@ class BudgetExceeded(TollwayError):
     type = "budget_exceeded"
 
 
+class Unauthorized(TollwayError):
+    """No credential where one is required (a missing key)."""
+
+    status = 401
+    type = "unauthorized"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"www-authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class Forbidden(TollwayError):
+    """A credential that does not allow this: the wrong admin key, a model the key may not use."""
+
+    status = 403
+    type = "forbidden"
+
+
 class RateLimited(TollwayError):
     """A rate limit refused the request; `extra` names the limit, `headers` carry Retry-After."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     # SQLite (WAL) durability: NORMAL survives a crash or SIGKILL of the process (the OS has every
     # commit); FULL also survives a power cut, at one fsync per commit (~1-3 ms here per hold).
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+    # access: the admin key guards every management endpoint of the three services (and is what
+    # the services send each other); empty leaves them open (development), with a warning at start
+    admin_key: SecretStr = SecretStr("")
+    require_keys: bool = False  # the client API and ledger reads need a virtual key
 
     log_level: str = "info"
     access_log: bool = True

@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
@@ -24,6 +25,11 @@ from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import RegistryView, budgeted_runs
 from services.gateway.snapshots.follower import SnapshotFollower
+
+
+def management(method: str, path: str) -> bool:
+    """The gateway's own management endpoints all live under /admin."""
+    return path.startswith("/admin/")
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Any:
@@ -58,7 +64,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rejected_file=state_dir / "rejected.jsonl",
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
-    ledger_budgets = LedgerBudgetClient(settings.ledger_url, settings.ledger_timeout_s)
+    ledger_budgets = LedgerBudgetClient(settings.ledger_url, settings.ledger_timeout_s,
+                                        headers=service_headers(settings))
     leases = LeaseBook(ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s,
                        chunk_requests=settings.lease_requests)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
@@ -66,7 +73,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s))
+        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s),
+                                    headers=service_headers(settings))
         await upstream.start()
         await ledger_budgets.start()
         leases.start()
@@ -126,4 +134,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                         ("POST", "/chat/completions"): chat_completions,
                         ("POST", "/route"): route,
                         ("GET", "/v1/models"): list_models})
-    return with_middleware(hot, settings)
+    return with_middleware(hot, settings, service="gateway", admin_rule=management)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
@@ -15,6 +16,12 @@ from services.ledger.api import budgets, holds, leases, metrics, receipts, snaps
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
+
+
+def management(method: str, path: str) -> bool:
+    """Every write (budgets, holds, leases, receipts, keys) and the internal reads (virtual keys,
+    the budget snapshot gateways follow) need the admin key; the other reads are tenant-scoped."""
+    return writes_are_management(method, path) or path.startswith(("/keys", "/budgets/snapshot"))
 
 
 def create_app(settings: Settings | None = None, *, store: LedgerStore | None = None,
@@ -36,7 +43,8 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     hot = {("POST", "/holds"): holds.post_hold, ("POST", "/leases"): leases.grow_lease,
            ("POST", "/receipts"): receipts.post_receipts}
     app = build_app("ledger", settings, port=settings.ledger_port, lifespan=lifespan,
-                    health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot)
+                    health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
+                    admin_rule=management)
     app.state.ledger = ctx
     for module in (receipts, budgets, snapshot, holds, leases, metrics):
         app.include_router(module.router)

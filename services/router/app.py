@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
@@ -17,6 +18,11 @@ from services.router.api import providers, register, selection, snapshot, stats
 from services.router.context import RouterContext
 from services.router.store.base import RegistryStore
 from services.router.store.factory import make_store
+
+
+def management(method: str, path: str) -> bool:
+    """Every change to the registry needs the admin key; reads and POST /select do not."""
+    return writes_are_management(method, path) and path != "/select"
 
 
 def create_app(settings: Settings | None = None, *, store: RegistryStore | None = None,
@@ -42,7 +48,8 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
             return {}
         return {"registry": {"version": ctx.signal.version, "providers": len(ctx.store.list())}}
 
-    app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health)
+    app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health,
+                    admin_rule=management)
     app.state.router_context = ctx
     for module in (register, providers, selection, snapshot, stats):
         app.include_router(module.router)

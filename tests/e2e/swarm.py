@@ -28,6 +28,12 @@ class Swarm:
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    admin_key: str = ""  # set: every service guards its management endpoints with it
+
+    @property
+    def admin(self) -> dict[str, str]:
+        """Headers that carry the admin key (empty when the swarm has none)."""
+        return {"x-admin-key": self.admin_key} if self.admin_key else {}
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -50,6 +56,7 @@ class Swarm:
                 "TOLLWAY_SNAPSHOT_WAIT_S": "5",
             }
         )
+        env["TOLLWAY_ADMIN_KEY"] = self.admin_key
         env.update(self.extra_env)
         return env
 
@@ -119,6 +126,6 @@ class Swarm:
         raise AssertionError(f"gateway never learned the budget of {run_id}")
 
     def _gateway_knows_budget(self, run_id: str) -> bool:
-        snap = httpx.get(self.url("ledger") + "/budgets/snapshot").json()
+        snap = httpx.get(self.url("ledger") + "/budgets/snapshot", headers=self.admin).json()
         health = httpx.get(self.url("gateway") + "/health").json()
         return run_id in snap["run_ids"] and health["budgets"]["version"] >= snap["version"]

@@ -27,8 +27,9 @@ class Grant:
 
 
 class LedgerBudgetClient:
-    def __init__(self, ledger_url: str, timeout_s: float) -> None:
+    def __init__(self, ledger_url: str, timeout_s: float, *, headers: dict[str, str] | None = None) -> None:
         self.base = ledger_url.rstrip("/")
+        self.headers = {"content-type": "application/json", **(headers or {})}
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
@@ -54,8 +55,7 @@ class LedgerBudgetClient:
         assert self._session is not None, "LedgerBudgetClient.start() not called"
         try:
             async with self._session.post(self.base + path, data=jsonio.dumps(body),
-                                          headers={"content-type": "application/json",
-                                                   "x-request-id": request_id}) as resp:
+                                          headers={**self.headers, "x-request-id": request_id}) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
