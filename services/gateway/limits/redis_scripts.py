@@ -111,11 +111,17 @@ function log.charge(k, s, p, cost)
   expire(k[2], ts + p.b - now)
 end
 function log.correct(k, s, p, delta, at)
+  if at <= now - p.b then return end
   local f = int(at)
-  local spent = tonumber(redis.call('HGET', k[1], f))
-  if not spent then return end
+  local spent = tonumber(redis.call('HGET', k[1], f)) or 0
   local new = math.max(0, spent + delta)
+  if new == spent then return end
   redis.call('HSET', k[1], f, int(new), 't', int(s.t + new - spent))
+  redis.call('ZADD', k[2], f, f)
+  local newest = at
+  if s.n and s.n > at then newest = s.n end
+  expire(k[1], newest + p.b - now)
+  expire(k[2], newest + p.b - now)
 end
 
 -- 3 sliding window, weighted: a = limit, b = window in milliseconds, c = most a counter may hold

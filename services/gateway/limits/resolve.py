@@ -42,8 +42,11 @@ class LimitSet:
                 self.custom.setdefault((spec.dimension, spec.match), []).append(spec)
         self._custom_dimensions = sorted({d for d, _ in self.custom})
 
-    def hits(self, subject: Subject, *, tokens: int = 0, now_us: int) -> list[Hit]:
-        """The hits of one request whose token estimate is `tokens`."""
+    def hits(self, subject: Subject, *, tokens: int = 0, now_us: int, usage: bool = False) -> list[Hit]:
+        """The hits of one request whose token estimate is `tokens`; with `usage`, of cost zero
+        (what `Limiter.peek` needs to report the caller's current usage)."""
+        if usage:
+            return [Hit(h.spec, h.key, 0) for h in self.hits(subject, now_us=now_us)]
         out: list[Hit] = []
         replaced: set[str] = set()
         for dimension in self._custom_dimensions:

@@ -66,12 +66,20 @@ def charge(state: LogState, spec: LimitSpec, cost: int, now: int) -> None:
 
 
 def correct(state: LogState, spec: LimitSpec, delta: int, at_us: int, now: int) -> None:
-    """Change the cost recorded at `at_us` (never below zero); gone from the window: let go."""
-    for entry in reversed(state.entries):
-        if entry[0] == at_us:
-            new = max(0, entry[1] + delta)
-            state.total += new - entry[1]
-            entry[1] = new
-            return
-        if entry[0] < at_us:
-            return
+    """Change the cost recorded at `at_us` (never below zero; an estimate of zero recorded
+    nothing, so real usage is entered there); once `at_us` has left the window: let go."""
+    if at_us <= now - spec.window_us:
+        return
+    entries = state.entries
+    i = len(entries)
+    while i and entries[i - 1][0] > at_us:
+        i -= 1
+    if i and entries[i - 1][0] == at_us:
+        entry = entries[i - 1]
+        new = max(0, entry[1] + delta)
+        state.total += new - entry[1]
+        entry[1] = new
+    elif delta > 0:
+        entries.insert(i, [at_us, delta])
+        state.total += delta
+        state.idle_at = entries[-1][0] + spec.window_us
