@@ -12,7 +12,7 @@ from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
-from services.ledger.api import budgets, holds, leases, metrics, receipts, snapshot
+from services.ledger.api import budgets, holds, keys, leases, metrics, receipts, snapshot
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.store.open()
         ctx.signal = VersionSignal(await ctx.store.version())
+        ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot())[0])
         try:
             yield
         finally:
@@ -46,6 +47,6 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
                     admin_rule=management)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, leases, metrics):
+    for module in (receipts, budgets, snapshot, holds, leases, keys, metrics):
         app.include_router(module.router)
     return app

@@ -18,7 +18,8 @@ class LedgerContext:
     settings: Settings
     store: LedgerStore
     clock: Clock
-    signal: VersionSignal = field(default_factory=VersionSignal)
+    signal: VersionSignal = field(default_factory=VersionSignal)  # budgets snapshot
+    keys_signal: VersionSignal = field(default_factory=VersionSignal)  # keys snapshot
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

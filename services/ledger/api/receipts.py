@@ -13,6 +13,7 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.ids import require_safe_id
 from services.common.money import from_micros
+from services.ledger.access import reader
 from services.ledger.budgets.alerts import announce
 from services.ledger.context import ledger
 from services.ledger.receipts.parse import parse_batch
@@ -36,7 +37,8 @@ async def get_receipts(request: Request, run_id: str,
                        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
                        offset: Annotated[int, Query(ge=0, le=2**53)] = 0) -> JSONResponse:
     ctx = ledger(request)
-    page = await ctx.store.run_receipts(require_safe_id(run_id, "run_id"), limit, offset)
+    tenant = (await reader(request)).tenant  # a virtual key sees its own tenant's receipts only
+    page = await ctx.store.run_receipts(require_safe_id(run_id, "run_id"), limit, offset, tenant)
     return JSONResponse({"run_id": run_id, "count": page.count,
                          "total_cost_usd": from_micros(page.spent_micros),
                          "receipts": [orjson.Fragment(b) for b in page.bodies]})

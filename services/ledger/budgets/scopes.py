@@ -1,4 +1,4 @@
-"""Which budgets a receipt's cost counts against. Today: its run's; later also key/team/org."""
+"""Which budgets a receipt's cost counts against: its run's, and its key's, team's and org's."""
 
 from __future__ import annotations
 
@@ -7,4 +7,8 @@ from services.ledger.receipts.parse import Receipt
 
 
 def scopes_of(receipt: Receipt) -> list[BudgetKey]:
-    return [BudgetKey.run(receipt.run_id)]
+    keys = [BudgetKey.run(receipt.run_id)]
+    for scope, scope_id in (("key", receipt.key_id), ("team", receipt.team), ("org", receipt.org)):
+        if scope_id:
+            keys.append(BudgetKey(scope, scope_id))
+    return keys

@@ -13,6 +13,7 @@ from typing import Protocol
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.windows.rollup import Row
 
@@ -65,7 +66,10 @@ class LedgerStore(Protocol):
         """Ingest `receipt` and drop hold `hold_id` in one transaction."""
         ...
 
-    async def run_receipts(self, run_id: str, limit: int, offset: int) -> RunReceipts: ...
+    async def run_receipts(self, run_id: str, limit: int, offset: int,
+                           tenant: str | None = None) -> RunReceipts:
+        """A run's receipts in time order; with `tenant`, only that tenant's."""
+        ...
 
     async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange: ...
 
@@ -102,3 +106,21 @@ class LedgerStore(Protocol):
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         """Rollup rows of `grain` with bucket start in [first_us, last_us]."""
         ...
+
+    async def create_key(self, key: VirtualKey) -> int:
+        """Store a new key; the keys snapshot version after it."""
+        ...
+
+    async def key(self, key_id: str) -> VirtualKey | None: ...
+
+    async def key_by_hash(self, secret_hash: str) -> VirtualKey | None: ...
+
+    async def keys(self, filters: dict[str, str]) -> list[VirtualKey]:
+        """Every key, optionally only those with these user/team/org values."""
+        ...
+
+    async def revoke_key(self, key_id: str, now_us: int) -> tuple[VirtualKey, int] | None:
+        """Revoke; the key and the keys snapshot version, None when there is no such key."""
+        ...
+
+    async def keys_snapshot(self) -> tuple[int, list[VirtualKey]]: ...

@@ -10,8 +10,8 @@ from services.ledger.store.base import RunReceipts
 
 INSERT = """
 INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens,
-                      cost_micros, body, ingested_us)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      cost_micros, body, ingested_us, tenant)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id) DO NOTHING
 """
 
@@ -21,7 +21,7 @@ def insert_new(conn: sqlite3.Connection, receipts: Sequence[Receipt], now_us: in
     new: list[Receipt] = []
     for r in receipts:
         cur = conn.execute(INSERT, (r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens,
-                                    r.output_tokens, r.cost_micros, r.body.decode(), now_us))
+                                    r.output_tokens, r.cost_micros, r.body.decode(), now_us, r.tenant))
         if cur.rowcount == 1:
             new.append(r)
     return new
@@ -36,11 +36,13 @@ def count_all(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM receipts").fetchone()[0])
 
 
-def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int) -> RunReceipts:
+def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int,
+             tenant: str | None = None) -> RunReceipts:
+    """A run's receipts; with `tenant`, only that tenant's (a virtual key reads its own)."""
+    where, args = ("run_id = ?", (run_id,)) if tenant is None else ("run_id = ? AND tenant = ?", (run_id, tenant))
     count, spent = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(cost_micros), 0) FROM receipts WHERE run_id = ?",
-        (run_id,)).fetchone()
+        f"SELECT COUNT(*), COALESCE(SUM(cost_micros), 0) FROM receipts WHERE {where}", args).fetchone()
     rows = conn.execute(
-        "SELECT body FROM receipts WHERE run_id = ? ORDER BY ts_us, rowid LIMIT ? OFFSET ?",
-        (run_id, limit, offset)).fetchall()
+        f"SELECT body FROM receipts WHERE {where} ORDER BY ts_us, rowid LIMIT ? OFFSET ?",
+        (*args, limit, offset)).fetchall()
     return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[b for (b,) in rows])

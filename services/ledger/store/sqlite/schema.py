@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     output_tokens INTEGER NOT NULL,
     cost_micros   INTEGER NOT NULL,
     body          TEXT NOT NULL,
-    ingested_us   INTEGER NOT NULL
+    ingested_us   INTEGER NOT NULL,
+    tenant        TEXT  -- 'org:<org>' or 'key:<key_id>' of the virtual key that sent it
 );
 CREATE INDEX IF NOT EXISTS receipts_by_run ON receipts (run_id, ts_us);
 
@@ -67,13 +68,40 @@ CREATE TABLE IF NOT EXISTS rollups (
     PRIMARY KEY (grain, bucket_us, provider)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id      TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    prefix      TEXT NOT NULL,
+    created_us  INTEGER NOT NULL,
+    name        TEXT,
+    user_name   TEXT,
+    team        TEXT,
+    org         TEXT,
+    models      TEXT,
+    limits      TEXT NOT NULL,
+    metadata    TEXT NOT NULL,
+    expires_us  INTEGER,
+    revoked_us  INTEGER
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('budget_version', 0);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('keys_version', 0);
 """
+
+
+# columns added after a ledger file may already exist: (table, column, declaration)
+ADDED = [("receipts", "tenant", "TEXT")]
+AFTER = "CREATE INDEX IF NOT EXISTS receipts_by_tenant ON receipts (tenant, ts_us);"
 
 
 def create(conn: sqlite3.Connection) -> None:
     conn.executescript(DDL)
+    for table, column, declaration in ADDED:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    conn.executescript(AFTER)

@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
+from services.ledger.store.sqlite import keys as key_rows
 from services.ledger.store.sqlite import leases as lease_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
 from services.ledger.store.sqlite import reserve, schema
@@ -108,8 +110,9 @@ class SqliteLedgerStore:
         self._count += result.ingest.accepted
         return result
 
-    async def run_receipts(self, run_id: str, limit: int, offset: int) -> RunReceipts:
-        return await self._read(receipt_rows.run_page, run_id, limit, offset)
+    async def run_receipts(self, run_id: str, limit: int, offset: int,
+                           tenant: str | None = None) -> RunReceipts:
+        return await self._read(receipt_rows.run_page, run_id, limit, offset, tenant)
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         return await self._read(rollup_rows.window, grain, first_us, last_us)
@@ -149,6 +152,26 @@ class SqliteLedgerStore:
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         return await self._write(lease_rows.give_back, lease_id, amount_micros, now_us)
+
+    # -- virtual keys ------------------------------------------------------------------------
+
+    async def create_key(self, key: VirtualKey) -> int:
+        return await self._write(key_rows.insert, key)
+
+    async def key(self, key_id: str) -> VirtualKey | None:
+        return await self._read(key_rows.by_id, key_id)
+
+    async def key_by_hash(self, secret_hash: str) -> VirtualKey | None:
+        return await self._read(key_rows.by_hash, secret_hash)
+
+    async def keys(self, filters: dict[str, str]) -> list[VirtualKey]:
+        return await self._read(key_rows.listing, filters)
+
+    async def revoke_key(self, key_id: str, now_us: int) -> tuple[VirtualKey, int] | None:
+        return await self._write(key_rows.revoke, key_id, now_us)
+
+    async def keys_snapshot(self) -> tuple[int, list[VirtualKey]]:
+        return await self._read(lambda conn: (key_rows.version(conn), key_rows.listing(conn, {})))
 
 
 def _set_budget(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int,

@@ -1,0 +1,1 @@
+"""Virtual keys and their tenants (organisation -> team -> key)."""

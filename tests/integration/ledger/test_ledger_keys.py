@@ -1,0 +1,94 @@
+"""Virtual keys at the ledger: created with the secret shown once, stored as a hash, listed,
+revoked, expiring, published to gateways, and scoping what a key may read."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import jsonschema
+
+from services.common import contracts
+from services.common.clock import FrozenClock
+from tests.integration.ledger.conftest import Ledger
+from tests.integration.ledger.ledger_factory import make_receipt, post
+
+ADMIN = {"x-admin-key": "adm-1"}
+KEY = contracts.schema("virtual_key")
+
+
+async def test_a_key_is_shown_once_and_stored_only_as_its_hash(ledger_at: Ledger, tmp_path) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        assert (await client.post("/keys", json={"user": "ann"})).status_code == 401
+        made = await client.post("/keys", json={"name": "ci bot", "user": "ann", "team": "ml", "org": "acme",
+                                                "models": ["gpt-4"], "metadata": {"env": "ci"},
+                                                "limits": [{"name": "rpm", "limit": 60}]}, headers=ADMIN)
+        assert made.status_code == 201, made.text
+        body = made.json()
+        jsonschema.validate(body, KEY)
+        secret = body["secret"]
+        assert secret.startswith("tw-") and len(secret) > 40 and body["prefix"] == secret[:7] + "…"
+        assert body["limits"] == [{"name": "rpm", "limit": 60, "algorithm": "sliding_window",
+                                   "window_s": 60, "unit": "requests"}]
+        shown = (await client.get(f"/keys/{body['key_id']}", headers=ADMIN)).json()
+        jsonschema.validate(shown, KEY)
+        assert "secret" not in shown and shown["active"] is True and shown["org"] == "acme"
+        listing = (await client.get("/keys?team=ml", headers=ADMIN)).json()["keys"]
+        assert [k["key_id"] for k in listing] == [body["key_id"]]
+        assert (await client.get("/keys?team=other", headers=ADMIN)).json()["keys"] == []
+        snap = (await client.get("/keys/snapshot", headers=ADMIN)).json()
+        jsonschema.validate(snap, contracts.schema("key_snapshot"))
+        assert snap["keys"][0]["secret_hash"] == hashlib.sha256(secret.encode()).hexdigest()
+    on_disk = (tmp_path / "ledger" / "ledger.db").read_bytes()
+    assert secret.encode() not in on_disk  # only the hash is stored
+
+
+async def test_revoking_bumps_the_snapshot_and_stays_listed(ledger_at: Ledger, clock: FrozenClock) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        key = (await client.post("/keys", json={}, headers=ADMIN)).json()
+        before = (await client.get("/keys/snapshot", headers=ADMIN)).json()["version"]
+        revoked = await client.delete(f"/keys/{key['key_id']}", headers=ADMIN)
+        assert revoked.status_code == 200 and revoked.json()["active"] is False
+        assert revoked.json()["revoked_at"] == "2026-11-23T10:30:15.000Z"
+        snap = (await client.get("/keys/snapshot", headers=ADMIN)).json()
+        assert snap["version"] == before + 1 and snap["keys"][0]["revoked"] is True
+        again = await client.delete(f"/keys/{key['key_id']}", headers=ADMIN)
+        assert again.json()["revoked_at"] == "2026-11-23T10:30:15.000Z"  # the first revocation stands
+        assert (await client.delete("/keys/key_0000000000000000", headers=ADMIN)).status_code == 404
+
+
+async def test_bad_key_requests_get_clear_errors(ledger_at: Ledger) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        cases = [({"org": "../x"}, "org"), ({"limits": [{"name": "rpm"}]}, "limits.0"),
+                 ({"expires_in_s": 0}, "expires_in_s"), ({"secret": "mine"}, None),
+                 ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+                 ({"limits": [{"name": "a", "limit": 1}, {"name": "a", "limit": 2}]}, "limits.1.name"),
+                 ({"limits": [{"name": "a", "limit": 1, "burst": 3}]}, "limits.0.burst")]
+        for body, field in cases:
+            resp = await client.post("/keys", json=body, headers=ADMIN)
+            assert resp.status_code == 400, (body, resp.text)
+            if field:
+                assert resp.json()["error"].get("field", "").startswith(field), (body, resp.text)
+        assert (await client.get("/keys", headers=ADMIN)).json()["keys"] == []
+
+
+async def test_a_key_reads_only_its_tenants_receipts(ledger_at: Ledger, clock: FrozenClock) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        a = (await client.post("/keys", json={"org": "acme"}, headers=ADMIN)).json()
+        b = (await client.post("/keys", json={"org": "beta", "expires_in_s": 60}, headers=ADMIN)).json()
+        receipts = [make_receipt("0.1", run_id="shared", key_id=a["key_id"], org="acme"),
+                    make_receipt("0.2", run_id="shared", key_id=b["key_id"], org="beta"),
+                    make_receipt("0.4", run_id="shared")]
+        assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 401
+        client.headers.update(ADMIN)
+        assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 200
+        client.headers.pop("x-admin-key")
+        as_a = (await client.get("/receipts/shared", headers={"authorization": f"Bearer {a['secret']}"})).json()
+        assert as_a["count"] == 1 and as_a["receipts"][0]["org"] == "acme" and as_a["total_cost_usd"] == 0.1
+        as_b = (await client.get("/receipts/shared", headers={"authorization": f"Bearer {b['secret']}"})).json()
+        assert [r["org"] for r in as_b["receipts"]] == ["beta"]
+        assert (await client.get("/receipts/shared", headers=ADMIN)).json()["count"] == 3
+        assert (await client.get("/receipts/shared", headers={"authorization": "Bearer tw-nope"})).status_code == 401
+        clock.set(clock.now() + timedelta(seconds=61))
+        expired = await client.get("/receipts/shared", headers={"authorization": f"Bearer {b['secret']}"})
+        assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
