@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
 
 
 class Clock(Protocol):
@@ -39,3 +42,10 @@ def parse_utc(text: str) -> datetime:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
 
+
+
+def to_us(at: datetime) -> int:
+    """Microseconds since the Unix epoch, exactly (datetimes carry microseconds); naive is UTC."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (at - EPOCH) // _ONE_US

@@ -17,6 +17,7 @@ from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
 from services.gateway.api.openai_routes import chat_completions, list_models
 from services.gateway.api.route import route
+from services.gateway.auth.directory import KeyDirectory
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.forwarding.upstream import UpstreamClient
@@ -55,6 +56,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         cache_file=state_dir / "budgets.json",
         wait_s=settings.snapshot_wait_s,
     )
+    keys: SnapshotFollower[KeyDirectory] = SnapshotFollower(
+        "keys",
+        settings.ledger_url.rstrip("/") + "/keys/snapshot",
+        KeyDirectory.from_snapshot,
+        KeyDirectory(),
+        cache_file=state_dir / "keys.json",
+        wait_s=settings.snapshot_wait_s,
+    )
     shipper = ReceiptShipper(
         settings.costs_dir,
         state_dir / "shipped.json",
@@ -69,7 +78,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     leases = LeaseBook(ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s,
                        chunk_requests=settings.lease_requests)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    pipeline = Pipeline(settings, clock, registry, budgets, leases, upstream, writer, shipper=shipper)
+    pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, upstream, writer, shipper=shipper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -80,14 +89,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         leases.start()
         registry.start(control)
         budgets.start(control)
+        keys.start(control)
         shipper.start(control)
         await registry.wait_first(2.0)
         await budgets.wait_first(2.0)
+        await keys.wait_first(2.0)
         try:
             yield
         finally:
             await registry.stop()
             await budgets.stop()
+            await keys.stop()
             await leases.close()
             await ledger_budgets.close()
             await shipper.stop(control)
@@ -104,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             },
             "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected,
                         "leases": leases.active, "lease_grows": leases.grows},
+            "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
             "receipts": {
                 "shipped": shipper.shipped,
                 "backlog_files": shipper.backlog_files,

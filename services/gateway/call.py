@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.common.errors import Conflict
@@ -19,6 +19,7 @@ class Call:
     requirements: Requirements
     optimization: str
     stream: bool = False
+    credential: str | None = field(default=None, repr=False)  # the client's key as sent: never logged
 
     @property
     def client_wants_usage(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from services.common.clock import Clock
+from services.common.clock import Clock, to_us
 from services.common.errors import BudgetExceeded, TollwayError
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
@@ -27,6 +27,8 @@ from services.common.selection.estimate import (
 from services.common.selection.request import SelectionRequest
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse
+from services.gateway.auth.directory import KeyDirectory
+from services.gateway.auth.identify import Identity, authorize_model, identify
 from services.gateway.budgets.leases import LeaseBook, Reservation
 from services.gateway.budgets.worst_case import worst_case
 from services.gateway.call import Call, RecentRequestIds
@@ -61,12 +63,15 @@ class Completed:
 
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
-                 budgets: SnapshotFollower[frozenset[str]], leases: LeaseBook,
+                 budgets: SnapshotFollower[frozenset[str]], keys: SnapshotFollower[KeyDirectory],
+                 leases: LeaseBook,
                  upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
         self.clock = clock
         self.registry = registry
         self.budgets = budgets
+        self.keys = keys
+        self.admin_key = settings.admin_key.get_secret_value()
         self.leases = leases
         self.upstream = upstream
         self.writer = writer
@@ -84,13 +89,21 @@ class Pipeline:
         )
         return select(view.candidates_for(call.requirements.model), req)
 
+    def authenticate(self, call: Call) -> Identity | None:
+        identity = identify(call.credential, self.keys.value, admin_key=self.admin_key,
+                            require_keys=self.settings.require_keys, now_us=to_us(self.clock.now()))
+        authorize_model(identity, call.requirements.model)
+        return identity
+
     async def admit(self, call: Call) -> Admitted:
-        self.recent_ids.claim(call.request_id)
         started = time.perf_counter()
+        identity = self.authenticate(call)
+        self.recent_ids.claim(call.request_id)
         decision = self.decide(call)
         candidates = [c.provider for c in decision.ranked[: self.settings.max_attempts]]
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
-                             decision.reason, stream=call.stream)
+                             decision.reason, stream=call.stream,
+                             identity=identity.receipt_fields() if identity else {})
         reservation = None
         if call.run_id in self.budgets.value:
             amount = worst_case(candidates, call.payload)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from services.common.clock import utc_iso
+from services.common.clock import EPOCH, to_us, utc_iso
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+__all__ = ["EPOCH", "US_PER_S", "from_us", "iso", "to_us"]
+
 US_PER_S = 1_000_000
-
-
-def to_us(at: datetime) -> int:
-    delta = at.astimezone(UTC) - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * US_PER_S + delta.microseconds
 
 
 def from_us(us: int) -> datetime:

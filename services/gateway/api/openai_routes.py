@@ -10,6 +10,7 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
+from services.gateway.auth.identify import credential
 from services.gateway.call import Call
 from services.gateway.forwarding.fallback import first_answer
 from services.gateway.pipeline import Pipeline
@@ -31,6 +32,7 @@ async def chat_completions(request: Request) -> Response:
         requirements=Requirements(model=model),
         optimization=h.optimization(request, settings.default_optimization),
         stream=bool(payload.get("stream")),
+        credential=credential(request),
     )
     if not call.stream:
         done = await pipeline.complete(call)

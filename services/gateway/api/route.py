@@ -12,6 +12,7 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
+from services.gateway.auth.identify import credential
 from services.gateway.call import Call
 from services.gateway.pipeline import Pipeline
 
@@ -34,6 +35,7 @@ async def route(request: Request) -> Response:
         payload=payload,
         requirements=requirements,
         optimization=body.get("optimization") or settings.default_optimization,
+        credential=credential(request),
     )
     done = await pipeline.complete(call)
     if done.parsed:  # the adapter's OpenAI translation of the provider's answer

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from services.common.clock import Clock
+from services.common.clock import EPOCH, Clock, to_us
+
+__all__ = ["DAY_US", "US", "day_of", "now_us", "to_us"]
 
 US = 1_000_000
 DAY_US = 86_400 * US
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
-
-
-def to_us(at: datetime) -> int:
-    """Exact: datetimes carry microseconds. A naive datetime is taken as UTC."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return (at - EPOCH) // _ONE_US
 
 
 def now_us(clock: Clock) -> int:

@@ -44,6 +44,7 @@ class RequestFacts:
     attempts: list[Attempt] = field(default_factory=list)
     hold_usd: Decimal | None = None  # the worst case reserved for a budgeted run
     lease_id: str | None = None  # the budget lease it was reserved from
+    identity: dict[str, str] = field(default_factory=dict)  # key_id, user, team, org of the caller
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
@@ -86,6 +87,7 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "usage_estimated": usage_estimated,
         "hold_usd": facts.hold_usd,
     }
+    receipt.update(facts.identity)
     if facts.lease_id:
         receipt["lease_id"] = facts.lease_id
     if error:
