@@ -11,7 +11,8 @@ whose clock is off by d counts its requests d early or late (a state's time neve
 Unreachable Redis (connection refused or timed out, bounded by `timeout_s`): with `fail_open` the
 request passes unchecked (`Verdict.degraded`), otherwise it is refused with a 503. Either way the
 outcome is counted (`counters.failed_open` / `failed_closed`) and logged as a warning; after a
-failure Redis is left alone for `down_s` so that an outage costs no wait per request.
+failure Redis is left alone for `down_s` so that an outage costs no wait per request. So is a
+pool whose `max_connections` stay busy longer than `timeout_s` (Redis overloaded).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -59,9 +60,12 @@ def params(spec: LimitSpec) -> tuple[int, int, int, int]:
 class RedisLimiter:
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, fail_open: bool = True,
                  clock: Clock | None = None, prefix: str = "tollway:rl:", timeout_s: float = 0.25,
-                 down_s: float = 1.0, client: Redis | None = None) -> None:
-        self._redis = client or Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                 down_s: float = 1.0, max_connections: int = 64) -> None:
+        # at most `max_connections` at once; a check waits up to `timeout_s` for a free one
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout_s,
+                                               socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
                                                retry=Retry(NoBackoff(), 1))
+        self._redis = Redis.from_pool(pool)
         self._clock = clock or SystemClock()
         self.fail_open = fail_open
         self.prefix = prefix
