@@ -27,6 +27,13 @@ local function expire(key, us)  -- a state lives while it differs from no state,
   redis.call('PEXPIRE', key, math.max(0, ceildiv(us, 1000)) + 1000)
 end
 
+local function charge_current(save)  -- the windows: a charge counts in the current window
+  return function(k, s, p, cost)
+    s.c = s.c + cost
+    save(k, s, p)
+  end
+end
+
 -- 1 token bucket: a = capacity in units, b = units per token, c = units refilled per microsecond
 local bucket = {}
 function bucket.load(k, p)
@@ -166,10 +173,7 @@ local function weighted_save(k, s, p)
   redis.call('HSET', k[1], 'i', int(s.i), 'c', int(s.c), 'p', int(s.p))
   expire(k[1], full_at(s, s.c, p) - now)
 end
-function weighted.charge(k, s, p, cost)
-  s.c = s.c + cost
-  weighted_save(k, s, p)
-end
+weighted.charge = charge_current(weighted_save)
 function weighted.correct(k, s, p, delta, at)
   local index = floordiv(floordiv(at, 1000), p.b)
   if index == s.i then s.c = math.max(0, math.min(p.c, s.c + delta))
@@ -198,10 +202,7 @@ local function fixed_save(k, s, p)
   redis.call('HSET', k[1], 'i', int(s.i), 'c', int(s.c))
   expire(k[1], (s.i + 1) * p.b - now)
 end
-function fixed.charge(k, s, p, cost)
-  s.c = s.c + cost
-  fixed_save(k, s, p)
-end
+fixed.charge = charge_current(fixed_save)
 function fixed.correct(k, s, p, delta, at)
   if floordiv(at, p.b) ~= s.i then return end
   s.c = math.max(0, s.c + delta)

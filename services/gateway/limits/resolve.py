@@ -55,14 +55,15 @@ class LimitSet:
                 continue
             for spec in self.custom.get((dimension, value), ()):
                 if spec.active(now_us):
-                    out.append(_hit(spec, value, tokens))
+                    out.append(hit(spec, value, tokens))
                     replaced.add(spec.name)
         for spec in self.general:
             value = subject.value(spec.dimension)
             if value is not None and spec.name not in replaced and spec.active(now_us):
-                out.append(_hit(spec, value, tokens))
+                out.append(hit(spec, value, tokens))
         return out
 
 
-def _hit(spec: LimitSpec, value: str, tokens: int) -> Hit:
+def hit(spec: LimitSpec, value: str, tokens: int) -> Hit:
+    """`spec` for the caller whose value in its dimension is `value` (one counter per value)."""
     return Hit(spec, f"{spec.fingerprint}|{value}", tokens if spec.unit == "tokens" else 1)
