@@ -8,7 +8,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -175,19 +174,23 @@ def test_redis_decides_exactly_as_the_in_process_limiter(redis_prefix, data):
 
 
 CHILD = textwrap.dedent("""
-    import asyncio, sys, time
+    import asyncio, sys
+    from redis.asyncio import Redis
     from services.gateway.limits import LimitSet, LimitSpec, Subject
     from services.gateway.limits.redis_backend import RedisLimiter
 
-    url, prefix, algorithm, now, start_at = sys.argv[1:4] + [int(sys.argv[4]), float(sys.argv[5])]
+    url, prefix, algorithm, now = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
     async def main():
         limiter = RedisLimiter(url, prefix=prefix, timeout_s=5)
         hits = LimitSet([LimitSpec("shared", "global", algorithm, 100, 3600)]).hits(Subject(), now_us=now)
-        while time.time() < start_at:
+        barrier = Redis.from_url(url)
+        await barrier.incr(prefix + "ready")
+        while int(await barrier.get(prefix + "ready")) < 2:  # both fire at once
             await asyncio.sleep(0.001)
         verdicts = await asyncio.gather(*(limiter.check(hits, now) for _ in range(400)))
         await limiter.close()
+        await barrier.aclose()
         print(sum(v.allowed for v in verdicts))
 
     asyncio.run(main())
@@ -196,8 +199,7 @@ CHILD = textwrap.dedent("""
 
 @pytest.mark.parametrize("algorithm", ALGORITHM_NAMES)
 async def test_two_processes_hammering_one_limit_share_it_exactly(redis_prefix, algorithm):
-    start_at = time.time() + 1.0  # both start firing at once, after their imports
-    argv = [sys.executable, "-c", CHILD, REDIS_URL, redis_prefix, algorithm, str(START), str(start_at)]
+    argv = [sys.executable, "-c", CHILD, REDIS_URL, redis_prefix, algorithm, str(START)]
     children = [subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(2)]
     outputs = [await asyncio.to_thread(child.communicate, timeout=60) for child in children]
