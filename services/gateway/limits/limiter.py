@@ -20,6 +20,7 @@ class LimiterCounters:
     failed_open: int = 0
     failed_closed: int = 0
     evicted_active: int = 0  # in-process: states dropped while still counting (memory was full)
+    lost_corrections: int = 0  # Redis: corrections the store could not be reached for
 
 
 class Limiter(Protocol):

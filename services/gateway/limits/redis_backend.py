@@ -72,7 +72,6 @@ class RedisLimiter:
         self.down_s = down_s
         self._down_until = 0.0
         self.counters = LimiterCounters()
-        self.lost_corrections = 0
 
     def _now(self, now_us: int | None) -> int:
         return to_us(self._clock.now()) if now_us is None else now_us
@@ -139,7 +138,7 @@ class RedisLimiter:
         try:
             await self._eval(CORRECT, self._keys([hit for hit, _ in todo]), args)
         except StoreUnreachable:
-            self.lost_corrections += 1
+            self.counters.lost_corrections += 1
 
     async def violations(self, day: date) -> dict[str, int]:
         try:

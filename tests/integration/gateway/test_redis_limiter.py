@@ -262,7 +262,18 @@ async def test_unreachable_redis_fails_open_visibly(logs):
     assert limiter.counters.failed_open == 3 and limiter.counters.failed_closed == 0
     warnings = [e for e in logs if e["event"] == "rate_limit_store_unreachable"]
     assert len(warnings) == 1 and warnings[0]["log_level"] == "warning"  # then left alone for down_s
-    await limiter.correct(verdicts[0], 10)  # nothing was charged, nothing to correct: no error
+    await limiter.correct(verdicts[0], 10)  # nothing was charged, nothing to correct
+    assert limiter.counters.lost_corrections == 0
+    await limiter.close()
+
+
+async def test_a_correction_redis_cannot_take_is_counted_as_lost():
+    hits = LimitSet([LimitSpec("tpm", "key", "token_bucket", 1000, unit="tokens")]).hits(SUBJECT, tokens=500,
+                                                                                         now_us=START)
+    verdict = await MemoryLimiter().check(hits, START)  # admitted, as if by Redis before it went away
+    limiter = RedisLimiter(UNREACHABLE_URL)
+    await limiter.correct(verdict, 100, START)
+    assert limiter.counters.lost_corrections == 1
     await limiter.close()
 
 
