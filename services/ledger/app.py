@@ -12,16 +12,17 @@ from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
-from services.ledger.api import budgets, holds, keys, leases, metrics, receipts, snapshot
+from services.ledger.api import budgets, holds, keys, leases, limits, metrics, receipts, snapshot
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
 
 
 def management(method: str, path: str) -> bool:
-    """Every write (budgets, holds, leases, receipts, keys) and the internal reads (virtual keys,
-    the budget snapshot gateways follow) need the admin key; the other reads are tenant-scoped."""
-    return writes_are_management(method, path) or path.startswith(("/keys", "/budgets/snapshot"))
+    """Every write (budgets, holds, leases, receipts, keys, limits) and the internal reads (virtual
+    keys, limits, the budget snapshot gateways follow) need the admin key; the other reads are
+    tenant-scoped."""
+    return writes_are_management(method, path) or path.startswith(("/keys", "/limits", "/budgets/snapshot"))
 
 
 def create_app(settings: Settings | None = None, *, store: LedgerStore | None = None,
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.store.open()
         ctx.signal = VersionSignal(await ctx.store.version())
-        ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot())[0])
+        ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0])
         try:
             yield
         finally:
@@ -47,6 +48,6 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
                     admin_rule=management)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, leases, keys, metrics):
+    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics):
         app.include_router(module.router)
     return app

@@ -57,8 +57,8 @@ async def keys_snapshot(request: Request,
                         wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0.0) -> JSONResponse:
     ctx = ledger(request)
     await ctx.keys_signal.answer_when_changed(after, wait)
-    version, keys = await ctx.store.keys_snapshot()
-    return JSONResponse({"version": version, "keys": [k.for_gateway() for k in keys]})
+    version, keys, limits = await ctx.store.keys_snapshot(ctx.now_us())
+    return JSONResponse({"version": version, "keys": [k.for_gateway() for k in keys], "limits": limits})
 
 
 @router.get("/keys")

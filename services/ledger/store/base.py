@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
@@ -123,4 +123,14 @@ class LedgerStore(Protocol):
         """Revoke; the key and the keys snapshot version, None when there is no such key."""
         ...
 
-    async def keys_snapshot(self) -> tuple[int, list[VirtualKey]]: ...
+    async def keys_snapshot(self, now_us: int) -> tuple[int, list[VirtualKey], list[dict[str, Any]]]:
+        """(version, every key, the unexpired rate limits), read together."""
+        ...
+
+    async def put_limit(self, spec: dict[str, Any], expires_us: int | None, now_us: int) -> int:
+        """Create or replace the limit (name, dimension, match); the keys snapshot version after."""
+        ...
+
+    async def drop_limit(self, name: str, dimension: str, match: str) -> int | None: ...
+
+    async def limits(self, now_us: int) -> list[dict[str, Any]]: ...

@@ -92,3 +92,32 @@ async def test_a_key_reads_only_its_tenants_receipts(ledger_at: Ledger, clock: F
         clock.set(clock.now() + timedelta(seconds=61))
         expired = await client.get("/receipts/shared", headers={"authorization": f"Bearer {b['secret']}"})
         assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+
+
+async def test_limits_set_through_the_api_reach_the_gateways_snapshot(ledger_at: Ledger,
+                                                                      clock: FrozenClock) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        general = {"name": "team-rpm", "dimension": "team", "algorithm": "token_bucket", "limit": 100, "burst": 20}
+        quota = {"name": "team-rpm", "dimension": "team", "match": "ml", "limit": 500,
+                 "expires_at": "2026-11-23T11:30:15Z"}
+        assert (await client.post("/limits", json=general)).status_code == 401
+        before = (await client.get("/keys/snapshot", headers=ADMIN)).json()["version"]
+        for body in (general, quota):
+            assert (await client.post("/limits", json=body, headers=ADMIN)).status_code == 201
+        snap = (await client.get("/keys/snapshot", headers=ADMIN)).json()
+        jsonschema.validate(snap, contracts.schema("key_snapshot"))
+        assert snap["version"] == before + 2
+        assert [(x["name"], x.get("match"), x["limit"]) for x in snap["limits"]] == [("team-rpm", None, 100),
+                                                                                     ("team-rpm", "ml", 500)]
+        replaced = await client.post("/limits", json={**general, "limit": 50}, headers=ADMIN)
+        assert replaced.status_code == 201
+        assert [x["limit"] for x in (await client.get("/limits", headers=ADMIN)).json()["limits"]] == [50, 500]
+        clock.set(clock.now() + timedelta(hours=1))  # the custom quota expired
+        assert [x.get("match") for x in (await client.get("/limits", headers=ADMIN)).json()["limits"]] == [None]
+        bad = await client.post("/limits", json={"name": "g", "dimension": "global", "match": "x", "limit": 1},
+                                headers=ADMIN)
+        assert bad.status_code == 400 and bad.json()["error"]["field"] == "match"
+        gone = await client.delete("/limits/team-rpm?dimension=team", headers=ADMIN)
+        assert gone.status_code == 200
+        assert (await client.delete("/limits/team-rpm?dimension=team", headers=ADMIN)).status_code == 404
+        assert (await client.get("/limits", headers=ADMIN)).json()["limits"] == []

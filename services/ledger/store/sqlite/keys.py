@@ -66,3 +66,26 @@ def revoke(conn: sqlite3.Connection, key_id: str, now_us: int) -> tuple[VirtualK
     if key is None:
         return None
     return key, bump_version(conn) if cur.rowcount else version(conn)
+
+
+# -- rate limits every gateway applies (published with the keys, under the same version) ----------
+
+def put_limit(conn: sqlite3.Connection, spec: dict[str, Any], expires_us: int | None, now_us: int) -> int:
+    conn.execute("INSERT INTO rate_limits (name, dimension, match_value, spec, updated_us, expires_us)"
+                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name, dimension, match_value) DO UPDATE SET"
+                 " spec = excluded.spec, updated_us = excluded.updated_us, expires_us = excluded.expires_us",
+                 (spec["name"], spec["dimension"], spec.get("match", ""), jsonio.dumps(spec).decode(), now_us,
+                  expires_us))
+    return bump_version(conn)
+
+
+def drop_limit(conn: sqlite3.Connection, name: str, dimension: str, match: str) -> int | None:
+    cur = conn.execute("DELETE FROM rate_limits WHERE name = ? AND dimension = ? AND match_value = ?",
+                       (name, dimension, match))
+    return bump_version(conn) if cur.rowcount else None
+
+
+def limits(conn: sqlite3.Connection, now_us: int) -> list[dict[str, Any]]:
+    rows = conn.execute("SELECT spec FROM rate_limits WHERE expires_us IS NULL OR expires_us > ?"
+                        " ORDER BY dimension, name, match_value", (now_us,))
+    return [jsonio.loads(spec) for (spec,) in rows]

@@ -84,6 +84,16 @@ CREATE TABLE IF NOT EXISTS api_keys (
     revoked_us  INTEGER
 );
 
+CREATE TABLE IF NOT EXISTS rate_limits (
+    name        TEXT NOT NULL,
+    dimension   TEXT NOT NULL,
+    match_value TEXT NOT NULL,  -- '' for a general limit
+    spec        TEXT NOT NULL,  -- the limit as given (contracts/limit_spec.schema.json)
+    updated_us  INTEGER NOT NULL,
+    expires_us  INTEGER,
+    PRIMARY KEY (name, dimension, match_value)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -170,8 +170,18 @@ class SqliteLedgerStore:
     async def revoke_key(self, key_id: str, now_us: int) -> tuple[VirtualKey, int] | None:
         return await self._write(key_rows.revoke, key_id, now_us)
 
-    async def keys_snapshot(self) -> tuple[int, list[VirtualKey]]:
-        return await self._read(lambda conn: (key_rows.version(conn), key_rows.listing(conn, {})))
+    async def keys_snapshot(self, now_us: int) -> tuple[int, list[VirtualKey], list[dict[str, Any]]]:
+        return await self._read(lambda conn: (key_rows.version(conn), key_rows.listing(conn, {}),
+                                              key_rows.limits(conn, now_us)))
+
+    async def put_limit(self, spec: dict[str, Any], expires_us: int | None, now_us: int) -> int:
+        return await self._write(key_rows.put_limit, spec, expires_us, now_us)
+
+    async def drop_limit(self, name: str, dimension: str, match: str) -> int | None:
+        return await self._write(key_rows.drop_limit, name, dimension, match)
+
+    async def limits(self, now_us: int) -> list[dict[str, Any]]:
+        return await self._read(key_rows.limits, now_us)
 
 
 def _set_budget(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int,
