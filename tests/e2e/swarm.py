@@ -60,27 +60,30 @@ class Swarm:
         env.update(self.extra_env)
         return env
 
-    def start(self, service: str, timeout: float = 30.0) -> None:
-        self.ports.setdefault(service, free_port())
-        with open(self.root / f"{service}.log", "ab") as log:
-            self.procs[service] = subprocess.Popen(
-                [sys.executable, "-m", "services.cli.main", "serve", service, "--port", str(self.ports[service])],
-                env=self.env(),
+    def start(self, service: str, timeout: float = 30.0, *, name: str | None = None,
+              env: dict[str, str] | None = None) -> None:
+        """Start `service`; `name` runs another instance of it (a replica) with `env` on top."""
+        name = name or service
+        self.ports.setdefault(name, free_port())
+        with open(self.root / f"{name}.log", "ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "services.cli.main", "serve", service, "--port", str(self.ports[name])],
+                env={**self.env(), **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).resolve().parents[2],
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.procs[service].poll() is not None:
-                raise RuntimeError(f"{service} exited: {(self.root / f'{service}.log').read_text()[-2000:]}")
+            if self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} exited: {(self.root / f'{name}.log').read_text()[-2000:]}")
             try:
-                if httpx.get(self.url(service) + "/health", timeout=1).status_code == 200:
+                if httpx.get(self.url(name) + "/health", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"{service} did not become healthy")
+        raise RuntimeError(f"{name} did not become healthy")
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(service, None)
@@ -100,7 +103,7 @@ class Swarm:
             self.start(service)
 
     def stop_all(self) -> None:
-        for service in reversed(SERVICES):
+        for service in [*(n for n in self.procs if n not in SERVICES), *reversed(SERVICES)]:
             self.stop(service)
 
     def log(self, service: str) -> str:

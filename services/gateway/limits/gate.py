@@ -1,0 +1,68 @@
+"""Step 2 of a request: the rate limits that apply to this caller, checked in one round trip.
+
+General limits come from TOLLWAY_RATE_LIMITS (a JSON list of limit specs: global, per ip, per user,
+team or org, with custom quotas through `match`); a virtual key's own limits come with the key
+from the ledger. Tokens-per-minute limits are charged the request's estimate before the call and
+corrected with the real usage after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from services.common.clock import Clock, to_us
+from services.gateway.limits.decision import Hit, Verdict
+from services.gateway.limits.headers import rate_limited
+from services.gateway.limits.limiter import Limiter
+from services.gateway.limits.resolve import LimitSet, Subject
+from services.gateway.limits.spec import LimitSpec
+
+_SPECS = TypeAdapter(list[LimitSpec])
+
+
+def parse_specs(raw: Any, *, where: str) -> list[LimitSpec]:
+    """Limit specs from JSON text or already-parsed data; a ValueError naming `where` otherwise."""
+    try:
+        return _SPECS.validate_json(raw) if isinstance(raw, str | bytes) else _SPECS.validate_python(raw)
+    except (ValidationError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def key_specs(limits: Iterable[dict[str, Any]]) -> tuple[LimitSpec, ...]:
+    """A virtual key's limits (as the ledger publishes them) as specs of the key dimension."""
+    return tuple(parse_specs([{**limit, "dimension": "key"} for limit in limits], where="key limits"))
+
+
+class RateGate:
+    def __init__(self, limiter: Limiter, general: Sequence[LimitSpec], clock: Clock) -> None:
+        self.limiter = limiter
+        self.general = LimitSet(general)
+        self.clock = clock
+
+    async def admit(self, subject: Subject, own: Sequence[LimitSpec], tokens: int,
+                    published: LimitSet | None = None) -> Verdict | None:
+        """Check and charge every limit that applies (this gateway's, the `published` ones set
+        through the ledger, and the key's `own`); raise the 429 when one refuses. None when no
+        limit applies to this caller."""
+        now = to_us(self.clock.now())
+        hits = self.general.hits(subject, tokens=tokens, now_us=now)
+        if published is not None:
+            hits += published.hits(subject, tokens=tokens, now_us=now)
+        if own and subject.key is not None:
+            hits += [Hit(spec, f"{spec.fingerprint}|{subject.key}", tokens if spec.unit == "tokens" else 1)
+                     for spec in own if spec.active(now)]
+        if not hits:
+            return None
+        if len(hits) > 1:  # the same limit set in two places counts once
+            hits = list({h.key: h for h in reversed(hits)}.values())[::-1]
+        verdict = await self.limiter.check(hits, now)
+        if not verdict.allowed:
+            raise rate_limited(verdict)
+        return verdict
+
+    async def settle(self, verdict: Verdict | None, actual_tokens: int) -> None:
+        if verdict is not None:
+            await self.limiter.correct(verdict, actual_tokens, to_us(self.clock.now()))

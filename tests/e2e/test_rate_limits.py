@@ -1,0 +1,72 @@
+"""Rate limits on real processes: two gateway replicas share one limit through Redis, every
+answer carries X-RateLimit-*, a refusal is a 429 naming the limit, and Retry-After is honest."""
+
+import asyncio
+import secrets
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.swarm import Swarm
+
+LIMIT, WINDOW_S = 6, 3
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    root = tmp_path_factory.mktemp("limits")
+    s = Swarm(root, admin_key="adm-" + secrets.token_hex(8),
+              extra_env={"TOLLWAY_RATE_LIMIT_BACKEND": "redis", "TOLLWAY_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    s.start_all()
+    s.start("gateway", name="gateway2", env={"TOLLWAY_ARTIFACTS_DIR": str(root / "replica2")})
+    yield s
+    s.stop_all()
+
+
+def test_two_replicas_enforce_one_key_limit_together(replicas: Swarm) -> None:
+    s = replicas
+    with httpx.Client(timeout=30) as http:
+        http.post(s.url("router") + "/register", headers=s.admin,
+                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
+                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
+        limit_name = "rpm-" + secrets.token_hex(3)
+        key = http.post(s.url("ledger") + "/keys", headers=s.admin,
+                        json={"org": "acme", "limits": [{"name": limit_name, "algorithm": "sliding_log",
+                                                          "limit": LIMIT, "window_s": WINDOW_S}]}).json()
+        s.wait_for_model("rl-model")
+    chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+    auth = {"authorization": f"Bearer {key['secret']}"}
+    urls = [s.url("gateway") + "/v1/chat/completions", s.url("gateway2") + "/v1/chat/completions"]
+
+    def known_to_both() -> bool:
+        return all(httpx.get(u.replace("/v1/chat/completions", "/health")).json()["keys"]["keys"] for u in urls)
+
+    deadline = time.monotonic() + 5
+    while not known_to_both() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    async def hammer() -> tuple[list[httpx.Response], float]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            started = time.monotonic()
+            answers = await asyncio.gather(*[client.post(urls[i % 2], json=chat, headers=auth) for i in range(40)])
+            return list(answers), time.monotonic() - started
+
+    answers, elapsed = asyncio.run(hammer())
+    codes = [a.status_code for a in answers]
+    assert set(codes) <= {200, 429}, codes
+    windows = 1 + int(elapsed // WINDOW_S)  # a burst longer than the window may rightly get more
+    assert 1 <= codes.count(200) <= LIMIT * windows, (codes.count(200), elapsed)
+    if elapsed < WINDOW_S:
+        assert codes.count(200) == LIMIT
+    ok = next(a for a in answers if a.status_code == 200)
+    assert ok.headers["x-ratelimit-limit"] == str(LIMIT) and int(ok.headers["x-ratelimit-remaining"]) < LIMIT
+    refused = next(a for a in answers if a.status_code == 429)
+    err = refused.json()["error"]
+    assert err["type"] == "rate_limited" and err["limit"] == limit_name and limit_name in err["message"]
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= WINDOW_S and refused.headers["x-ratelimit-remaining"] == "0"
+    # honest: once the stated wait is over, the same request is admitted (the window has moved)
+    time.sleep(wait)
+    again = httpx.post(urls[1], json=chat, headers=auth, timeout=30)
+    assert again.status_code == 200, again.text
