@@ -6,7 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from services.common.clock import parse_utc, to_us
+from services.gateway.limits.gate import key_specs, parse_specs
+from services.gateway.limits.resolve import LimitSet
+from services.gateway.limits.spec import LimitSpec
+
+log = structlog.get_logger("tollway.gateway.keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,25 +26,40 @@ class KeyRecord:
     limits: tuple[dict[str, Any], ...] = ()
     expires_us: int | None = None
     revoked: bool = False
+    specs: tuple[LimitSpec, ...] = ()  # its limits, ready for the rate gate
+    problem: str | None = None  # why the key cannot be used as published (its limits do not parse)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeyRecord:
         expires = data.get("expires_at")
         models = data.get("models")
+        limits = tuple(data.get("limits") or ())
+        specs: tuple[LimitSpec, ...] = ()
+        problem = None
+        try:
+            specs = key_specs(limits)
+        except ValueError as exc:
+            problem = f"its rate limits cannot be enforced: {exc}"[:300]
         return cls(key_id=data["key_id"], user=data.get("user"), team=data.get("team"), org=data.get("org"),
-                   models=None if models is None else frozenset(models),
-                   limits=tuple(data.get("limits") or ()),
+                   models=None if models is None else frozenset(models), limits=limits,
                    expires_us=None if expires is None else to_us(parse_utc(expires)),
-                   revoked=bool(data.get("revoked")))
+                   revoked=bool(data.get("revoked")), specs=specs, problem=problem)
 
 
 @dataclass(frozen=True, slots=True)
 class KeyDirectory:
     by_hash: dict[str, KeyRecord] = field(default_factory=dict)
+    limits: LimitSet = field(default_factory=lambda: LimitSet(()))  # set through the ledger's /limits
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> KeyDirectory:
-        return cls({k["secret_hash"]: KeyRecord.from_json(k) for k in data.get("keys", [])})
+        specs: list[LimitSpec] = []
+        for raw in data.get("limits") or []:
+            try:
+                specs += parse_specs([raw], where=f"limit {raw.get('name')}")
+            except ValueError as exc:  # one the ledger let through but this gateway cannot enforce
+                log.error("rate_limit_unusable", error=str(exc)[:300])
+        return cls({k["secret_hash"]: KeyRecord.from_json(k) for k in data.get("keys", [])}, LimitSet(specs))
 
     def __len__(self) -> int:
         return len(self.by_hash)

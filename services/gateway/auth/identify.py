@@ -61,6 +61,8 @@ def identify(presented: str | None, keys: KeyDirectory, *, admin_key: str, requi
         raise Unauthorized(f"key {record.key_id} was revoked")
     if record.expires_us is not None and now_us >= record.expires_us:
         raise Unauthorized(f"key {record.key_id} has expired")
+    if record.problem:
+        raise Forbidden(f"key {record.key_id} cannot be used: {record.problem}")
     return Identity(record)
 
 
