@@ -9,6 +9,8 @@ from starlette.requests import Request
 from services.common.errors import InvalidRequest
 from services.common.ids import require_safe_id
 from services.common.selection.request import OPTIMIZATIONS
+from services.gateway.limits.decision import Verdict
+from services.gateway.limits.headers import rate_limit_headers
 
 RUN_HEADER = "x-tollway-run"
 AGENT_HEADER = "x-tollway-agent"
@@ -38,10 +40,17 @@ def request_id(request: Request) -> str:
     return require_safe_id(request.scope["state"]["request_id"], "X-Request-ID")
 
 
-def answer_headers(receipt: dict[str, Any]) -> dict[str, str]:
-    return {
+def answer_headers(receipt: dict[str, Any], verdict: Verdict | None = None) -> dict[str, str]:
+    headers = {
         "x-tollway-provider": receipt["provider"],
         "x-tollway-run": receipt["run_id"],
         "x-tollway-cost-usd": format(receipt["cost_usd"], "f"),
         "x-tollway-fallback": "true" if receipt["fallback"] else "false",
     }
+    if verdict is not None:
+        headers.update(rate_limit_headers(verdict))
+    return headers
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
