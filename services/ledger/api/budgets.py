@@ -1,4 +1,6 @@
-"""Budgets per run: POST /budget (query or JSON body), GET/DELETE /budget/{run_id}, GET /budgets."""
+"""Budgets: POST /budget (query or JSON body; a run, key, team or org), GET/DELETE /budget/{run_id},
+GET/DELETE /budgets/{scope}/{scope_id}, GET /budgets. A virtual key reads only its own key's,
+team's and org's budgets, and a run's only when its tenant spent in that run."""
 
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.ids import require_safe_id
+from services.ledger.access import Reader, reader
 from services.ledger.amounts import micros_of
 from services.ledger.budgets.alerts import announce
-from services.ledger.budgets.model import RUN, BudgetKey
+from services.ledger.budgets.model import RUN, SCOPES, BudgetKey, BudgetState
 from services.ledger.budgets.status import status_body
-from services.ledger.context import ledger
+from services.ledger.context import LedgerContext, ledger
 
 router = APIRouter(tags=["budgets"])
 
@@ -30,8 +33,8 @@ async def _budget_request(request: Request) -> dict[str, Any]:
         raise InvalidRequest("give the budget either as ?run_id=&budget_usd= or as a JSON body,"
                              " not both")
     if not query and not has_body:
-        raise InvalidRequest("a budget needs run_id and budget_usd, as a JSON body or as"
-                             " query parameters")
+        raise InvalidRequest("a budget needs budget_usd and run_id (or scope and scope_id), as a JSON"
+                             " body or as query parameters")
     if has_body:
         return await read_json(request, "budget", exact=True)
     contracts.validate("budget", query)
@@ -42,34 +45,77 @@ async def _budget_request(request: Request) -> dict[str, Any]:
 async def post_budget(request: Request) -> JSONResponse:
     ctx = ledger(request)
     data = await _budget_request(request)
-    run_id = require_safe_id(data["run_id"], "run_id")
-    change = await ctx.store.set_budget(BudgetKey.run(run_id), micros_of(data["budget_usd"], "budget_usd"),
-                                        ctx.now_us())
+    key = _key(data.get("scope") or RUN, data["run_id"] if "run_id" in data else data["scope_id"])
+    change = await ctx.store.set_budget(key, micros_of(data["budget_usd"], "budget_usd"), ctx.now_us())
     ctx.signal.bump(to=change.version)
     announce(change.events)
     return JSONResponse(status_body(change.state), status_code=201 if change.created else 200)
 
 
+def _key(scope: str, scope_id: str) -> BudgetKey:
+    if scope not in SCOPES:
+        raise InvalidRequest(f"scope must be one of {', '.join(SCOPES)}", field="scope")
+    return BudgetKey(scope, require_safe_id(scope_id, "run_id" if scope == RUN else "scope_id"))
+
+
+async def _readable(request: Request, key: BudgetKey) -> BudgetState:
+    """The budget's state if this reader may see it; 404 otherwise (existence is not revealed)."""
+    ctx = ledger(request)
+    who = await reader(request)
+    state = await ctx.store.budget(key, ctx.now_us())
+    if state is not None and who.key is not None and not await _owns(ctx, who, key):
+        state = None
+    if state is None:
+        raise NotFound(f"{key.scope} {key.scope_id} has no budget")
+    return state
+
+
+async def _owns(ctx: LedgerContext, who: Reader, key: BudgetKey) -> bool:
+    vk = who.key
+    assert vk is not None
+    if key.scope == RUN:  # runs are shared names: visible to a tenant that spent in this one
+        return (await ctx.store.run_receipts(key.scope_id, 1, 0, who.tenant)).count > 0
+    return (key.scope, key.scope_id) in {("key", vk.key_id), ("team", vk.team), ("org", vk.org)}
+
+
 @router.get("/budget/{run_id}")
 async def get_budget(request: Request, run_id: str) -> JSONResponse:
+    return JSONResponse(status_body(await _readable(request, _key(RUN, run_id))))
+
+
+@router.get("/budgets/{scope}/{scope_id}")
+async def get_scoped_budget(request: Request, scope: str, scope_id: str) -> JSONResponse:
+    return JSONResponse(status_body(await _readable(request, _key(scope, scope_id))))
+
+
+async def _delete(request: Request, key: BudgetKey) -> JSONResponse:
     ctx = ledger(request)
-    state = await ctx.store.budget(BudgetKey.run(require_safe_id(run_id, "run_id")), ctx.now_us())
-    if state is None:
-        raise NotFound(f"run {run_id} has no budget")
-    return JSONResponse(status_body(state))
+    version = await ctx.store.delete_budget(key)
+    if version is None:
+        raise NotFound(f"{key.scope} {key.scope_id} has no budget")
+    ctx.signal.bump(to=version)
+    return JSONResponse({"scope": key.scope, "scope_id": key.scope_id, "deleted": True, "version": version}
+                        | ({"run_id": key.scope_id} if key.scope == RUN else {}))
 
 
 @router.delete("/budget/{run_id}")
 async def delete_budget(request: Request, run_id: str) -> JSONResponse:
-    ctx = ledger(request)
-    version = await ctx.store.delete_budget(BudgetKey.run(require_safe_id(run_id, "run_id")))
-    if version is None:
-        raise NotFound(f"run {run_id} has no budget")
-    ctx.signal.bump(to=version)
-    return JSONResponse({"run_id": run_id, "deleted": True, "version": version})
+    return await _delete(request, _key(RUN, run_id))
+
+
+@router.delete("/budgets/{scope}/{scope_id}")
+async def delete_scoped_budget(request: Request, scope: str, scope_id: str) -> JSONResponse:
+    return await _delete(request, _key(scope, scope_id))
 
 
 @router.get("/budgets")
 async def list_budgets(request: Request) -> JSONResponse:
+    """Every budget of `?scope=` (default run; `all` for every scope) this reader may see."""
     ctx = ledger(request)
-    return JSONResponse([status_body(s) for s in await ctx.store.budgets(RUN, ctx.now_us())])
+    who = await reader(request)
+    wanted = request.query_params.get("scope", RUN)
+    scopes = SCOPES if wanted == "all" else (_key(wanted, "x").scope,)
+    states = [s for scope in scopes for s in await ctx.store.budgets(scope, ctx.now_us())]
+    if who.key is not None:
+        states = [s for s in states if await _owns(ctx, who, s.key)]
+    return JSONResponse([status_body(s) for s in states])

@@ -39,17 +39,20 @@ async def grow_lease(request: Request) -> JSONResponse:
     ctx = ledger(request)
     body = await read_json(request, "lease_request", exact=True)
     lease_id = require_safe_id(body["lease_id"], "lease_id")
-    run_id = require_safe_id(body["run_id"], "run_id")
+    if "run_id" in body:
+        key = BudgetKey.run(require_safe_id(body["run_id"], "run_id"))
+    else:
+        key = BudgetKey(body["scope"], require_safe_id(body["scope_id"], "scope_id"))
     need, want = micros_of(body["need_usd"], "need_usd"), micros_of(body["want_usd"], "want_usd")
     if want < need:
         raise InvalidRequest(f"want_usd {body['want_usd']} is less than need_usd {body['need_usd']}",
                              field="want_usd")
-    outcome = await ctx.store.grow_lease(lease_id, BudgetKey.run(run_id), need, want, ctx.now_us(),
+    outcome = await ctx.store.grow_lease(lease_id, key, need, want, ctx.now_us(),
                                          int(ctx.settings.hold_ttl_s * US_PER_S))
     if outcome.kind == "refused" and outcome.state is not None:
         raise refusal(outcome.state, need)
     if outcome.kind == "conflict":
-        raise Conflict(f"lease {lease_id} belongs to another run", field="lease_id")
+        raise Conflict(f"lease {lease_id} belongs to another budget", field="lease_id")
     if outcome.kind == "unbudgeted":
         return JSONResponse({"lease_id": lease_id, "budgeted": False})
     return JSONResponse(_body(lease_id, outcome, "granted_usd"))

@@ -1,4 +1,6 @@
-"""GET /metrics?window=minute|hour|day: rolling windows of cost, requests and tokens (JSON)."""
+"""GET /metrics?window=minute|hour|day: rolling windows of cost, requests and tokens (JSON).
+
+A virtual key sees the same report over its own tenant's receipts only."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 
 from services.common.http.responses import JSONResponse
+from services.ledger.access import reader
 from services.ledger.context import ledger
 from services.ledger.windows.buckets import grain
 from services.ledger.windows.report import metrics_body
@@ -19,5 +22,12 @@ async def get_metrics(request: Request, window: str = "minute") -> JSONResponse:
     g = grain(window)
     now_us = ctx.now_us()
     starts = g.starts(now_us)
-    rows = await ctx.store.rollups(g.name, starts[0], starts[-1])
-    return JSONResponse(metrics_body(g, now_us, rows))
+    tenant = (await reader(request)).tenant
+    if tenant is None:
+        rows = await ctx.store.rollups(g.name, starts[0], starts[-1])
+    else:
+        rows = await ctx.store.tenant_window(tenant, g.size_us, starts[0], starts[-1])
+    body = metrics_body(g, now_us, rows)
+    if tenant is not None:
+        body["tenant"] = tenant
+    return JSONResponse(body)

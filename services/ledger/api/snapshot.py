@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 
 from services.common.http.responses import JSONResponse
-from services.ledger.budgets.model import RUN
+from services.ledger.budgets.model import RUN, SCOPES
 from services.ledger.context import ledger
 
 router = APIRouter(tags=["budgets"])
@@ -25,5 +25,6 @@ async def budget_snapshot(request: Request,
                           ) -> JSONResponse:
     ctx = ledger(request)
     await ctx.signal.answer_when_changed(after, wait)
-    version, run_ids = await ctx.store.snapshot(RUN)
-    return JSONResponse({"version": version, "run_ids": run_ids})
+    version, ids = await ctx.store.snapshot()
+    return JSONResponse({"version": version, "run_ids": ids.get(RUN, []),
+                         "scoped": {scope: ids.get(scope, []) for scope in SCOPES if scope != RUN}})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RUN = "run"  # the only scope today; key, team and org budgets are further scopes
+RUN = "run"
+SCOPES = (RUN, "key", "team", "org")  # a request counts against its run's, key's, team's and org's
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.common.money import from_micros
 from services.ledger.budgets.levels import LEVEL_AT, level, percent
-from services.ledger.budgets.model import BudgetState, ThresholdEvent
+from services.ledger.budgets.model import RUN, BudgetState, ThresholdEvent
 from services.ledger.times import iso
 
 
@@ -18,7 +18,10 @@ def event_body(event: ThresholdEvent) -> dict[str, Any]:
 
 def status_body(state: BudgetState) -> dict[str, Any]:
     spent, budget = state.spent_micros, state.budget_micros
-    return {"run_id": state.key.scope_id, "budget_usd": from_micros(budget),
+    body: dict[str, Any] = {"scope": state.key.scope, "scope_id": state.key.scope_id}
+    if state.key.scope == RUN:
+        body["run_id"] = state.key.scope_id
+    return body | {"budget_usd": from_micros(budget),
             "spent_usd": from_micros(spent), "held_usd": from_micros(state.held_micros),
             "remaining_usd": from_micros(state.remaining_micros),
             "percent": percent(spent, budget), "level": level(spent, budget),

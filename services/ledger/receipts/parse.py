@@ -31,7 +31,7 @@ class Receipt:
     output_tokens: int
     cost_micros: int
     body: bytes  # the receipt's JSON, numbers written exactly as received
-    lease_id: str | None = None  # the gateway lease whose held money this receipt's cost consumes
+    lease_ids: tuple[str, ...] = ()  # the gateway leases whose held money this receipt's cost consumes
     key_id: str | None = None  # the virtual key that sent the request, and its tenant
     team: str | None = None
     org: str | None = None
@@ -79,7 +79,7 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
     return Receipt(request_id=request_id, run_id=str(data["run_id"]), ts_us=ts_us,
                    provider=str(data["provider"]), input_tokens=int(data["input_tokens"]),
                    output_tokens=int(data["output_tokens"]), cost_micros=costs["cost_usd"],
-                   body=body, lease_id=data.get("lease_id"), key_id=data.get("key_id"),
+                   body=body, lease_ids=tuple(data.get("lease_ids") or ()), key_id=data.get("key_id"),
                    team=data.get("team"), org=data.get("org"))
 
 

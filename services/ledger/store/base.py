@@ -81,8 +81,8 @@ class LedgerStore(Protocol):
 
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]: ...
 
-    async def snapshot(self, scope: str) -> tuple[int, list[str]]:
-        """(version, ids of every budget in `scope`), read together."""
+    async def snapshot(self) -> tuple[int, dict[str, list[str]]]:
+        """(version, the ids of every budget by scope), read together."""
         ...
 
     async def version(self) -> int: ...
@@ -101,6 +101,10 @@ class LedgerStore(Protocol):
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         """Give back up to `amount`; None when the lease is unknown or expired."""
+        ...
+
+    async def tenant_window(self, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
+        """One tenant's receipts as rollup rows of buckets `size_us` wide in [first_us, last_us]."""
         ...
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:

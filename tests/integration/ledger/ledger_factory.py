@@ -43,8 +43,9 @@ def as_json(obj: Any) -> bytes:
     return jsonio.dumps(obj)
 
 
-async def post(client: httpx.AsyncClient, url: str, obj: Any) -> httpx.Response:
-    return await client.post(url, content=as_json(obj), headers={"content-type": "application/json"})
+async def post(client: httpx.AsyncClient, url: str, obj: Any,
+               headers: dict[str, str] | None = None) -> httpx.Response:
+    return await client.post(url, content=as_json(obj), headers={"content-type": "application/json", **(headers or {})})
 
 
 def exact(resp: httpx.Response) -> Any:

@@ -121,3 +121,54 @@ async def test_limits_set_through_the_api_reach_the_gateways_snapshot(ledger_at:
         assert gone.status_code == 200
         assert (await client.delete("/limits/team-rpm?dimension=team", headers=ADMIN)).status_code == 404
         assert (await client.get("/limits", headers=ADMIN)).json()["limits"] == []
+
+
+async def test_budgets_per_key_team_and_org_are_read_only_by_their_tenant(ledger_at: Ledger) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        a = (await client.post("/keys", json={"org": "acme", "team": "ml"}, headers=ADMIN)).json()
+        b = (await client.post("/keys", json={"org": "beta"}, headers=ADMIN)).json()
+        for body in ({"scope": "org", "scope_id": "acme", "budget_usd": 100}, {"scope": "team", "scope_id": "ml",
+                     "budget_usd": 10}, {"scope": "key", "scope_id": a["key_id"], "budget_usd": 1},
+                     {"scope": "org", "scope_id": "beta", "budget_usd": 5}, {"run_id": "shared", "budget_usd": 3}):
+            assert (await client.post("/budget", json=body, headers=ADMIN)).status_code == 201, body
+        receipts = [make_receipt("0.25", run_id="shared", key_id=a["key_id"], team="ml", org="acme")]
+        assert (await post(client, "/receipts", {"receipts": receipts}, headers=ADMIN)).status_code == 200
+        as_a = {"authorization": f"Bearer {a['secret']}"}
+        as_b = {"authorization": f"Bearer {b['secret']}"}
+        team = (await client.get("/budgets/team/ml", headers=as_a)).json()
+        jsonschema.validate(team, contracts.schema("budget_status"))
+        assert (team["scope"], team["spent_usd"], "run_id" in team) == ("team", 0.25, False)
+        mine = (await client.get("/budgets?scope=all", headers=as_a)).json()
+        assert sorted((s["scope"], s["scope_id"]) for s in mine) == sorted(
+            [("org", "acme"), ("team", "ml"), ("key", a["key_id"]), ("run", "shared")])
+        assert [s["scope_id"] for s in (await client.get("/budgets?scope=all", headers=as_b)).json()] == ["beta"]
+        assert (await client.get("/budgets/org/acme", headers=as_b)).status_code == 404
+        assert (await client.get("/budget/shared", headers=as_b)).status_code == 404  # beta never spent there
+        assert (await client.get("/budget/shared", headers=as_a)).json()["spent_usd"] == 0.25
+        assert len((await client.get("/budgets?scope=all", headers=ADMIN)).json()) == 5
+        snap = (await client.get("/budgets/snapshot", headers=ADMIN)).json()
+        assert snap["scoped"] == {"key": [a["key_id"]], "team": ["ml"], "org": ["acme", "beta"]}
+        bad = await client.post("/budget", json={"scope": "planet", "scope_id": "x", "budget_usd": 1}, headers=ADMIN)
+        assert bad.status_code == 400
+        both = await client.post("/budget", json={"run_id": "r", "scope": "org", "scope_id": "x", "budget_usd": 1},
+                                 headers=ADMIN)
+        assert both.status_code == 400
+        assert (await client.delete("/budgets/team/ml", headers=ADMIN)).json()["deleted"] is True
+
+
+async def test_a_key_sees_only_its_tenants_usage_in_the_windows(ledger_at: Ledger) -> None:
+    async with ledger_at(admin_key="adm-1") as client:
+        a = (await client.post("/keys", json={"org": "acme"}, headers=ADMIN)).json()
+        b = (await client.post("/keys", json={}, headers=ADMIN)).json()  # no org: its own tenant
+        receipts = [make_receipt("0.100000", key_id=a["key_id"], org="acme", input_tokens=10, output_tokens=5),
+                    make_receipt("0.300000", key_id=b["key_id"], input_tokens=30, output_tokens=15),
+                    make_receipt("0.500000")]
+        assert (await post(client, "/receipts", {"receipts": receipts}, headers=ADMIN)).status_code == 200
+        everything = (await client.get("/metrics?window=hour", headers=ADMIN)).json()["totals"]
+        assert (everything["cost_usd"], everything["requests"]) == (0.9, 3)
+        for key, cost, tokens, tenant in ((a, 0.1, 10, "org:acme"), (b, 0.3, 30, f"key:{b['key_id']}")):
+            body = (await client.get("/metrics?window=hour", headers={"authorization": f"Bearer {key['secret']}"})).json()
+            assert body["tenant"] == tenant
+            assert (body["totals"]["cost_usd"], body["totals"]["requests"], body["totals"]["input_tokens"]) == (
+                cost, 1, tokens)
+            assert sum(bucket["requests"] for bucket in body["buckets"]) == 1

@@ -73,7 +73,7 @@ async def test_a_grant_is_capped_by_what_is_left_and_refused_below_need(client: 
 async def test_receipts_move_the_leases_money_from_held_to_spent(client: httpx.AsyncClient) -> None:
     await budget(client, "1")
     await lease(client, "gw1.1", "0", "0.5")
-    receipts = [make_receipt("0.120000", lease_id="gw1.1"), make_receipt("0.030000", lease_id="gw1.1")]
+    receipts = [make_receipt("0.120000", lease_ids=["gw1.1"]), make_receipt("0.030000", lease_ids=["gw1.1"])]
     assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 200
     status = exact(await client.get("/budget/run-a"))
     assert (status["spent_usd"], status["held_usd"]) == (Decimal("0.15"), Decimal("0.35"))
@@ -91,7 +91,7 @@ async def test_a_receipt_never_takes_a_lease_below_zero(client: httpx.AsyncClien
     await budget(client, "1")
     await lease(client, "gw1.1", "0", "0.1")
     await give_back(client, "gw1.1", "0.08")
-    await post(client, "/receipts", {"receipts": [make_receipt("0.050000", lease_id="gw1.1")]})
+    await post(client, "/receipts", {"receipts": [make_receipt("0.050000", lease_ids=["gw1.1"])]})
     status = exact(await client.get("/budget/run-a"))
     assert (status["spent_usd"], status["held_usd"]) == (Decimal("0.05"), 0)
 

@@ -14,6 +14,10 @@ from tests.integration.ledger.ledger_factory import error_of
 SNAPSHOT = contracts.schema("budget_snapshot")
 
 
+def snap(version: int, run_ids: list[str]) -> dict:
+    return {"version": version, "run_ids": run_ids, "scoped": {"key": [], "team": [], "org": []}}
+
+
 async def snapshot(client: httpx.AsyncClient, **params: Any) -> dict:
     resp = await client.get("/budgets/snapshot", params=params)
     assert resp.status_code == 200, resp.text
@@ -23,12 +27,12 @@ async def snapshot(client: httpx.AsyncClient, **params: Any) -> dict:
 
 async def test_a_waiting_poll_answers_as_soon_as_a_budget_changes(
         client: httpx.AsyncClient) -> None:
-    assert await snapshot(client) == {"version": 0, "run_ids": []}
+    assert await snapshot(client) == snap(0, [])
     waiter = asyncio.create_task(snapshot(client, after=0, wait=30))
     await asyncio.sleep(0.05)
     assert not waiter.done()  # it is holding: nothing changed yet
     await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
-    assert await asyncio.wait_for(waiter, 5) == {"version": 1, "run_ids": ["run-a"]}
+    assert await asyncio.wait_for(waiter, 5) == snap(1, ["run-a"])
 
 
 async def test_a_poll_with_an_old_or_unknown_version_answers_at_once(
@@ -36,13 +40,13 @@ async def test_a_poll_with_an_old_or_unknown_version_answers_at_once(
     await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
     for after in (0, 99):
         body = await asyncio.wait_for(snapshot(client, after=after, wait=60), 5)
-        assert body == {"version": 1, "run_ids": ["run-a"]}
+        assert body == snap(1, ["run-a"])
 
 
 async def test_a_poll_with_nothing_new_returns_the_same_snapshot_at_the_deadline(
         client: httpx.AsyncClient) -> None:
     body = await asyncio.wait_for(snapshot(client, after=0, wait=0.05), 5)
-    assert body == {"version": 0, "run_ids": []}
+    assert body == snap(0, [])
 
 
 async def test_every_change_bumps_the_version_and_an_unchanged_amount_does_not(
@@ -53,7 +57,7 @@ async def test_every_change_bumps_the_version_and_an_unchanged_amount_does_not(
     await client.post("/budget", params={"run_id": "a", "budget_usd": "2"})
     await client.post("/budget", params={"run_id": "b", "budget_usd": "2"})
     await client.delete("/budget/a")
-    assert await snapshot(client) == {"version": 4, "run_ids": ["b"]}
+    assert await snapshot(client) == snap(4, ["b"])
 
 
 async def test_the_version_survives_a_restart_and_never_goes_back(ledger_at) -> None:
@@ -62,12 +66,12 @@ async def test_the_version_survives_a_restart_and_never_goes_back(ledger_at) -> 
         await client.delete("/budget/a")
         assert (await snapshot(client))["version"] == 2
     async with ledger_at() as client:
-        assert await snapshot(client) == {"version": 2, "run_ids": []}
+        assert await snapshot(client) == snap(2, [])
         waiter = asyncio.create_task(snapshot(client, after=2, wait=30))
         await asyncio.sleep(0.05)
         assert not waiter.done()  # the restored version is the one waiters block on
         await client.post("/budget", params={"run_id": "b", "budget_usd": "1"})
-        assert await asyncio.wait_for(waiter, 5) == {"version": 3, "run_ids": ["b"]}
+        assert await asyncio.wait_for(waiter, 5) == snap(3, ["b"])
 
 
 async def test_bad_poll_parameters_are_4xx(client: httpx.AsyncClient) -> None:

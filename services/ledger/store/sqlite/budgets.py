@@ -34,6 +34,13 @@ def remove(conn: sqlite3.Connection, key: BudgetKey) -> bool:
     return cur.rowcount == 1
 
 
+def all_ids(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for scope, scope_id in conn.execute("SELECT scope, scope_id FROM budgets ORDER BY scope, scope_id"):
+        out.setdefault(scope, []).append(scope_id)
+    return out
+
+
 def ids(conn: sqlite3.Connection, scope: str) -> list[str]:
     rows = conn.execute("SELECT scope_id FROM budgets WHERE scope = ? ORDER BY scope_id", (scope,))
     return [scope_id for (scope_id,) in rows]

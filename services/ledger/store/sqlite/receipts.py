@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import RunReceipts
+from services.ledger.windows.rollup import Row, Tally
 
 INSERT = """
 INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens,
@@ -46,3 +47,15 @@ def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int,
         f"SELECT body FROM receipts WHERE {where} ORDER BY ts_us, rowid LIMIT ? OFFSET ?",
         (*args, limit, offset)).fetchall()
     return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[b for (b,) in rows])
+
+
+def tenant_window(conn: sqlite3.Connection, tenant: str, size_us: int, first_us: int,
+                  last_us: int) -> list[Row]:
+    """One tenant's receipts summed per bucket of `size_us` and provider (buckets from first_us
+    to last_us): the rollup rows of a window, for a virtual key that may see only its own."""
+    rows = conn.execute(
+        "SELECT ts_us - ts_us % ?, provider, SUM(cost_micros), COUNT(*), SUM(input_tokens), SUM(output_tokens)"
+        " FROM receipts WHERE tenant = ? AND ts_us >= ? AND ts_us < ? GROUP BY 1, 2",
+        (size_us, tenant, first_us, last_us + size_us))
+    return [(int(start), provider, Tally(int(cost), int(n), int(i), int(o)))
+            for start, provider, cost, n, i, o in rows]

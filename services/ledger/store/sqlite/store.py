@@ -114,6 +114,9 @@ class SqliteLedgerStore:
                            tenant: str | None = None) -> RunReceipts:
         return await self._read(receipt_rows.run_page, run_id, limit, offset, tenant)
 
+    async def tenant_window(self, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
+        return await self._read(receipt_rows.tenant_window, tenant, size_us, first_us, last_us)
+
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         return await self._read(rollup_rows.window, grain, first_us, last_us)
 
@@ -131,8 +134,8 @@ class SqliteLedgerStore:
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
         return await self._read(_all_states, scope, now_us)
 
-    async def snapshot(self, scope: str) -> tuple[int, list[str]]:
-        return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.ids(conn, scope)))
+    async def snapshot(self) -> tuple[int, dict[str, list[str]]]:
+        return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.all_ids(conn)))
 
     async def version(self) -> int:
         return await self._read(budget_rows.version)
