@@ -70,3 +70,33 @@ def test_two_replicas_enforce_one_key_limit_together(replicas: Swarm) -> None:
     time.sleep(wait)
     again = httpx.post(urls[1], json=chat, headers=auth, timeout=30)
     assert again.status_code == 200, again.text
+
+
+def test_operators_see_usage_and_violations(replicas: Swarm) -> None:
+    s = replicas
+    with httpx.Client(timeout=30) as http:
+        name = "ip-" + secrets.token_hex(3)
+        assert http.post(s.url("ledger") + "/limits", headers=s.admin,
+                         json={"name": name, "dimension": "ip", "algorithm": "fixed_window", "limit": 2,
+                               "window_s": 3600}).status_code == 201
+        http.post(s.url("router") + "/register", headers=s.admin,
+                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
+                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
+        s.wait_for_model("rl-model")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                x["name"] == name for x in http.get(s.url("gateway") + "/admin/limits",
+                                                    headers=s.admin).json()["published_limits"]):
+            time.sleep(0.05)
+        chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+        codes = [http.post(s.url("gateway") + "/v1/chat/completions", json=chat).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert http.get(s.url("gateway") + "/admin/limits/violations").status_code == 401
+        violations = http.get(s.url("gateway") + "/admin/limits/violations", headers=s.admin).json()
+        assert violations["violations"][name] == 1
+        standing = http.get(s.url("gateway") + "/admin/limits/usage?ip=127.0.0.1", headers=s.admin).json()
+        mine = next(x for x in standing["limits"] if x["name"] == name)
+        assert (mine["used"], mine["remaining"]) == (2, 0)
+        # the other replica shares the count through Redis: the same caller is refused there too
+        assert http.post(s.url("gateway2") + "/v1/chat/completions", json=chat).status_code == 429
+        assert http.delete(s.url("ledger") + f"/limits/{name}?dimension=ip", headers=s.admin).status_code == 200
