@@ -11,11 +11,13 @@ import pytest
 
 from tests.e2e.swarm import Swarm
 
+PROVIDER_SECRET = "sk-live-" + secrets.token_hex(12)  # a provider's API key, in the gateway's environment
+
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     s = Swarm(tmp_path_factory.mktemp("guarded"), admin_key="adm-" + secrets.token_hex(8),
-              extra_env={"TOLLWAY_REQUIRE_KEYS": "true"})
+              extra_env={"TOLLWAY_REQUIRE_KEYS": "true", "GUARDED_PROVIDER_KEY": PROVIDER_SECRET})
     s.start_all()
     yield s
     s.stop_all()
@@ -43,7 +45,8 @@ def test_management_needs_the_admin_key_and_the_swarm_still_works(guarded: Swarm
         deadline = time.monotonic() + 10
         status = {}
         while time.monotonic() < deadline:  # the receipt reached the ledger: shipping carries the key
-            status = json.loads(http.get(guarded.url("ledger") + "/budget/g").text, parse_float=Decimal)
+            status = json.loads(http.get(guarded.url("ledger") + "/budget/g", headers=guarded.admin).text,
+                                parse_float=Decimal)
             if status["spent_usd"] == cost and status["held_usd"] == 0:
                 break
             time.sleep(0.1)
@@ -98,3 +101,67 @@ def test_virtual_keys_gate_the_client_api_and_scope_what_they_read(guarded: Swar
         log = guarded.log(service)
         assert acme["secret"] not in log and beta["secret"] not in log, f"{service} logged a key"
     assert acme["secret"] not in (guarded.costs / "t.jsonl").read_text()
+
+
+def test_a_team_budget_stops_its_keys_and_no_one_else(guarded: Swarm) -> None:
+    gateway = guarded.url("gateway") + "/v1/chat/completions"
+    chat = {"model": "guarded-model", "max_tokens": 10, "messages": [{"role": "user", "content": "hello there"}]}
+    with httpx.Client(timeout=30) as http:
+        http.post(guarded.url("router") + "/register", headers=guarded.admin,
+                  json={"name": "guarded-sim", "model": "guarded-model", "context_window": 4096,
+                        "input_per_mtok": "1000", "output_per_mtok": "2000", "endpoint": guarded.url("simulator")})
+        guarded.wait_for_model("guarded-model")
+        ml, web = (http.post(guarded.url("ledger") + "/keys", headers=guarded.admin,
+                             json={"team": t, "org": "acme"}).json() for t in ("ml", "web"))
+        assert http.post(guarded.url("ledger") + "/budget", headers=guarded.admin,
+                         json={"scope": "team", "scope_id": "ml", "budget_usd": "0.1"}).status_code == 201
+        version = http.get(guarded.url("ledger") + "/budgets/snapshot", headers=guarded.admin).json()["version"]
+        assert wait_until(lambda: httpx.get(guarded.url("gateway") + "/health").json()["budgets"]["version"] >= version)
+        as_ml = {**bearer(ml["secret"]), "x-tollway-run": "team-run"}
+        as_web = {**bearer(web["secret"]), "x-tollway-run": "team-run"}
+        codes = [http.post(gateway, json=chat, headers=as_ml).status_code for _ in range(12)]
+        assert codes[-1] == 402 and 402 in codes
+        assert http.post(gateway, json=chat, headers=as_web).status_code == 200
+        deadline = time.monotonic() + 10
+        status = {}
+        while time.monotonic() < deadline:  # the ledger agrees: never over, and the leases given back
+            status = json.loads(http.get(guarded.url("ledger") + "/budgets/team/ml", headers=bearer(ml["secret"])).text,
+                                parse_float=Decimal)
+            if status["held_usd"] == 0:
+                break
+            time.sleep(0.2)
+        assert status["held_usd"] == 0 and 0 < status["spent_usd"] <= Decimal("0.1")
+        assert http.get(guarded.url("ledger") + "/budgets/team/ml", headers=bearer(web["secret"])).status_code == 404
+    lines = [json.loads(x) for x in (guarded.costs / "team-run.jsonl").read_text().splitlines()]
+    ml_lines = [r for r in lines if r.get("team") == "ml" and r["status"] == "success"]
+    assert ml_lines and all(len(r["lease_ids"]) == 1 for r in ml_lines)  # the run has no budget: one lease
+    refused = [r for r in lines if r["status"] == "budget_exceeded"]
+    assert refused and refused[0]["team"] == "ml"
+
+
+def test_provider_secrets_never_leave_the_gateway(guarded: Swarm) -> None:
+    with httpx.Client(timeout=30) as http:
+        assert http.post(guarded.url("router") + "/register", headers=guarded.admin,
+                         json={"name": "keyed-sim", "model": "keyed-model", "context_window": 4096,
+                               "input_per_mtok": "1", "output_per_mtok": "1", "endpoint": guarded.url("simulator"),
+                               "api_key_env": "GUARDED_PROVIDER_KEY"}).status_code in (200, 201)
+        guarded.wait_for_model("keyed-model")
+        chat = {"model": "keyed-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+        admin = {"authorization": f"Bearer {guarded.admin_key}"}
+        answers = [http.post(guarded.url("gateway") + "/v1/chat/completions", json=chat, headers=admin),
+                   http.post(guarded.url("gateway") + "/route", headers=admin,
+                             json={"requirements": {"model": "keyed-model"}, "payload": chat})]
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+        reads = [http.get(guarded.url("router") + path) for path in ("/providers", "/providers/keyed-sim",
+                                                                      "/registry/snapshot", "/stats")]
+        reads += [http.get(guarded.url("gateway") + path, headers=guarded.admin)
+                  for path in ("/v1/models", "/health", "/admin/limits")]
+        reads += [http.get(guarded.url("ledger") + "/receipts/default", headers=guarded.admin)]
+        assert all(r.status_code == 200 for r in reads), [(r.url, r.status_code) for r in reads]
+        assert "GUARDED_PROVIDER_KEY" in reads[1].text  # the reference is shown, the key never
+        for r in [*answers, *reads]:
+            assert PROVIDER_SECRET not in r.text, r.url
+    for service in ("router", "ledger", "gateway"):
+        assert PROVIDER_SECRET not in guarded.log(service), f"{service} logged a provider key"
+    for receipts in guarded.costs.glob("*.jsonl"):
+        assert PROVIDER_SECRET not in receipts.read_text()
