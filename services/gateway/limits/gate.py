@@ -63,6 +63,31 @@ class RateGate:
             raise rate_limited(verdict)
         return verdict
 
+    async def within_provider_quota(self, providers: Sequence[str], tokens: int,
+                                    published: LimitSet | None = None) -> list[str]:
+        """Providers' own quotas (limits of the provider dimension): route elsewhere rather than
+        over an upstream's quota. Returns the providers to try, the first being the best ranked
+        one whose quota admits this request (and is charged for it); the 429 when none does.
+        Fallbacks after the first are not charged: they only run when it failed."""
+        now = to_us(self.clock.now())
+        refusal: Verdict | None = None
+        for i, name in enumerate(providers):
+            subject = Subject(provider=name)
+            hits = [h for h in self.general.hits(subject, tokens=tokens, now_us=now) if h.spec.dimension == "provider"]
+            if published is not None:
+                hits += [h for h in published.hits(subject, tokens=tokens, now_us=now)
+                         if h.spec.dimension == "provider"]
+            if not hits:
+                return list(providers[i:])
+            verdict = await self.limiter.check(hits, now)
+            if verdict.allowed:
+                return list(providers[i:])
+            if refusal is None or (verdict.retry_after_us or 0) < (refusal.retry_after_us or 0):
+                refusal = verdict
+        if refusal is None:
+            return list(providers)
+        raise rate_limited(refusal)
+
     async def settle(self, verdict: Verdict | None, actual_tokens: int) -> None:
         if verdict is not None:
             await self.limiter.correct(verdict, actual_tokens, to_us(self.clock.now()))

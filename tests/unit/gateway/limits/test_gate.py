@@ -62,3 +62,15 @@ async def test_no_limit_means_no_verdict_and_bad_specs_are_refused_clearly() -> 
     with pytest.raises(ValueError, match="TOLLWAY_RATE_LIMITS"):
         parse_specs('[{"name": "x", "dimension": "planet", "algorithm": "sliding_log", "limit": 1}]',
                     where="TOLLWAY_RATE_LIMITS")
+
+
+async def test_a_provider_over_its_own_quota_is_routed_around() -> None:
+    g = gate('[{"name": "upstream-rpm", "dimension": "provider", "match": "cheap", "algorithm": "fixed_window",'
+             ' "limit": 1}, {"name": "g", "dimension": "global", "algorithm": "sliding_log", "limit": 100}]')
+    assert await g.within_provider_quota(["cheap", "dear"], tokens=5) == ["cheap", "dear"]
+    assert await g.within_provider_quota(["cheap", "dear"], tokens=5) == ["dear"]  # cheap's quota is used up
+    with pytest.raises(RateLimited) as refused:
+        await g.within_provider_quota(["cheap"], tokens=5)
+    assert refused.value.extra["limit"] == "upstream-rpm"
+    verdict = await g.admit(Subject(), (), tokens=5)  # the provider checks never charged the global limit
+    assert verdict is not None and verdict.decisions[0].remaining == 99
