@@ -161,3 +161,15 @@ async def test_the_factory_picks_the_store_the_url_names(redis_url, redis_prefix
     shared = make_cache(CacheSettings(), redis_url=redis_url, redis_prefix=redis_prefix)
     assert isinstance(shared.store_backend, RedisStore) and shared.store_backend.prefix == redis_prefix
     await shared.close()
+
+
+async def test_an_unreachable_redis_is_a_miss_and_a_skipped_store_not_an_error(clock):
+    from services.gateway.cache.redis_store import RedisStore
+
+    store = RedisStore("redis://127.0.0.1:1/0", timeout_s=0.2)
+    cache = ResponseCache(store, CacheSettings(), clock=clock)
+    req = cache.prepare("acme", Q)
+    assert await cache.lookup(req) is None
+    assert await cache.store(req, answer("Paris."), Decimal(0)) is False
+    assert store.stats.store_errors == 2
+    await cache.close()

@@ -94,3 +94,12 @@ async def test_a_second_replica_finds_and_forgets_what_the_first_stored(redis_ur
         await one.store_backend.clear()  # type: ignore[attr-defined]
         await one.close()
         await two.close()
+
+
+async def test_an_expired_entry_is_never_a_semantic_hit(semantic, clock):
+    from datetime import timedelta
+
+    cache = semantic()
+    await seed(cache)
+    clock.set(clock.now() + timedelta(seconds=CacheSettings().default_ttl_s + 1))
+    assert await cache.lookup(cache.prepare("acme", ask("What's France's capital?"))) is None

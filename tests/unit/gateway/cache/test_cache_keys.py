@@ -1,6 +1,8 @@
 """Exact keys: every answer-changing field counts, transport fields do not, tenants never share."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.common.errors import InvalidRequest
 from services.gateway.cache.keys import canonical_bytes, last_user_text, request_key
@@ -77,3 +79,16 @@ def test_non_finite_numbers_are_refused():
 def test_a_key_needs_a_tenant():
     with pytest.raises(ValueError):
         request_key("", BASE)
+
+
+params = st.dictionaries(st.sampled_from(["temperature", "top_p", "max_tokens", "seed", "n"]),
+                         st.integers(0, 5) | st.floats(0, 2, allow_nan=False), max_size=5)
+
+
+@given(params, st.text(min_size=1), st.text(min_size=1))
+def test_keys_ignore_field_order_and_see_any_change_of_the_question(extra, q1, q2):
+    payload = {**BASE, **extra, "messages": [{"role": "user", "content": q1}]}
+    flipped = dict(reversed(list(payload.items())))
+    assert key(payload).exact == key(flipped).exact
+    other = {**payload, "messages": [{"role": "user", "content": q2}]}
+    assert (key(payload).exact == key(other).exact) == (q1 == q2)
