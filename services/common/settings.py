@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # ledger
     hold_ttl_s: float = 600.0  # a hold or lease never settled or renewed (gateway died) expires after this
 
+    # router: routing strategies
+    routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start
+    latency_window_s: float = 86400.0  # outcomes older than this no longer count (sliding window)
+    latency_min_samples: int = 20  # below this many outcomes a provider's SLO stands in for its P95
+    success_rate_floor: float = 0.8  # latency strategies leave out providers under this success rate
+    outcome_max_samples: int = 2000  # newest outcomes kept per provider within the window
+    stats_publish_interval_s: float = 2.0  # router: how often new stats may move the snapshot
+    outcome_report_interval_s: float = 1.0  # gateway: how often outcomes are sent to the router
+    outcome_batch_size: int = 2000
+    region: str | None = None  # gateway: the callers' region when a request does not say (region strategy)
+
     @property
     def costs_dir(self) -> Path:
         return self.artifacts_dir / "costs"

@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         budgets.start(control)
         keys.start(control)
         shipper.start(control)
+        pipeline.routing.start(control)
         await registry.wait_first(2.0)
         await budgets.wait_first(2.0)
         await keys.wait_first(2.0)
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await leases.close()
             await ledger_budgets.close()
             await shipper.stop(control)
+            await pipeline.routing.stop(control)
             await upstream.close()
             writer.close()
             await control.aclose()
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected,
                         "leases": leases.active, "lease_grows": leases.grows},
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
+            "routing": pipeline.routing.health(),
             "receipts": {
                 "shipped": shipper.shipped,
                 "backlog_files": shipper.backlog_files,

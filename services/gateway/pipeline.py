@@ -18,13 +18,8 @@ from services.common.clock import Clock, to_us
 from services.common.errors import BudgetExceeded, TollwayError
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
-from services.common.selection.decide import Decision, select
-from services.common.selection.estimate import (
-    DEFAULT_OUTPUT_TOKENS,
-    requested_max_output,
-    typical_input_tokens,
-)
-from services.common.selection.request import SelectionRequest
+from services.common.selection.decide import Decision
+from services.common.selection.estimate import typical_input_tokens
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse
 from services.gateway.auth.directory import KeyDirectory
@@ -38,6 +33,7 @@ from services.gateway.receipts.build import RequestFacts, build_receipt
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import RegistryView
+from services.gateway.routing import GatewayRouting
 from services.gateway.snapshots.follower import SnapshotFollower
 
 log = structlog.get_logger("tollway.gateway")
@@ -77,17 +73,11 @@ class Pipeline:
         self.writer = writer
         self.shipper = shipper
         self.recent_ids = RecentRequestIds()
+        self.routing = GatewayRouting(settings)  # selection context, in-flight counts, outcome reports
 
     # -- admission: decide and reserve ---------------------------------------------------------
-    def decide(self, call: Call) -> Decision:
-        view = self.registry.value
-        req = SelectionRequest(
-            requirements=call.requirements,
-            optimization=call.optimization,
-            input_tokens=typical_input_tokens(call.payload),
-            output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
-        )
-        return select(view.candidates_for(call.requirements.model), req)
+    def decide(self, call: Call, identity: Identity | None = None) -> Decision:
+        return self.routing.decide(self.registry.value, call, identity)
 
     def authenticate(self, call: Call) -> Identity | None:
         identity = identify(call.credential, self.keys.value, admin_key=self.admin_key,
@@ -99,11 +89,12 @@ class Pipeline:
         started = time.perf_counter()
         identity = self.authenticate(call)
         self.recent_ids.claim(call.request_id)
-        decision = self.decide(call)
+        decision = self.decide(call, identity)
         candidates = [c.provider for c in decision.ranked[: self.settings.max_attempts]]
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
-                             identity=identity.receipt_fields() if identity else {})
+                             identity=identity.receipt_fields() if identity else {},
+                             experiment=decision.experiment_json())
         reservation = None
         if call.run_id in self.budgets.value:
             amount = worst_case(candidates, call.payload)
@@ -169,6 +160,7 @@ class Pipeline:
                                 latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
                                 usage_estimated=usage_estimated, error=error, charged=charged)
         self.writer.write(receipt)
+        self.routing.finished(receipt)  # no longer in flight; outcomes to the router
         self.leases.release(admitted.reservation, to_micros(receipt["cost_usd"]))
         priced = provider.input_per_token > 0 or provider.output_per_token > 0
         if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:

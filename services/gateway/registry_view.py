@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.common.registry.provider import Provider
+from services.common.selection.config import RoutingConfig
+from services.common.selection.observed import Observed
 
 
 @dataclass(frozen=True, slots=True)
 class RegistryView:
     providers: tuple[Provider, ...] = ()
     by_model: dict[str, tuple[Provider, ...]] = field(default_factory=dict)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)  # aliases, routes, rules, experiments
+    observed: Observed = field(default_factory=Observed)  # the router's outcome stats per provider
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> RegistryView:
@@ -19,7 +23,8 @@ class RegistryView:
         by_model: dict[str, list[Provider]] = {}
         for p in providers:
             by_model.setdefault(p.model, []).append(p)
-        return cls(providers, {m: tuple(ps) for m, ps in by_model.items()})
+        return cls(providers, {m: tuple(ps) for m, ps in by_model.items()},
+                   RoutingConfig.from_json(data.get("routing")), Observed.from_json(data.get("observed")))
 
     def candidates_for(self, model: str | None) -> tuple[Provider, ...]:
         return self.by_model.get(model, ()) if model else self.providers

@@ -1,16 +1,25 @@
-"""What every router route needs: settings, the registry store, the clock, and the version
-signal that wakes snapshot long-polls."""
+"""What every router route needs: settings, the registry store, the routing configuration, the
+outcome book, the clock, and the version signal that wakes snapshot long-polls.
+
+The snapshot's version is the sum of three counters that only go up: the registry's, the routing
+configuration's and the stats epoch, so it moves whenever any of them does.
+"""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
 from services.common.clock import Clock
 from services.common.http.longpoll import VersionSignal
+from services.common.selection.config import RoutingConfig
+from services.common.selection.context import RoutingContext, Turns
 from services.common.settings import Settings
+from services.router.outcomes.book import OutcomeBook
 from services.router.store.base import RegistryStore
+from services.router.store.routing_sqlite import SqliteRoutingStore
 
 
 @dataclass
@@ -18,14 +27,33 @@ class RouterContext:
     settings: Settings
     store: RegistryStore
     clock: Clock
+    routing: SqliteRoutingStore
+    outcomes: OutcomeBook
     signal: VersionSignal = field(default_factory=VersionSignal)
+    config: RoutingConfig = field(default_factory=RoutingConfig)
+    turns: Turns = field(default_factory=Turns)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def snapshot_version(self) -> int:
+        return self.store.version() + self.config.version + self.outcomes.epoch
+
+    def reload_config(self) -> None:
+        self.config = RoutingConfig.from_json(self.routing.config())
 
     def changed(self) -> int:
-        """Call after a store write: wakes the long-pollers if the stored version moved."""
-        stored = self.store.version()
-        if stored != self.signal.version:
-            self.signal.bump(stored)
-        return stored
+        """Call after a write: wakes the long-pollers if the snapshot's version moved."""
+        if self.routing.version() != self.config.version:
+            self.reload_config()
+        version = self.snapshot_version()
+        if version != self.signal.version:
+            self.signal.bump(version)
+        return version
+
+    def selection_context(self, in_flight: dict[str, int] | None = None,
+                          unavailable: dict[str, str] | None = None) -> RoutingContext:
+        return RoutingContext(config=self.config, observed=self.outcomes.observed, in_flight=in_flight or {},
+                              unavailable=unavailable or {}, turns=self.turns, rng=self.rng,
+                              default_strategy=self.settings.default_optimization)
 
 
 def router_context(request: Request) -> RouterContext:

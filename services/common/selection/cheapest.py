@@ -1,18 +1,18 @@
-"""Cost strategy: the lowest estimated cost for this request."""
+"""Cost strategy: the lowest estimated cost for this request (estimated input tokens x input
+price + expected output tokens x output price), exact to the microdollar."""
 
 from __future__ import annotations
 
-from services.common.selection.candidate import Candidate, tie_break
+from services.common.selection.candidate import Candidate, Job, Ranking, by_cost, runner_up
 
 
-def rank(candidates: list[Candidate]) -> list[Candidate]:
-    return sorted(candidates, key=lambda c: (c.cost, *tie_break(c)))
-
-
-def explain(ranked: list[Candidate], input_tokens: int, output_tokens: int) -> str:
-    best = ranked[0]
-    text = (f"cheapest for {input_tokens} input + {output_tokens} output tokens: "
-            f"${best.cost} at ${best.provider.input_per_mtok}/${best.provider.output_per_mtok} per Mtok")
-    if len(ranked) > 1:
-        text += f"; next {ranked[1].name} ${ranked[1].cost}"
-    return text
+def rank(candidates: list[Candidate], job: Job) -> Ranking:
+    ordered = sorted(candidates, key=by_cost)
+    best, nxt = ordered[0], runner_up(ordered)
+    reason = (f"cheapest for {job.input_tokens} input + {job.output_tokens} output tokens: ${best.cost} "
+              f"at ${best.provider.input_per_mtok}/${best.provider.output_per_mtok} per Mtok")
+    if nxt is not None:
+        reason += f"; next {nxt.name} ${nxt.cost}"
+    # prices are known exactly: sure unless the runner-up costs the same
+    confidence = 1.0 if nxt is None or best.cost < nxt.cost else 0.5
+    return Ranking(ordered, reason, confidence)

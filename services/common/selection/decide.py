@@ -1,22 +1,49 @@
-"""The selection function: eligible providers, ranked by the asked strategy, explained.
+"""The selection function: eligible providers, a rule or an experiment arm first when one
+applies, ranked by the strategy, explained.
 
 Runs in the gateway (over its local registry snapshot) and behind the router's POST /select.
+The order of one decision: resolve the strategy (request, else the route for the model asked,
+else the config's default, else the caller's) and the target (a model, an alias's models, or
+any model for a virtual `tollway/auto*`); leave out who cannot serve it; a matching rule picks
+first, else an experiment's arm goes first; the strategy orders the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.common.errors import InvalidRequest, NoProviderMatches
 from services.common.registry.provider import Provider
-from services.common.selection import balanced, cheapest, fastest
-from services.common.selection.candidate import Candidate, score
-from services.common.selection.eligibility import partition
-from services.common.selection.request import OPTIMIZATIONS, SelectionRequest
+from services.common.selection import (
+    ab_split,
+    balanced,
+    capability,
+    cheapest,
+    failover,
+    fastest,
+    least_busy,
+    region,
+    round_robin,
+    rules,
+    smart,
+)
+from services.common.selection.candidate import Candidate, Job, Ranking, score
+from services.common.selection.complexity import Complexity
+from services.common.selection.context import RoutingContext
+from services.common.selection.eligibility import partition, within_limits
+from services.common.selection.features import detect
+from services.common.selection.request import STRATEGIES, SelectionRequest, Weights
 
 MAX_ALTERNATIVES_SHOWN = 2
+EXCLUSIONS_IN_REASON = 3
+
+RANKERS: dict[str, Callable[[list[Candidate], Job], Ranking]] = {
+    "cost": cheapest.rank, "latency": fastest.rank, "balanced": balanced.rank, "weighted": balanced.rank,
+    "capability": capability.rank, "round_robin": round_robin.rank, "least_busy": least_busy.rank,
+    "failover": failover.rank, "ab": ab_split.rank, "region": region.rank, "smart": smart.rank,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +53,9 @@ class Decision:
     reason: str
     confidence: float
     excluded: tuple[tuple[str, str], ...]
+    experiment: tuple[str, str] | None = None  # (experiment, arm)
+    rule: str | None = None
+    complexity: Complexity | None = None
 
     @property
     def choice(self) -> Candidate:
@@ -35,70 +65,135 @@ class Decision:
     def provider(self) -> Provider:
         return self.ranked[0].provider
 
+    def experiment_json(self) -> dict[str, str] | None:
+        return {"name": self.experiment[0], "arm": self.experiment[1]} if self.experiment else None
+
     def to_json(self, max_alternatives: int = MAX_ALTERNATIVES_SHOWN) -> dict[str, Any]:
         best = self.choice
-        return {
+        out: dict[str, Any] = {
             "provider": best.name,
             "model": best.provider.model,
             "strategy": self.strategy,
             "reason": self.reason,
             "estimated_cost_usd": best.cost,
-            "estimated_latency_ms": best.latency_ms,
+            "estimated_latency_ms": best.latency.ms,
+            "latency_source": best.latency.source,
             "confidence": self.confidence,
             "alternatives": [
                 {"provider": c.name, "model": c.provider.model, "estimated_cost_usd": c.cost,
-                 "estimated_latency_ms": c.latency_ms}
+                 "estimated_latency_ms": c.latency.ms}
                 for c in self.ranked[1:1 + max_alternatives]
             ],
             "excluded": [{"provider": n, "reason": r} for n, r in self.excluded],
         }
+        if self.experiment:
+            out["experiment"] = self.experiment_json()
+        if self.rule:
+            out["rule"] = self.rule
+        if self.complexity:
+            out["complexity"] = self.complexity.to_json()
+        return out
 
 
-def _confidence(ranked: list[Candidate], strategy: str) -> float:
-    """How sure the choice is. Cost is known exactly from prices: 1.0 unless tied with the
-    runner-up. Latency here rests on declared SLOs, not observations: 0.5 at most."""
-    if len(ranked) == 1:
-        return 1.0 if strategy == "cost" else 0.5
-    a, b = ranked[0], ranked[1]
-    if strategy == "cost":
-        return 1.0 if a.cost < b.cost else 0.5
-    if a.latency_ms is None:
-        return 0.1
-    return 0.5 if b.latency_ms is None or a.latency_ms < b.latency_ms else 0.25
+def _target(model: str | None, ctx: RoutingContext) -> tuple[frozenset[str] | None, int | None]:
+    """The models that may serve `model` (None: any) and, for a virtual model, its tier shift."""
+    if not model:
+        return None, None
+    if model in smart.VIRTUAL_MODELS:
+        return None, smart.VIRTUAL_MODELS[model]
+    alias = ctx.config.aliases.get(model)
+    return (frozenset(alias) if alias else frozenset((model,))), None
 
 
-def select(providers: Iterable[Provider], request: SelectionRequest) -> Decision:
-    if request.optimization not in OPTIMIZATIONS:
-        raise InvalidRequest(f"optimization must be one of {', '.join(OPTIMIZATIONS)}",
-                             field="optimization")
-    eligible, excluded = partition(providers, request)
-    if not eligible:
-        raise NoProviderMatches(_nothing_matches(request, excluded))
-    candidates = [score(p, request) for p in eligible]
-    if request.optimization == "cost":
-        ranked = cheapest.rank(candidates)
-        reason = cheapest.explain(ranked, request.input_tokens, request.output_tokens)
-    elif request.optimization == "latency":
-        ranked = fastest.rank(candidates)
-        reason = fastest.explain(ranked)
-    else:
-        ranked, s = balanced.rank(candidates)
-        reason = balanced.explain(ranked, s)
-    if excluded:
-        reason += f"; {len(excluded)} excluded"
-    return Decision(tuple(ranked), request.optimization, reason,
-                    _confidence(ranked, request.optimization), tuple(excluded))
-
-
-def _nothing_matches(request: SelectionRequest, excluded: list[tuple[str, str]]) -> str:
+def plan(request: SelectionRequest, ctx: RoutingContext) -> tuple[Job, frozenset[str] | None]:
+    """The job (strategy, weights, region, features, pool) and the models that may serve it."""
     req = request.requirements
+    models, shift = _target(req.model, ctx)
+    route = ctx.config.route_for(req.model)
+    strategy = "smart" if shift is not None else (
+        request.optimization or (route.strategy if route else None) or ctx.config.default_strategy
+        or ctx.default_strategy)
+    if strategy not in STRATEGIES:
+        raise InvalidRequest(f"strategy must be one of {', '.join(STRATEGIES)}", field="optimization")
+    weights = req.weights or (route.weights if route else None) or Weights()
+    features = req.features | detect(request.payload)
+    job = Job(request, ctx, strategy, weights, req.region or ctx.region, features, req.model or "*",
+              tier_shift=shift or 0)
+    return job, models
+
+
+def _ranked_group(group: list[Candidate], job: Job, pool: str) -> Ranking:
+    """Rank a subset with its own round-robin counter, so splitting never skews the rotation."""
+    sub = replace(job, pool=f"{job.pool}#{pool}")
+    ranking = RANKERS[job.strategy](group, sub)
+    job.complexity = job.complexity or sub.complexity
+    return ranking
+
+
+def select(providers: Iterable[Provider], request: SelectionRequest,
+           ctx: RoutingContext | None = None) -> Decision:
+    ctx = ctx or RoutingContext()
+    job, models = plan(request, ctx)
+    eligible, excluded = partition(providers, job, models)
+    if not eligible:
+        raise NoProviderMatches(_nothing_matches(job, excluded))
+    candidates, limited, note = within_limits([score(p, job) for p in eligible], job)
+    excluded += limited
+    if not candidates:
+        raise NoProviderMatches(_nothing_matches(job, excluded))
+    notes = [note] if note else []
+    pick, rule_note = rules.apply(candidates, job)
+    if rule_note:
+        notes.append(rule_note)
+    experiment = ab_split.experiment_for(job) if pick is None else None
+    arm_label: tuple[str, str] | None = None
+    if pick is not None:
+        head = pick.head
+        chosen = {c.name for c in head}
+        rest = [c for c in candidates if c.name not in chosen]
+        tail = _ranked_group(rest, job, "rest").ordered if rest else []
+        ordered, reason, confidence = [*head, *tail], pick.reason, 1.0
+        if tail:
+            reason += f"; fallbacks by {job.strategy}"
+    elif experiment is not None:
+        arm, how = ab_split.assign(experiment, job)
+        inside = [c for c in candidates if arm.takes(c.name, c.provider.model)]
+        outside = [c for c in candidates if not arm.takes(c.name, c.provider.model)]
+        if inside:
+            first = _ranked_group(inside, job, arm.name)
+            tail = _ranked_group(outside, job, "rest").ordered if outside else []
+            ordered, confidence = [*first.ordered, *tail], first.confidence
+            reason = f"{ab_split.describe(experiment, arm, how)}; {first.reason}"
+            arm_label = (experiment.name, arm.name)
+        else:
+            notes.append(f"{ab_split.describe(experiment, arm, how)} has no eligible provider")
+            ordered, reason, confidence = RANKERS[job.strategy](candidates, job)
+    else:
+        ordered, reason, confidence = RANKERS[job.strategy](candidates, job)
+        if job.strategy == "ab":
+            notes.append("no experiment applies to this request")
+    reason = "; ".join([reason, *notes]) + _exclusions(excluded)
+    return Decision(tuple(ordered), job.strategy, reason, confidence, tuple(excluded), arm_label,
+                    pick.rule.name if pick else None, job.complexity)
+
+
+def _exclusions(excluded: list[tuple[str, str]]) -> str:
+    if not excluded:
+        return ""
+    shown = ", ".join(f"{n} ({r})" for n, r in excluded[:EXCLUSIONS_IN_REASON])
+    more = f" and {len(excluded) - EXCLUSIONS_IN_REASON} more" if len(excluded) > EXCLUSIONS_IN_REASON else ""
+    return f"; {len(excluded)} excluded: {shown}{more}"
+
+
+def _nothing_matches(job: Job, excluded: list[tuple[str, str]]) -> str:
+    req = job.request.requirements
     wanted = []
     if req.model:
         wanted.append(f"model {req.model}")
     if req.context_window:
         wanted.append(f"context window >= {req.context_window}")
-    if req.features:
-        wanted.append("features " + ", ".join(sorted(req.features)))
+    if job.features:
+        wanted.append("features " + ", ".join(sorted(job.features)))
     text = "no active provider matches " + (" and ".join(wanted) if wanted else "the request")
     if excluded:
         shown = "; ".join(f"{n}: {r}" for n, r in excluded[:5])

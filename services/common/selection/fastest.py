@@ -1,28 +1,29 @@
-"""Latency strategy: the lowest expected p95 latency (the registered SLO until observed figures
-arrive). Providers with no latency figure rank after every provider with one."""
+"""Latency strategy: the lowest expected P95, observed over the sliding window once a provider
+has enough outcomes, its registered SLO until then. Providers with no figure rank last;
+ties go to the cheaper. (Providers under the success-rate floor are left out before this.)"""
 
 from __future__ import annotations
 
 import math
 
-from services.common.selection.candidate import Candidate, tie_break
+from services.common.selection.candidate import Candidate, Job, Ranking, runner_up
+from services.common.selection.observed import describe, evidence
 
 
 def _latency(c: Candidate) -> float:
-    return c.latency_ms if c.latency_ms is not None else math.inf
+    return c.latency.ms if c.latency.ms is not None else math.inf
 
 
-def rank(candidates: list[Candidate]) -> list[Candidate]:
-    return sorted(candidates, key=lambda c: (_latency(c), c.cost, *tie_break(c)))
-
-
-def explain(ranked: list[Candidate]) -> str:
-    best = ranked[0]
-    if best.latency_ms is None:
-        return "no provider has a latency figure; fell back to cost and priority order"
-    text = f"lowest p95 latency: {best.latency_ms:g} ms (SLO)"
-    if len(ranked) > 1:
-        nxt = ranked[1]
-        nxt_lat = f"{nxt.latency_ms:g} ms" if nxt.latency_ms is not None else "unknown"
-        text += f"; next {nxt.name} {nxt_lat}"
-    return text
+def rank(candidates: list[Candidate], job: Job) -> Ranking:
+    ordered = sorted(candidates, key=lambda c: (_latency(c), c.cost, c.provider.priority, c.name))
+    best, nxt = ordered[0], runner_up(ordered)
+    min_samples = job.ctx.observed.min_samples
+    if best.latency.ms is None:
+        return Ranking(ordered, "no provider has a latency figure; fell back to cost and priority order", 0.1)
+    reason = f"lowest expected latency: {describe(best.latency, min_samples)}"
+    confidence = evidence(best.latency, min_samples)
+    if nxt is not None:
+        reason += f"; next {nxt.name} {describe(nxt.latency, min_samples)}"
+        if nxt.latency.ms is not None and nxt.latency.ms <= best.latency.ms * 1.05:
+            confidence *= 0.5  # within 5 %: the order could flip with the next few outcomes
+    return Ranking(ordered, reason, round(confidence, 3))

@@ -45,6 +45,7 @@ class RequestFacts:
     hold_usd: Decimal | None = None  # the worst case reserved for a budgeted run
     lease_id: str | None = None  # the budget lease it was reserved from
     identity: dict[str, str] = field(default_factory=dict)  # key_id, user, team, org of the caller
+    experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
@@ -88,6 +89,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "hold_usd": facts.hold_usd,
     }
     receipt.update(facts.identity)
+    if facts.experiment:
+        receipt["experiment"] = facts.experiment
     if facts.lease_id:
         receipt["lease_id"] = facts.lease_id
     if error:

@@ -1,4 +1,5 @@
-"""POST /select: which active provider should serve a request, why, and who else could."""
+"""POST /select: which active provider should serve a request, by which strategy, why, and who
+else could; with the router's routing configuration and observed stats."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ router = APIRouter(tags=["selection"])
 
 
 @router.post("/select", openapi_extra=contract_body("selection_request"),
-             summary="Choose a provider (cost, latency or balanced) and explain the choice")
+             summary="Choose a provider by a strategy (cost, latency, balanced, ...) and explain the choice")
 async def select_provider(request: Request) -> JSONResponse:
     ctx = router_context(request)
     body = await read_json(request, "selection_request")
-    wanted = SelectionRequest.from_json(body, ctx.settings.default_optimization)
-    return JSONResponse(select(ctx.store.list(), wanted).to_json())
+    wanted = SelectionRequest.from_json(body)
+    routing = ctx.selection_context(body.get("in_flight"), body.get("unavailable"))
+    return JSONResponse(select(ctx.store.list(), wanted, routing).to_json())

@@ -1,4 +1,5 @@
-"""GET /registry/snapshot: every active provider and the registry version, long-polled.
+"""GET /registry/snapshot: every active provider, the routing configuration, the observed
+stats, and the snapshot's version, long-polled.
 
 With `?after=<v>` equal to the current version the answer waits until the version moves or
 `wait` seconds (at most 60) pass; any other `after` (older, or ahead after a reset) is
@@ -17,11 +18,12 @@ from services.router.params import float_param, int_param
 router = APIRouter(tags=["registry"])
 
 
-@router.get("/registry/snapshot", summary="Active providers and registry version (?after=&wait=)")
+@router.get("/registry/snapshot", summary="Active providers, routing config, observed stats, version (?after=&wait=)")
 async def registry_snapshot(request: Request) -> JSONResponse:
     after = int_param(request.query_params, "after")
     wait = float_param(request.query_params, "wait") or 0.0
     ctx = router_context(request)
     await ctx.signal.answer_when_changed(after, wait)
-    version = ctx.store.version()  # read before the list: a change in between is seen next time
-    return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.store.list()]})
+    version = ctx.snapshot_version()  # read before the rest: a change in between is seen next time
+    return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.store.list()],
+                         "routing": ctx.config.to_json(), "observed": ctx.outcomes.observed.to_json()})

@@ -4,14 +4,11 @@ the registry version in the same database, bumped in the same transaction as the
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 from services.common import jsonio
 from services.common.registry.provider import Provider
+from services.router.store.sqlite_db import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS providers (
@@ -40,43 +37,8 @@ def _decode(body: str) -> Provider:
     return Provider.from_json(jsonio.loads_exact(body))
 
 
-class SqliteRegistryStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(SCHEMA)
-        self._db = db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("registry store is not open")
-        return self._db
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+class SqliteRegistryStore(SqliteFile):
+    schema = SCHEMA
 
     def _put(self, db: sqlite3.Connection, provider: Provider) -> int:
         db.execute(

@@ -1,0 +1,19 @@
+"""Capability strategy: every candidate already has the model (or alias), the context and the
+features the request needs; this picks the tightest fit, the smallest context window that holds
+the request, so large-context models stay free for the requests that need them. Then cost."""
+
+from __future__ import annotations
+
+from services.common.selection.candidate import Candidate, Job, Ranking, runner_up
+
+
+def rank(candidates: list[Candidate], job: Job) -> Ranking:
+    ordered = sorted(candidates, key=lambda c: (c.provider.context_window, c.cost, c.provider.priority, c.name))
+    best, nxt = ordered[0], runner_up(ordered)
+    needed = job.input_tokens + job.output_tokens
+    needs = ", ".join(sorted(job.features)) or "no special features"
+    reason = (f"tightest fit: context window {best.provider.context_window} for ~{needed} tokens "
+              f"({needs}), ${best.cost}")
+    if nxt is not None:
+        reason += f"; next {nxt.name} window {nxt.provider.context_window}"
+    return Ranking(ordered, reason, 1.0)

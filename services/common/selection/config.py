@@ -1,0 +1,156 @@
+"""Routing configuration: aliases, routes, rules, experiments and smart-routing tiers.
+
+Declared in a YAML file the router loads at start and changed through its API
+(contracts/routing_config.schema.json); it reaches the gateway inside the registry snapshot.
+Bodies reaching `from_json` are valid against the contract; `check_entry` adds what a schema
+cannot say (arm percentages add up to 100, arm names are unique).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from services.common.errors import InvalidRequest
+from services.common.registry.provider import normalise_features
+from services.common.selection.request import Weights
+
+KINDS = ("aliases", "routes", "rules", "experiments")
+TIERS = ("simple", "medium", "complex")
+BASIS_POINTS = 10_000  # an arm's share of traffic, in hundredths of a percent
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Requests for `model` (a model or an alias) use this strategy and these weights unless the
+    request names its own."""
+
+    name: str
+    model: str
+    strategy: str | None = None
+    weights: Weights | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """A rule applies when every condition given holds (an empty set of conditions always does)."""
+
+    models: frozenset[str] = frozenset()
+    keys: frozenset[str] = frozenset()
+    teams: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()  # the request carries all of them
+    requires: frozenset[str] = frozenset()  # features the request needs (detected or asked)
+    max_cost_usd: Decimal | None = None  # the caller's cost limit is at most this
+    max_latency_ms: float | None = None  # the caller's latency limit is at most this
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    when: Conditions
+    prefer: tuple[tuple[str, float], ...]  # (provider, weight)
+    order: int = 100
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    name: str
+    basis_points: int
+    provider: str | None = None
+    model: str | None = None
+
+    def takes(self, provider_name: str, model: str) -> bool:
+        return provider_name == self.provider if self.provider else model == self.model
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A traffic split across arms (providers or models). Applies to requests that name it, and
+    to every request for `model` when one is set."""
+
+    name: str
+    arms: tuple[Arm, ...]
+    model: str | None = None
+    sticky: bool = False  # the same key always lands in the same arm
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingConfig:
+    version: int = 0
+    default_strategy: str | None = None
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    routes: Mapping[str, Route] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()  # in evaluation order
+    experiments: Mapping[str, Experiment] = field(default_factory=dict)
+    tiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # smart routing's models per class
+    raw: Mapping[str, Any] = field(default_factory=dict)  # as declared, for to_json
+
+    def route_for(self, model: str | None) -> Route | None:
+        if not model:
+            return None
+        return next((r for r in self.routes.values() if r.model == model), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, **self.raw}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RoutingConfig:
+        data = data or {}
+        raw = {k: data[k] for k in (*KINDS, "default_strategy", "smart") if data.get(k) is not None}
+        rules = sorted((_rule(n, b) for n, b in (data.get("rules") or {}).items()),
+                       key=lambda r: (r.order, r.name))
+        tiers = (data.get("smart") or {}).get("tiers") or {}
+        return cls(
+            version=int(data.get("version", 0)),
+            default_strategy=data.get("default_strategy"),
+            aliases={n: tuple(b["models"]) for n, b in (data.get("aliases") or {}).items()},
+            routes={n: Route(n, b["model"], b.get("strategy"), Weights.of(b.get("weights")))
+                    for n, b in (data.get("routes") or {}).items()},
+            rules=tuple(rules),
+            experiments={n: _experiment(n, b) for n, b in (data.get("experiments") or {}).items()},
+            tiers={t: tuple(tiers[t]) for t in TIERS if tiers.get(t)},
+            raw=raw,
+        )
+
+
+def _rule(name: str, body: Mapping[str, Any]) -> Rule:
+    when = body.get("when") or {}
+    cost = when.get("max_cost_usd")
+    latency = when.get("max_latency_ms")
+    conditions = Conditions(
+        models=frozenset(when.get("models") or ()), keys=frozenset(when.get("keys") or ()),
+        teams=frozenset(when.get("teams") or ()), tags=frozenset(when.get("tags") or ()),
+        requires=normalise_features(when.get("requires") or ()),
+        max_cost_usd=None if cost is None else Decimal(str(cost)),
+        max_latency_ms=None if latency is None else float(latency))
+    prefer = tuple((p["provider"], float(p.get("weight", 1))) for p in body["prefer"])
+    return Rule(name, conditions, prefer, int(body.get("order", 100)), bool(body.get("enabled", True)))
+
+
+def _experiment(name: str, body: Mapping[str, Any]) -> Experiment:
+    arms = tuple(Arm(a["name"], round(float(a["percent"]) * BASIS_POINTS / 100), a.get("provider"),
+                     a.get("model")) for a in body["arms"])
+    return Experiment(name, arms, body.get("model"), bool(body.get("sticky", False)),
+                      bool(body.get("enabled", True)))
+
+
+def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
+    """What the contract cannot say; `body` is already valid against its schema."""
+    if kind != "experiments":
+        return
+    arms = body["arms"]
+    names = [a["name"] for a in arms]
+    if len(set(names)) != len(names):
+        raise InvalidRequest(f"experiment {name}: arm names must be unique", field="arms")
+    for i, arm in enumerate(arms):
+        if ("provider" in arm) == ("model" in arm):
+            raise InvalidRequest(f"experiment {name}: arm {arm['name']} needs exactly one of provider or model",
+                                 field=f"arms.{i}")
+    total = sum(round(float(a["percent"]) * BASIS_POINTS / 100) for a in arms)
+    if total != BASIS_POINTS:
+        raise InvalidRequest(f"experiment {name}: arm percentages add up to {total / 100:g}, not 100",
+                             field="arms")

@@ -1,0 +1,124 @@
+"""The gateway's side of selection: builds the selection request from a call (payload, identity)
+and the routing context from the local registry snapshot (routing config, observed stats) and its
+own counters (round-robin turns, requests in flight); reports outcomes when a receipt is written.
+
+Pipeline calls `decide` when admitting a request and `finished` with every receipt it records.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import OrderedDict
+from dataclasses import replace
+
+import httpx
+
+from services.common.registry.provider import Provider
+from services.common.selection.context import RoutingContext, Turns
+from services.common.selection.decide import Decision, select
+from services.common.selection.estimate import DEFAULT_OUTPUT_TOKENS, requested_max_output, typical_input_tokens
+from services.common.selection.request import Requirements, SelectionRequest
+from services.common.selection.smart import VIRTUAL_MODELS
+from services.common.settings import Settings
+from services.gateway.auth.identify import Identity
+from services.gateway.call import Call
+from services.gateway.outcomes.reporter import OutcomeReporter
+from services.gateway.registry_view import RegistryView
+
+IN_FLIGHT_TTL_S = 600.0  # a request never recorded (refused after selection) stops counting after this
+
+
+class InFlight:
+    """Requests sent and not yet recorded, per chosen provider (for the least-busy strategy)."""
+
+    def __init__(self, ttl_s: float = IN_FLIGHT_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self.counts: dict[str, int] = {}
+        self._open: OrderedDict[str, tuple[str, float]] = OrderedDict()  # request_id -> (provider, since)
+
+    def start(self, request_id: str, provider: str, now: float) -> None:
+        self._expire(now)
+        self._open[request_id] = (provider, now)
+        self.counts[provider] = self.counts.get(provider, 0) + 1
+
+    def finish(self, request_id: str) -> None:
+        entry = self._open.pop(request_id, None)
+        if entry is not None:
+            self._drop(entry[0])
+
+    def _drop(self, provider: str) -> None:
+        left = self.counts.get(provider, 0) - 1
+        if left > 0:
+            self.counts[provider] = left
+        else:
+            self.counts.pop(provider, None)
+
+    def _expire(self, now: float) -> None:
+        while self._open:
+            request_id, (provider, since) = next(iter(self._open.items()))
+            if now - since < self.ttl_s:
+                return
+            del self._open[request_id]
+            self._drop(provider)
+
+
+def providers_for(view: RegistryView, model: str | None) -> tuple[Provider, ...]:
+    """The providers worth looking at: a model's, an alias's models', or all for a virtual model."""
+    if not model or model in VIRTUAL_MODELS:
+        return view.providers
+    alias = view.routing.aliases.get(model)
+    if alias:
+        return tuple(p for m in alias for p in view.by_model.get(m, ()))
+    return view.by_model.get(model, ())
+
+
+class GatewayRouting:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.turns = Turns()
+        self.rng = random.Random()
+        self.in_flight = InFlight()
+        self.reporter = OutcomeReporter(settings.router_url, interval_s=settings.outcome_report_interval_s,
+                                        batch_size=settings.outcome_batch_size)
+
+    def requirements(self, call: Call, identity: Identity | None) -> Requirements:
+        """The call's requirements with who is asking: the key given, else the virtual key's id,
+        else the OpenAI `user`, else the agent; the team from the virtual key."""
+        req = call.requirements
+        key = req.key or (identity.key_id if identity else None) or call.payload.get("user") or call.agent
+        team = req.team or (identity.key.team if identity and identity.key else None)
+        return replace(req, key=key, team=team) if (key, team) != (req.key, req.team) else req
+
+    def decide(self, view: RegistryView, call: Call, identity: Identity | None = None) -> Decision:
+        req = SelectionRequest(
+            requirements=self.requirements(call, identity),
+            # the APIs fill in the default strategy: asking for it is taken as not asking, so a
+            # route's or the routing config's default applies
+            optimization=None if call.optimization == self.settings.default_optimization else call.optimization,
+            input_tokens=typical_input_tokens(call.payload),
+            output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
+            payload=call.payload,
+        )
+        ctx = RoutingContext(config=view.routing, observed=view.observed, in_flight=self.in_flight.counts,
+                             turns=self.turns, rng=self.rng, region=self.settings.region,
+                             default_strategy=self.settings.default_optimization)
+        decision = select(providers_for(view, req.requirements.model), req, ctx)
+        self.in_flight.start(call.request_id, decision.provider.name, time.monotonic())
+        return decision
+
+    def finished(self, receipt: dict) -> None:
+        """Every receipt the pipeline records: the request is no longer in flight; report outcomes."""
+        self.in_flight.finish(receipt["request_id"])
+        self.reporter.observe(receipt)
+
+    def start(self, client: httpx.AsyncClient) -> None:
+        self.reporter.start(client)
+
+    async def stop(self, client: httpx.AsyncClient) -> None:
+        await self.reporter.stop(client)
+
+    def health(self) -> dict[str, object]:
+        return {"in_flight": sum(self.in_flight.counts.values()), "outcomes_sent": self.reporter.sent,
+                "outcomes_buffered": len(self.reporter.buffer), "outcomes_dropped": self.reporter.dropped,
+                "router_connected": self.reporter.connected}

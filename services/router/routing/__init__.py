@@ -1,0 +1,1 @@
+"""The router's routing configuration: validation, the YAML file loaded at start."""

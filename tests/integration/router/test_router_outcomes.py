@@ -1,0 +1,92 @@
+"""POST /outcomes: batches of upstream outcomes become per-provider stats in the registry
+snapshot (P95, success rate, samples), and latency selection follows them."""
+
+from __future__ import annotations
+
+import httpx
+import jsonschema
+from fastapi import FastAPI
+
+from services.common import contracts
+from services.router.context import RouterContext
+from tests.integration.router.router_support import assert_error, provider, register
+
+
+def outcomes(name: str, latency: float, n: int, *, ok: bool = True) -> list[dict]:
+    return [{"provider": name, "latency_ms": latency + i, "success": ok} for i in range(n)]
+
+
+async def publish(app: FastAPI) -> None:
+    """What the background publisher does every interval."""
+    ctx: RouterContext = app.state.router_context
+    if ctx.outcomes.publish():
+        ctx.changed()
+
+
+async def test_reports_become_stats_in_the_snapshot(client: httpx.AsyncClient, app: FastAPI):
+    await register(client, provider("a", latency_ms=300))
+    version = (await client.get("/registry/snapshot")).json()["version"]
+    resp = await client.post("/outcomes", json={"outcomes": outcomes("a", 1000, 19) + outcomes("a", 0, 1, ok=False)})
+    assert resp.status_code == 202 and resp.json() == {"received": 20, "kept": 20}
+    await publish(app)
+    snap = (await client.get("/registry/snapshot")).json()
+    jsonschema.validate(snap, contracts.schema("registry_snapshot"))
+    assert snap["version"] == version + 1
+    stats = snap["observed"]["providers"]["a"]
+    assert stats == {"p95_ms": 1018.0, "success_rate": 0.95, "samples": 20}  # nearest rank: 19th of 19
+    assert snap["observed"]["min_samples"] == 20 and snap["observed"]["success_floor"] == 0.8
+    assert (await client.get("/outcomes/stats")).json()["providers"]["a"]["samples"] == 20
+
+
+async def test_latency_selection_moves_when_the_observed_p95_is_worse_than_the_slo(client: httpx.AsyncClient,
+                                                                                    app: FastAPI):
+    await register(client, provider("claims-fast", latency_ms=200))
+    await register(client, provider("steady", latency_ms=900))
+    before = (await client.post("/select", json={"optimization": "latency"})).json()
+    assert before["provider"] == "claims-fast" and before["latency_source"] == "slo"
+    await client.post("/outcomes", json={"outcomes": outcomes("claims-fast", 4000, 30) + outcomes("steady", 700, 30)})
+    await publish(app)
+    after = (await client.post("/select", json={"optimization": "latency"})).json()
+    assert after["provider"] == "steady" and after["latency_source"] == "observed"
+    assert "observed over 30 outcomes" in after["reason"]
+    assert after["confidence"] > before["confidence"]
+
+
+async def test_a_failing_provider_drops_out_of_latency_routing(client: httpx.AsyncClient, app: FastAPI):
+    await register(client, provider("fast-flaky", latency_ms=100))
+    await register(client, provider("slow-solid", latency_ms=900))
+    await client.post("/outcomes", json={"outcomes": outcomes("fast-flaky", 50, 10) + outcomes("fast-flaky", 50, 20,
+                                                                                                  ok=False)})
+    await publish(app)
+    d = (await client.post("/select", json={"optimization": "latency"})).json()
+    assert d["provider"] == "slow-solid"
+    assert {"provider": "fast-flaky", "reason": "success rate 33% < floor 80% over 30 outcomes"} in d["excluded"]
+
+
+async def test_nothing_new_leaves_the_version_alone(client: httpx.AsyncClient, app: FastAPI):
+    await register(client, provider("a"))
+    version = (await client.get("/registry/snapshot")).json()["version"]
+    await publish(app)
+    assert (await client.get("/registry/snapshot")).json()["version"] == version
+
+
+async def test_bad_batches_are_refused_whole(client: httpx.AsyncClient):
+    for body, field in [({"outcomes": [{"provider": "a", "latency_ms": -1, "success": True}]}, "outcomes.0.latency_ms"),
+                        ({"outcomes": [{"provider": "a/b", "latency_ms": 1, "success": True}]}, "outcomes.0.provider"),
+                        ({"outcomes": [{"provider": "a", "latency_ms": 1}]}, "outcomes.0"),
+                        ({"outcomes": [{"provider": "a", "latency_ms": 1, "success": True, "at": "yesterday"}]},
+                         "outcomes.0.at"),
+                        ({}, None)]:
+        assert_error(await client.post("/outcomes", json=body), 400, field=field)
+    assert (await client.get("/outcomes/stats")).json()["received"] == 0
+
+
+async def test_select_takes_in_flight_counts_and_unavailable_providers(client: httpx.AsyncClient):
+    await register(client, provider("a", input_per_mtok="1"))
+    await register(client, provider("b", input_per_mtok="2"))
+    await register(client, provider("c", input_per_mtok="3"))
+    busy = {"optimization": "least_busy", "in_flight": {"a": 4, "b": 0, "c": 0}}
+    d = (await client.post("/select", json=busy)).json()
+    assert d["provider"] == "b"
+    d = (await client.post("/select", json={"strategy": "failover", "unavailable": {"a": "circuit open"}})).json()
+    assert d["provider"] == "b" and {"provider": "a", "reason": "circuit open"} in d["excluded"]

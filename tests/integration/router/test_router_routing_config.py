@@ -1,0 +1,139 @@
+"""The routing configuration through the router's API: CRUD per kind, whole-config PUT, clear
+4xx on bad input, the YAML file at start, and every change in the registry snapshot at once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+from services.common import contracts
+from services.common.clock import FrozenClock
+from services.common.settings import Settings
+from services.router.app import create_app
+from services.router.routing.config_file import RoutingFileError
+from tests.integration.router.router_support import START, assert_error, provider, register, serving
+
+RULE = {"when": {"requires": ["vision"]}, "prefer": [{"provider": "b", "weight": 2}]}
+EXPERIMENT = {"model": "gpt-4", "sticky": True,
+              "arms": [{"name": "control", "provider": "a", "percent": 50},
+                       {"name": "treatment", "provider": "b", "percent": 50}]}
+
+
+async def snapshot(client: httpx.AsyncClient) -> dict:
+    resp = await client.get("/registry/snapshot")
+    assert resp.status_code == 200
+    body = resp.json()
+    jsonschema.validate(body, contracts.schema("registry_snapshot"))
+    return body
+
+
+async def test_put_get_list_delete_an_entry_and_the_version_moves(client: httpx.AsyncClient):
+    resp = await client.put("/routing/rules/vision", json=RULE)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["created"] is True and resp.json()["version"] == 1
+    assert (await client.get("/routing/rules/vision")).json() == RULE
+    resp = await client.put("/routing/rules/vision", json={**RULE, "order": 5})
+    assert resp.status_code == 200 and resp.json()["created"] is False and resp.json()["version"] == 2
+    assert (await client.get("/routing/rules")).json() == {"vision": {**RULE, "order": 5}}
+    resp = await client.delete("/routing/rules/vision")
+    assert resp.status_code == 200 and resp.json()["deleted"] is True
+    assert_error(await client.get("/routing/rules/vision"), 404, field="name")
+    assert_error(await client.delete("/routing/rules/vision"), 404, field="name")
+    whole = (await client.get("/routing")).json()
+    jsonschema.validate(whole, contracts.schema("routing_config"))
+    assert whole["version"] == 3 and whole["rules"] == {}
+
+
+@pytest.mark.parametrize(("path", "body", "status", "field"), [
+    ("/routing/colours/x", {"models": ["a"]}, 404, "kind"),
+    ("/routing/aliases/bad name!", {"models": ["a"]}, 400, "name"),
+    ("/routing/aliases/fam", {"models": []}, 400, "models"),
+    ("/routing/aliases/fam", {"models": ["a"], "extra": 1}, 400, None),
+    ("/routing/routes/r", {"model": "m", "strategy": "cheapest"}, 400, "strategy"),
+    ("/routing/rules/r", {"prefer": []}, 400, "prefer"),
+    ("/routing/rules/r", {"prefer": [{"provider": "a", "weight": -1}]}, 400, "prefer.0.weight"),
+    ("/routing/experiments/e", {"arms": [{"name": "a", "provider": "x", "percent": 70}]}, 400, "arms"),
+    ("/routing/experiments/e", {"arms": [{"name": "a", "percent": 100}]}, 400, "arms.0"),
+])
+async def test_bad_entries_are_clear_4xx(client: httpx.AsyncClient, path, body, status, field):
+    err = assert_error(await client.put(path, json=body), status, field=field)
+    assert err["type"] in ("invalid_request", "not_found")
+    assert (await client.get("/routing")).json()["version"] == 0  # nothing stored
+
+
+async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient):
+    assert_error(await client.put("/routing/aliases/fam", content=b"{nope"), 400)
+    assert_error(await client.put("/routing/aliases/fam", content=b""), 400)
+    assert_error(await client.put("/routing", content=b"[1]"), 400)
+
+
+async def test_whole_config_put_replaces_everything(client: httpx.AsyncClient):
+    await client.put("/routing/aliases/old", json={"models": ["x"]})
+    resp = await client.put("/routing", json={"default_strategy": "latency", "rules": {"v": RULE},
+                                              "experiments": {"e": EXPERIMENT}})
+    assert resp.status_code == 200, resp.text
+    config = (await client.get("/routing")).json()
+    assert config["aliases"] == {} and config["default_strategy"] == "latency" and set(config["rules"]) == {"v"}
+    err = assert_error(await client.put("/routing", json={"experiments": {"e": {
+        "arms": [{"name": "a", "provider": "x", "percent": 10}]}}}), 400)
+    assert err["field"] == "experiments.e.arms"
+
+
+async def test_each_change_is_in_the_snapshot_and_wakes_the_long_poll(client: httpx.AsyncClient):
+    await register(client, provider("a"))
+    before = await snapshot(client)
+    waiting = asyncio.create_task(client.get("/registry/snapshot", params={"after": before["version"], "wait": 10}))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await client.put("/routing/aliases/fam", json={"models": ["gpt-4"]})
+    resp = await asyncio.wait_for(waiting, 2)
+    after = resp.json()
+    assert after["version"] == before["version"] + 1
+    assert after["routing"]["aliases"] == {"fam": {"models": ["gpt-4"]}}
+
+
+async def test_select_uses_the_configuration_at_once(client: httpx.AsyncClient):
+    await register(client, provider("a", input_per_mtok="1"))
+    await register(client, provider("b", input_per_mtok="9", features=("vision",)))
+    await register(client, provider("c", model="gpt-4o", input_per_mtok="0.5"))
+    await client.put("/routing/aliases/fam", json={"models": ["gpt-4", "gpt-4o"]})
+    d = (await client.post("/select", json={"requirements": {"model": "fam"}})).json()
+    assert d["provider"] == "c"
+    await client.put("/routing/rules/always-b", json={"prefer": [{"provider": "b"}]})
+    d = (await client.post("/select", json={"requirements": {"model": "fam"}})).json()
+    jsonschema.validate(d, contracts.schema("routing_decision"))
+    assert d["provider"] == "b" and d["rule"] == "always-b"
+
+
+async def test_the_yaml_file_is_loaded_at_start(tmp_path: Path):
+    path = tmp_path / "routing.yaml"
+    path.write_text("aliases:\n  fam: {models: [gpt-4]}\nroutes:\n  r: {model: fam, strategy: latency}\n")
+    app = create_app(Settings(artifacts_dir=tmp_path, access_log=False, routing_config=path),
+                     clock=FrozenClock(START))
+    async with serving(app) as client:
+        await register(client, provider("slow-cheap", input_per_mtok="1", latency_ms=3000))
+        await register(client, provider("fast-dear", input_per_mtok="9", latency_ms=200))
+        snap = await snapshot(client)
+        assert snap["routing"]["aliases"] == {"fam": {"models": ["gpt-4"]}}
+        d = (await client.post("/select", json={"requirements": {"model": "fam"}})).json()
+        assert d["strategy"] == "latency" and d["provider"] == "fast-dear"
+        # an API change survives; the file wins again for what it names at the next start
+        await client.put("/routing/aliases/extra", json={"models": ["x"]})
+        await client.put("/routing/aliases/fam", json={"models": ["y"]})
+    async with serving(create_app(Settings(artifacts_dir=tmp_path, access_log=False, routing_config=path),
+                                  clock=FrozenClock(START))) as client:
+        aliases = (await client.get("/routing/aliases")).json()
+        assert aliases == {"extra": {"models": ["x"]}, "fam": {"models": ["gpt-4"]}}
+
+
+async def test_a_bad_yaml_file_stops_the_router(tmp_path: Path):
+    path = tmp_path / "routing.yaml"
+    path.write_text("routes:\n  r: {model: m, strategy: fastest}\n")
+    app = create_app(Settings(artifacts_dir=tmp_path, access_log=False, routing_config=path))
+    with pytest.raises(RoutingFileError, match="routes.r.strategy"):
+        async with serving(app):
+            pass
