@@ -1,4 +1,5 @@
-"""The `tollway` command line: `tollway serve router|gateway|ledger|simulator`."""
+"""The `tollway` command line: `tollway serve router|gateway|ledger|simulator`, and
+`tollway simulate` (what each routing strategy would have cost, see services/cli/whatif)."""
 
 from __future__ import annotations
 
@@ -46,9 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("service", choices=sorted(SERVICES))
     p_serve.add_argument("--port", type=int, default=None)
     p_serve.add_argument("--host", default=None)
+    p_sim = sub.add_parser("simulate", help="replay a workload through each routing strategy and compare")
+    from services.cli.whatif.run import add_arguments, run
+
+    add_arguments(p_sim)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.service, args.port, args.host)
+    elif args.command == "simulate":
+        return run(args)
     return 0
 
 

@@ -10,8 +10,8 @@ from services.common.clock import parse_utc
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.outcome_window import Outcome
 from services.router.context import router_context
-from services.router.outcomes.window import Outcome
 
 router = APIRouter(tags=["outcomes"])
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.common.clock import Clock
+from services.common.outcome_window import Outcome, OutcomeWindow
 from services.common.selection.observed import Observed
-from services.router.outcomes.window import Outcome, OutcomeWindow
 from services.router.store.outcomes_sqlite import SqliteOutcomeLog
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.router.outcomes.window import Outcome
+from services.common.outcome_window import Outcome
 from services.router.store.sqlite_db import SqliteFile
 
 SCHEMA = """

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.common.clock import FrozenClock
+from services.common.outcome_window import Outcome, OutcomeWindow, p95
 from services.router.outcomes.book import OutcomeBook
-from services.router.outcomes.window import Outcome, OutcomeWindow, p95
 from services.router.store.outcomes_sqlite import SqliteOutcomeLog
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
