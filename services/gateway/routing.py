@@ -15,6 +15,7 @@ from dataclasses import replace
 import httpx
 
 from services.common.registry.provider import Provider
+from services.common.selection.catalog import Catalog
 from services.common.selection.context import RoutingContext, Turns
 from services.common.selection.decide import Decision, select
 from services.common.selection.estimate import DEFAULT_OUTPUT_TOKENS, requested_max_output, typical_input_tokens
@@ -26,6 +27,7 @@ from services.gateway.call import Call
 from services.gateway.outcomes.reporter import OutcomeReporter
 from services.gateway.registry_view import RegistryView
 
+MAX_CATALOGS = 1024
 IN_FLIGHT_TTL_S = 600.0  # a request never recorded (refused after selection) stops counting after this
 
 
@@ -81,6 +83,19 @@ class GatewayRouting:
         self.in_flight = InFlight()
         self.reporter = OutcomeReporter(settings.router_url, interval_s=settings.outcome_report_interval_s,
                                         batch_size=settings.outcome_batch_size)
+        self._view: RegistryView | None = None
+        self._catalogs: dict[str | None, Catalog] = {}
+
+    def catalog(self, view: RegistryView, model: str | None) -> Catalog:
+        """The providers for `model`, prepared once per snapshot (a new snapshot starts afresh)."""
+        if view is not self._view:
+            self._view, self._catalogs = view, {}
+        prepared = self._catalogs.get(model)
+        if prepared is None:
+            if len(self._catalogs) >= MAX_CATALOGS:  # models asked that nobody serves must not pile up
+                self._catalogs.clear()
+            prepared = self._catalogs[model] = Catalog(providers_for(view, model), view.observed)
+        return prepared
 
     def requirements(self, call: Call, identity: Identity | None) -> Requirements:
         """The call's requirements with who is asking: the key given, else the virtual key's id,
@@ -103,7 +118,7 @@ class GatewayRouting:
         ctx = RoutingContext(config=view.routing, observed=view.observed, in_flight=self.in_flight.counts,
                              turns=self.turns, rng=self.rng, region=self.settings.region,
                              default_strategy=self.settings.default_optimization)
-        decision = select(providers_for(view, req.requirements.model), req, ctx)
+        decision = select(self.catalog(view, req.requirements.model), req, ctx)
         self.in_flight.start(call.request_id, decision.provider.name, time.monotonic())
         return decision
 

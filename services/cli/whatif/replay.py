@@ -61,7 +61,7 @@ class World:
 
 def _order(strategy: str, ranked: list, rng: random.Random) -> list:
     if strategy == "premium":
-        return sorted(ranked, key=lambda c: (-c.cost, c.name))
+        return sorted(ranked, key=lambda c: (-c.exact, c.name))
     if strategy == "random":
         shuffled = list(ranked)
         rng.shuffle(shuffled)

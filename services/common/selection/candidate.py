@@ -3,27 +3,39 @@ strategy is given, and what a strategy gives back."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from typing import NamedTuple
 
+from services.common.money import usd
 from services.common.registry.provider import Provider
+from services.common.selection.catalog import UNITS_D, Entry
 from services.common.selection.complexity import Complexity
 from services.common.selection.context import RoutingContext
-from services.common.selection.estimate import estimated_cost
-from services.common.selection.observed import Latency, expected_latency
+from services.common.selection.observed import Latency
 from services.common.selection.request import SelectionRequest, Weights
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A tuple, so that scoring a thousand providers stays cheap (see `score_all`). Strategies get
+    candidates in tie-break order (priority, then name: a catalog's order), so a stable sort on their
+    own key breaks ties the same way everywhere."""
+
     provider: Provider
-    cost: Decimal
+    exact: int | Decimal  # the estimated cost in femto-dollars, exact: what ranking compares
     latency: Latency
+    latency_key: float = math.inf  # latency.ms, or infinity when unknown (sorts last)
 
     @property
     def name(self) -> str:
         return self.provider.name
+
+    @property
+    def cost(self) -> Decimal:
+        """The estimated cost in dollars, rounded to the microdollar (what decisions show)."""
+        return usd(Decimal(self.exact) / UNITS_D)
 
     @property
     def latency_ms(self) -> float | None:
@@ -59,10 +71,12 @@ class Ranking(NamedTuple):
     confidence: float
 
 
-def score(provider: Provider, job: Job) -> Candidate:
-    cost = estimated_cost(job.input_tokens, job.output_tokens, provider.input_per_token,
-                          provider.output_per_token)
-    return Candidate(provider, cost, expected_latency(provider, job.ctx.observed))
+def score_all(entries: list[Entry], job: Job) -> list[Candidate]:
+    """Every entry scored for the job (the per-provider loop of a decision: kept to integer math)."""
+    it, ot = job.request.input_tokens, job.request.output_tokens
+    new = tuple.__new__  # NamedTuple's own __new__ is a Python call: this is a third of the cost
+    return [new(Candidate, (e.provider, e.in_units * it + e.out_units * ot if e.whole  # type: ignore[operator]
+                            else e.decimal_cost(it, ot), e.latency, e.latency_key)) for e in entries]
 
 
 def tie_break(c: Candidate) -> tuple[int, str]:
@@ -70,8 +84,14 @@ def tie_break(c: Candidate) -> tuple[int, str]:
     return (c.provider.priority, c.name)
 
 
-def by_cost(c: Candidate) -> tuple[Decimal, int, str]:
-    return (c.cost, c.provider.priority, c.name)
+def by_cost(c: Candidate) -> tuple[int | Decimal, int, str]:
+    return (c.exact, c.provider.priority, c.name)
+
+
+# The sort key of cost when the candidates come in tie-break order (a catalog's order): a stable
+# sort on it alone orders by cost, then priority, then name. (C-level: a third of a Python key's cost.)
+exact_cost = itemgetter(1)
+expected_p95 = itemgetter(3)
 
 
 def runner_up(ordered: list[Candidate]) -> Candidate | None:

@@ -4,11 +4,14 @@ the request, so large-context models stay free for the requests that need them. 
 
 from __future__ import annotations
 
-from services.common.selection.candidate import Candidate, Job, Ranking, runner_up
+from operator import attrgetter
+
+from services.common.selection.candidate import Candidate, Job, Ranking, exact_cost, runner_up
 
 
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
-    ordered = sorted(candidates, key=lambda c: (c.provider.context_window, c.cost, c.provider.priority, c.name))
+    # candidates come in tie-break order: two stable sorts give window, then cost, then priority, name
+    ordered = sorted(sorted(candidates, key=exact_cost), key=attrgetter("provider.context_window"))
     best, nxt = ordered[0], runner_up(ordered)
     needed = job.input_tokens + job.output_tokens
     needs = ", ".join(sorted(job.features)) or "no special features"

@@ -3,16 +3,16 @@ price + expected output tokens x output price), exact to the microdollar."""
 
 from __future__ import annotations
 
-from services.common.selection.candidate import Candidate, Job, Ranking, by_cost, runner_up
+from services.common.selection.candidate import Candidate, Job, Ranking, exact_cost, runner_up
 
 
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
-    ordered = sorted(candidates, key=by_cost)
+    ordered = sorted(candidates, key=exact_cost)  # candidates come in tie-break order
     best, nxt = ordered[0], runner_up(ordered)
     reason = (f"cheapest for {job.input_tokens} input + {job.output_tokens} output tokens: ${best.cost} "
               f"at ${best.provider.input_per_mtok}/${best.provider.output_per_mtok} per Mtok")
     if nxt is not None:
         reason += f"; next {nxt.name} ${nxt.cost}"
     # prices are known exactly: sure unless the runner-up costs the same
-    confidence = 1.0 if nxt is None or best.cost < nxt.cost else 0.5
+    confidence = 1.0 if nxt is None or best.exact < nxt.exact else 0.5
     return Ranking(ordered, reason, confidence)

@@ -29,7 +29,8 @@ from services.common.selection import (
     rules,
     smart,
 )
-from services.common.selection.candidate import Candidate, Job, Ranking, score
+from services.common.selection.candidate import Candidate, Job, Ranking, score_all
+from services.common.selection.catalog import Catalog
 from services.common.selection.complexity import Complexity
 from services.common.selection.context import RoutingContext
 from services.common.selection.eligibility import partition, within_limits
@@ -130,14 +131,16 @@ def _ranked_group(group: list[Candidate], job: Job, pool: str) -> Ranking:
     return ranking
 
 
-def select(providers: Iterable[Provider], request: SelectionRequest,
+def select(providers: Iterable[Provider] | Catalog, request: SelectionRequest,
            ctx: RoutingContext | None = None) -> Decision:
+    """`providers` prepared as a Catalog (built with `ctx.observed`) saves the preparation."""
     ctx = ctx or RoutingContext()
+    catalog = providers if isinstance(providers, Catalog) else Catalog(providers, ctx.observed)
     job, models = plan(request, ctx)
-    eligible, excluded = partition(providers, job, models)
+    eligible, excluded = partition(catalog, job, models)
     if not eligible:
         raise NoProviderMatches(_nothing_matches(job, excluded))
-    candidates, limited, note = within_limits([score(p, job) for p in eligible], job)
+    candidates, limited, note = within_limits(score_all(eligible, job), job)
     excluded += limited
     if not candidates:
         raise NoProviderMatches(_nothing_matches(job, excluded))

@@ -5,19 +5,19 @@ over the caller's cost or latency limit, or under the success-rate floor (latenc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from services.common.registry.provider import Provider
 from services.common.selection.candidate import Candidate, Job
-from services.common.selection.features import offered
+from services.common.selection.catalog import Catalog, Entry
 from services.common.selection.observed import below_floor
 
 FLOOR_STRATEGIES = frozenset({"latency", "balanced", "weighted"})
 
 
-def why_not(provider: Provider, job: Job, models: frozenset[str] | None,
+def why_not(entry: Entry, job: Job, models: frozenset[str] | None,
             unavailable: Mapping[str, str]) -> str | None:
-    """The reason `provider` cannot serve the job's request, or None when it can."""
+    """The reason the entry's provider cannot serve the job's request, or None when it can."""
+    provider = entry.provider
     request = job.request
     req = request.requirements
     if not provider.active:
@@ -33,23 +33,40 @@ def why_not(provider: Provider, job: Job, models: frozenset[str] | None,
     needed = max(req.context_window, request.input_tokens + request.output_tokens)
     if provider.context_window < needed:
         return f"context window {provider.context_window} < {needed} tokens needed"
-    missing = job.features - offered(provider) if job.features else None
+    missing = job.features - entry.offers
     if missing:
         return "lacks " + ", ".join(sorted(missing))
     return None
 
 
-def partition(providers: Iterable[Provider], job: Job,
-              models: frozenset[str] | None) -> tuple[list[Provider], list[tuple[str, str]]]:
-    eligible: list[Provider] = []
+def partition(catalog: Catalog, job: Job,
+              models: frozenset[str] | None) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """One quick pass of cheap checks; `why_not` (and its words) only for who fails them."""
+    eligible: list[Entry] = []
     excluded: list[tuple[str, str]] = []
+    request = job.request
+    req = request.requirements
     unavailable = job.ctx.unavailable
-    for p in providers:
-        reason = why_not(p, job, models, unavailable)
-        if reason is None:
-            eligible.append(p)
+    exclude = request.exclude
+    needed = max(req.context_window, request.input_tokens + request.output_tokens)
+    features = job.features
+    pinned = req.provider
+    if (models is None or catalog.models <= models) and not (features or pinned or exclude or unavailable):
+        # the common case: only activity and the context window can leave anyone out
+        eligible = [e for e, window in zip(catalog.active, catalog.windows, strict=True) if window >= needed]
+        if len(eligible) < len(catalog.entries):
+            kept = {id(e) for e in eligible}
+            excluded = [(e.provider.name, why_not(e, job, models, unavailable) or "not eligible")
+                        for e in catalog.entries if id(e) not in kept]
+        return eligible, excluded
+    for e in catalog.entries:
+        p = e.provider
+        if (p.active and p.context_window >= needed and (models is None or p.model in models)
+                and (not features or features <= e.offers) and (pinned is None or p.name == pinned)
+                and (not exclude or p.name not in exclude) and (not unavailable or p.name not in unavailable)):
+            eligible.append(e)
         else:
-            excluded.append((p.name, reason))
+            excluded.append((p.name, why_not(e, job, models, unavailable) or "not eligible"))
     return eligible, excluded
 
 
@@ -65,6 +82,9 @@ def over_limit(c: Candidate, job: Job) -> str | None:
 def within_limits(candidates: list[Candidate], job: Job) -> tuple[list[Candidate], list[tuple[str, str]], str]:
     """Candidates within the caller's limits and, for latency strategies, above the success-rate
     floor (unless every one is under it: then all stay, and the note says so)."""
+    req = job.request.requirements
+    if req.max_cost_usd is None and req.max_latency_ms is None and job.strategy not in FLOOR_STRATEGIES:
+        return candidates, [], ""
     kept: list[Candidate] = []
     excluded: list[tuple[str, str]] = []
     for c in candidates:

@@ -4,18 +4,13 @@ ties go to the cheaper. (Providers under the success-rate floor are left out bef
 
 from __future__ import annotations
 
-import math
-
-from services.common.selection.candidate import Candidate, Job, Ranking, runner_up
+from services.common.selection.candidate import Candidate, Job, Ranking, exact_cost, expected_p95, runner_up
 from services.common.selection.observed import describe, evidence
 
 
-def _latency(c: Candidate) -> float:
-    return c.latency.ms if c.latency.ms is not None else math.inf
-
-
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
-    ordered = sorted(candidates, key=lambda c: (_latency(c), c.cost, c.provider.priority, c.name))
+    # candidates come in tie-break order: two stable sorts give latency, then cost, then priority, name
+    ordered = sorted(sorted(candidates, key=exact_cost), key=expected_p95)
     best, nxt = ordered[0], runner_up(ordered)
     min_samples = job.ctx.observed.min_samples
     if best.latency.ms is None:

@@ -8,7 +8,7 @@ from services.common.selection.candidate import Candidate, Job, Ranking, runner_
 
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
     busy = job.ctx.in_flight
-    ordered = sorted(candidates, key=lambda c: (busy.get(c.name, 0), c.cost, c.provider.priority, c.name))
+    ordered = sorted(candidates, key=lambda c: (busy.get(c.name, 0), c.exact, c.provider.priority, c.name))
     best, nxt = ordered[0], runner_up(ordered)
     reason = f"least busy: {busy.get(best.name, 0)} in flight"
     confidence = 1.0

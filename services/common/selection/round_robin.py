@@ -3,11 +3,13 @@ for the same pool (the model or alias asked). The turn counter is the caller's (
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from services.common.selection.candidate import Candidate, Job, Ranking
 
 
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
-    by_name = sorted(candidates, key=lambda c: c.name)
+    by_name = sorted(candidates, key=attrgetter("provider.name"))
     turn = job.ctx.turns.take(job.pool)
     start = turn % len(by_name)
     ordered = by_name[start:] + by_name[:start]

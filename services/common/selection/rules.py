@@ -47,6 +47,8 @@ def weighted_draw(weighted: list[tuple[Candidate, float]], u: float) -> int:
 
 def apply(candidates: list[Candidate], job: Job) -> tuple[RulePick | None, str]:
     """The first matching rule's pick, or None; and a note when a rule matched but could not act."""
+    if not job.ctx.config.rules:
+        return None, ""
     notes: list[str] = []
     by_name = {c.name: c for c in candidates}
     for rule in job.ctx.config.rules:

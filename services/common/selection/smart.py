@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from services.common.selection.candidate import Candidate, Job, Ranking, by_cost
+from services.common.selection.candidate import Candidate, Job, Ranking, exact_cost
 from services.common.selection.complexity import classify
 from services.common.selection.config import TIERS
 
@@ -50,12 +50,9 @@ def rank(candidates: list[Candidate], job: Job) -> Ranking:
     tier_of = _tier_of(job.ctx.config.tiers, candidates)
     order = {t: i for i, t in enumerate(_search_order(target, job.tier_shift))}
     far = len(TIERS)  # models in no tier rank after every tier
-
-    def key(c: Candidate) -> tuple[object, ...]:
-        tier = tier_of.get(c.provider.model)
-        return (order[tier] if tier is not None else far, *by_cost(c))
-
-    ordered = sorted(candidates, key=key)
+    place = {m: order[t] for m, t in tier_of.items()}
+    # candidates come in tie-break order: two stable sorts give tier, then cost, then priority, name
+    ordered = sorted(sorted(candidates, key=exact_cost), key=lambda c: place.get(c.provider.model, far))
     best = ordered[0]
     got = tier_of.get(best.provider.model)
     shift = {-1: "; auto-cost: one tier down", 1: "; auto-quality: one tier up"}.get(job.tier_shift, "")

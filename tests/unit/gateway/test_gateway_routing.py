@@ -92,3 +92,11 @@ def test_in_flight_entries_expire_when_no_receipt_ever_comes():
     assert flight.counts == {"p": 1, "q": 1}
     flight.finish("unknown")
     assert flight.counts == {"p": 1, "q": 1}
+
+
+def test_catalogs_are_prepared_once_per_snapshot_and_model():
+    routing = GatewayRouting(Settings())
+    first = routing.catalog(VIEW, "gpt-4")
+    assert routing.catalog(VIEW, "gpt-4") is first and len(first) == 2
+    fresh = RegistryView.from_snapshot(SNAPSHOT)
+    assert routing.catalog(fresh, "gpt-4") is not first
