@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     admin_key: SecretStr = SecretStr("")
     require_keys: bool = False  # the client API and ledger reads need a virtual key
 
+    # gateway: rate limits. rate_limits is a JSON list of limit specs applied to every caller (see
+    # services/gateway/limits/spec.py); keys carry their own. Redis makes replicas share limits.
+    rate_limits: str = ""
+    rate_limit_backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rate_limit_fail_open: bool = True  # Redis unreachable: admit (and count it) rather than refuse
+
     log_level: str = "info"
     access_log: bool = True
     max_body_bytes: int = 4 * 1024 * 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -16,15 +17,18 @@ from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
 from services.gateway.api.openai_routes import chat_completions, list_models
+from services.gateway.api import admin_limits
 from services.gateway.api.route import route
 from services.gateway.auth.directory import KeyDirectory
+from services.gateway.limits.backend import make_limiter
+from services.gateway.limits.gate import RateGate, parse_specs
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
-from services.gateway.registry_view import RegistryView, budgeted_runs
+from services.gateway.registry_view import RegistryView, budgeted
 from services.gateway.snapshots.follower import SnapshotFollower
 
 
@@ -51,7 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     budgets: SnapshotFollower[frozenset[str]] = SnapshotFollower(
         "budgets",
         settings.ledger_url.rstrip("/") + "/budgets/snapshot",
-        budgeted_runs,
+        budgeted,
         frozenset[str](),
         cache_file=state_dir / "budgets.json",
         wait_s=settings.snapshot_wait_s,
@@ -78,7 +82,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     leases = LeaseBook(ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s,
                        chunk_requests=settings.lease_requests)
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, upstream, writer, shipper=shipper)
+    gate = RateGate(make_limiter(settings, clock),
+                    parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock)
+    pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, upstream, writer, shipper=shipper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await shipper.stop(control)
             await pipeline.routing.stop(control)
             await upstream.close()
+            await gate.limiter.close()
             writer.close()
             await control.aclose()
 
@@ -116,10 +123,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "providers": len(registry.value.providers),
                 "connected": registry.connected,
             },
-            "budgets": {"version": budgets.version, "runs": len(budgets.value), "connected": budgets.connected,
+            "budgets": {"version": budgets.version, "runs": sum(1 for b in budgets.value if b.startswith("run:")),
+                        "budgets": len(budgets.value), "connected": budgets.connected,
                         "leases": leases.active, "lease_grows": leases.grows},
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
             "routing": pipeline.routing.health(),
+            "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
             "receipts": {
                 "shipped": shipper.shipped,
                 "backlog_files": shipper.backlog_files,
@@ -146,6 +155,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_extra=contract_body("routing_request"),
         summary="Route one request; answer, decision and receipt in one body",
     )(route)
+    app.get("/admin/limits", tags=["admin"], summary="Rate limits in force and the limiter's counters")(
+        admin_limits.limits)
+    app.get("/admin/limits/usage", tags=["admin"], summary="Where one caller stands in every limit")(
+        admin_limits.usage)
+    app.get("/admin/limits/violations", tags=["admin"], summary="Refusals per limit on a UTC day")(
+        admin_limits.violations)
     hot = HotPath(app, {("POST", "/v1/chat/completions"): chat_completions,
                         ("POST", "/chat/completions"): chat_completions,
                         ("POST", "/route"): route,

@@ -20,6 +20,7 @@ class Call:
     optimization: str
     stream: bool = False
     credential: str | None = field(default=None, repr=False)  # the client's key as sent: never logged
+    client_ip: str | None = None
 
     @property
     def client_wants_usage(self) -> bool:

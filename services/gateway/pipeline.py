@@ -7,7 +7,9 @@ continue in `streaming.py`.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,11 @@ from services.common.errors import BudgetExceeded, TollwayError
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision
-from services.common.selection.estimate import typical_input_tokens
+from services.common.selection.estimate import (
+    DEFAULT_OUTPUT_TOKENS,
+    requested_max_output,
+    typical_input_tokens,
+)
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse
 from services.gateway.auth.directory import KeyDirectory
@@ -29,6 +35,9 @@ from services.gateway.budgets.worst_case import worst_case
 from services.gateway.call import Call, RecentRequestIds
 from services.gateway.forwarding.fallback import Answer, first_answer
 from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.limits.decision import Verdict
+from services.gateway.limits.gate import RateGate
+from services.gateway.limits.resolve import Subject
 from services.gateway.receipts.build import RequestFacts, build_receipt
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
@@ -39,14 +48,25 @@ from services.gateway.snapshots.follower import SnapshotFollower
 log = structlog.get_logger("tollway.gateway")
 
 
+def budgets_of(run_id: str, identity: Identity | None) -> list[str]:
+    """Every budget a request may fall under: its run's, and its key's, team's and org's."""
+    out = [f"run:{run_id}"]
+    key = identity.key if identity else None
+    if key is not None:
+        out += [f"{scope}:{value}" for scope, value in (("key", key.key_id), ("team", key.team), ("org", key.org))
+                if value]
+    return out
+
+
 @dataclass(slots=True)
 class Admitted:
     call: Call
     decision: Decision
     candidates: list[Provider]
     facts: RequestFacts
-    reservation: Reservation | None
+    reservations: list[Reservation]
     started: float
+    verdict: Verdict | None = None  # the rate limits it passed (for headers and token correction)
 
 
 @dataclass(slots=True)
@@ -60,7 +80,7 @@ class Completed:
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
                  budgets: SnapshotFollower[frozenset[str]], keys: SnapshotFollower[KeyDirectory],
-                 leases: LeaseBook,
+                 leases: LeaseBook, gate: RateGate,
                  upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
         self.clock = clock
@@ -69,6 +89,8 @@ class Pipeline:
         self.keys = keys
         self.admin_key = settings.admin_key.get_secret_value()
         self.leases = leases
+        self.gate = gate
+        self._tasks: set[asyncio.Task[None]] = set()
         self.upstream = upstream
         self.writer = writer
         self.shipper = shipper
@@ -85,28 +107,56 @@ class Pipeline:
         authorize_model(identity, call.requirements.model)
         return identity
 
+    async def rate_limit(self, call: Call, identity: Identity | None) -> Verdict | None:
+        key = identity.key if identity else None
+        subject = Subject(key=key.key_id if key else None, user=key.user if key else None,
+                          team=key.team if key else None, org=key.org if key else None, ip=call.client_ip)
+        tokens = typical_input_tokens(call.payload) + (requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS)
+        return await self.gate.admit(subject, key.specs if key else (), tokens, self.keys.value.limits)
+
     async def admit(self, call: Call) -> Admitted:
         started = time.perf_counter()
         identity = self.authenticate(call)
+        verdict = await self.rate_limit(call, identity)
         self.recent_ids.claim(call.request_id)
         decision = self.decide(call, identity)
-        candidates = [c.provider for c in decision.ranked[: self.settings.max_attempts]]
+        candidates = await self._within_quotas([c.provider for c in decision.ranked], call)
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
                              identity=identity.receipt_fields() if identity else {},
                              experiment=decision.experiment_json())
-        reservation = None
-        if call.run_id in self.budgets.value:
-            amount = worst_case(candidates, call.payload)
-            facts.hold_usd = amount
-            try:
-                reservation = await self.leases.reserve(call.run_id, to_micros(amount), call.request_id)
-            except TollwayError as exc:  # over budget (402) or no ledger to grow the lease (503)
-                self._record_refusal(facts, decision.provider, started, exc)
-                raise
-            if reservation is not None:
-                facts.lease_id = reservation.lease_id
-        return Admitted(call, decision, candidates, facts, reservation, started)
+        reservations = await self._reserve(call, identity, candidates, facts, decision.provider, started)
+        return Admitted(call, decision, candidates, facts, reservations, started, verdict)
+
+    async def _within_quotas(self, ranked: list[Provider], call: Call) -> list[Provider]:
+        """The providers to try, at most max_attempts, skipping any over its own rate quota."""
+        tokens = typical_input_tokens(call.payload) + (requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS)
+        by_name = {p.name: p for p in ranked}
+        names = await self.gate.within_provider_quota(list(by_name), tokens, self.keys.value.limits)
+        return [by_name[n] for n in names][: self.settings.max_attempts]
+
+    async def _reserve(self, call: Call, identity: Identity | None, candidates: list[Provider],
+                       facts: RequestFacts, provider: Provider, started: float) -> list[Reservation]:
+        """Reserve the worst case from the lease on every budget the request falls under (its
+        run's, key's, team's, org's); all or none."""
+        budgets = [b for b in budgets_of(call.run_id, identity) if b in self.budgets.value]
+        if not budgets:
+            return []
+        amount = worst_case(candidates, call.payload)
+        facts.hold_usd = amount
+        reservations: list[Reservation] = []
+        try:
+            for budget in budgets:
+                reservation = await self.leases.reserve(budget, to_micros(amount), call.request_id)
+                if reservation is not None:
+                    reservations.append(reservation)
+        except TollwayError as exc:  # over budget (402) or no ledger to grow a lease (503)
+            for reservation in reservations:
+                self.leases.release(reservation, 0)
+            self._record_refusal(facts, provider, started, exc)
+            raise
+        facts.lease_ids = [r.lease_id for r in reservations]
+        return reservations
 
     def _record_refusal(self, facts: RequestFacts, provider: Provider, started: float,
                         exc: TollwayError) -> None:
@@ -161,11 +211,19 @@ class Pipeline:
                                 usage_estimated=usage_estimated, error=error, charged=charged)
         self.writer.write(receipt)
         self.routing.finished(receipt)  # no longer in flight; outcomes to the router
-        self.leases.release(admitted.reservation, to_micros(receipt["cost_usd"]))
+        for reservation in admitted.reservations:
+            self.leases.release(reservation, to_micros(receipt["cost_usd"]))
+        if admitted.verdict is not None and admitted.verdict.hits:
+            self._background(self.gate.settle(admitted.verdict, input_tokens + output_tokens))
         priced = provider.input_per_token > 0 or provider.output_per_token > 0
         if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
         return receipt
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def finish_failed(self, admitted: Admitted, exc: TollwayError) -> dict[str, Any]:
         return self.record(admitted, admitted.decision.provider, status="error", http_status=exc.status,

@@ -30,5 +30,8 @@ class RegistryView:
         return self.by_model.get(model, ()) if model else self.providers
 
 
-def budgeted_runs(data: dict[str, Any]) -> frozenset[str]:
-    return frozenset(data.get("run_ids", []))
+def budgeted(data: dict[str, Any]) -> frozenset[str]:
+    """Every budget the ledger holds, as 'run:<id>', 'key:<key_id>', 'team:<team>', 'org:<org>'."""
+    scoped = data.get("scoped") or {}
+    return frozenset([f"run:{r}" for r in data.get("run_ids", [])]
+                     + [f"{scope}:{i}" for scope, ids in scoped.items() for i in ids])

@@ -65,7 +65,8 @@ def test_two_replicas_enforce_one_key_limit_together(replicas: Swarm) -> None:
     err = refused.json()["error"]
     assert err["type"] == "rate_limited" and err["limit"] == limit_name and limit_name in err["message"]
     wait = int(refused.headers["retry-after"])
-    assert 1 <= wait <= WINDOW_S and refused.headers["x-ratelimit-remaining"] == "0"
+    # the log holds entries stamped by both replicas' clocks a hair apart: up to a second of rounding
+    assert 1 <= wait <= WINDOW_S + 1 and refused.headers["x-ratelimit-remaining"] == "0"
     # honest: once the stated wait is over, the same request is admitted (the window has moved)
     time.sleep(wait)
     again = httpx.post(urls[1], json=chat, headers=auth, timeout=30)

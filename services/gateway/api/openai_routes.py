@@ -13,6 +13,7 @@ from services.gateway.api import headers as h
 from services.gateway.auth.identify import credential
 from services.gateway.call import Call
 from services.gateway.forwarding.fallback import first_answer
+from services.gateway.limits.headers import rate_limit_headers
 from services.gateway.pipeline import Pipeline
 from services.gateway.streaming import relay
 
@@ -33,12 +34,13 @@ async def chat_completions(request: Request) -> Response:
         optimization=h.optimization(request, settings.default_optimization),
         stream=bool(payload.get("stream")),
         credential=credential(request),
+        client_ip=h.client_ip(request),
     )
     if not call.stream:
         done = await pipeline.complete(call)
         body = done.parsed.body if done.parsed else done.answer.body  # the adapter's OpenAI translation
         return Response(body, status_code=done.answer.status,
-                        media_type="application/json", headers=h.answer_headers(done.receipt))
+                        media_type="application/json", headers=h.answer_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
     try:
         answer = await first_answer(admitted.candidates, payload, pipeline.upstream,
@@ -53,11 +55,12 @@ async def chat_completions(request: Request) -> Response:
                                   error={"type": "upstream_client_error",
                                          "message": answer.adapter.error_message(answer.status, body)})
         return Response(body, status_code=answer.status, media_type="application/json",
-                        headers=h.answer_headers(receipt))
+                        headers=h.answer_headers(receipt, admitted.verdict))
     return StreamingResponse(relay(pipeline, admitted, answer), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no",
                                       "x-tollway-provider": answer.provider.name,
-                                      "x-tollway-run": call.run_id})
+                                      "x-tollway-run": call.run_id,
+                                      **(rate_limit_headers(admitted.verdict) if admitted.verdict else {})})
 
 
 async def list_models(request: Request) -> Response:

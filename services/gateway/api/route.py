@@ -36,6 +36,7 @@ async def route(request: Request) -> Response:
         requirements=requirements,
         optimization=body.get("optimization") or settings.default_optimization,
         credential=credential(request),
+        client_ip=h.client_ip(request),
     )
     done = await pipeline.complete(call)
     if done.parsed:  # the adapter's OpenAI translation of the provider's answer
@@ -45,7 +46,7 @@ async def route(request: Request) -> Response:
     return JSONResponse(
         {"request_id": call.request_id, "response": response,
          "decision": done.admitted.decision.to_json(), "receipt": done.receipt},
-        status_code=done.answer.status, headers=h.answer_headers(done.receipt))
+        status_code=done.answer.status, headers=h.answer_headers(done.receipt, done.admitted.verdict))
 
 
 def _as_json(raw: bytes) -> object:

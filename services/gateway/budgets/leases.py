@@ -38,7 +38,7 @@ ROUNDS = 3  # grows a request asks for itself before it gives up under heavy con
 
 @dataclass(slots=True)
 class RunLease:
-    run_id: str
+    budget: str  # 'run:<id>', 'key:<key_id>', 'team:<team>' or 'org:<org>'
     lease_id: str
     free: int = 0  # micros leased and not reserved by any request
     in_flight: int = 0  # requests holding a reservation
@@ -85,19 +85,20 @@ class LeaseBook:
             await cancel_and_wait(lease.growing)
         await self.sweep(everything=True)
 
-    def lease_of(self, run_id: str) -> RunLease | None:
-        return self._leases.get(run_id)
+    def lease_of(self, budget: str) -> RunLease | None:
+        return self._leases.get(budget)
 
     @property
     def active(self) -> int:
         return len(self._leases)
 
     # -- the hot path ---------------------------------------------------------------------------
-    async def reserve(self, run_id: str, amount: int, request_id: str) -> Reservation | None:
-        """Take `amount` micros for one request; None when the ledger says the run has no budget."""
-        lease = self._leases.get(run_id)
+    async def reserve(self, budget: str, amount: int, request_id: str) -> Reservation | None:
+        """Take `amount` micros for one request from the lease on `budget` ('run:<id>', 'team:<team>'...);
+        None when the ledger says there is no such budget."""
+        lease = self._leases.get(budget)
         if lease is None:
-            lease = self._leases[run_id] = RunLease(run_id, f"{self.instance}.{next(self._seq)}")
+            lease = self._leases[budget] = RunLease(budget, f"{self.instance}.{next(self._seq)}")
         chunk = amount * self.chunk_requests
         own_grows = 0
         while True:
@@ -119,9 +120,9 @@ class LeaseBook:
                     and shortfall >= refused[2]):
                 raise refused[3]  # nothing changed since the ledger refused a smaller need
             if own_grows == ROUNDS:
-                raise BudgetExceeded(f"run {run_id}: the budget left is reserved by requests in flight; "
+                raise BudgetExceeded(f"{budget}: the budget left is reserved by requests in flight; "
                                      f"a request needing ${from_micros(amount)} does not fit now",
-                                     extra={"run_id": run_id})
+                                     extra={"budget": budget})
             own_grows += 1
             try:
                 await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount), request_id))
@@ -140,7 +141,7 @@ class LeaseBook:
         lease.in_flight -= 1
         lease.free += reservation.micros - actual
         if actual > reservation.micros:
-            log.warning("cost_above_reservation", run_id=lease.run_id, reserved=str(from_micros(reservation.micros)),
+            log.warning("cost_above_reservation", budget=lease.budget, reserved=str(from_micros(reservation.micros)),
                         cost=str(from_micros(actual)))
 
     # -- growing ----------------------------------------------------------------------------------
@@ -155,9 +156,9 @@ class LeaseBook:
         started = self.monotonic()
         try:
             self.grows += 1
-            grant = await self.client.grow(lease.lease_id, lease.run_id, need, want, request_id)
+            grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id)
             if not grant.budgeted:
-                raise Unbudgeted(lease.run_id)
+                raise Unbudgeted(lease.budget)
             lease.free += grant.micros
             lease.renewed_at = started  # the ledger restarted its TTL after we asked
         finally:
@@ -172,21 +173,21 @@ class LeaseBook:
     async def sweep(self, *, everything: bool = False) -> None:
         """Give back the free money of leases idle for `idle_s` (all of them with `everything`)."""
         now = self.monotonic()
-        for run_id, lease in list(self._leases.items()):
+        for budget, lease in list(self._leases.items()):
             idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
             if not (idle or everything):
                 continue
             amount = lease.free
-            del self._leases[run_id]
+            del self._leases[budget]
             if amount <= 0 or lease.renewed_at == float("-inf"):
                 continue
             lease.free -= amount
             try:
-                await self.client.give_back(lease.lease_id, run_id, amount)
+                await self.client.give_back(lease.lease_id, budget, amount)
             except TollwayError as exc:
-                log.warning("lease_return_failed", run_id=run_id, lease_id=lease.lease_id, error=exc.message)
+                log.warning("lease_return_failed", budget=budget, lease_id=lease.lease_id, error=exc.message)
                 lease.free += amount
-                self._leases.setdefault(run_id, lease)  # try again on the next sweep
+                self._leases.setdefault(budget, lease)  # try again on the next sweep
 
 
 class Unbudgeted(Exception):

@@ -41,17 +41,19 @@ class LedgerBudgetClient:
         if self._session is not None:
             await self._session.close()
 
-    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str) -> Grant:
-        """Ask for up to `want` micros (at least `need`) more on the lease."""
-        body = {"lease_id": lease_id, "run_id": run_id, "need_usd": from_micros(need), "want_usd": from_micros(want)}
-        data = await self._post("/leases", body, run_id, request_id)
+    async def grow(self, lease_id: str, budget: str, need: int, want: int, request_id: str) -> Grant:
+        """Ask for up to `want` micros (at least `need`) more on the lease on `budget` ('run:<id>'...)."""
+        scope, _, scope_id = budget.partition(":")
+        target = {"run_id": scope_id} if scope == "run" else {"scope": scope, "scope_id": scope_id}
+        body = {"lease_id": lease_id, **target, "need_usd": from_micros(need), "want_usd": from_micros(want)}
+        data = await self._post("/leases", body, budget, request_id)
         return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))))
 
-    async def give_back(self, lease_id: str, run_id: str, amount: int) -> Grant:
-        data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, run_id, lease_id)
+    async def give_back(self, lease_id: str, budget: str, amount: int) -> Grant:
+        data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, budget, lease_id)
         return Grant(True, to_micros(Decimal(data.get("returned_usd", 0))))
 
-    async def _post(self, path: str, body: dict[str, object], run_id: str, request_id: str) -> dict:
+    async def _post(self, path: str, body: dict[str, object], budget: str, request_id: str) -> dict:
         assert self._session is not None, "LedgerBudgetClient.start() not called"
         try:
             async with self._session.post(self.base + path, data=jsonio.dumps(body),
@@ -59,13 +61,14 @@ class LedgerBudgetClient:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("ledger_unreachable", run_id=run_id, path=path, error=repr(exc))
+            log.warning("ledger_unreachable", budget=budget, path=path, error=repr(exc))
             raise DependencyUnavailable(
-                f"run {run_id} has a budget and the ledger cannot be reached to reserve it; "
+                f"{budget.replace(':', ' ', 1)} has a budget and the ledger cannot be reached to reserve it; "
                 "refusing rather than risk overspending") from None
         if status == 402:
-            message = _error_message(raw) or f"budget for run {run_id} exhausted"
-            raise BudgetExceeded(message, extra={"run_id": run_id})
+            message = _error_message(raw) or f"budget of {budget} exhausted"
+            scope, _, scope_id = budget.partition(":")
+            raise BudgetExceeded(message, extra={"budget": budget, **({"run_id": scope_id} if scope == "run" else {})})
         if status >= 400:
             raise DependencyUnavailable(f"ledger refused {path}: HTTP {status} {_error_message(raw)}")
         try:

@@ -43,7 +43,7 @@ class RequestFacts:
     stream: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     hold_usd: Decimal | None = None  # the worst case reserved for a budgeted run
-    lease_id: str | None = None  # the budget lease it was reserved from
+    lease_ids: list[str] = field(default_factory=list)  # the budget leases it was reserved from
     identity: dict[str, str] = field(default_factory=dict)  # key_id, user, team, org of the caller
     experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
 
@@ -91,8 +91,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
     receipt.update(facts.identity)
     if facts.experiment:
         receipt["experiment"] = facts.experiment
-    if facts.lease_id:
-        receipt["lease_id"] = facts.lease_id
+    if facts.lease_ids:
+        receipt["lease_ids"] = facts.lease_ids
     if error:
         receipt["error"] = error
     return receipt
