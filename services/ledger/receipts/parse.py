@@ -32,6 +32,8 @@ class Receipt:
     cost_micros: int
     body: bytes  # the receipt's JSON, numbers written exactly as received
     lease_ids: tuple[str, ...] = ()  # the gateway leases whose held money this receipt's cost consumes
+    saved_micros: int = 0  # what a cache hit saved (the cost of the answer it reused)
+    cache_hit: bool = False
     key_id: str | None = None  # the virtual key that sent the request, and its tenant
     team: str | None = None
     org: str | None = None
@@ -59,6 +61,7 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
     costs = {name: micros(name) for name in COST_FIELDS}
     if data.get("hold_usd") is not None:
         micros("hold_usd")
+    saved = micros("saved_usd") if data.get("saved_usd") is not None else 0
     if not is_safe_id(str(data["run_id"])):
         raise refuse("run_id must match [A-Za-z0-9._-]{1,128} without '..'", "run_id")
     if costs["cost_usd"] != costs["input_cost_usd"] + costs["output_cost_usd"]:
@@ -79,7 +82,8 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
     return Receipt(request_id=request_id, run_id=str(data["run_id"]), ts_us=ts_us,
                    provider=str(data["provider"]), input_tokens=int(data["input_tokens"]),
                    output_tokens=int(data["output_tokens"]), cost_micros=costs["cost_usd"],
-                   body=body, lease_ids=tuple(data.get("lease_ids") or ()), key_id=data.get("key_id"),
+                   body=body, saved_micros=saved, cache_hit=data.get("cache") == "hit",
+                   lease_ids=tuple(data.get("lease_ids") or ()), key_id=data.get("key_id"),
                    team=data.get("team"), org=data.get("org"))
 
 

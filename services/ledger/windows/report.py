@@ -24,7 +24,8 @@ def cost_per_request(tally: Tally) -> Decimal:
 def tally_body(tally: Tally) -> dict[str, Any]:
     return {"cost_usd": from_micros(tally.cost_micros), "requests": tally.requests,
             "input_tokens": tally.input_tokens, "output_tokens": tally.output_tokens,
-            "cost_per_request": cost_per_request(tally)}
+            "cost_per_request": cost_per_request(tally), "cache_hits": tally.cache_hits,
+            "saved_usd": from_micros(tally.saved_micros)}
 
 
 def metrics_body(window: Grain, now_us: int, rows: Iterable[Row]) -> dict[str, Any]:

@@ -15,16 +15,21 @@ class Tally:
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    saved_micros: int = 0  # what cache hits saved
+    cache_hits: int = 0
 
     def add(self, other: Tally) -> None:
         self.cost_micros += other.cost_micros
         self.requests += other.requests
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
+        self.saved_micros += other.saved_micros
+        self.cache_hits += other.cache_hits
 
     @classmethod
     def of(cls, receipt: Receipt) -> Tally:
-        return cls(receipt.cost_micros, 1, receipt.input_tokens, receipt.output_tokens)
+        return cls(receipt.cost_micros, 1, receipt.input_tokens, receipt.output_tokens, receipt.saved_micros,
+                   int(receipt.cache_hit))
 
 
 RollupKey = tuple[str, int, str]  # (grain, bucket start in us, provider)

@@ -167,7 +167,8 @@ async def test_a_key_sees_only_its_tenants_usage_in_the_windows(ledger_at: Ledge
         everything = (await client.get("/metrics?window=hour", headers=ADMIN)).json()["totals"]
         assert (everything["cost_usd"], everything["requests"]) == (0.9, 3)
         for key, cost, tokens, tenant in ((a, 0.1, 10, "org:acme"), (b, 0.3, 30, f"key:{b['key_id']}")):
-            body = (await client.get("/metrics?window=hour", headers={"authorization": f"Bearer {key['secret']}"})).json()
+            as_key = {"authorization": f"Bearer {key['secret']}"}
+            body = (await client.get("/metrics?window=hour", headers=as_key)).json()
             assert body["tenant"] == tenant
             assert (body["totals"]["cost_usd"], body["totals"]["requests"], body["totals"]["input_tokens"]) == (
                 cost, 1, tokens)

@@ -114,3 +114,30 @@ async def test_bad_window_is_a_400(client: httpx.AsyncClient) -> None:
     resp = await client.get("/metrics", params={"window": "week"})
     assert resp.status_code == 400
     assert error_of(resp)["field"] == "window"
+
+
+async def test_cache_hits_and_what_they_saved_are_reported(client: httpx.AsyncClient) -> None:
+    receipts = [make_receipt("0.020000", provider="sim-openai"),
+                make_receipt("0", provider="sim-openai", cache="hit", cache_kind="exact", saved_usd=Decimal("0.02")),
+                make_receipt("0", provider="sim-openai", cache="hit", cache_kind="semantic",
+                             cache_similarity=0.93, saved_usd=Decimal("0.010001"))]
+    assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 200
+    body = exact(await client.get("/metrics?window=day"))
+    assert (body["totals"]["cost_usd"], body["totals"]["requests"]) == (Decimal("0.02"), 3)
+    assert (body["totals"]["cache_hits"], body["totals"]["saved_usd"]) == (2, Decimal("0.030001"))
+    assert body["by_provider"]["sim-openai"]["saved_usd"] == Decimal("0.030001")
+    bad = await post(client, "/receipts", {"receipts": [make_receipt("0", saved_usd=Decimal("0.0000001"))]})
+    assert bad.status_code == 400 and "saved_usd" in error_of(bad)["message"]
+
+
+async def test_a_ledger_file_from_before_cache_columns_is_upgraded_in_place(tmp_path: Path, ledger_at) -> None:
+    db = tmp_path / "ledger" / "ledger.db"
+    db.parent.mkdir(parents=True)
+    with sqlite3.connect(db) as conn:  # the rollups table as the previous release created it
+        conn.execute("CREATE TABLE rollups (grain TEXT NOT NULL, bucket_us INTEGER NOT NULL, provider TEXT NOT NULL,"
+                     " cost_micros INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
+                     " output_tokens INTEGER NOT NULL, PRIMARY KEY (grain, bucket_us, provider)) WITHOUT ROWID")
+        conn.execute("INSERT INTO rollups VALUES ('day', 1795392000000000, 'old', 5000000, 2, 10, 10)")
+    async with ledger_at() as client:
+        body = exact(await client.get("/metrics?window=day"))
+        assert body["by_provider"]["old"]["cost_usd"] == Decimal(5) and body["by_provider"]["old"]["cache_hits"] == 0

@@ -11,8 +11,8 @@ from services.ledger.windows.rollup import Row, Tally
 
 INSERT = """
 INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens,
-                      cost_micros, body, ingested_us, tenant)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      cost_micros, body, ingested_us, tenant, saved_micros, cache_hit)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id) DO NOTHING
 """
 
@@ -22,7 +22,8 @@ def insert_new(conn: sqlite3.Connection, receipts: Sequence[Receipt], now_us: in
     new: list[Receipt] = []
     for r in receipts:
         cur = conn.execute(INSERT, (r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens,
-                                    r.output_tokens, r.cost_micros, r.body.decode(), now_us, r.tenant))
+                                    r.output_tokens, r.cost_micros, r.body.decode(), now_us, r.tenant,
+                                    r.saved_micros, int(r.cache_hit)))
         if cur.rowcount == 1:
             new.append(r)
     return new
@@ -54,8 +55,8 @@ def tenant_window(conn: sqlite3.Connection, tenant: str, size_us: int, first_us:
     """One tenant's receipts summed per bucket of `size_us` and provider (buckets from first_us
     to last_us): the rollup rows of a window, for a virtual key that may see only its own."""
     rows = conn.execute(
-        "SELECT ts_us - ts_us % ?, provider, SUM(cost_micros), COUNT(*), SUM(input_tokens), SUM(output_tokens)"
-        " FROM receipts WHERE tenant = ? AND ts_us >= ? AND ts_us < ? GROUP BY 1, 2",
+        "SELECT ts_us - ts_us % ?, provider, SUM(cost_micros), COUNT(*), SUM(input_tokens), SUM(output_tokens),"
+        " SUM(saved_micros), SUM(cache_hit) FROM receipts WHERE tenant = ? AND ts_us >= ? AND ts_us < ? GROUP BY 1, 2",
         (size_us, tenant, first_us, last_us + size_us))
-    return [(int(start), provider, Tally(int(cost), int(n), int(i), int(o)))
-            for start, provider, cost, n, i, o in rows]
+    return [(int(start), provider, Tally(int(cost), int(n), int(i), int(o), int(saved), int(hits)))
+            for start, provider, cost, n, i, o, saved, hits in rows]

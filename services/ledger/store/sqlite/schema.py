@@ -104,7 +104,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('keys_version', 0);
 
 
 # columns added after a ledger file may already exist: (table, column, declaration)
-ADDED = [("receipts", "tenant", "TEXT")]
+ADDED = [("receipts", "tenant", "TEXT"), ("receipts", "saved_micros", "INTEGER NOT NULL DEFAULT 0"),
+         ("receipts", "cache_hit", "INTEGER NOT NULL DEFAULT 0"),
+         ("rollups", "saved_micros", "INTEGER NOT NULL DEFAULT 0"),
+         ("rollups", "cache_hits", "INTEGER NOT NULL DEFAULT 0")]
 AFTER = "CREATE INDEX IF NOT EXISTS receipts_by_tenant ON receipts (tenant, ts_us);"
 
 
