@@ -106,6 +106,24 @@ class DependencyUnavailable(TollwayError):
     type = "service_unavailable"
 
 
+class ProvidersUnavailable(TollwayError):
+    """Every provider that could serve the request is out for now (circuit open, unhealthy)."""
+
+    status = 503
+    type = "providers_unavailable"
+
+
+class UpstreamRejected(TollwayError):
+    """The provider refused the request as the caller's mistake (400, 413, 422 ...): its status
+    and its own words, in the one error shape."""
+
+    type = "invalid_request_error"
+
+    def __init__(self, message: str, *, status: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
+
+
 def error_response(status: int, type_: str, message: str, field: str | None = None,
                    headers: dict[str, str] | None = None) -> Response:
     err: dict[str, Any] = {"type": type_, "message": message}

@@ -64,6 +64,29 @@ class Settings(BaseSettings):
     lease_requests: int = 50  # a lease grows by this many worst cases at a time
     lease_idle_s: float = 2.0  # a lease unused this long is given back to the ledger
 
+    # gateway: resilience
+    # Per attempt: connect is upstream_connect_timeout_s and first byte upstream_read_timeout_s
+    # (above); a provider's registration may override any of the four (`timeouts`).
+    upstream_idle_timeout_s: float = 30.0  # longest silence between two chunks of an answer
+    upstream_total_timeout_s: float = 600.0  # one attempt, from sending to the answer's last byte
+    retries_per_provider: int = 1  # tries again on the same provider after a retryable error
+    retry_budget_attempts: int = 6  # upstream calls one request may make, retries and fallbacks together
+    retry_budget_s: float = 10.0  # no retry starts later than this after the request's first attempt
+    retry_backoff_base_s: float = 0.1  # full jitter: retry n waits uniform(0, min(cap, base * 2**n))
+    retry_backoff_cap_s: float = 2.0
+    retry_after_max_s: float = 5.0  # a longer Retry-After is not waited for: the next provider is tried
+    breaker_failures: int = 5  # consecutive failures that open a provider's circuit ...
+    breaker_failure_rate: float = 0.5  # ... or this share of failures in the window ...
+    breaker_window_s: float = 60.0
+    breaker_min_calls: int = 20  # ... once the window holds this many calls
+    breaker_cooldown_s: float = 30.0  # open this long, then one probe call (half-open)
+    # router: active health checks of every active provider (0 s interval: off)
+    health_check_interval_s: float = 10.0
+    health_check_timeout_s: float = 2.0
+    health_unhealthy_after: int = 3  # consecutive failed probes that take a provider out of selection
+    health_healthy_after: int = 2  # consecutive good probes that bring it back
+    health_passive_failures: int = 0  # failed requests in a row (gateways' outcome reports) that take it out; 0: off
+
     # ledger
     hold_ttl_s: float = 600.0  # a hold or lease never settled or renewed (gateway died) expires after this
 

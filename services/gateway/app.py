@@ -16,6 +16,7 @@ from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
+from services.gateway.api.breakers import list_breakers
 from services.gateway.api.openai_routes import chat_completions, list_models
 from services.gateway.api import admin_limits
 from services.gateway.api.route import route
@@ -129,8 +130,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
             "routing": pipeline.routing.health(),
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
+            "breakers": pipeline.forwarder.breakers.summary(),
             "receipts": {
                 "shipped": shipper.shipped,
+                "zero_cost_successes": pipeline.zero_cost_successes,
                 "backlog_files": shipper.backlog_files,
                 "ledger_connected": shipper.connected,
             },
@@ -149,6 +152,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )(chat_completions)
     app.post("/chat/completions", tags=["openai"], include_in_schema=False)(chat_completions)
     app.get("/v1/models", tags=["openai"], summary="Models served by registered providers")(list_models)
+    app.get("/admin/breakers", tags=["ops"], summary="Circuit breakers of this gateway process")(list_breakers)
     app.post(
         "/route",
         tags=["tollway"],

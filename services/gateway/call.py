@@ -20,6 +20,7 @@ class Call:
     optimization: str
     stream: bool = False
     credential: str | None = field(default=None, repr=False)  # the client's key as sent: never logged
+    kind: str = "chat"  # chat | embeddings: what is sent upstream and how the answer is read
     client_ip: str | None = None
 
     @property

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from services.common.clock import Clock, to_us
-from services.common.errors import BudgetExceeded, TollwayError
+from services.common.errors import BudgetExceeded, TollwayError, UpstreamRejected
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision
@@ -27,13 +27,16 @@ from services.common.selection.estimate import (
     typical_input_tokens,
 )
 from services.common.settings import Settings
-from services.gateway.adapters.base import ParsedResponse
+from services.gateway.adapters.base import ParsedResponse, Usage
 from services.gateway.auth.directory import KeyDirectory
 from services.gateway.auth.identify import Identity, authorize_model, identify
 from services.gateway.budgets.leases import LeaseBook, Reservation
 from services.gateway.budgets.worst_case import worst_case
 from services.gateway.call import Call, RecentRequestIds
-from services.gateway.forwarding.fallback import Answer, first_answer
+from services.gateway.forwarding.breaker import BreakerConfig, Breakers
+from services.gateway.forwarding.candidates import skip_unavailable
+from services.gateway.forwarding.fallback import Answer, Forwarder
+from services.gateway.forwarding.requests import parse_answer, request_builder
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.gate import RateGate
@@ -95,6 +98,9 @@ class Pipeline:
         self.writer = writer
         self.shipper = shipper
         self.recent_ids = RecentRequestIds()
+        # retries, timeouts, fallback and the circuit breakers every request of this process shares
+        self.forwarder = Forwarder(upstream, settings, Breakers(BreakerConfig.from_settings(settings)))
+        self.zero_cost_successes = 0  # successful answers at a priced provider whose receipt cost $0
         self.routing = GatewayRouting(settings)  # selection context, in-flight counts, outcome reports
 
     # -- admission: decide and reserve ---------------------------------------------------------
@@ -120,6 +126,7 @@ class Pipeline:
         verdict = await self.rate_limit(call, identity)
         self.recent_ids.claim(call.request_id)
         decision = self.decide(call, identity)
+        decision = skip_unavailable(decision, self.forwarder.breakers)  # circuit open or unhealthy: not tried
         candidates = await self._within_quotas([c.provider for c in decision.ranked], call)
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
@@ -167,48 +174,59 @@ class Pipeline:
         self.writer.write(receipt)
 
     # -- forwarding -----------------------------------------------------------------------
-    async def complete(self, call: Call) -> Completed:
-        """A non-streaming request from admission to receipt."""
-        admitted = await self.admit(call)
+    async def forward(self, admitted: Admitted, *, stream: bool) -> Answer:
+        """The first answer of the candidates (retries, fallback, breakers: forwarding/fallback.py);
+        when none answers, the receipt says so and the error is raised."""
+        call = admitted.call
         try:
-            answer = await first_answer(admitted.candidates, call.payload, self.upstream,
-                                        admitted.facts.attempts, stream=False)
+            return await self.forwarder.first_answer(admitted.candidates, request_builder(call, stream=stream),
+                                                     admitted.facts, stream=stream)
         except TollwayError as exc:
             self.finish_failed(admitted, exc)
             raise
+
+    async def complete(self, call: Call) -> Completed:
+        """A non-streaming request from admission to receipt."""
+        admitted = await self.admit(call)
+        answer = await self.forward(admitted, stream=False)
         body = answer.body or b""
-        parsed: ParsedResponse | None = None
-        usage_estimated = False
-        if answer.status < 400:
-            try:
-                parsed = answer.adapter.parse_response(body)
-            except ValueError:
-                parsed = None
-            usage = parsed.usage if parsed else None
-            if usage is None:
-                usage_estimated = True
-                in_tokens, out_tokens = typical_input_tokens(call.payload), max(len(body) // 4, 1)
-            else:
-                in_tokens, out_tokens = usage.input_tokens, usage.output_tokens
-            receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
-                                  input_tokens=in_tokens, output_tokens=out_tokens,
-                                  usage_estimated=usage_estimated)
+        if answer.status >= 400:
+            raise self.rejected(admitted, answer)[1]
+        parsed = parse_answer(answer.adapter, body, call.kind)
+        usage = parsed.usage if parsed else None
+        if usage is None:
+            in_tokens = typical_input_tokens(call.payload)
+            out_tokens = 0 if call.kind == "embeddings" else max(len(body) // 4, 1)
         else:
-            message = answer.adapter.error_message(answer.status, body)
-            receipt = self.record(admitted, answer.provider, status="error", http_status=answer.status,
-                                  input_tokens=0, output_tokens=0,
-                                  error={"type": "upstream_client_error", "message": message})
+            in_tokens, out_tokens = usage.input_tokens, usage.output_tokens
+        receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
+                              input_tokens=in_tokens, output_tokens=out_tokens,
+                              usage_estimated=usage is None, usage=usage)
         return Completed(admitted, answer, parsed, receipt)
+
+    def rejected(self, admitted: Admitted, answer: Answer) -> tuple[dict[str, Any], UpstreamRejected]:
+        """A 4xx the caller caused: its receipt, and the provider's own words as the error to answer
+        with (in the one error shape, with the provider's status)."""
+        message = answer.adapter.error_message(answer.status, answer.body or b"")
+        receipt = self.record(admitted, answer.provider, status="error", http_status=answer.status,
+                              input_tokens=0, output_tokens=0,
+                              error={"type": "upstream_client_error", "message": message})
+        return receipt, UpstreamRejected(f"provider {answer.provider.name} refused the request: {message}",
+                                         status=answer.status, extra={"provider": answer.provider.name})
 
     # -- receipts ---------------------------------------------------------------------------
     def record(self, admitted: Admitted, provider: Provider, *, status: str, http_status: int,
                input_tokens: int, output_tokens: int, usage_estimated: bool = False,
-               error: dict[str, str] | None = None, charged: bool | None = None) -> dict[str, Any]:
-        """Write the receipt (before the client sees the answer) and free the rest of the reservation."""
+               error: dict[str, str] | None = None, charged: bool | None = None,
+               usage: Usage | None = None) -> dict[str, Any]:
+        """Write the receipt (before the client sees the answer) and free the rest of the reservation.
+        `usage` (the provider's) adds its prompt-cache counts to the receipt."""
         receipt = build_receipt(admitted.facts, provider, status=status, http_status=http_status,
                                 input_tokens=input_tokens, output_tokens=output_tokens,
                                 latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
-                                usage_estimated=usage_estimated, error=error, charged=charged)
+                                usage_estimated=usage_estimated, error=error, charged=charged,
+                                cache_read_input_tokens=usage.cache_read_input_tokens if usage else 0,
+                                cache_creation_input_tokens=usage.cache_creation_input_tokens if usage else 0)
         self.writer.write(receipt)
         self.routing.finished(receipt)  # no longer in flight; outcomes to the router
         for reservation in admitted.reservations:
@@ -217,6 +235,7 @@ class Pipeline:
             self._background(self.gate.settle(admitted.verdict, input_tokens + output_tokens))
         priced = provider.input_per_token > 0 or provider.output_per_token > 0
         if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
+            self.zero_cost_successes += 1
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
         return receipt
 

@@ -3,13 +3,16 @@
 Usage is always asked of the upstream; the usage-only chunk is removed again when the client
 did not ask for it. The receipt is written before the final `[DONE]` goes out. A stream that ends
 without its end marker is an error: the client gets an error event, never a clean-looking end,
-and the receipt says `truncated`. A client that goes away mid-stream still gets a receipt for
-what was generated, and the upstream request is closed.
+and the receipt says `truncated`; so does a stream that stays silent past the provider's idle
+timeout, or runs past its total timeout. A client that goes away mid-stream still gets a receipt
+for what was generated, and the upstream request is closed. The receipt carries the time to the
+first token (`ttft_ms`); the stream's outcome goes to the provider's circuit breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -28,10 +31,25 @@ def _error_event(kind: str, message: str) -> bytes:
     return b"data: " + orjson.dumps({"error": {"type": kind, "message": message}}) + b"\n\n"
 
 
-async def _events(resp: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
-    """Group the upstream's lines into SSE events (separated by a blank line)."""
+class StreamStalled(Exception):
+    """The upstream stream went silent past its idle timeout, or ran past its total timeout."""
+
+
+async def _events(resp: aiohttp.ClientResponse, idle_s: float, deadline: float) -> AsyncIterator[list[bytes]]:
+    """Group the upstream's lines into SSE events (separated by a blank line); each line must come
+    within `idle_s` and all of them before `deadline` (event-loop time)."""
+    loop = asyncio.get_running_loop()
     lines: list[bytes] = []
-    async for line in resp.content:
+    while True:
+        wait = min(idle_s, deadline - loop.time())
+        try:
+            async with asyncio.timeout(wait):
+                line = await resp.content.readline()
+        except TimeoutError:
+            why = "total timeout" if wait < idle_s else f"no data for {idle_s:g} s (idle timeout)"
+            raise StreamStalled(why) from None
+        if not line:
+            break
         lines.append(line)
         if line in (b"\n", b"\r\n"):
             yield lines
@@ -47,25 +65,29 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
     finished = False
     recorded = False
     resp = answer.response
+    facts = admitted.facts
 
     def record(status: str, error: dict[str, str] | None = None) -> None:
         nonlocal recorded
         if recorded:
             return
         recorded = True
+        answer.settle(status == "success" or (error or {}).get("type") == "client_disconnected")
         estimated = usage is None
         in_tokens = usage.input_tokens if usage else typical_input_tokens(call.payload)
         out_tokens = usage.output_tokens if usage else (text_len + 3) // 4
         pipeline.record(admitted, answer.provider, status=status, http_status=answer.status,
                         input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
-                        error=error, charged=True)
+                        error=error, charged=True, usage=usage)
 
     parser = answer.adapter.stream_parser()
     try:
-        async for lines in _events(resp):
+        async for lines in _events(resp, answer.timeouts.idle_s, answer.deadline):
             for event in parser.parse_event(lines):
                 if event.usage is not None:
                     usage = event.usage
+                if event.text and facts.ttft_ms is None:
+                    facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
                 text_len += len(event.text)
                 if event.done:
                     finished = True
@@ -82,6 +104,11 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
             yield _error_event("upstream_truncated",
                                f"provider {answer.provider.name} ended the stream before it was "
                                "complete; the answer above is partial (no fallback after the first byte)")
+    except StreamStalled as exc:
+        record("error", {"type": "truncated", "message": f"upstream stream stalled: {exc}"})
+        yield _error_event("upstream_timeout",
+                           f"provider {answer.provider.name} stopped mid-stream: {exc}; the answer above is "
+                           "partial (no fallback after the first byte)")
     except (aiohttp.ClientError, TimeoutError) as exc:
         record("error", {"type": "truncated", "message": f"upstream stream failed: {exc!r}"[:300]})
         yield _error_event("upstream_truncated",

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.http.app import build_app
+from services.common.http.responses import JSONResponse
 from services.common.settings import Settings
 from services.simulator import handler
 from services.simulator.config import SimSettings
@@ -41,6 +42,20 @@ async def _azure_chat(request: Request) -> Response:
     return await handler.chat(request, openai, model=request.path_params["deployment"])
 
 
+async def _azure_embed(request: Request) -> Response:
+    if not request.query_params.get("api-version"):
+        return handler.error_response(openai, 404, "Resource not found: the api-version query parameter is missing",
+                                      param="api-version")
+    return await handler.embed(request, model=request.path_params["deployment"])
+
+
+async def _requests(request: Request) -> Response:
+    """How many calls the simulator has had: chat and embeddings by spec, model lists by spec."""
+    state: SimState = request.app.state.sim
+    return JSONResponse({"total": sum(state.calls.values()), "by_spec": dict(state.calls),
+                         "model_lists": dict(state.probes)})
+
+
 def _route(app: FastAPI, path: str, endpoint: Endpoint, method: str) -> None:
     for base in ("", "/sim/{spec}"):
         # plain Starlette routes: no FastAPI dependency solving on a path benches hammer
@@ -56,6 +71,10 @@ def create_app(settings: Settings | None = None, sim: SimSettings | None = None)
     _route(app, "/v1/chat/completions", _chat(openai), "POST")
     _route(app, "/v1/models", _models(openai), "GET")
     _route(app, "/openai/deployments/{deployment}/chat/completions", _azure_chat, "POST")
+    _route(app, "/openai/models", _models(openai), "GET")  # Azure OpenAI's model list
+    _route(app, "/v1/embeddings", handler.embed, "POST")
+    _route(app, "/openai/deployments/{deployment}/embeddings", _azure_embed, "POST")
+    app.add_route("/requests", _requests, methods=["GET"], include_in_schema=False)
     _route(app, "/v1/messages", _chat(anthropic), "POST")
     for version in ("/v1beta", "/v1"):  # Google serves both; its SDKs default to one or the other
         _route(app, version + "/models/{model}:generateContent", _chat(gemini, model_param="model", stream=False),

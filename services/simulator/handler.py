@@ -1,20 +1,24 @@
-"""The request flow every format shares: spec, body, hang, latency, error draw, then the reply
-(whole, streamed, or dropped half-way), rendered by the format's module."""
+"""The request flow every format shares: spec, body, hang, latency, error draw (or one of the
+first `fail_first` calls), then the reply (whole, streamed, dropped or stalled half-way), rendered
+by the format's module. Embeddings (OpenAI's format) share the faults."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
 from types import ModuleType
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common import jsonio
 from services.common.errors import InvalidRequest
+from services.simulator import embeddings
 from services.simulator.faults import wait_for_disconnect
+from services.simulator.formats import openai
 from services.simulator.reply import plan
-from services.simulator.spec import SpecError
+from services.simulator.spec import Spec, SpecError
 from services.simulator.state import SimState
 from services.simulator.streaming import PacedStream, TruncatedBody
 
@@ -35,30 +39,60 @@ async def chat(request: Request, fmt: ModuleType, *, model: str | None = None,
     except SpecError as exc:
         return error_response(fmt, 400, exc.message, param=exc.field, code="invalid_sim_spec")
     try:
-        raw = await request.body()
-        body = jsonio.loads(raw) if raw.strip() else None
-        if not isinstance(body, dict):
-            raise InvalidRequest("request body must be a JSON object")
-        call = fmt.parse_request(body)
+        call = fmt.parse_request(await _json_object(request))
     except InvalidRequest as exc:
         return error_response(fmt, 400, exc.message, param=exc.field)
     if model is not None or stream is not None:
         call = replace(call, model=model or call.model, stream=call.stream if stream is None else stream)
+    failure = await _faults(request, fmt, state, spec)
+    if failure is not None:
+        return failure
+    reply = plan(call, spec.tokens)
+    if call.stream:
+        return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,
+                           stall=spec.stall, media_type=fmt.STREAM_MEDIA_TYPE)
+    content = fmt.completion(reply)
+    if spec.drop:
+        return TruncatedBody(content, fmt.MEDIA_TYPE)
+    return Response(content, media_type=fmt.MEDIA_TYPE)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    body = jsonio.loads(raw) if raw.strip() else None
+    if not isinstance(body, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return body
+
+
+async def _faults(request: Request, fmt: ModuleType, state: SimState, spec: Spec) -> Response | None:
+    """The spec's hang, latency and injected error, in that order; None when the call goes on."""
+    key = request.path_params.get("spec")
+    number = state.count(key)
     if spec.hang:
         await wait_for_disconnect(request)
         return error_response(fmt, 504, "simulated hang ended")
     if spec.latency_ms > 0:
         await asyncio.sleep(spec.latency_ms / 1000)
-    if state.dice.fails(spec.error_rate, spec.seed, key=request.path_params.get("spec")):
+    if number <= spec.fail_first or state.dice.fails(spec.error_rate, spec.seed, key=key):
         return error_response(fmt, spec.status, f"simulated error {spec.status}", retry_after=spec.retry_after)
-    reply = plan(call, spec.tokens)
-    if call.stream:
-        return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,
-                           media_type=fmt.STREAM_MEDIA_TYPE)
-    content = fmt.completion(reply)
-    if spec.drop:
-        return TruncatedBody(content, fmt.MEDIA_TYPE)
-    return Response(content, media_type=fmt.MEDIA_TYPE)
+    return None
+
+
+async def embed(request: Request, *, model: str | None = None) -> Response:
+    """OpenAI's `/v1/embeddings` (and Azure's deployment form, `model` from the URL)."""
+    state: SimState = request.app.state.sim
+    try:
+        spec = state.spec(request.path_params.get("spec"))
+        body = await _json_object(request)
+        inputs = embeddings.parse_request(body)
+    except InvalidRequest as exc:
+        return error_response(openai, 400, exc.message, param=exc.field)
+    failure = await _faults(request, openai, state, spec)
+    if failure is not None:
+        return failure
+    return Response(embeddings.answer(model or str(body.get("model") or "sim-embed"), inputs,
+                                      body.get("dimensions")), media_type=openai.MEDIA_TYPE)
 
 
 async def models(request: Request, fmt: ModuleType) -> Response:
@@ -67,4 +101,5 @@ async def models(request: Request, fmt: ModuleType) -> Response:
         state.spec(request.path_params.get("spec"))
     except SpecError as exc:
         return error_response(fmt, 400, exc.message, param=exc.field, code="invalid_sim_spec")
+    state.probes[request.path_params.get("spec") or ""] += 1
     return Response(fmt.models(state.models, state.started), media_type=fmt.MEDIA_TYPE)

@@ -1,7 +1,7 @@
 """The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
 
-Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, seed. Anything else, a repeated key or
-a value out of range is a `SpecError` naming the key.
+Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed. Anything else,
+a repeated key or a value out of range is a `SpecError` naming the key.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ class Spec:
     status: int = 500
     retry_after: int = 1  # seconds, in the Retry-After header of a simulated 429
     hang: bool = False
-    drop: bool = False
+    drop: bool = False  # the answer stops half-way and the connection is cut
+    stall: bool = False  # a stream stops half-way and the connection stays open, silent
+    fail_first: int = 0  # the first N calls with this spec are answered with `status`, then none
     seed: int | None = None
 
 
@@ -67,6 +69,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "retry_after": _integer(0, 86_400),
     "hang": _flag,
     "drop": _flag,
+    "stall": _flag,
+    "fail_first": _integer(0, 1_000_000),
     "seed": _integer(-(2**63), 2**63 - 1),
 }
 

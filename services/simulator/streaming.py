@@ -1,6 +1,7 @@
-"""ASGI responses that pace a stream at a number of tokens per second, or cut the connection
-half-way (`drop`): the bytes stop and the response never completes, so the server closes the
-connection and the client sees a truncated body."""
+"""ASGI responses that pace a stream at a number of tokens per second, cut the connection
+half-way (`drop`: the bytes stop and the response never completes, so the server closes the
+connection and the client sees a truncated body), or go silent half-way with the connection
+open (`stall`) until the client leaves."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class PacedStream(Response):
     media_type = "text/event-stream"
 
     def __init__(self, events: Iterable[tuple[bytes, bool]], *, tps: float, drop: bool = False,
-                 media_type: str | None = None) -> None:
+                 stall: bool = False, media_type: str | None = None) -> None:
         self.status_code = 200
         self.background = None
         if media_type is not None:
@@ -28,7 +29,8 @@ class PacedStream(Response):
         self.init_headers({"cache-control": "no-cache", "x-accel-buffering": "no"})
         self.events = list(events)
         self.tps = tps
-        self.cut = _middle_token(self.events) if drop else None
+        self.cut = _middle_token(self.events) if drop or stall else None
+        self.stall = stall
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
@@ -48,6 +50,8 @@ class PacedStream(Response):
         sent_tokens = 0
         for index, (data, is_token) in enumerate(self.events):
             if index == self.cut:
+                if self.stall:  # silent from here on; the disconnect watcher ends it
+                    await asyncio.Event().wait()
                 return  # dropped: the body never ends
             if is_token and self.tps > 0:
                 sent_tokens += 1

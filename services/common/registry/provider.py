@@ -2,7 +2,8 @@
 
 Built from a registration body (router) or a registry snapshot (gateway); serialised the same
 way for both (contracts/provider.schema.json). The API key is only ever a reference: the name of
-an environment variable the gateway reads.
+an environment variable the gateway reads. `timeouts` override the gateway's upstream timeouts for
+this provider; `health` is what the router's health checks last concluded.
 """
 
 from __future__ import annotations
@@ -23,10 +24,35 @@ from services.common.money import (
 )
 
 FEATURE_ALIASES = {"tools": "function_calling", "json": "json_mode"}
+HEALTH_STATES = ("unknown", "healthy", "unhealthy")  # unknown: not checked yet (selectable)
 
 
 def normalise_features(features: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[str]:
     return frozenset(FEATURE_ALIASES.get(f, f) for f in features)
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    status: str = "unknown"
+    reason: str | None = None  # why it is unhealthy (the last failed probe or outcome)
+    since: str = ""  # when the status last changed
+
+    @property
+    def unhealthy(self) -> bool:
+        return self.status == "unhealthy"
+
+    def exclusion(self) -> str | None:
+        """Why selection leaves the provider out, or None when its health lets it in."""
+        return f"unhealthy ({self.reason or 'router health checks'})" if self.unhealthy else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "since": self.since}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Health:
+        if not isinstance(data, dict) or data.get("status") not in HEALTH_STATES:
+            return cls()
+        return cls(data["status"], data.get("reason"), data.get("since") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +75,9 @@ class Provider:
     active: bool = True
     registered_at: str = ""
     updated_at: str = ""
+    timeouts: dict[str, float] = field(default_factory=dict)  # connect_s, first_byte_s, idle_s, total_s
+    health_url: str | None = None  # probed by the router's health checks instead of the models list
+    health: Health = Health()
 
     @property
     def input_per_mtok(self) -> Decimal:
@@ -85,6 +114,9 @@ class Provider:
             "active": self.active,
             "registered_at": self.registered_at,
             "updated_at": self.updated_at,
+            "timeouts": self.timeouts,
+            "health_url": self.health_url,
+            "health": self.health.to_json(),
         }
 
     @classmethod
@@ -109,6 +141,9 @@ class Provider:
             active=bool(data.get("active", True)),
             registered_at=data.get("registered_at", ""),
             updated_at=data.get("updated_at", ""),
+            timeouts={k: float(v) for k, v in (data.get("timeouts") or {}).items()},
+            health_url=data.get("health_url"),
+            health=Health.from_json(data.get("health")),
         )
 
     def touched(self, now: datetime, *, active: bool | None = None) -> Provider:
@@ -168,5 +203,17 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         active=True,
         registered_at=previous.registered_at if previous else stamp,
         updated_at=stamp,
+        timeouts={k: float(v) for k, v in (body.get("timeouts") or {}).items()},
+        health_url=body.get("health_url"),
+        health=_kept_health(body, previous),
     )
+
+
+def _kept_health(body: dict[str, Any], previous: Provider | None) -> Health:
+    """A re-registration at the same address keeps what the health checks know; a new address
+    starts unknown (selectable) until checked."""
+    if previous is None or previous.endpoint != body["endpoint"].rstrip("/") \
+            or previous.health_url != body.get("health_url"):
+        return Health()
+    return previous.health
 

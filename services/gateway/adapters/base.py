@@ -10,7 +10,7 @@ output tokens and the stop reason in `message_delta`, the end in `message_stop`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -66,6 +66,17 @@ class Adapter(Protocol):
     def stream_parser(self) -> StreamParser: ...
 
     def error_message(self, status: int, raw: bytes) -> str: ...
+
+
+@runtime_checkable
+class EmbeddingsAdapter(Protocol):
+    """An adapter whose provider format has an embeddings endpoint; answers in OpenAI's
+    `{"object": "list", "data": [{"embedding": ...}], "usage": {"prompt_tokens"}}`."""
+
+    def build_embeddings_request(self, provider: Provider, payload: dict[str, Any],
+                                 api_key: str | None) -> UpstreamRequest: ...
+
+    def parse_embeddings(self, raw: bytes) -> ParsedResponse: ...
 
 
 def sse_data(lines: list[bytes]) -> bytes:

@@ -1,7 +1,8 @@
 """OpenAI-compatible wire format (OpenAI, Groq, Together, Mistral, vLLM, Ollama, llama.cpp...).
 
 The request passes through with the provider's model name; streams always ask for usage
-(`stream_options.include_usage`) so streamed spend is never recorded as zero.
+(`stream_options.include_usage`) so streamed spend is never recorded as zero. Embeddings
+(`/v1/embeddings`) pass through the same way.
 """
 
 from __future__ import annotations
@@ -24,9 +25,25 @@ from services.gateway.adapters.base import (
 DONE = b"[DONE]"
 
 
-def chat_url(endpoint: str) -> str:
+def v1_url(endpoint: str, path: str) -> str:
     base = endpoint.rstrip("/")
-    return base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
+    return base + (path if base.endswith("/v1") else "/v1" + path)
+
+
+def chat_url(endpoint: str) -> str:
+    return v1_url(endpoint, "/chat/completions")
+
+
+def embeddings_body(payload: dict[str, Any], model: str) -> bytes:
+    return jsonio.dumps({**payload, "model": model})
+
+
+def parse_embeddings(raw: bytes) -> ParsedResponse:
+    """An OpenAI embeddings answer, as is; its usage counts input tokens only."""
+    data = orjson.loads(raw)
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise ValueError("upstream answer is not an embeddings list")
+    return ParsedResponse(raw, data, _usage(data))
 
 
 def _usage(data: dict[str, Any]) -> Usage | None:
@@ -73,6 +90,17 @@ class OpenAIAdapter:
 
     def stream_parser(self) -> OpenAIStream:
         return OpenAIStream()
+
+    def build_embeddings_request(self, provider: Provider, payload: dict[str, Any],
+                                 api_key: str | None) -> UpstreamRequest:
+        headers = {"content-type": "application/json"}
+        if api_key:
+            headers["authorization"] = f"Bearer {api_key}"
+        return UpstreamRequest(v1_url(provider.endpoint, "/embeddings"), headers,
+                               embeddings_body(payload, provider.model))
+
+    def parse_embeddings(self, raw: bytes) -> ParsedResponse:
+        return parse_embeddings(raw)
 
     def error_message(self, status: int, raw: bytes) -> str:
         return error_message(status, raw)

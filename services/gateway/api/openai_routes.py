@@ -5,14 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from services.common.errors import InvalidRequest, TollwayError
+from services.common.errors import InvalidRequest
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.auth.identify import credential
 from services.gateway.call import Call
-from services.gateway.forwarding.fallback import first_answer
 from services.gateway.limits.headers import rate_limit_headers
 from services.gateway.pipeline import Pipeline
 from services.gateway.streaming import relay
@@ -42,19 +41,10 @@ async def chat_completions(request: Request) -> Response:
         return Response(body, status_code=done.answer.status,
                         media_type="application/json", headers=h.answer_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
-    try:
-        answer = await first_answer(admitted.candidates, payload, pipeline.upstream,
-                                    admitted.facts.attempts, stream=True)
-    except TollwayError as exc:
-        pipeline.finish_failed(admitted, exc)
-        raise
+    answer = await pipeline.forward(admitted, stream=True)
     if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
-        body = answer.body or b""
-        receipt = pipeline.record(admitted, answer.provider, status="error", http_status=answer.status,
-                                  input_tokens=0, output_tokens=0,
-                                  error={"type": "upstream_client_error",
-                                         "message": answer.adapter.error_message(answer.status, body)})
-        return Response(body, status_code=answer.status, media_type="application/json",
+        receipt, error = pipeline.rejected(admitted, answer)
+        return JSONResponse(error.body(), status_code=error.status,
                         headers=h.answer_headers(receipt, admitted.verdict))
     return StreamingResponse(relay(pipeline, admitted, answer), media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no",

@@ -1,31 +1,50 @@
-"""Try the ranked providers in order until one answers; record every attempt.
+"""Try the ranked providers in order until one answers; retry each within the request's retry
+budget; record every attempt.
 
-A provider that refuses the connection, times out, answers 429 or 5xx, or drops the
-connection before its answer is complete, is skipped for the next alternative. Any other 4xx is
-the caller's mistake and is returned as is (another provider would refuse it too).
+Per provider: a connect error, a timeout, a 408, 429 or 5xx, or a connection dropped before the
+answer is complete, is retried on the same provider after a backoff with full jitter (or the
+provider's `Retry-After`), while the provider's retries, the request's retry budget and its circuit
+allow; then the next alternative is tried. A 401, 403 or 404 is the provider's setup (its key, its
+deployment), not the caller's: the next alternative is tried at once. Any other 4xx is the caller's
+mistake and is returned as is (another provider would refuse it too). Each outcome feeds the
+provider's circuit breaker; a provider whose circuit refuses calls is skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import aiohttp
 import structlog
 
-from services.common.errors import UpstreamFailed, UpstreamTimeout
+from services.common.errors import ProvidersUnavailable, UpstreamFailed, UpstreamTimeout
 from services.common.registry.provider import Provider
-from services.gateway.adapters.base import Adapter
+from services.common.settings import Settings
+from services.gateway.adapters.base import Adapter, UpstreamRequest
 from services.gateway.adapters.registry import adapter_for
+from services.gateway.forwarding.backoff import full_jitter, retry_after_s
+from services.gateway.forwarding.breaker import Breakers, CircuitBreaker
+from services.gateway.forwarding.timeouts import Timeouts
 from services.gateway.forwarding.upstream import UpstreamClient
-from services.gateway.receipts.build import Attempt
+from services.gateway.receipts.build import Attempt, RequestFacts
 
 log = structlog.get_logger("tollway.gateway.forward")
+
+PROVIDER_SETUP = frozenset({401, 403, 404})  # the provider's key or deployment: try the next one
 
 
 def retryable(status: int) -> bool:
     return status in (408, 429) or status >= 500
+
+
+def caller_error(status: int) -> bool:
+    """A 4xx another provider would answer the same way: no retry, no fallback."""
+    return 400 <= status < 500 and not retryable(status) and status not in PROVIDER_SETUP
 
 
 @dataclass(slots=True)
@@ -35,10 +54,28 @@ class Answer:
     response: aiohttp.ClientResponse
     body: bytes | None  # read for non-streaming answers, None for streams
     started: float
+    timeouts: Timeouts
+    deadline: float  # the attempt's end (event-loop time): a stream's total timeout
+    breaker: CircuitBreaker
 
     @property
     def status(self) -> int:
         return self.response.status
+
+    def settle(self, ok: bool) -> None:
+        """A stream's outcome, for the provider's breaker (plain answers are settled here)."""
+        self.breaker.record(ok)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One failed attempt: what to record and whether to try the same provider again."""
+
+    error: str
+    http_status: int | None = None
+    retry: bool = True
+    retry_after_s: float | None = None
+    timed_out: bool = False
 
 
 def api_key(provider: Provider) -> tuple[str | None, str | None]:
@@ -51,48 +88,183 @@ def api_key(provider: Provider) -> tuple[str | None, str | None]:
     return key, None
 
 
-async def first_answer(candidates: list[Provider], payload: dict, upstream: UpstreamClient,
-                       attempts: list[Attempt], *, stream: bool) -> Answer:
-    timed_out = False
-    for provider in candidates:
-        started = time.perf_counter()
-        adapter = adapter_for(provider.api_format)
-        key, problem = api_key(provider)
-        if adapter is None:
-            problem = f"no adapter for api_format {provider.api_format} in this gateway"
-        if problem:
-            attempts.append(Attempt(provider.name, "error", 0.0, None, problem))
-            continue
-        assert adapter is not None
-        req = adapter.build_request(provider, payload, key, stream=stream)
-        try:
-            resp = await upstream.open(req)
-            if retryable(resp.status):
-                raw = await resp.read()
-                resp.release()
-                message = adapter.error_message(resp.status, raw)
-                attempts.append(Attempt(provider.name, "error", _ms(started), resp.status, message))
-                log.info("upstream_retryable", provider=provider.name, status=resp.status)
+BuildRequest = Callable[[Adapter, Provider, str | None], UpstreamRequest]
+
+
+async def read_body(resp: aiohttp.ClientResponse, idle_s: float, deadline: float) -> bytes:
+    """The whole body, each chunk within the idle timeout and all of it before `deadline`."""
+    loop = asyncio.get_running_loop()
+    parts: list[bytes] = []
+    while True:
+        async with asyncio.timeout(min(idle_s, deadline - loop.time())):
+            chunk = await resp.content.readany()
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+
+
+@dataclass
+class RetryBudget:
+    """What one request may still spend on upstream calls: attempts, and time for retries."""
+
+    attempts: int
+    seconds: float
+    first_at: float | None = None
+    used: int = 0
+    timed_out: int = 0  # attempts that ended in a timeout
+
+    @property
+    def spent(self) -> bool:
+        return self.used >= self.attempts
+
+    def take(self, now: float) -> None:
+        if self.first_at is None:
+            self.first_at = now
+        self.used += 1
+
+    def allows_retry_after(self, delay: float, now: float) -> bool:
+        return self.used < self.attempts and (now - (self.first_at or now)) + delay <= self.seconds
+
+    def since_first_ms(self, now: float) -> float:
+        return (now - (self.first_at or now)) * 1000
+
+
+@dataclass
+class Forwarder:
+    upstream: UpstreamClient
+    settings: Settings
+    breakers: Breakers
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        self.timeouts = Timeouts.from_settings(self.settings)
+
+    async def first_answer(self, candidates: list[Provider], build: BuildRequest, facts: RequestFacts, *,
+                           stream: bool) -> Answer:
+        budget = RetryBudget(self.settings.retry_budget_attempts, self.settings.retry_budget_s)
+        attempts = facts.attempts
+        skipped: list[str] = []
+        for provider in candidates:
+            adapter = adapter_for(provider.api_format)
+            key, problem = api_key(provider)
+            if adapter is None:
+                problem = f"no adapter for api_format {provider.api_format} in this gateway"
+            if problem:
+                attempts.append(Attempt(provider.name, "error", 0.0, None, problem))
                 continue
-            body = None if (stream and resp.status < 400) else await resp.read()
-        except TimeoutError:
-            timed_out = True
-            attempts.append(Attempt(provider.name, "error", _ms(started), None, "timeout"))
-            log.info("upstream_timeout", provider=provider.name)
-            continue
+            assert adapter is not None
+            try:
+                req = build(adapter, provider, key)
+            except ValueError as exc:  # this provider's format cannot carry the request
+                attempts.append(Attempt(provider.name, "error", 0.0, None, str(exc)))
+                continue
+            answer = await self._with_retries(provider, adapter, req, budget, attempts, skipped, stream=stream)
+            if answer is not None:
+                _note_skipped(facts, skipped)
+                return answer
+            if budget.spent:
+                break
+        _note_skipped(facts, skipped)
+        raise _all_failed(attempts, skipped, budget)
+
+    async def _with_retries(self, provider: Provider, adapter: Adapter, req: UpstreamRequest, budget: RetryBudget,
+                            attempts: list[Attempt], skipped: list[str], *, stream: bool) -> Answer | None:
+        breaker = self.breakers[provider.name]
+        timeouts = self.timeouts.for_provider(provider)
+        settings = self.settings
+        for retry in range(settings.retries_per_provider + 1):
+            if budget.spent:
+                return None
+            if not breaker.acquire():
+                if retry == 0:
+                    skipped.append(f"{provider.name} ({breaker.refusal()})")
+                return None
+            now = time.monotonic()
+            budget.take(now)
+            since_first = budget.since_first_ms(now)
+            started = time.perf_counter()
+            result = await self._attempt(provider, adapter, req, timeouts, breaker, stream=stream)
+            if isinstance(result, Answer):
+                status = "success" if result.status < 400 else "error"
+                message = None if status == "success" else adapter.error_message(result.status, result.body or b"")
+                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first))
+                return result
+            attempts.append(Attempt(provider.name, "error", _ms(started), result.http_status, result.error,
+                                    since_first))
+            breaker.record(False)
+            budget.timed_out += result.timed_out
+            log.info("upstream_failed", provider=provider.name, status=result.http_status, error=result.error)
+            if not result.retry or retry == settings.retries_per_provider:
+                return None
+            delay = result.retry_after_s
+            if delay is None:
+                delay = full_jitter(retry, settings.retry_backoff_base_s, settings.retry_backoff_cap_s, self.rng)
+            elif delay > settings.retry_after_max_s:
+                return None  # asked to wait longer than this gateway waits: the next provider now
+            if not budget.allows_retry_after(delay, time.monotonic()):
+                return None
+            await self.sleep(delay)
+        return None
+
+    async def _attempt(self, provider: Provider, adapter: Adapter, req: UpstreamRequest, timeouts: Timeouts,
+                       breaker: CircuitBreaker, *, stream: bool) -> Answer | Outcome:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        deadline = loop.time() + timeouts.total_s
+        resp: aiohttp.ClientResponse | None = None
+        try:
+            async with asyncio.timeout(timeouts.headers_s) as first_byte:
+                resp = await self.upstream.open(req, timeouts.client_timeout)
+            if retryable(resp.status) or resp.status in PROVIDER_SETUP:
+                raw = await read_body(resp, timeouts.idle_s, deadline)
+                message = f"HTTP {resp.status}: {adapter.error_message(resp.status, raw)}"
+                wait = retry_after_s(resp.headers)
+                if wait is not None:
+                    message += f" (retry after {wait:g} s)"
+                resp.release()
+                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait)
+            body = None if (stream and resp.status < 400) else await read_body(resp, timeouts.idle_s, deadline)
+        except TimeoutError as exc:
+            if resp is not None:
+                resp.close()
+            return Outcome(_timeout_kind(exc, first_byte.expired(), resp is not None, timeouts), timed_out=True)
         except aiohttp.ClientError as exc:
-            attempts.append(Attempt(provider.name, "error", _ms(started), None, _describe(exc)))
-            log.info("upstream_unreachable", provider=provider.name, error=_describe(exc))
-            continue
-        status = "success" if resp.status < 400 else "error"
-        attempts.append(Attempt(provider.name, status, _ms(started), resp.status,
-                                None if status == "success" else adapter.error_message(resp.status, body or b"")))
-        return Answer(provider, adapter, resp, body, started)
+            if resp is not None:
+                resp.close()
+            return Outcome(_describe(exc))
+        if body is not None:
+            breaker.record(True)  # a whole answer, or the caller's mistake: the provider works
+        return Answer(provider, adapter, resp, body, started, timeouts, deadline, breaker)
+
+
+def _note_skipped(facts: RequestFacts, skipped: list[str]) -> None:
+    if skipped:
+        facts.reason += "; skipped at forwarding: " + ", ".join(skipped)
+
+
+def _all_failed(attempts: list[Attempt], skipped: list[str], budget: RetryBudget) -> Exception:
     tried = "; ".join(f"{a.provider}: {a.error or a.http_status}" for a in attempts)
-    message = f"every provider tried failed ({tried})" if attempts else "no provider to try"
-    if timed_out and all(a.error == "timeout" for a in attempts):
-        raise UpstreamTimeout(message)
-    raise UpstreamFailed(message)
+    if not attempts:
+        return ProvidersUnavailable("no provider could be tried: " + ("; ".join(skipped) or "none left"))
+    message = f"every provider tried failed ({tried})"
+    if budget.spent:
+        message += f"; the request's retry budget of {budget.attempts} upstream calls is spent"
+    if skipped:
+        message += "; skipped: " + ", ".join(skipped)
+    if budget.timed_out == len(attempts):
+        return UpstreamTimeout(message)
+    return UpstreamFailed(message)
+
+
+def _timeout_kind(exc: BaseException, first_byte_expired: bool, answered: bool, timeouts: Timeouts) -> str:
+    if first_byte_expired:
+        return f"first byte timeout: no answer within {timeouts.headers_s:g} s"
+    if answered:
+        return f"no data for {timeouts.idle_s:g} s (idle timeout) or past the {timeouts.total_s:g} s total"
+    if isinstance(exc, aiohttp.ClientError):
+        return f"connect timeout: no connection within {timeouts.connect_s:g} s"
+    return "timeout"
 
 
 def _ms(started: float) -> float:

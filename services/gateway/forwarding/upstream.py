@@ -24,7 +24,10 @@ class UpstreamClient:
         if self._session is not None:
             await self._session.close()
 
-    async def open(self, req: UpstreamRequest) -> aiohttp.ClientResponse:
-        """Send the request; returns once the status and headers are in (body not read)."""
+    async def open(self, req: UpstreamRequest, timeout: aiohttp.ClientTimeout | None = None) -> aiohttp.ClientResponse:
+        """Send the request; returns once the status and headers are in (body not read).
+        `timeout` replaces the session's for this request (the provider's own timeouts)."""
         assert self._session is not None, "UpstreamClient.start() not called"
-        return await self._session.post(req.url, data=req.body, headers=req.headers)
+        if timeout is None:
+            return await self._session.post(req.url, data=req.body, headers=req.headers)
+        return await self._session.post(req.url, data=req.body, headers=req.headers, timeout=timeout)

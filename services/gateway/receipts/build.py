@@ -22,12 +22,15 @@ class Attempt:
     latency_ms: float
     http_status: int | None = None
     error: str | None = None
+    started_ms: float | None = None  # when it was sent, after the request's first attempt
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"provider": self.provider, "status": self.status,
                                "http_status": self.http_status, "latency_ms": round(self.latency_ms, 3)}
         if self.error:
             out["error"] = self.error
+        if self.started_ms is not None:
+            out["started_ms"] = round(self.started_ms, 3)
         return out
 
 
@@ -46,6 +49,7 @@ class RequestFacts:
     lease_ids: list[str] = field(default_factory=list)  # the budget leases it was reserved from
     identity: dict[str, str] = field(default_factory=dict)  # key_id, user, team, org of the caller
     experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
+    ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
@@ -57,8 +61,10 @@ def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[De
 def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int,
                   input_tokens: int, output_tokens: int, latency_ms: float, timestamp: Any,
                   usage_estimated: bool = False, error: dict[str, str] | None = None,
-                  charged: bool | None = None) -> dict[str, Any]:
-    """`charged` defaults to status == "success"; a truncated stream is an error that still cost."""
+                  charged: bool | None = None, cache_read_input_tokens: int = 0,
+                  cache_creation_input_tokens: int = 0) -> dict[str, Any]:
+    """`charged` defaults to status == "success"; a truncated stream is an error that still cost.
+    The cache token counts (a part of input_tokens) appear when the provider reported some."""
     if status == "success" if charged is None else charged:
         in_cost, out_cost, total = costs(provider, input_tokens, output_tokens)
     else:
@@ -91,6 +97,12 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
     receipt.update(facts.identity)
     if facts.experiment:
         receipt["experiment"] = facts.experiment
+    if facts.ttft_ms is not None:
+        receipt["ttft_ms"] = round(facts.ttft_ms, 3)
+    if cache_read_input_tokens:
+        receipt["cache_read_input_tokens"] = cache_read_input_tokens
+    if cache_creation_input_tokens:
+        receipt["cache_creation_input_tokens"] = cache_creation_input_tokens
     if facts.lease_ids:
         receipt["lease_ids"] = facts.lease_ids
     if error:
