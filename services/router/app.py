@@ -4,10 +4,12 @@ clock and the routes (uvicorn factory `services.router.app:create_app`, run by `
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import FastAPI
 
@@ -19,6 +21,7 @@ from services.common.settings import Settings
 from services.common.tasks import cancel_and_wait
 from services.router.api import outcomes, providers, register, routing_config, selection, snapshot, stats
 from services.router.context import RouterContext
+from services.router.health.checker import HealthChecker
 from services.router.outcomes.book import OutcomeBook
 from services.router.routing.config_file import read_routing_file
 from services.router.store.base import RegistryStore
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = make_context(settings, store, clock or SystemClock())
+    ctx.health = health_checks = HealthChecker(settings, ctx.store, ctx.clock, ctx.changed, os.environ)
     serving = False
 
     @asynccontextmanager
@@ -73,12 +77,16 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
         ctx.reload_config()
         ctx.signal = VersionSignal(ctx.snapshot_version())
         publisher = asyncio.create_task(publish_stats(ctx), name="publish-stats")
+        probes = httpx.AsyncClient(follow_redirects=False)
+        health_checks.start(probes)
         serving = True
         try:
             yield
         finally:
             serving = False
             await cancel_and_wait(publisher)
+            await health_checks.stop()
+            await probes.aclose()
             ctx.outcomes.close()
             ctx.routing.close()
             ctx.store.close()
@@ -89,7 +97,8 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
         return {"registry": {"version": ctx.signal.version, "providers": len(ctx.store.list())},
                 "routing": {"version": ctx.config.version},
                 "outcomes": {"epoch": ctx.outcomes.epoch, "received": ctx.outcomes.received,
-                             "providers": len(ctx.outcomes.observed.providers)}}
+                             "providers": len(ctx.outcomes.observed.providers)},
+                "health_checks": health_checks.summary()}
 
     app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health,
                     admin_rule=management)

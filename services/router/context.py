@@ -17,6 +17,7 @@ from services.common.http.longpoll import VersionSignal
 from services.common.selection.config import RoutingConfig
 from services.common.selection.context import RoutingContext, Turns
 from services.common.settings import Settings
+from services.router.health.checker import HealthChecker
 from services.router.outcomes.book import OutcomeBook
 from services.router.store.base import RegistryStore
 from services.router.store.routing_sqlite import SqliteRoutingStore
@@ -33,6 +34,7 @@ class RouterContext:
     config: RoutingConfig = field(default_factory=RoutingConfig)
     turns: Turns = field(default_factory=Turns)
     rng: random.Random = field(default_factory=random.Random)
+    health: HealthChecker | None = None  # active probes and passive health from outcome reports
 
     def snapshot_version(self) -> int:
         return self.store.version() + self.config.version + self.outcomes.epoch

@@ -25,6 +25,8 @@ async def report_outcomes(request: Request) -> JSONResponse:
     batch = [Outcome(o["provider"], parse_utc(o["at"]).timestamp() if "at" in o else now,
                      float(o["latency_ms"]), bool(o["success"])) for o in body["outcomes"]]
     kept = ctx.outcomes.record(batch)
+    if ctx.health is not None:
+        ctx.health.observe_outcomes(batch)  # passive health: failed requests in a row take a provider out
     return JSONResponse({"received": len(batch), "kept": kept}, status_code=202)
 
 

@@ -1,0 +1,110 @@
+"""The router's health checker: every `interval_s` it probes each active provider (concurrently,
+each within `timeout_s`), feeds the results and the gateways' outcome reports to the tracker, and
+writes a changed status into the registry, which moves the snapshot the gateways follow."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import structlog
+
+from services.common.clock import Clock, utc_iso
+from services.common.outcome_window import Outcome
+from services.common.registry.provider import Health, Provider
+from services.common.settings import Settings
+from services.common.tasks import cancel_and_wait
+from services.router.health.probe import probe
+from services.router.health.tracker import HealthTracker, Thresholds
+from services.router.store.base import RegistryStore
+
+log = structlog.get_logger("tollway.router.health")
+
+MAX_CONCURRENT_PROBES = 32
+
+
+class HealthChecker:
+    def __init__(self, settings: Settings, store: RegistryStore, clock: Clock, on_change: Callable[[], Any],
+                 environ: Mapping[str, str]) -> None:
+        self.interval_s = settings.health_check_interval_s
+        self.timeout_s = settings.health_check_timeout_s
+        self.store = store
+        self.clock = clock
+        self.on_change = on_change
+        self.environ = environ  # where provider keys are looked up (the router's environment)
+        self.tracker = HealthTracker(Thresholds(settings.health_unhealthy_after, settings.health_healthy_after,
+                                                settings.health_passive_failures if self.enabled else 0))
+        self.rounds = 0
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.interval_s > 0
+
+    def _current(self, name: str, endpoint: str | None = None) -> Provider | None:
+        """The stored provider a result is about; None when it is gone, inactive, or (for a probe)
+        no longer at the address probed."""
+        provider = self.store.get(name)
+        if provider is None or not provider.active or (endpoint is not None and provider.endpoint != endpoint):
+            return None
+        return provider
+
+    def _store(self, provider: Provider, health: Health | None) -> None:
+        """A changed status goes into the registry (and moves the snapshot)."""
+        if health is None:
+            return
+        name = provider.name
+        self.store.upsert(replace(provider, health=health))
+        self.on_change()
+        log.info("provider_health_changed", provider=name, status=health.status, reason=health.reason)
+
+    async def check_all(self, client: httpx.AsyncClient) -> None:
+        providers = self.store.list()
+        gate = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
+
+        async def one(p: Provider) -> tuple[Provider, str | None]:
+            async with gate:
+                return p, await probe(client, p, self.environ, self.timeout_s)
+
+        for probed, failure in await asyncio.gather(*(one(p) for p in providers)):
+            current = self._current(probed.name, probed.endpoint)
+            if current is not None:
+                now = utc_iso(self.clock.now())
+                self._store(current, self.tracker.probe(current.name, current.health, failure is None,
+                                                        failure or "", now))
+        self.rounds += 1
+
+    def observe_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        """Passive health: the gateways' reports of real requests (POST /outcomes)."""
+        if not self.tracker.thresholds.passive_failures:
+            return
+        now = utc_iso(self.clock.now())
+        for o in outcomes:
+            current = self._current(o.provider)
+            if current is not None:
+                self._store(current, self.tracker.outcome(o.provider, current.health, o.success, now))
+
+    async def _run(self, client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                await self.check_all(client)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one bad round must not stop the checks
+                log.warning("health_round_failed", error=repr(exc))
+            await asyncio.sleep(self.interval_s)
+
+    def start(self, client: httpx.AsyncClient) -> None:
+        if self.enabled:
+            self._task = asyncio.create_task(self._run(client), name="health-checks")
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    def summary(self) -> dict[str, Any]:
+        statuses = [p.health.status for p in self.store.list()]
+        return {"interval_s": self.interval_s, "rounds": self.rounds,
+                **{s: statuses.count(s) for s in ("healthy", "unhealthy", "unknown")}}
