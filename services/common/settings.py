@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     rate_limit_fail_open: bool = True  # Redis unreachable: admit (and count it) rather than refuse
 
+    # gateway: response cache (services/gateway/cache): deterministic requests (temperature 0) or
+    # callers who opt in; semantic matching loads an embedding model at start (the `semantic` extra)
+    cache_enabled: bool = True
+    cache_store: Literal["memory", "redis"] = "memory"  # redis: shared by replicas (TOLLWAY_REDIS_URL)
+    cache_redis_prefix: str = "tollway:cache:"
+    cache_max_entries: int = 10_000
+    cache_max_bytes: int = 256 * 1024 * 1024
+    cache_max_entry_bytes: int = 1024 * 1024
+    cache_default_ttl_s: float = 3600.0
+    cache_max_ttl_s: float = 7 * 86400.0
+    cache_semantic: bool = False
+    cache_semantic_threshold: float = 0.60
+
     log_level: str = "info"
     access_log: bool = True
     max_body_bytes: int = 4 * 1024 * 1024

@@ -16,16 +16,19 @@ from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
 from services.common.settings import Settings
+from services.gateway.api import admin_cache, admin_limits
 from services.gateway.api.breakers import list_breakers
+from services.gateway.api.embeddings import embeddings
+from services.gateway.api.messages import messages
 from services.gateway.api.openai_routes import chat_completions, list_models
-from services.gateway.api import admin_limits
 from services.gateway.api.route import route
 from services.gateway.auth.directory import KeyDirectory
-from services.gateway.limits.backend import make_limiter
-from services.gateway.limits.gate import RateGate, parse_specs
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
+from services.gateway.caching import make_gateway_cache
 from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.limits.backend import make_limiter
+from services.gateway.limits.gate import RateGate, parse_specs
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
@@ -78,19 +81,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rejected_file=state_dir / "rejected.jsonl",
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
-    ledger_budgets = LedgerBudgetClient(settings.ledger_url, settings.ledger_timeout_s,
-                                        headers=service_headers(settings))
-    leases = LeaseBook(ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s,
-                       chunk_requests=settings.lease_requests)
+    ledger_budgets = LedgerBudgetClient(
+        settings.ledger_url, settings.ledger_timeout_s, headers=service_headers(settings)
+    )
+    leases = LeaseBook(
+        ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
+    )
     upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
-    gate = RateGate(make_limiter(settings, clock),
-                    parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock)
-    pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, upstream, writer, shipper=shipper)
+    gate = RateGate(
+        make_limiter(settings, clock), parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock
+    )
+    cache = make_gateway_cache(settings, clock) if settings.cache_enabled else None
+    pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, cache, upstream, writer,
+                        shipper=shipper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s),
-                                    headers=service_headers(settings))
+        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s), headers=service_headers(settings))
         await upstream.start()
         await ledger_budgets.start()
         leases.start()
@@ -114,6 +121,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await pipeline.routing.stop(control)
             await upstream.close()
             await gate.limiter.close()
+            if cache is not None:
+                await cache.close()
             writer.close()
             await control.aclose()
 
@@ -124,9 +133,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "providers": len(registry.value.providers),
                 "connected": registry.connected,
             },
-            "budgets": {"version": budgets.version, "runs": sum(1 for b in budgets.value if b.startswith("run:")),
-                        "budgets": len(budgets.value), "connected": budgets.connected,
-                        "leases": leases.active, "lease_grows": leases.grows},
+            "budgets": {
+                "version": budgets.version,
+                "runs": sum(1 for b in budgets.value if b.startswith("run:")),
+                "budgets": len(budgets.value),
+                "connected": budgets.connected,
+                "leases": leases.active,
+                "lease_grows": leases.grows,
+            },
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
             "routing": pipeline.routing.health(),
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
@@ -139,8 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             },
         }
 
-    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health,
-                    middleware=False)
+    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health, middleware=False)
     app.state.pipeline = pipeline
     app.state.shipper = shipper
     chat_doc = contract_body("chat_request")
@@ -153,20 +166,32 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.post("/chat/completions", tags=["openai"], include_in_schema=False)(chat_completions)
     app.get("/v1/models", tags=["openai"], summary="Models served by registered providers")(list_models)
     app.get("/admin/breakers", tags=["ops"], summary="Circuit breakers of this gateway process")(list_breakers)
+    app.post("/v1/messages", tags=["anthropic"], openapi_extra=contract_body("messages_request"),
+             summary="Anthropic Messages (plain or SSE stream), routed to any provider")(messages)
+    app.post("/v1/embeddings", tags=["openai"], openapi_extra=contract_body("embeddings_request"),
+             summary="OpenAI embeddings, routed to providers with the embeddings feature")(embeddings)
     app.post(
         "/route",
         tags=["tollway"],
         openapi_extra=contract_body("routing_request"),
         summary="Route one request; answer, decision and receipt in one body",
     )(route)
+    app.get("/admin/cache", tags=["admin"], summary="Response cache statistics")(admin_cache.stats)
+    app.delete("/admin/cache", tags=["admin"], summary="Drop cached answers: by key, tenant, model or all")(
+        admin_cache.invalidate)
     app.get("/admin/limits", tags=["admin"], summary="Rate limits in force and the limiter's counters")(
         admin_limits.limits)
     app.get("/admin/limits/usage", tags=["admin"], summary="Where one caller stands in every limit")(
         admin_limits.usage)
     app.get("/admin/limits/violations", tags=["admin"], summary="Refusals per limit on a UTC day")(
         admin_limits.violations)
-    hot = HotPath(app, {("POST", "/v1/chat/completions"): chat_completions,
-                        ("POST", "/chat/completions"): chat_completions,
-                        ("POST", "/route"): route,
-                        ("GET", "/v1/models"): list_models})
+    hot = HotPath(
+        app,
+        {
+            ("POST", "/v1/chat/completions"): chat_completions,
+            ("POST", "/chat/completions"): chat_completions,
+            ("POST", "/route"): route,
+            ("GET", "/v1/models"): list_models,
+        },
+    )
     return with_middleware(hot, settings, service="gateway", admin_rule=management)

@@ -22,6 +22,7 @@ class Call:
     credential: str | None = field(default=None, repr=False)  # the client's key as sent: never logged
     kind: str = "chat"  # chat | embeddings: what is sent upstream and how the answer is read
     client_ip: str | None = None
+    cache_headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, X-Tollway-Cache-TTL
 
     @property
     def client_wants_usage(self) -> bool:

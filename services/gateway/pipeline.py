@@ -32,6 +32,8 @@ from services.gateway.auth.directory import KeyDirectory
 from services.gateway.auth.identify import Identity, authorize_model, identify
 from services.gateway.budgets.leases import LeaseBook, Reservation
 from services.gateway.budgets.worst_case import worst_case
+from services.gateway.cache import CacheRequest, Hit, ResponseCache
+from services.gateway.caching import hit_provider, hit_reason, hit_usage, tenant_of
 from services.gateway.call import Call, RecentRequestIds
 from services.gateway.forwarding.breaker import BreakerConfig, Breakers
 from services.gateway.forwarding.candidates import skip_unavailable
@@ -64,26 +66,39 @@ def budgets_of(run_id: str, identity: Identity | None) -> list[str]:
 @dataclass(slots=True)
 class Admitted:
     call: Call
-    decision: Decision
+    decision: Decision | None  # None: answered from the cache, nothing was selected
     candidates: list[Provider]
     facts: RequestFacts
     reservations: list[Reservation]
     started: float
     verdict: Verdict | None = None  # the rate limits it passed (for headers and token correction)
+    cache: CacheRequest | None = None  # its cache key and what the cache may do with it
+    hit: Hit | None = None  # the cached answer it gets instead of forwarding
 
 
 @dataclass(slots=True)
 class Completed:
     admitted: Admitted
-    answer: Answer
+    answer: Answer | None  # None for a cache hit
     parsed: ParsedResponse | None
     receipt: dict[str, Any]
+
+    @property
+    def status(self) -> int:
+        return self.answer.status if self.answer is not None else 200
+
+    @property
+    def body(self) -> bytes:
+        """What the client gets: the adapter's OpenAI translation (or the cached answer)."""
+        if self.parsed is not None:
+            return self.parsed.body
+        return (self.answer.body if self.answer is not None else None) or b""
 
 
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
                  budgets: SnapshotFollower[frozenset[str]], keys: SnapshotFollower[KeyDirectory],
-                 leases: LeaseBook, gate: RateGate,
+                 leases: LeaseBook, gate: RateGate, cache: ResponseCache | None,
                  upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
         self.clock = clock
@@ -93,6 +108,7 @@ class Pipeline:
         self.admin_key = settings.admin_key.get_secret_value()
         self.leases = leases
         self.gate = gate
+        self.cache = cache
         self._tasks: set[asyncio.Task[None]] = set()
         self.upstream = upstream
         self.writer = writer
@@ -124,7 +140,13 @@ class Pipeline:
         started = time.perf_counter()
         identity = self.authenticate(call)
         verdict = await self.rate_limit(call, identity)
+        cache = self._cache_request(call, identity)
         self.recent_ids.claim(call.request_id)
+        if cache is not None and self.cache is not None and (hit := await self.cache.lookup(cache)) is not None:
+            facts = RequestFacts(call.request_id, call.run_id, call.agent, "cache", hit_reason(hit),
+                                 stream=call.stream, identity=identity.receipt_fields() if identity else {},
+                                 cache=hit.receipt_fields())
+            return Admitted(call, None, [], facts, [], started, verdict, cache, hit)
         decision = self.decide(call, identity)
         decision = skip_unavailable(decision, self.forwarder.breakers)  # circuit open or unhealthy: not tried
         candidates = await self._within_quotas([c.provider for c in decision.ranked], call)
@@ -133,7 +155,24 @@ class Pipeline:
                              identity=identity.receipt_fields() if identity else {},
                              experiment=decision.experiment_json())
         reservations = await self._reserve(call, identity, candidates, facts, decision.provider, started)
-        return Admitted(call, decision, candidates, facts, reservations, started, verdict)
+        return Admitted(call, decision, candidates, facts, reservations, started, verdict, cache)
+
+    def _cache_request(self, call: Call, identity: Identity | None) -> CacheRequest | None:
+        """Read the request's cache controls (a 400 for bad ones) and take them out of what is
+        forwarded; None when the cache has no part in this request."""
+        if self.cache is None or call.kind != "chat":
+            return None
+        request = self.cache.prepare(tenant_of(identity), call.payload, call.cache_headers)
+        call.payload = request.payload
+        return request if request.key is not None else None
+
+    def answer_from_cache(self, admitted: Admitted) -> Completed:
+        hit = admitted.hit
+        assert hit is not None
+        input_tokens, output_tokens = hit_usage(hit)
+        receipt = self.record(admitted, hit_provider(hit), status="success", http_status=200,
+                              input_tokens=input_tokens, output_tokens=output_tokens)
+        return Completed(admitted, None, ParsedResponse(hit.body, {}, None), receipt)
 
     async def _within_quotas(self, ranked: list[Provider], call: Call) -> list[Provider]:
         """The providers to try, at most max_attempts, skipping any over its own rate quota."""
@@ -188,6 +227,8 @@ class Pipeline:
     async def complete(self, call: Call) -> Completed:
         """A non-streaming request from admission to receipt."""
         admitted = await self.admit(call)
+        if admitted.hit is not None:
+            return self.answer_from_cache(admitted)
         answer = await self.forward(admitted, stream=False)
         body = answer.body or b""
         if answer.status >= 400:
@@ -202,6 +243,8 @@ class Pipeline:
         receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
                               input_tokens=in_tokens, output_tokens=out_tokens,
                               usage_estimated=usage is None, usage=usage)
+        if admitted.cache is not None and self.cache is not None and parsed is not None:
+            await self.cache.store(admitted.cache, parsed.body, receipt["cost_usd"], answer.provider.name)
         return Completed(admitted, answer, parsed, receipt)
 
     def rejected(self, admitted: Admitted, answer: Answer) -> tuple[dict[str, Any], UpstreamRejected]:
@@ -245,6 +288,7 @@ class Pipeline:
         task.add_done_callback(self._tasks.discard)
 
     def finish_failed(self, admitted: Admitted, exc: TollwayError) -> dict[str, Any]:
+        assert admitted.decision is not None, "a cache hit does not fail"
         return self.record(admitted, admitted.decision.provider, status="error", http_status=exc.status,
                            input_tokens=0, output_tokens=0,
                            error={"type": exc.type, "message": exc.message})

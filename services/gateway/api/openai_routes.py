@@ -11,6 +11,8 @@ from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.auth.identify import credential
+from services.gateway.cache import replay
+from services.gateway.caching import cache_headers
 from services.gateway.call import Call
 from services.gateway.limits.headers import rate_limit_headers
 from services.gateway.pipeline import Pipeline
@@ -34,13 +36,18 @@ async def chat_completions(request: Request) -> Response:
         stream=bool(payload.get("stream")),
         credential=credential(request),
         client_ip=h.client_ip(request),
+        cache_headers=cache_headers(request.headers),
     )
     if not call.stream:
         done = await pipeline.complete(call)
-        body = done.parsed.body if done.parsed else done.answer.body  # the adapter's OpenAI translation
-        return Response(body, status_code=done.answer.status,
+        return Response(done.body, status_code=done.status,
                         media_type="application/json", headers=h.answer_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
+    if admitted.hit is not None:  # the cached answer, replayed as a stream
+        done = pipeline.answer_from_cache(admitted)
+        events = list(replay(admitted.hit.body, include_usage=call.client_wants_usage))
+        headers = {"cache-control": "no-cache", **h.answer_headers(done.receipt, admitted.verdict)}
+        return StreamingResponse(iter(events), media_type="text/event-stream", headers=headers)
     answer = await pipeline.forward(admitted, stream=True)
     if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
         receipt, error = pipeline.rejected(admitted, answer)

@@ -13,6 +13,7 @@ from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.auth.identify import credential
+from services.gateway.caching import cache_headers
 from services.gateway.call import Call
 from services.gateway.pipeline import Pipeline
 
@@ -37,16 +38,18 @@ async def route(request: Request) -> Response:
         optimization=body.get("optimization") or settings.default_optimization,
         credential=credential(request),
         client_ip=h.client_ip(request),
+        cache_headers=cache_headers(request.headers),
     )
     done = await pipeline.complete(call)
-    if done.parsed:  # the adapter's OpenAI translation of the provider's answer
+    if done.parsed:  # the adapter's OpenAI translation of the provider's answer (or the cached one)
         response: object = orjson.Fragment(done.parsed.body)
     else:
-        response = _as_json(done.answer.body or b"null")
+        response = _as_json(done.body or b"null")
+    decision = done.admitted.decision
     return JSONResponse(
         {"request_id": call.request_id, "response": response,
-         "decision": done.admitted.decision.to_json(), "receipt": done.receipt},
-        status_code=done.answer.status, headers=h.answer_headers(done.receipt, done.admitted.verdict))
+         "decision": decision.to_json() if decision is not None else None, "receipt": done.receipt},
+        status_code=done.status, headers=h.answer_headers(done.receipt, done.admitted.verdict))
 
 
 def _as_json(raw: bytes) -> object:

@@ -48,6 +48,7 @@ class RequestFacts:
     hold_usd: Decimal | None = None  # the worst case reserved for a budgeted run
     lease_ids: list[str] = field(default_factory=list)  # the budget leases it was reserved from
     identity: dict[str, str] = field(default_factory=dict)  # key_id, user, team, org of the caller
+    cache: dict[str, Any] = field(default_factory=dict)  # cache, cache_kind, cache_similarity, saved_usd...
     experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
     ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
 
@@ -95,6 +96,7 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "hold_usd": facts.hold_usd,
     }
     receipt.update(facts.identity)
+    receipt.update(facts.cache)
     if facts.experiment:
         receipt["experiment"] = facts.experiment
     if facts.ttft_ms is not None:
