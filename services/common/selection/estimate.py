@@ -49,6 +49,8 @@ def _request_bytes(payload: dict[str, Any]) -> tuple[int, int]:
                 total += len(str(msg["tool_calls"]).encode("utf-8"))
     if payload.get("tools"):
         total += len(str(payload["tools"]).encode("utf-8"))
+    if payload.get("input") is not None:  # an embeddings request: a text, texts or token arrays
+        total += _content_bytes(payload["input"])
     return total, len(messages)
 
 

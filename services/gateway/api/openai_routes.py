@@ -68,4 +68,9 @@ async def list_models(request: Request) -> Response:
          "providers": sorted(p.name for p in providers)}
         for model, providers in sorted(view.by_model.items())
     ]
+    for alias, models in sorted(view.routing.aliases.items()):  # aliases of the routing config
+        served = sorted(p.name for m in models for p in view.by_model.get(m, ()))
+        if served and alias not in view.by_model:
+            data.append({"id": alias, "object": "model", "created": 0, "owned_by": "tollway",
+                         "providers": served, "alias_of": list(models)})
     return JSONResponse({"object": "list", "data": data})

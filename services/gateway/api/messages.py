@@ -1,0 +1,64 @@
+"""POST /v1/messages: Anthropic's Messages API, so the `anthropic` SDK can use the gateway. The
+request is translated to the OpenAI chat format, routed to any provider like every other call,
+and the answer (whole or streamed) translated back; errors come in Anthropic's error shape."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from services.common.errors import TollwayError
+from services.common.http.body import read_json
+from services.common.selection.request import Requirements
+from services.gateway.api import headers as h
+from services.gateway.auth.identify import credential
+from services.gateway.call import Call
+from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
+from services.gateway.clients.anthropic_request import to_openai
+from services.gateway.clients.anthropic_stream import anthropic_events
+from services.gateway.pipeline import Pipeline
+from services.gateway.streaming import relay
+
+JSON = "application/json"
+
+
+async def messages(request: Request) -> Response:
+    try:
+        return await _messages(request)
+    except TollwayError as exc:
+        return Response(error_of(exc), status_code=exc.status, media_type=JSON, headers=exc.headers)
+
+
+async def _messages(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    settings = pipeline.settings
+    body = await read_json(request, "messages_request")
+    payload = to_openai(body)
+    model = body["model"]
+    call = Call(
+        request_id=h.request_id(request),
+        run_id=h.run_id(request, settings.default_run_id),
+        agent=h.agent(request, settings.default_agent),
+        payload=payload,
+        requirements=Requirements(model=model),
+        optimization=h.optimization(request, settings.default_optimization),
+        stream=bool(payload.get("stream")),
+        credential=credential(request),
+        client_ip=h.client_ip(request),
+    )
+    if not call.stream:
+        done = await pipeline.complete(call)
+        message = to_message(orjson.loads(done.body), model)
+        return Response(orjson.dumps(message), media_type=JSON,
+                        headers=h.answer_headers(done.receipt, done.admitted.verdict))
+    admitted = await pipeline.admit(call)
+    answer = await pipeline.forward(admitted, stream=True)
+    if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
+        receipt, error = pipeline.rejected(admitted, answer)
+        return Response(error_body(error.status, error.message), status_code=error.status, media_type=JSON,
+                        headers=h.answer_headers(receipt, admitted.verdict))
+    return StreamingResponse(anthropic_events(relay(pipeline, admitted, answer), model),
+                             media_type="text/event-stream",
+                             headers={"cache-control": "no-cache", "x-accel-buffering": "no",
+                                      "x-tollway-provider": answer.provider.name, "x-tollway-run": call.run_id})
