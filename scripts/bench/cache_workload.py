@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from processes import Processes, answers, wait_until
+from processes import Processes, answers, port_free, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = REPO / "tests" / "data" / "cache_pairs.jsonl"
@@ -42,6 +42,8 @@ class Outcome:
     saved: Decimal
     p50_ms: float
     p95_ms: float
+    hit_gateway_p50_ms: float | None  # the gateway's own time for a hit (receipt latency_ms)
+    miss_gateway_p50_ms: float | None
 
 
 def workload(n: int, seed: int, repeat: float, paraphrase: float) -> list[str]:
@@ -101,12 +103,19 @@ def run_once(label: str, prompts: list[str], env_extra: dict[str, str], base_por
                     for line in (root / "costs" / "workload.jsonl").read_text().splitlines()]
         kinds = [r.get("cache_kind") for r in receipts]
         cuts = statistics.quantiles(latencies, n=20)
+        hit_ms = [float(r["latency_ms"]) for r in receipts if r.get("cache") == "hit"]
+        miss_ms = [float(r["latency_ms"]) for r in receipts if r.get("cache") != "hit"]
         return Outcome(label, len(prompts), upstream, kinds.count("exact"), kinds.count("semantic"),
                        sum((r["cost_usd"] for r in receipts), Decimal(0)),
                        sum((r.get("saved_usd", Decimal(0)) for r in receipts), Decimal(0)),
-                       statistics.median(latencies), cuts[18])
+                       statistics.median(latencies), cuts[18],
+                       statistics.median(hit_ms) if hit_ms else None, statistics.median(miss_ms) if miss_ms else None)
     finally:
         procs.stop_all()
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def main() -> int:
@@ -116,23 +125,28 @@ def main() -> int:
     p.add_argument("--repeat", type=float, default=0.30, help="share of word-for-word repeats")
     p.add_argument("--paraphrase", type=float, default=0.20, help="share of paraphrased repeats")
     p.add_argument("--semantic", action="store_true", help="also run with semantic matching on")
-    p.add_argument("--base-port", type=int, default=17100)
+    p.add_argument("--base-port", type=int, default=18300)
     args = p.parse_args()
     prompts = workload(args.requests, args.seed, args.repeat, args.paraphrase)
     runs = [("cache off", {"TOLLWAY_CACHE_ENABLED": "false"}), ("exact cache", {"TOLLWAY_CACHE_ENABLED": "true"})]
     if args.semantic:
         runs.append(("exact+semantic", {"TOLLWAY_CACHE_ENABLED": "true", "TOLLWAY_CACHE_SEMANTIC": "true"}))
+    busy = [port for port in (args.base_port + d for d in (3, 20, 21, 90)) if not port_free(port)]
+    if busy:
+        print(f"ports in use: {busy}; pass another --base-port", file=sys.stderr)
+        return 2
     outcomes = [run_once(label, prompts, env, args.base_port) for label, env in runs]
     print(f"\n{args.requests} requests (seed {args.seed}): {args.repeat:.0%} exact repeats, "
           f"{args.paraphrase:.0%} paraphrases, the rest new; simulator upstream at $2.50/$10 per Mtok\n")
     print("| run | upstream calls | avoided | exact hits | semantic hits | hit rate | spent $ | saved $ "
-          "| p50 ms | p95 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| client p50 ms | client p95 ms | gateway p50 ms, hits | gateway p50 ms, misses |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     base = outcomes[0].upstream_calls
     for o in outcomes:
         hits = o.exact_hits + o.semantic_hits
         print(f"| {o.label} | {o.upstream_calls} | {base - o.upstream_calls} | {o.exact_hits} | {o.semantic_hits} "
-              f"| {hits / o.requests:.1%} | {o.spent} | {o.saved} | {o.p50_ms:.1f} | {o.p95_ms:.1f} |")
+              f"| {hits / o.requests:.1%} | {o.spent} | {o.saved} | {o.p50_ms:.1f} | {o.p95_ms:.1f} "
+              f"| {_ms(o.hit_gateway_p50_ms)} | {_ms(o.miss_gateway_p50_ms)} |")
     return 0
 
 

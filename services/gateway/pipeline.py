@@ -243,9 +243,15 @@ class Pipeline:
         receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
                               input_tokens=in_tokens, output_tokens=out_tokens,
                               usage_estimated=usage is None, usage=usage)
-        if admitted.cache is not None and self.cache is not None and parsed is not None:
-            await self.cache.store(admitted.cache, parsed.body, receipt["cost_usd"], answer.provider.name)
+        if parsed is not None:
+            await self.remember(admitted, parsed.body, receipt, answer.provider)
         return Completed(admitted, answer, parsed, receipt)
+
+    async def remember(self, admitted: Admitted, body: bytes | None, receipt: dict[str, Any],
+                       provider: Provider) -> None:
+        """Keep a successful answer (OpenAI chat.completion bytes) in the cache, if it may be kept."""
+        if admitted.cache is not None and self.cache is not None and body is not None:
+            await self.cache.store(admitted.cache, body, receipt["cost_usd"], provider.name)
 
     def rejected(self, admitted: Admitted, answer: Answer) -> tuple[dict[str, Any], UpstreamRejected]:
         """A 4xx the caller caused: its receipt, and the provider's own words as the error to answer

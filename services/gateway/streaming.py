@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import orjson
@@ -21,6 +22,7 @@ import structlog
 
 from services.common.selection.estimate import typical_input_tokens
 from services.gateway.adapters.base import Usage
+from services.gateway.cache.sse import ChunkAssembler
 from services.gateway.forwarding.fallback import Answer
 from services.gateway.pipeline import Admitted, Pipeline
 
@@ -67,20 +69,21 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
     resp = answer.response
     facts = admitted.facts
 
-    def record(status: str, error: dict[str, str] | None = None) -> None:
+    def record(status: str, error: dict[str, str] | None = None) -> dict[str, Any] | None:
         nonlocal recorded
         if recorded:
-            return
+            return None
         recorded = True
         answer.settle(status == "success" or (error or {}).get("type") == "client_disconnected")
         estimated = usage is None
         in_tokens = usage.input_tokens if usage else typical_input_tokens(call.payload)
         out_tokens = usage.output_tokens if usage else (text_len + 3) // 4
-        pipeline.record(admitted, answer.provider, status=status, http_status=answer.status,
-                        input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
-                        error=error, charged=True, usage=usage)
+        return pipeline.record(admitted, answer.provider, status=status, http_status=answer.status,
+                               input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
+                               error=error, charged=True, usage=usage)
 
     parser = answer.adapter.stream_parser()
+    assembler = ChunkAssembler() if admitted.cache is not None else None  # the answer, for the cache
     try:
         async for lines in _events(resp, answer.timeouts.idle_s, answer.deadline):
             for event in parser.parse_event(lines):
@@ -89,9 +92,13 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
                 if event.text and facts.ttft_ms is None:
                     facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
                 text_len += len(event.text)
+                if assembler is not None:
+                    _feed(assembler, event.raw)
                 if event.done:
                     finished = True
-                    record("success")
+                    receipt = record("success")
+                    if assembler is not None and receipt is not None:
+                        await pipeline.remember(admitted, assembler.body(), receipt, answer.provider)
                     yield event.raw
                     break
                 if not event.raw or (event.usage_only and not call.client_wants_usage):
@@ -120,3 +127,15 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
         raise
     finally:
         resp.close()
+
+
+def _feed(assembler: ChunkAssembler, raw: bytes) -> None:
+    """Give the assembler the OpenAI chunk in an SSE event (comments and [DONE] carry none)."""
+    for line in raw.splitlines():
+        if line.startswith(b"data:") and line[5:].strip() not in (b"", b"[DONE]"):
+            try:
+                chunk = orjson.loads(line[5:].strip())
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(chunk, dict):
+                assembler.feed(chunk)

@@ -116,3 +116,17 @@ def test_operators_see_and_drop_cached_answers(swarm, http, cached):
         saved = totals["saved_usd"]
         time.sleep(0.1)
     assert saved > 0 and totals["cache_hits"] >= 1  # the ledger reports the savings
+
+
+def test_a_streamed_answer_is_cached_too(swarm, http, cached):
+    body = {"model": "cache-model", "temperature": 0, "max_tokens": 8, "stream": True,
+            "messages": [{"role": "user", "content": "List two prime numbers."}]}
+    with http.stream("POST", swarm.url("gateway") + "/v1/chat/completions", json=body,
+                     headers={"x-tollway-run": "cache-run"}) as resp:
+        streamed = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+                           for line in resp.iter_lines()
+                           if line.startswith("data: {") and json.loads(line[6:])["choices"])
+    calls = upstream_calls(swarm)
+    again = ask(http, swarm, "List two prime numbers.")
+    assert upstream_calls(swarm) == calls and again.json()["choices"][0]["message"]["content"] == streamed
+    assert receipt_of(swarm, again.headers["x-request-id"])["cache"] == "hit"
