@@ -162,7 +162,8 @@ class Pipeline:
         forwarded; None when the cache has no part in this request."""
         if self.cache is None or call.kind != "chat":
             return None
-        request = self.cache.prepare(tenant_of(identity), call.payload, call.cache_headers)
+        policy = identity.key.cache if identity is not None and identity.key is not None else None
+        request = self.cache.prepare(tenant_of(identity), call.payload, call.cache_headers, policy)
         call.payload = request.payload
         return request if request.key is not None else None
 

@@ -130,3 +130,20 @@ def test_a_streamed_answer_is_cached_too(swarm, http, cached):
     again = ask(http, swarm, "List two prime numbers.")
     assert upstream_calls(swarm) == calls and again.json()["choices"][0]["message"]["content"] == streamed
     assert receipt_of(swarm, again.headers["x-request-id"])["cache"] == "hit"
+
+
+def test_a_key_can_turn_its_cache_off_or_cache_sampled_answers(swarm, http, cached):
+    off, sampled = (http.post(swarm.url("ledger") + "/keys", json={"org": org, "cache": policy}).json()
+                    for org, policy in (("nocache", {"enabled": False}), ("sampler", {"cache_sampled": True})))
+    assert off["cache"] == {"enabled": False}
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and httpx.get(swarm.url("gateway") + "/health").json()["keys"]["keys"] < 4:
+        time.sleep(0.05)
+    calls = upstream_calls(swarm)
+    for _ in range(2):
+        ask(http, swarm, "Describe the sea.", headers={"authorization": f"Bearer {off['secret']}"})
+    assert upstream_calls(swarm) == calls + 2  # this key never uses the cache
+    answers = [ask(http, swarm, "Describe the sky.", temperature=0.8,
+                   headers={"authorization": f"Bearer {sampled['secret']}"}) for _ in range(2)]
+    assert upstream_calls(swarm) == calls + 3  # sampled, yet cached: the key opted in
+    assert receipt_of(swarm, answers[1].headers["x-request-id"])["cache"] == "hit"

@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 
 from services.common.clock import parse_utc, to_us
+from services.gateway.cache.controls import KeyCachePolicy
 from services.gateway.limits.gate import key_specs, parse_specs
 from services.gateway.limits.resolve import LimitSet
 from services.gateway.limits.spec import LimitSpec
@@ -28,6 +29,7 @@ class KeyRecord:
     revoked: bool = False
     specs: tuple[LimitSpec, ...] = ()  # its limits, ready for the rate gate
     problem: str | None = None  # why the key cannot be used as published (its limits do not parse)
+    cache: KeyCachePolicy = KeyCachePolicy()  # what the response cache may do with its requests
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeyRecord:
@@ -43,7 +45,8 @@ class KeyRecord:
         return cls(key_id=data["key_id"], user=data.get("user"), team=data.get("team"), org=data.get("org"),
                    models=None if models is None else frozenset(models), limits=limits,
                    expires_us=None if expires is None else to_us(parse_utc(expires)),
-                   revoked=bool(data.get("revoked")), specs=specs, problem=problem)
+                   revoked=bool(data.get("revoked")), specs=specs, problem=problem,
+                   cache=_cache_policy(data.get("cache")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +66,12 @@ class KeyDirectory:
 
     def __len__(self) -> int:
         return len(self.by_hash)
+
+
+def _cache_policy(data: Any) -> KeyCachePolicy:
+    if not isinstance(data, dict):
+        return KeyCachePolicy()
+    ttl = data.get("ttl_s")
+    return KeyCachePolicy(enabled=bool(data.get("enabled", True)), semantic=data.get("semantic"),
+                          ttl_s=float(ttl) if ttl is not None else None,
+                          cache_sampled=bool(data.get("cache_sampled", False)))

@@ -46,7 +46,7 @@ async def create_key(request: Request) -> JSONResponse:
     key = VirtualKey(key_id=new_key_id(), secret_hash=hash_secret(secret), prefix=display_prefix(secret),
                      created_us=now, name=body.get("name"), user=body.get("user"), team=body.get("team"),
                      org=body.get("org"), models=body.get("models"), limits=normal_limits(body.get("limits", [])),
-                     metadata=body.get("metadata", {}), expires_us=expires)
+                     metadata=body.get("metadata", {}), expires_us=expires, cache=body.get("cache", {}))
     ctx.keys_signal.bump(to=await ctx.store.create_key(key))
     return JSONResponse({**key.public(now), "secret": secret}, status_code=201)
 

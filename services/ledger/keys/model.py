@@ -22,6 +22,7 @@ class VirtualKey:
     models: list[str] | None = None  # None: any model
     limits: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # its response-cache policy (key_request.schema.json)
     expires_us: int | None = None
     revoked_us: int | None = None
 
@@ -36,14 +37,14 @@ class VirtualKey:
     def public(self, now_us: int) -> dict[str, Any]:
         return {"key_id": self.key_id, "prefix": self.prefix, "name": self.name, "user": self.user,
                 "team": self.team, "org": self.org, "models": self.models, "limits": self.limits,
-                "metadata": self.metadata, "created_at": iso(self.created_us),
+                "metadata": self.metadata, "cache": self.cache, "created_at": iso(self.created_us),
                 "expires_at": _iso(self.expires_us), "revoked_at": _iso(self.revoked_us),
                 "active": self.active(now_us)}
 
     def for_gateway(self) -> dict[str, Any]:
         return {"key_id": self.key_id, "secret_hash": self.secret_hash, "user": self.user,
                 "team": self.team, "org": self.org, "models": self.models, "limits": self.limits,
-                "expires_at": _iso(self.expires_us), "revoked": self.revoked_us is not None}
+                "cache": self.cache, "expires_at": _iso(self.expires_us), "revoked": self.revoked_us is not None}
 
 
 def _iso(us: int | None) -> str | None:

@@ -9,17 +9,18 @@ from services.common import jsonio
 from services.ledger.keys.model import VirtualKey
 
 COLUMNS = ("key_id, secret_hash, prefix, created_us, name, user_name, team, org, models, limits,"
-           " metadata, expires_us, revoked_us")
+           " metadata, expires_us, revoked_us, cache_policy")
 
 
 def _row(row: tuple[Any, ...]) -> VirtualKey:
     (key_id, secret_hash, prefix, created_us, name, user, team, org, models, limits, metadata,
-     expires_us, revoked_us) = row
+     expires_us, revoked_us, cache_policy) = row
     return VirtualKey(key_id=key_id, secret_hash=secret_hash, prefix=prefix, created_us=created_us,
                       name=name, user=user, team=team, org=org,
                       models=jsonio.loads(models) if models is not None else None,
                       limits=jsonio.loads(limits), metadata=jsonio.loads(metadata),
-                      expires_us=expires_us, revoked_us=revoked_us)
+                      expires_us=expires_us, revoked_us=revoked_us,
+                      cache=jsonio.loads(cache_policy) if cache_policy else {})
 
 
 def version(conn: sqlite3.Connection) -> int:
@@ -32,11 +33,11 @@ def bump_version(conn: sqlite3.Connection) -> int:
 
 
 def insert(conn: sqlite3.Connection, key: VirtualKey) -> int:
-    conn.execute(f"INSERT INTO api_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    conn.execute(f"INSERT INTO api_keys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  (key.key_id, key.secret_hash, key.prefix, key.created_us, key.name, key.user, key.team,
                   key.org, None if key.models is None else jsonio.dumps(key.models).decode(),
                   jsonio.dumps(key.limits).decode(), jsonio.dumps(key.metadata).decode(),
-                  key.expires_us, key.revoked_us))
+                  key.expires_us, key.revoked_us, jsonio.dumps(key.cache).decode()))
     return bump_version(conn)
 
 

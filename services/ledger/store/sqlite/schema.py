@@ -107,7 +107,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('keys_version', 0);
 ADDED = [("receipts", "tenant", "TEXT"), ("receipts", "saved_micros", "INTEGER NOT NULL DEFAULT 0"),
          ("receipts", "cache_hit", "INTEGER NOT NULL DEFAULT 0"),
          ("rollups", "saved_micros", "INTEGER NOT NULL DEFAULT 0"),
-         ("rollups", "cache_hits", "INTEGER NOT NULL DEFAULT 0")]
+         ("rollups", "cache_hits", "INTEGER NOT NULL DEFAULT 0"),
+         ("api_keys", "cache_policy", "TEXT")]
 AFTER = "CREATE INDEX IF NOT EXISTS receipts_by_tenant ON receipts (tenant, ts_us);"
 
 
