@@ -12,8 +12,7 @@ from services.common.errors import TollwayError
 from services.common.http.body import read_json
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
-from services.gateway.auth.identify import credential
-from services.gateway.call import Call
+from services.gateway.api.calls import call_from
 from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
@@ -32,21 +31,10 @@ async def messages(request: Request) -> Response:
 
 async def _messages(request: Request) -> Response:
     pipeline: Pipeline = request.app.state.pipeline
-    settings = pipeline.settings
     body = await read_json(request, "messages_request")
     payload = to_openai(body)
     model = body["model"]
-    call = Call(
-        request_id=h.request_id(request),
-        run_id=h.run_id(request, settings.default_run_id),
-        agent=h.agent(request, settings.default_agent),
-        payload=payload,
-        requirements=Requirements(model=model),
-        optimization=h.optimization(request, settings.default_optimization),
-        stream=bool(payload.get("stream")),
-        credential=credential(request),
-        client_ip=h.client_ip(request),
-    )
+    call = call_from(request, pipeline.settings, payload, Requirements(model=model), stream=bool(payload.get("stream")))
     if not call.stream:
         done = await pipeline.complete(call)
         message = to_message(orjson.loads(done.body), model)

@@ -10,10 +10,9 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
-from services.gateway.auth.identify import credential
+from services.gateway.api.calls import call_from
 from services.gateway.cache import replay
 from services.gateway.caching import cache_headers
-from services.gateway.call import Call
 from services.gateway.limits.headers import rate_limit_headers
 from services.gateway.pipeline import Pipeline
 from services.gateway.streaming import relay
@@ -26,18 +25,8 @@ async def chat_completions(request: Request) -> Response:
     model = payload.get("model")
     if not model:
         raise InvalidRequest("model is required: one of GET /v1/models", field="model")
-    call = Call(
-        request_id=h.request_id(request),
-        run_id=h.run_id(request, settings.default_run_id),
-        agent=h.agent(request, settings.default_agent),
-        payload=payload,
-        requirements=Requirements(model=model),
-        optimization=h.optimization(request, settings.default_optimization),
-        stream=bool(payload.get("stream")),
-        credential=credential(request),
-        client_ip=h.client_ip(request),
-        cache_headers=cache_headers(request.headers),
-    )
+    call = call_from(request, settings, payload, Requirements(model=model), stream=bool(payload.get("stream")),
+                     cache_headers=cache_headers(request.headers))
     if not call.stream:
         done = await pipeline.complete(call)
         return Response(done.body, status_code=done.status,
