@@ -144,3 +144,31 @@ def test_models_lists_aliases_with_what_they_stand_for(swarm, providers, http):
     assert alias["alias_of"] == ["msg-via-anthropic", "msg-via-gemini"]
     assert alias["providers"] == ["msg-anthropic", "msg-gemini"]
     assert "msg-via-openai" in listed
+
+
+def test_a_cached_answer_reaches_the_anthropic_sdk_replayed_as_a_stream(swarm, providers):
+    client = claude(swarm, "messages-cache")
+    ask = {"model": "msg-via-openai", "max_tokens": 6, "extra_body": {"temperature": 0},  # deterministic: cached
+           "messages": [{"role": "user", "content": "the same question twice"}]}
+    first = client.messages.create(**ask)
+    with client.messages.stream(**ask) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == first.content[0].text and final.stop_reason == first.stop_reason
+    paid, cached = receipts(swarm, "messages-cache")
+    assert paid["cost_usd"] > 0 and cached["cache"] == "hit" and cached["cost_usd"] == 0
+
+
+def test_a_successful_stream_that_costs_nothing_at_a_priced_provider_is_counted(swarm, providers, http):
+    register(http, swarm, {"name": "near-free", "model": "near-free", "context_window": 8192,
+                           "input_per_mtok": "0.0001", "output_per_mtok": "0.0001", "endpoint": swarm.url("simulator")})
+    swarm.wait_for_model("near-free")
+    before = http.get(swarm.url("gateway") + "/health").json()["receipts"]["zero_cost_successes"]
+    client = openai.OpenAI(base_url=swarm.url("gateway") + "/v1", api_key="unused",
+                           default_headers={"X-Tollway-Run": "zero-cost"})
+    assert list(client.chat.completions.create(model="near-free", max_tokens=3, stream=True,
+                                               messages=[{"role": "user", "content": "hi"}]))
+    [receipt] = receipts(swarm, "zero-cost")
+    assert receipt["status"] == "success" and receipt["output_tokens"] == 3 and receipt["cost_usd"] == 0
+    assert http.get(swarm.url("gateway") + "/health").json()["receipts"]["zero_cost_successes"] == before + 1
+    assert "zero_cost_success" in swarm.log("gateway")

@@ -4,6 +4,8 @@ and the answer (whole or streamed) translated back; errors come in Anthropic's e
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -13,6 +15,8 @@ from services.common.http.body import read_json
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
+from services.gateway.cache import replay
+from services.gateway.caching import cache_headers
 from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
@@ -34,13 +38,19 @@ async def _messages(request: Request) -> Response:
     body = await read_json(request, "messages_request")
     payload = to_openai(body)
     model = body["model"]
-    call = call_from(request, pipeline.settings, payload, Requirements(model=model), stream=bool(payload.get("stream")))
+    call = call_from(request, pipeline.settings, payload, Requirements(model=model), stream=bool(payload.get("stream")),
+                     cache_headers=cache_headers(request.headers))
     if not call.stream:
         done = await pipeline.complete(call)
         message = to_message(orjson.loads(done.body), model)
         return Response(orjson.dumps(message), media_type=JSON,
                         headers=h.answer_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
+    if admitted.hit is not None:  # the cached answer, replayed as a stream
+        done = pipeline.answer_from_cache(admitted)
+        events = anthropic_events(_each(replay(admitted.hit.body, include_usage=True)), model)
+        headers = {"cache-control": "no-cache", **h.answer_headers(done.receipt, admitted.verdict)}
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
     answer = await pipeline.forward(admitted, stream=True)
     if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
         receipt, error = pipeline.rejected(admitted, answer)
@@ -50,3 +60,8 @@ async def _messages(request: Request) -> Response:
                              media_type="text/event-stream",
                              headers={"cache-control": "no-cache", "x-accel-buffering": "no",
                                       "x-tollway-provider": answer.provider.name, "x-tollway-run": call.run_id})
+
+
+async def _each(events: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event
