@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Gateway overhead benchmark: the same mock upstream direct, through the Tollway swarm (started on
-# its own ports) and through LiteLLM's proxy where installed; prints one markdown table.
+# its own ports) and through LiteLLM's proxy where installed; prints a markdown table for plain
+# requests (wrk) and one for streams (time to first token, total time).
 #   scripts/bench.sh                     # 10 s per row, concurrency 1, 16, 64
 #   scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm
+#   scripts/bench.sh --only-stream       # streaming rows only: time to first token and total, c=1,16
 #   LITELLM_BIN=/path/to/venv scripts/bench.sh
-# Needs wrk, node and taskset; runs with $PYTHON, or the first python3/python that has httpx.
+# Needs wrk (not with --only-stream), node and taskset; runs with $PYTHON, or the first
+# python3/python that has httpx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${PYTHON:-}" ]; then

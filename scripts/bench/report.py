@@ -1,10 +1,12 @@
-"""The benchmark's table: one markdown row per scenario and concurrency, gateway rows compared
-with the direct call at the same concurrency."""
+"""The benchmark's tables: one markdown row per scenario and concurrency, gateway rows compared
+with the direct call at the same concurrency; plain requests (wrk) and streams (time to first
+token and total time) in a table each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stream_client import StreamResult
 from wrkrun import WrkResult
 
 DIRECT = "direct (mock)"
@@ -34,4 +36,25 @@ def table(rows: list[Row]) -> str:
         overhead, ratio = _overhead(row, direct.get(row.concurrency))
         lines.append(f"| {row.scenario} | {row.concurrency} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
                      f"| {r.errors} | {overhead} | {ratio} |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StreamRow:
+    scenario: str
+    concurrency: int
+    result: StreamResult
+
+
+def stream_table(rows: list[StreamRow]) -> str:
+    direct = {r.concurrency: r for r in rows if r.scenario == DIRECT}
+    lines = ["| scenario (stream) | conc | streams/s | TTFT p50 ms | TTFT p99 ms | total p50 ms | total p99 ms "
+             "| errors | TTFT p50 overhead ms |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        r = row.result
+        base = direct.get(row.concurrency)
+        overhead = "" if base is None or row.scenario == DIRECT else f"{r.ttft_p50_ms - base.result.ttft_p50_ms:+.2f}"
+        lines.append(f"| {row.scenario} | {row.concurrency} | {r.rps:,.0f} | {r.ttft_p50_ms:.2f} | {r.ttft_p99_ms:.2f} "
+                     f"| {r.total_p50_ms:.2f} | {r.total_p99_ms:.2f} | {r.errors} | {overhead} |")
     return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Gateway overhead benchmark: the same Node mock upstream called directly, through the Tollway
 swarm (router, ledger, gateway on their own ports) and, where installed, through LiteLLM's proxy,
-measured with wrk in one run and printed as one markdown table.
+in one run: plain requests measured with wrk, streams (time to first token and total time) with a
+small aiohttp client; printed as two markdown tables.
 
-The swarm and proxies are pinned to one core, the mock and wrk to the other. Every process this
-script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
+The swarm and proxies are pinned to one core, the mock, wrk and the stream client to the other.
+Every process this script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,8 @@ from typing import Any
 import httpx
 import litellm_proxy
 from processes import Processes, answers, port_free, wait_until
-from report import DIRECT, Row, table
+from report import DIRECT, Row, StreamRow, stream_table, table
+from stream_client import run_stream_client, stream_body
 from wrkrun import run_wrk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,19 +53,45 @@ class Target:
     auth: str = ""
 
 
+EXAMPLES = """examples:
+  scripts/bench.sh                                   # plain rows at 1,16,64, stream rows at 1,16; 10 s each
+  scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm
+  scripts/bench.sh --only-stream --seconds 5         # the streaming rows only (no wrk needed)
+  LITELLM_BIN=/path/to/venv scripts/bench.sh
+
+Stream rows: the mock sends a role chunk at once, then --stream-chunks content chunks
+--stream-delay-ms apart (the first one too), a finish chunk, the usage chunk when asked, [DONE].
+TTFT is the time to the first `data:` chunk carrying content; "TTFT p50 overhead" is the row's
+TTFT p50 minus the direct one at the same concurrency.
+"""
+
+
+def _counts(text: str) -> list[int]:
+    return [int(c) for c in text.split(",") if c.strip()]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="scripts/bench.sh", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="scripts/bench.sh", description=__doc__.split("\n\n")[0], epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=10, help="length of each measurement (default 10)")
     p.add_argument("--warmup", type=float, default=2, help="warm-up before each measurement (default 2)")
-    p.add_argument("--concurrency", default="1,16,64", help="comma-separated connection counts")
+    p.add_argument("--concurrency", default="1,16,64",
+                   help="comma-separated connection counts of the plain (wrk) rows (default 1,16,64)")
+    p.add_argument("--stream-concurrency", default="1,16",
+                   help="comma-separated concurrent streams of the streaming rows (default 1,16)")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--only-stream", action="store_true", help="run the streaming rows only")
+    only.add_argument("--no-stream", action="store_true", help="skip the streaming rows")
+    p.add_argument("--stream-chunks", type=int, default=5, help="content chunks per streamed answer (default 5)")
+    p.add_argument("--stream-delay-ms", type=float, default=2,
+                   help="the mock's delay before each content chunk, in ms (default 2)")
     p.add_argument("--base-port", type=int, default=16100,
                    help="router +3, gateway +20, ledger +21, mock +90, litellm +40 (default 16100)")
     p.add_argument("--no-gateway", action="store_true", help="measure the direct calls only")
     p.add_argument("--no-budget", action="store_true", help="skip the budgeted gateway scenario")
     p.add_argument("--no-litellm", action="store_true", help="skip LiteLLM even if installed")
     p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
-    p.add_argument("--load-cpu", default="1", help="core for the mock and wrk (default 1)")
+    p.add_argument("--load-cpu", default="1", help="core for the mock, wrk and the stream client (default 1)")
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, receipts)")
     return p.parse_args(argv)
@@ -72,19 +101,30 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _post_ok(target: Target) -> None:
+def _test_request(target: Target, body: str | bytes) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if target.run:
         headers["x-tollway-run"] = target.run
     if target.auth:
         headers["authorization"] = f"Bearer {target.auth}"
-    resp = httpx.post(target.url, content=BODY, headers=headers, timeout=30)
+    return httpx.post(target.url, content=body, headers=headers, timeout=30)
+
+
+def _post_ok(target: Target) -> None:
+    resp = _test_request(target, BODY)
     if resp.status_code != 200:
         raise SetupFailed(f"{target.scenario}: a test request got {resp.status_code}: {resp.text[:300]}")
 
 
-def start_mock(procs: Processes, port: int, cpu: str | None) -> str:
-    proc = procs.start("mock", ["node", str(HERE / "mock_upstream.js"), str(port)], cpu=cpu)
+def _stream_ok(target: Target) -> None:
+    resp = _test_request(target, stream_body(BODY))
+    if resp.status_code != 200 or "data: [DONE]" not in resp.text:
+        raise SetupFailed(f"{target.scenario}: a test stream got {resp.status_code}: {resp.text[-300:]}")
+
+
+def start_mock(procs: Processes, port: int, cpu: str | None, chunks: int, delay_ms: float) -> str:
+    proc = procs.start("mock", ["node", str(HERE / "mock_upstream.js"), str(port), str(chunks), f"{delay_ms:g}"],
+                       cpu=cpu)
     url = f"http://127.0.0.1:{port}"
     if not wait_until(lambda: answers(url + "/health"), 10, proc):
         raise SetupFailed(f"the Node mock did not start:\n{procs.tail('mock')}")
@@ -142,10 +182,18 @@ def start_litellm(procs: Processes, binary: str, port: int, cpu: str | None, roo
     return url
 
 
+def _check(args: argparse.Namespace, target: Target) -> None:
+    """A test request of each kind the run will measure."""
+    if not args.only_stream:
+        _post_ok(target)
+    if not args.no_stream:
+        _stream_ok(target)
+
+
 def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tuple[str | None, str | None],
                 ports: dict[str, int]) -> list[Target]:
     swarm_cpu, load_cpu = cpus
-    mock_url = start_mock(procs, ports["mock"], load_cpu)
+    mock_url = start_mock(procs, ports["mock"], load_cpu, args.stream_chunks, args.stream_delay_ms)
     targets = [Target(DIRECT, mock_url + "/v1/chat/completions")]
     if args.no_gateway:
         note("gateway: skipped (--no-gateway)")
@@ -154,12 +202,12 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
             urls = start_swarm(procs, {k: ports[k] for k in ("router", "ledger", "gateway")}, swarm_cpu, root)
             register_and_wait(urls, mock_url)
             gateway = Target("gateway", urls["gateway"] + "/v1/chat/completions", run="bench")
-            _post_ok(gateway)
+            _check(args, gateway)
             targets.append(gateway)
             if not args.no_budget:
                 add_budget(urls)
                 budgeted = Target("gateway + budget", gateway.url, run=BUDGET_RUN)
-                _post_ok(budgeted)
+                _check(args, budgeted)
                 targets.append(budgeted)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"gateway: FAILED, its rows are skipped: {exc}")
@@ -171,23 +219,42 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
         try:
             url = start_litellm(procs, binary, ports["litellm"], swarm_cpu, root, mock_url)
             proxy = Target("litellm proxy", url + "/v1/chat/completions", auth=litellm_proxy.MASTER_KEY)
-            _post_ok(proxy)
+            _check(args, proxy)
             targets.append(proxy)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"litellm: FAILED, its rows are skipped: {exc}")
     return targets
 
 
-def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[Row]:
-    rows = []
-    for conns in [int(c) for c in args.concurrency.split(",") if c.strip()]:
+def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu: str | None,
+          runner: Callable[..., Any]) -> Iterator[tuple[Target, int, Any]]:
+    """Each target at each concurrency with `runner` (wrk or the stream client): a warm-up, then
+    the measured run."""
+    for conns in _counts(counts):
         for t in targets:
+            options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
             if args.warmup > 0:
-                run_wrk(t.url, conns, args.warmup, cpu=load_cpu, body=BODY, run=t.run, auth=t.auth)
-            result = run_wrk(t.url, conns, args.seconds, cpu=load_cpu, body=BODY, run=t.run, auth=t.auth)
-            note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
-                 f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
-            rows.append(Row(t.scenario, conns, result))
+                runner(t.url, conns, args.warmup, **options)
+            yield t, conns, runner(t.url, conns, args.seconds, **options)
+
+
+def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[Row]:
+    rows: list[Row] = []
+    for t, conns, result in _runs(args, args.concurrency, targets, load_cpu, run_wrk):
+        note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
+             f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
+        rows.append(Row(t.scenario, conns, result))
+    return rows
+
+
+def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[StreamRow]:
+    rows: list[StreamRow] = []
+    for t, conns, result in _runs(args, args.stream_concurrency, targets, load_cpu, run_stream_client):
+        note(f"  {t.scenario + ' stream':<25} c={conns:<3} {result.rps:>7,.0f} streams/s  "
+             f"TTFT p50 {result.ttft_p50_ms:.2f} ms p99 {result.ttft_p99_ms:.2f} ms  "
+             f"total p50 {result.total_p50_ms:.2f} ms  errors {result.errors}"
+             + (f" (first: {result.first_error})" if result.first_error else ""))
+        rows.append(StreamRow(t.scenario, conns, result))
     return rows
 
 
@@ -222,7 +289,7 @@ def _interrupt(signum: int, _frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for tool in ("wrk", "node"):
+    for tool in ("node",) if args.only_stream else ("wrk", "node"):
         if shutil.which(tool) is None:
             note(f"bench: `{tool}` is required and was not found on PATH")
             return 2
@@ -240,11 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _interrupt)  # also when started in the background with SIGINT ignored
     try:
         note(f"bench: logs and receipts in {root}; "
-             + (f"swarm on core {cpus[0]}, mock and wrk on core {cpus[1]}" if pinned else "NOT pinned (taskset "
-                "missing or one core)"))
+             + (f"swarm on core {cpus[0]}, mock, wrk and stream client on core {cpus[1]}" if pinned
+                else "NOT pinned (taskset missing or one core)"))
         targets = targets_for(args, procs, root, cpus, ports)
         note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
-        rows = measure(args, targets, cpus[1])
+        rows = [] if args.only_stream else measure(args, targets, cpus[1])
+        stream_rows = [] if args.no_stream else measure_streams(args, targets, cpus[1])
         if any(t.run == BUDGET_RUN for t in targets):
             note(budget_summary(ports))
     except SetupFailed as exc:
@@ -260,12 +328,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
-          f"{_versions()}, " + ("swarm/proxies on core 0, mock+wrk on core 1" if pinned else "unpinned") + "\n")
-    print(table(rows))
-    print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio.")
+          f"{_versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
+                                "unpinned") + "\n")
+    if rows:
+        print(table(rows))
+        print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio.")
+    if stream_rows:
+        print(("\n" if rows else "") + stream_table(stream_rows))
+        print(f"\nStreams: {args.stream_chunks} content chunks {args.stream_delay_ms:g} ms apart; TTFT = time to the "
+              "first chunk with content; TTFT p50 overhead = TTFT p50 − direct TTFT p50 at the same concurrency.")
     if args.json:
-        args.json.write_text(json.dumps([{**asdict(r.result), "scenario": r.scenario, "concurrency": r.concurrency,
-                                          "rps": r.result.rps} for r in rows], indent=2))
+        args.json.write_text(json.dumps(
+            [{**asdict(r.result), "scenario": r.scenario, "concurrency": r.concurrency, "rps": r.result.rps}
+             for r in rows]
+            + [{**asdict(r.result), "scenario": r.scenario, "stream": True, "concurrency": r.concurrency,
+                "rps": r.result.rps} for r in stream_rows], indent=2))
     return 0
 
 

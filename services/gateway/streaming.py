@@ -7,6 +7,9 @@ and the receipt says `truncated`; so does a stream that stays silent past the pr
 timeout, or runs past its total timeout. A client that goes away mid-stream still gets a receipt
 for what was generated, and the upstream request is closed. The receipt carries the time to the
 first token (`ttft_ms`); the stream's outcome goes to the provider's circuit breaker.
+
+The upstream is read as it arrives (one idle-timeout check per read, not per line), and the
+events one read completed go to the client in one write: nothing waits for more to come.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from services.gateway.pipeline import Admitted, Pipeline
 
 log = structlog.get_logger("tollway.gateway.stream")
 
+MAX_LINE_BYTES = 16 * 1024 * 1024  # an SSE line still unfinished past this ends the stream
+
 
 def _error_event(kind: str, message: str) -> bytes:
     return b"data: " + orjson.dumps({"error": {"type": kind, "message": message}}) + b"\n\n"
@@ -37,27 +42,49 @@ class StreamStalled(Exception):
     """The upstream stream went silent past its idle timeout, or ran past its total timeout."""
 
 
-async def _events(resp: aiohttp.ClientResponse, idle_s: float, deadline: float) -> AsyncIterator[list[bytes]]:
-    """Group the upstream's lines into SSE events (separated by a blank line); each line must come
-    within `idle_s` and all of them before `deadline` (event-loop time)."""
+class StreamUnreadable(Exception):
+    """The upstream stream cannot be read as SSE: a line longer than MAX_LINE_BYTES."""
+
+
+async def _event_batches(resp: aiohttp.ClientResponse, idle_s: float,
+                         deadline: float) -> AsyncIterator[list[list[bytes]]]:
+    """The upstream's SSE events, each as its lines (the blank line that ends it included),
+    grouped by the read that completed them. Data must keep coming within `idle_s`, and all of it
+    before `deadline` (event-loop time). An event the stream ended in the middle of comes last."""
     loop = asyncio.get_running_loop()
-    lines: list[bytes] = []
+    content = resp.content
+    lines: list[bytes] = []  # the event being read
+    partial = b""  # the start of a line whose end has not come yet
     while True:
         wait = min(idle_s, deadline - loop.time())
         try:
             async with asyncio.timeout(wait):
-                line = await resp.content.readline()
+                data = await content.readany()
         except TimeoutError:
             why = "total timeout" if wait < idle_s else f"no data for {idle_s:g} s (idle timeout)"
             raise StreamStalled(why) from None
-        if not line:
+        if not data:
             break
-        lines.append(line)
-        if line in (b"\n", b"\r\n"):
-            yield lines
-            lines = []
+        if partial:
+            data = partial + data
+        events: list[list[bytes]] = []
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            line = data[start:end + 1]
+            start = end + 1
+            lines.append(line)
+            if line == b"\n" or line == b"\r\n":
+                events.append(lines)
+                lines = []
+        partial = data[start:]
+        if len(partial) > MAX_LINE_BYTES:
+            raise StreamUnreadable(f"a line longer than {MAX_LINE_BYTES} bytes")
+        if events:
+            yield events
+    if partial:
+        lines.append(partial)
     if lines and any(line.strip() for line in lines):
-        yield lines
+        yield [lines]
 
 
 async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncIterator[bytes]:
@@ -84,26 +111,33 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
 
     parser = answer.adapter.stream_parser()
     assembler = ChunkAssembler() if admitted.cache is not None else None  # the answer, for the cache
+    strip_usage = not call.client_wants_usage
     try:
-        async for lines in _events(resp, answer.timeouts.idle_s, answer.deadline):
-            for event in parser.parse_event(lines):
-                if event.usage is not None:
-                    usage = event.usage
-                if event.text and facts.ttft_ms is None:
-                    facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
-                text_len += len(event.text)
-                if assembler is not None:
-                    _feed(assembler, event.raw)
-                if event.done:
-                    finished = True
-                    receipt = record("success")
-                    if assembler is not None and receipt is not None:
-                        await pipeline.remember(admitted, assembler.body(), receipt, answer.provider)
-                    yield event.raw
+        async for batch in _event_batches(resp, answer.timeouts.idle_s, answer.deadline):
+            out: list[bytes] = []  # what this read brought, for the client
+            for lines in batch:
+                for event in parser.parse_event(lines):
+                    if event.usage is not None:
+                        usage = event.usage
+                    if event.text:
+                        if facts.ttft_ms is None:
+                            facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
+                        text_len += len(event.text)
+                    if assembler is not None:
+                        _feed(assembler, event.raw)
+                    if event.done:
+                        finished = True
+                        receipt = record("success")
+                        if assembler is not None and receipt is not None:
+                            await pipeline.remember(admitted, assembler.body(), receipt, answer.provider)
+                        out.append(event.raw)
+                        break
+                    if event.raw and not (strip_usage and event.usage_only):
+                        out.append(event.raw)
+                if finished:
                     break
-                if not event.raw or (event.usage_only and not call.client_wants_usage):
-                    continue
-                yield event.raw
+            if out:
+                yield out[0] if len(out) == 1 else b"".join(out)
             if finished:
                 break
         if not finished:
@@ -111,6 +145,11 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
             yield _error_event("upstream_truncated",
                                f"provider {answer.provider.name} ended the stream before it was "
                                "complete; the answer above is partial (no fallback after the first byte)")
+    except StreamUnreadable as exc:
+        record("error", {"type": "truncated", "message": f"upstream stream unreadable: {exc}"})
+        yield _error_event("upstream_truncated",
+                           f"provider {answer.provider.name} sent a stream that cannot be read ({exc}); the "
+                           "answer above is partial (no fallback after the first byte)")
     except StreamStalled as exc:
         record("error", {"type": "truncated", "message": f"upstream stream stalled: {exc}"})
         yield _error_event("upstream_timeout",
