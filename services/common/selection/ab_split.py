@@ -14,6 +14,7 @@ from services.common.errors import InvalidRequest
 from services.common.selection import cheapest
 from services.common.selection.candidate import Candidate, Job, Ranking
 from services.common.selection.config import BASIS_POINTS, Arm, Experiment
+from services.common.selection.view import View
 
 
 def experiment_for(job: Job) -> Experiment | None:
@@ -55,4 +56,9 @@ def describe(experiment: Experiment, arm: Arm, how: str) -> str:
 
 def rank(candidates: list[Candidate], job: Job) -> Ranking:
     ordered, reason, confidence = cheapest.rank(candidates, job)
+    return Ranking(ordered, f"A/B split, cost within the arm: {reason}", confidence)
+
+
+def head(view: View, job: Job) -> Ranking:
+    ordered, reason, confidence = cheapest.head(view, job)
     return Ranking(ordered, f"A/B split, cost within the arm: {reason}", confidence)

@@ -4,6 +4,7 @@ strategy is given, and what a strategy gives back."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
@@ -66,7 +67,7 @@ class Job:
 
 
 class Ranking(NamedTuple):
-    ordered: list[Candidate]  # the choice first
+    ordered: Sequence[Candidate]  # the choice first (all of them, or a Ranked: the head, the rest when asked)
     reason: str
     confidence: float
 
@@ -77,6 +78,19 @@ def score_all(entries: list[Entry], job: Job) -> list[Candidate]:
     new = tuple.__new__  # NamedTuple's own __new__ is a Python call: this is a third of the cost
     return [new(Candidate, (e.provider, e.in_units * it + e.out_units * ot if e.whole  # type: ignore[operator]
                             else e.decimal_cost(it, ot), e.latency, e.latency_key)) for e in entries]
+
+
+def costs(entries: list[Entry], job: Job) -> list[int | Decimal]:
+    """Each entry's exact cost for the job, in femto-dollars (as `score_all` has it)."""
+    it, ot = job.request.input_tokens, job.request.output_tokens
+    return [e.in_units * it + e.out_units * ot if e.whole else e.decimal_cost(it, ot)  # type: ignore[operator]
+            for e in entries]
+
+
+def cheapest_of(entries: list[Entry], job: Job, want: int) -> list[Entry]:
+    """The `want` cheapest of `entries` (given in tie-break order), cheapest first."""
+    exact = costs(entries, job)
+    return [entries[i] for i in sorted(range(len(exact)), key=exact.__getitem__)[:want]]
 
 
 def tie_break(c: Candidate) -> tuple[int, str]:
@@ -94,5 +108,5 @@ exact_cost = itemgetter(1)
 expected_p95 = itemgetter(3)
 
 
-def runner_up(ordered: list[Candidate]) -> Candidate | None:
+def runner_up(ordered: Sequence[Candidate]) -> Candidate | None:
     return ordered[1] if len(ordered) > 1 else None

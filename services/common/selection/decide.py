@@ -6,94 +6,33 @@ The order of one decision: resolve the strategy (request, else the route for the
 else the config's default, else the caller's) and the target (a model, an alias's models, or
 any model for a virtual `tollway/auto*`); leave out who cannot serve it; a matching rule picks
 first, else an experiment's arm goes first; the strategy orders the rest.
+
+Over a prepared Catalog most decisions take the quick path (prepared.py): the same decision from
+the few providers that can come first. `full` scores and sorts everyone: it decides when a rule
+or an experiment is involved, and it is the reference the quick path is tested against.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from services.common.errors import InvalidRequest, NoProviderMatches
 from services.common.registry.provider import Provider
-from services.common.selection import (
-    ab_split,
-    balanced,
-    capability,
-    cheapest,
-    failover,
-    fastest,
-    least_busy,
-    region,
-    round_robin,
-    rules,
-    smart,
-)
+from services.common.selection import ab_split, rules, smart
 from services.common.selection.candidate import Candidate, Job, Ranking, score_all
 from services.common.selection.catalog import Catalog
-from services.common.selection.complexity import Complexity
 from services.common.selection.context import RoutingContext
+from services.common.selection.decision import Decision
 from services.common.selection.eligibility import partition, within_limits
 from services.common.selection.features import detect
+from services.common.selection.prepared import quick_ranking
 from services.common.selection.request import STRATEGIES, SelectionRequest, Weights
+from services.common.selection.strategies import BY_NAME
 
-MAX_ALTERNATIVES_SHOWN = 2
 EXCLUSIONS_IN_REASON = 3
 
-RANKERS: dict[str, Callable[[list[Candidate], Job], Ranking]] = {
-    "cost": cheapest.rank, "latency": fastest.rank, "balanced": balanced.rank, "weighted": balanced.rank,
-    "capability": capability.rank, "round_robin": round_robin.rank, "least_busy": least_busy.rank,
-    "failover": failover.rank, "ab": ab_split.rank, "region": region.rank, "smart": smart.rank,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    ranked: tuple[Candidate, ...]  # the choice first, then every alternative in order
-    strategy: str
-    reason: str
-    confidence: float
-    excluded: tuple[tuple[str, str], ...]
-    experiment: tuple[str, str] | None = None  # (experiment, arm)
-    rule: str | None = None
-    complexity: Complexity | None = None
-
-    @property
-    def choice(self) -> Candidate:
-        return self.ranked[0]
-
-    @property
-    def provider(self) -> Provider:
-        return self.ranked[0].provider
-
-    def experiment_json(self) -> dict[str, str] | None:
-        return {"name": self.experiment[0], "arm": self.experiment[1]} if self.experiment else None
-
-    def to_json(self, max_alternatives: int = MAX_ALTERNATIVES_SHOWN) -> dict[str, Any]:
-        best = self.choice
-        out: dict[str, Any] = {
-            "provider": best.name,
-            "model": best.provider.model,
-            "strategy": self.strategy,
-            "reason": self.reason,
-            "estimated_cost_usd": best.cost,
-            "estimated_latency_ms": best.latency.ms,
-            "latency_source": best.latency.source,
-            "confidence": self.confidence,
-            "alternatives": [
-                {"provider": c.name, "model": c.provider.model, "estimated_cost_usd": c.cost,
-                 "estimated_latency_ms": c.latency.ms}
-                for c in self.ranked[1:1 + max_alternatives]
-            ],
-            "excluded": [{"provider": n, "reason": r} for n, r in self.excluded],
-        }
-        if self.experiment:
-            out["experiment"] = self.experiment_json()
-        if self.rule:
-            out["rule"] = self.rule
-        if self.complexity:
-            out["complexity"] = self.complexity.to_json()
-        return out
+RANKERS: dict[str, Callable[[list[Candidate], Job], Ranking]] = {n: s.rank for n, s in BY_NAME.items()}
 
 
 def _target(model: str | None, ctx: RoutingContext) -> tuple[frozenset[str] | None, int | None]:
@@ -133,10 +72,24 @@ def _ranked_group(group: list[Candidate], job: Job, pool: str) -> Ranking:
 
 def select(providers: Iterable[Provider] | Catalog, request: SelectionRequest,
            ctx: RoutingContext | None = None) -> Decision:
-    """`providers` prepared as a Catalog (built with `ctx.observed`) saves the preparation."""
+    """`providers` prepared as a Catalog (built with `ctx.observed`) saves the preparation, and
+    lets the decision take the quick path (prepared.py), which gets quicker as the catalog keeps
+    what its requests have asked for; a plain list is prepared and ranked in full."""
     ctx = ctx or RoutingContext()
-    catalog = providers if isinstance(providers, Catalog) else Catalog(providers, ctx.observed)
     job, models = plan(request, ctx)
+    if not isinstance(providers, Catalog):
+        return full(Catalog(providers, ctx.observed), job, models)
+    catalog = providers
+    quick = quick_ranking(catalog, job, models)
+    if quick is not None:
+        (ordered, reason, confidence), excluded, notes = quick
+        return Decision(ordered, job.strategy, "; ".join([reason, *notes]) + _exclusions(excluded), confidence,
+                        tuple(excluded), complexity=job.complexity)
+    return full(catalog, job, models)
+
+
+def full(catalog: Catalog, job: Job, models: frozenset[str] | None) -> Decision:
+    """The full path: every eligible provider scored and ranked (rules and experiments included)."""
     eligible, excluded = partition(catalog, job, models)
     if not eligible:
         raise NoProviderMatches(_nothing_matches(job, excluded))
@@ -150,6 +103,7 @@ def select(providers: Iterable[Provider] | Catalog, request: SelectionRequest,
         notes.append(rule_note)
     experiment = ab_split.experiment_for(job) if pick is None else None
     arm_label: tuple[str, str] | None = None
+    ordered: Sequence[Candidate]
     if pick is not None:
         head = pick.head
         chosen = {c.name for c in head}

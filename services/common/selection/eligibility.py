@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from services.common.selection.candidate import Candidate, Job
 from services.common.selection.catalog import Catalog, Entry
-from services.common.selection.observed import below_floor
+from services.common.selection.observed import Latency, Observed, below_floor
 
 FLOOR_STRATEGIES = frozenset({"latency", "balanced", "weighted"})
 
@@ -18,25 +18,36 @@ def why_not(entry: Entry, job: Job, models: frozenset[str] | None,
             unavailable: Mapping[str, str]) -> str | None:
     """The reason the entry's provider cannot serve the job's request, or None when it can."""
     provider = entry.provider
-    request = job.request
-    req = request.requirements
     if not provider.active:
         return "inactive"
-    if provider.name in request.exclude:
+    if provider.name in job.request.exclude:
         return "excluded by the caller"
     if provider.name in unavailable:
         return unavailable[provider.name]
+    return unfit(entry, job, models)
+
+
+def unfit(entry: Entry, job: Job, models: frozenset[str] | None) -> str | None:
+    """Why the entry's provider cannot meet the request's own requirements (the pinned provider,
+    the model or alias, the context, the features), or None when it can."""
+    provider = entry.provider
+    request = job.request
+    req = request.requirements
     if req.provider and provider.name != req.provider:
         return f"not the pinned provider {req.provider}"
     if models is not None and provider.model not in models:
         return f"serves {provider.model}, not {req.model}"
     needed = max(req.context_window, request.input_tokens + request.output_tokens)
     if provider.context_window < needed:
-        return f"context window {provider.context_window} < {needed} tokens needed"
+        return too_small(provider.context_window, needed)
     missing = job.features - entry.offers
     if missing:
         return "lacks " + ", ".join(sorted(missing))
     return None
+
+
+def too_small(window: int, needed: int) -> str:
+    return f"context window {window} < {needed} tokens needed"
 
 
 def partition(catalog: Catalog, job: Job,
@@ -98,10 +109,15 @@ def within_limits(candidates: list[Candidate], job: Job) -> tuple[list[Candidate
     observed = job.ctx.observed
     healthy = [c for c in kept if not below_floor(c.latency, observed)]
     if not healthy:
-        return kept, excluded, f"every provider is under the {observed.success_floor:.0%} success floor; ranked anyway"
-    for c in kept:
-        if below_floor(c.latency, observed):
-            rate = c.latency.success_rate or 0.0
-            excluded.append((c.name, f"success rate {rate:.0%} < floor {observed.success_floor:.0%} "
-                                     f"over {c.latency.samples} outcomes"))
+        return kept, excluded, all_under_floor(observed)
+    excluded += ((c.name, under_floor(c.latency, observed)) for c in kept if below_floor(c.latency, observed))
     return healthy, excluded, ""
+
+
+def under_floor(latency: Latency, observed: Observed) -> str:
+    rate = latency.success_rate or 0.0
+    return f"success rate {rate:.0%} < floor {observed.success_floor:.0%} over {latency.samples} outcomes"
+
+
+def all_under_floor(observed: Observed) -> str:
+    return f"every provider is under the {observed.success_floor:.0%} success floor; ranked anyway"
