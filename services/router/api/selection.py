@@ -22,7 +22,6 @@ async def select_provider(request: Request) -> JSONResponse:
     ctx = router_context(request)
     body = await read_json(request, "selection_request")
     wanted = SelectionRequest.from_json(body)
-    providers = ctx.store.list()
-    unhealthy = {p.name: why for p in providers if (why := p.health.exclusion()) is not None}
+    catalog, unhealthy = ctx.prepared()
     routing = ctx.selection_context(body.get("in_flight"), {**unhealthy, **(body.get("unavailable") or {})})
-    return JSONResponse(select(providers, wanted, routing).to_json())
+    return JSONResponse(select(catalog, wanted, routing).to_json())

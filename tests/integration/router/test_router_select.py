@@ -90,3 +90,14 @@ async def test_nothing_matches_is_a_404_saying_what_was_asked(fleet: httpx.Async
 async def test_empty_registry_says_so(client: httpx.AsyncClient):
     err = assert_error(await client.post("/select", json={}), 404)
     assert "no providers are registered" in err["message"]
+
+
+async def test_select_keeps_one_prepared_catalog_until_the_registry_changes(app, fleet: httpx.AsyncClient):
+    ctx = app.state.router_context
+    first = await decide(fleet, {**GPT4, "optimization": "cost"})
+    kept, _ = ctx.prepared()
+    assert (await decide(fleet, {**GPT4, "optimization": "latency"}))["provider"] == "fast"
+    assert ctx.prepared()[0] is kept  # the same providers: prepared once
+    await register(fleet, provider("cheapest", input_per_mtok="1", output_per_mtok="2"))
+    assert (await decide(fleet, {**GPT4, "optimization": "cost"}))["provider"] == "cheapest" != first["provider"]
+    assert ctx.prepared()[0] is not kept  # a registration moves the registry version: prepared afresh
