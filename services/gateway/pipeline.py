@@ -148,8 +148,9 @@ class Pipeline:
                                  cache=hit.receipt_fields())
             return Admitted(call, None, [], facts, [], started, verdict, cache, hit)
         decision = self.decide(call, identity)
-        decision = skip_unavailable(decision, self.forwarder.breakers)  # circuit open or unhealthy: not tried
-        candidates = await self._within_quotas([c.provider for c in decision.ranked], call)
+        # circuit open or unhealthy: not tried
+        decision = skip_unavailable(decision, self.forwarder.breakers, self.settings.max_attempts)
+        candidates = await self._within_quotas(decision, call)
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
                              identity=identity.receipt_fields() if identity else {},
@@ -175,11 +176,14 @@ class Pipeline:
                               input_tokens=input_tokens, output_tokens=output_tokens)
         return Completed(admitted, None, ParsedResponse(hit.body, {}, None), receipt)
 
-    async def _within_quotas(self, ranked: list[Provider], call: Call) -> list[Provider]:
+    async def _within_quotas(self, decision: Decision, call: Call) -> list[Provider]:
         """The providers to try, at most max_attempts, skipping any over its own rate quota."""
+        published = self.keys.value.limits
+        if not self.gate.has_provider_limits(published):  # the usual case: no need to read the whole ranking
+            return [c.provider for c in decision.ranked[: self.settings.max_attempts]]
         tokens = typical_input_tokens(call.payload) + (requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS)
-        by_name = {p.name: p for p in ranked}
-        names = await self.gate.within_provider_quota(list(by_name), tokens, self.keys.value.limits)
+        by_name = {c.provider.name: c.provider for c in decision.ranked}
+        names = await self.gate.within_provider_quota(list(by_name), tokens, published)
         return [by_name[n] for n in names][: self.settings.max_attempts]
 
     async def _reserve(self, call: Call, identity: Identity | None, candidates: list[Provider],

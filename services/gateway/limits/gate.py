@@ -63,6 +63,11 @@ class RateGate:
             raise rate_limited(verdict)
         return verdict
 
+    def has_provider_limits(self, published: LimitSet | None = None) -> bool:
+        sets = [self.general] if published is None else [self.general, published]
+        return any(spec.dimension == "provider" for limits in sets
+                   for spec in [*limits.general, *(s for specs in limits.custom.values() for s in specs)])
+
     async def within_provider_quota(self, providers: Sequence[str], tokens: int,
                                     published: LimitSet | None = None) -> list[str]:
         """Providers' own quotas (limits of the provider dimension): route elsewhere rather than

@@ -32,13 +32,13 @@ def board(*open_names: str) -> Breakers:
 
 def test_nothing_to_skip_keeps_the_decision():
     decision = Decision((candidate("a"), candidate("b")), "cheapest")
-    assert skip_unavailable(decision, board()) is decision
+    assert skip_unavailable(decision, board(), 3) is decision
 
 
 def test_an_open_circuit_and_an_unhealthy_provider_are_skipped_with_their_reasons():
     decision = Decision((candidate("a"), candidate("b", "unhealthy", "3 failed probes: cannot connect"),
                          candidate("c")), "a is cheapest", (("z", "inactive"),))
-    out = skip_unavailable(decision, board("a"))
+    out = skip_unavailable(decision, board("a"), 3)
     assert [c.name for c in out.ranked] == ["c"]
     assert [name for name, _ in out.excluded] == ["z", "a", "b"]
     assert "skipped a (circuit open (1 consecutive failures)" in out.reason
@@ -48,6 +48,29 @@ def test_an_open_circuit_and_an_unhealthy_provider_are_skipped_with_their_reason
 def test_when_every_provider_is_out_the_request_is_refused_naming_them():
     decision = Decision((candidate("a"), candidate("b", "unhealthy")), "x")
     with pytest.raises(ProvidersUnavailable) as info:
-        skip_unavailable(decision, board("a"))
+        skip_unavailable(decision, board("a"), 3)
     assert info.value.status == 503
     assert "a: circuit open" in info.value.message and "b: unhealthy" in info.value.message
+
+
+class Lazy(tuple):
+    """A ranking that fails if read past its first `readable` entries (the rest is never sorted)."""
+
+    def __new__(cls, items, readable):
+        self = super().__new__(cls, items)
+        self.readable = readable
+        return self
+
+    def __iter__(self):
+        for i, item in enumerate(tuple.__iter__(self)):
+            if i >= self.readable:
+                raise AssertionError("read past what the request needs")
+            yield item
+
+
+def test_only_as_much_of_the_ranking_is_read_as_the_request_can_use():
+    ranked = Lazy([candidate("a"), candidate("b"), candidate("c"), candidate("d"), candidate("e")], readable=3)
+    out = skip_unavailable(Decision(ranked, "x"), board("a"), 2)
+    assert [c.name for c in out.ranked] == ["b", "c"] and [n for n, _ in out.excluded] == ["a"]
+    unchanged = Decision(Lazy([candidate("a"), candidate("b"), candidate("c")], readable=2), "x")
+    assert skip_unavailable(unchanged, board(), 2) is unchanged

@@ -74,3 +74,11 @@ async def test_a_provider_over_its_own_quota_is_routed_around() -> None:
     assert refused.value.extra["limit"] == "upstream-rpm"
     verdict = await g.admit(Subject(), (), tokens=5)  # the provider checks never charged the global limit
     assert verdict is not None and verdict.decisions[0].remaining == 99
+
+
+def test_provider_quotas_are_only_looked_at_when_some_exist() -> None:
+    only_global = gate('[{"name": "g", "dimension": "global", "algorithm": "sliding_log", "limit": 1}]')
+    assert not only_global.has_provider_limits()
+    published = LimitSet(parse_specs('[{"name": "p", "dimension": "provider", "match": "x", "algorithm": "sliding_log",'
+                                     ' "limit": 1}]', where="ledger"))
+    assert gate().has_provider_limits(published) and not gate().has_provider_limits(LimitSet(()))
