@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
 
 import httpx
+import orjson
 import structlog
 
 from services.common import jsonio
-from services.common.errors import InvalidRequest
 from services.common.tasks import cancel_and_wait
 
 log = structlog.get_logger("tollway.gateway.shipper")
@@ -70,11 +69,11 @@ class ReceiptShipper:
     def backlog_files(self) -> int:
         return len(self.dirty)
 
-    def _read_batch(self, name: str, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def _read_batch(self, name: str, limit: int) -> tuple[list[bytes], int]:
         """Complete lines past the cursor and before `limit`, up to batch_size; and the offset
         after them."""
         pos = self.offsets.get(name, 0)
-        receipts: list[dict[str, Any]] = []
+        receipts: list[bytes] = []  # each line as written: money stays exactly as the gateway wrote it
         with open(self.costs_dir / name, "rb") as fh:
             fh.seek(pos)
             while len(receipts) < self.batch_size and pos < limit:
@@ -85,8 +84,10 @@ class ReceiptShipper:
                 if not line.strip():
                     continue
                 try:
-                    receipts.append(jsonio.loads_exact(line))
-                except InvalidRequest:  # torn by a crash mid-write: keep it aside, go on
+                    if not isinstance(orjson.loads(line), dict):
+                        raise orjson.JSONDecodeError("not an object", "", 0)
+                    receipts.append(line.rstrip(b"\r\n"))
+                except orjson.JSONDecodeError:  # torn by a crash mid-write: keep it aside, go on
                     log.error("receipt_line_unreadable", file=name, offset=pos - len(line))
                     with open(self.rejected_file, "ab") as out:
                         out.write(line)
@@ -103,14 +104,14 @@ class ReceiptShipper:
                     self.offsets[name] = end
                     self._save_state()
                 return (self.costs_dir / name).stat().st_size <= self.offsets.get(name, 0)
-            resp = await client.post(self.url, content=jsonio.dumps({"receipts": receipts}),
+            resp = await client.post(self.url, content=b'{"receipts":[' + b",".join(receipts) + b"]}",
                                      headers={"content-type": "application/json"})
             if resp.status_code == 400:
                 # a receipt the ledger will never take: set it aside, never block the rest
                 log.error("receipts_rejected", file=name, body=resp.text[:500])
                 with open(self.rejected_file, "ab") as fh:
                     for r in receipts:
-                        fh.write(jsonio.dumps_line(r))
+                        fh.write(r + b"\n")
             else:
                 resp.raise_for_status()
                 self.shipped += len(receipts)
