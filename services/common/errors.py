@@ -101,6 +101,14 @@ class UpstreamTimeout(TollwayError):
     type = "upstream_timeout"
 
 
+class UpstreamRateLimited(TollwayError):
+    """Every provider tried answered 429: the caller should wait and try again (Retry-After says
+    how long, when a provider said)."""
+
+    status = 429
+    type = "upstream_rate_limited"
+
+
 class DependencyUnavailable(TollwayError):
     status = 503
     type = "service_unavailable"

@@ -47,7 +47,7 @@ async def chat(request: Request, fmt: ModuleType, *, model: str | None = None,
     failure = await _faults(request, fmt, state, spec)
     if failure is not None:
         return failure
-    reply = plan(call, spec.tokens)
+    reply = plan(call, spec.tokens, spec.tool)
     if call.stream:
         return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,
                            stall=spec.stall, media_type=fmt.STREAM_MEDIA_TYPE)

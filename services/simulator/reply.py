@@ -19,14 +19,17 @@ class Call:
     max_tokens: int | None
     stream: bool = False
     include_usage: bool = False
+    tools: tuple[str, ...] = ()  # the names of the tools (functions) the request offers
+    after_tool_result: bool = False  # the conversation ends with a tool result
 
 
 @dataclass(frozen=True)
 class Reply:
     model: str
-    pieces: tuple[str, ...]  # one per completion token
+    pieces: tuple[str, ...]  # one per completion token: of the text, or of a tool call's arguments
     prompt_tokens: int
-    finish_reason: str  # "stop" or "length"; formats map it to their own words
+    finish_reason: str  # "stop", "length" or "tool_calls"; formats map it to their own words
+    tool: str | None = None  # the answer is a call to this tool, `pieces` its JSON arguments
     id: str = field(default_factory=lambda: os.urandom(12).hex())
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -36,11 +39,21 @@ class Reply:
 
     @property
     def text(self) -> str:
+        """The answer's text; empty for a tool call."""
+        return "" if self.tool else "".join(self.pieces)
+
+    @property
+    def arguments(self) -> str:
+        """A tool call's JSON arguments."""
         return "".join(self.pieces)
 
 
-def plan(call: Call, reply_length: int) -> Reply:
-    """The deterministic reply to `call` (see services.simulator.tokens for the rules)."""
+def plan(call: Call, reply_length: int, tool: str | None = None) -> Reply:
+    """The deterministic reply to `call` (see services.simulator.tokens for the rules): a call to
+    `tool` when the request offers it and does not end with a tool result, else text."""
+    if tool is not None and tool in call.tools and not call.after_tool_result:
+        return Reply(model=call.model, pieces=tuple(tokens.tool_call_pieces(call.last_user_text)),
+                     prompt_tokens=tokens.prompt_tokens(call.texts), finish_reason="tool_calls", tool=tool)
     count = tokens.completion_tokens(call.max_tokens, reply_length)
     return Reply(model=call.model, pieces=tuple(tokens.reply_pieces(call.last_user_text, count)),
                  prompt_tokens=tokens.prompt_tokens(call.texts),

@@ -1,11 +1,15 @@
 """The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
 
-Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed. Anything else,
-a repeated key or a value out of range is a `SpecError` naming the key.
+Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed, tool. Anything
+else, a repeated key or a value out of range is a `SpecError` naming the key.
+
+`tool=NAME`: when the request offers a tool (function) of that name and does not end with a tool
+result, the answer is a call to it (see services.simulator.tokens for its arguments).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,6 +35,10 @@ class Spec:
     stall: bool = False  # a stream stops half-way and the connection stays open, silent
     fail_first: int = 0  # the first N calls with this spec are answered with `status`, then none
     seed: int | None = None
+    tool: str | None = None  # call this tool when the request offers it
+
+
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI, Anthropic and Gemini all accept
 
 
 def _number(low: float, high: float) -> Callable[[str], float]:
@@ -60,6 +68,12 @@ def _flag(text: str) -> bool:
     raise ValueError("must be 0 or 1")
 
 
+def _tool_name(text: str) -> str:
+    if not TOOL_NAME.fullmatch(text):
+        raise ValueError("must be 1 to 64 letters, digits, _ or -")
+    return text
+
+
 PARSERS: dict[str, Callable[[str], Any]] = {
     "latency_ms": _number(0, 3_600_000),
     "tps": _number(0, 1_000_000),
@@ -72,6 +86,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "stall": _flag,
     "fail_first": _integer(0, 1_000_000),
     "seed": _integer(-(2**63), 2**63 - 1),
+    "tool": _tool_name,
 }
 
 

@@ -7,6 +7,9 @@
 - the reply is one word per token, drawn from a fixed vocabulary by a generator seeded with the
   last user message, so the same request always gets the same reply (a shorter max_tokens gives a
   prefix of it).
+- a tool call (spec `tool=NAME`) has the arguments `{"query":"<last user message>"}` (compact
+  JSON) and one token per space-separated piece of them; max_tokens does not cut it; its
+  finish_reason is "tool_calls".
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Sequence
+
+import orjson
 
 PER_MESSAGE = 4
 
@@ -44,4 +49,15 @@ def reply_pieces(seed_text: str, count: int) -> list[str]:
     seed = int.from_bytes(hashlib.blake2b(seed_text.encode(), digest_size=8).digest(), "big")
     rng = random.Random(seed)
     words = [VOCAB[rng.randrange(len(VOCAB))] for _ in range(count)]
+    return [word if i == 0 else " " + word for i, word in enumerate(words)]
+
+
+def tool_arguments(last_user_text: str) -> str:
+    """The JSON arguments of a simulated tool call."""
+    return orjson.dumps({"query": last_user_text}).decode()
+
+
+def tool_call_pieces(last_user_text: str) -> list[str]:
+    """The arguments in pieces, one per token: split at spaces, each space kept with the piece after it."""
+    words = tool_arguments(last_user_text).split(" ")
     return [word if i == 0 else " " + word for i, word in enumerate(words)]

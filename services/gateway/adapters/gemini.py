@@ -257,7 +257,8 @@ class GeminiStream:
             self.tool_calls[index] += len(calls)
         if candidate.get("finishReason"):
             self.finished[index] = finish_reason(candidate["finishReason"], called_tools=self.tool_calls[index] > 0)
-        return [self.out.delta(delta, text=text, index=index)] if delta else []
+        generated = text + "".join(call["function"]["arguments"] for call in calls)  # the arguments are tokens too
+        return [self.out.delta(delta, text=generated, index=index)] if delta else []
 
 
 class GeminiAdapter(chunks.TranslatingAdapter):

@@ -107,7 +107,8 @@ class OpenAIAdapter:
 
 
 class OpenAIStream:
-    """OpenAI chunks pass through as they are; each is read for text, usage and the end marker."""
+    """OpenAI chunks pass through as they are; each is read for text (tool call arguments
+    included, as other formats' parsers count them), usage and the end marker."""
 
     def parse_event(self, lines: list[bytes]) -> list[StreamEvent]:
         raw = b"".join(lines)
@@ -129,6 +130,10 @@ class OpenAIStream:
             delta = choice.get("delta") or {}
             if isinstance(delta.get("content"), str):
                 event.text += delta["content"]
+            for call in delta.get("tool_calls") or []:  # a tool call's arguments are generated tokens too
+                arguments = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+                if isinstance(arguments, str):
+                    event.text += arguments
             if choice.get("finish_reason"):
                 event.finish_reason = choice["finish_reason"]
         return [event]

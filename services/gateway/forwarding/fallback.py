@@ -8,11 +8,15 @@ allow; then the next alternative is tried. A 401, 403 or 404 is the provider's s
 deployment), not the caller's: the next alternative is tried at once. Any other 4xx is the caller's
 mistake and is returned as is (another provider would refuse it too). Each outcome feeds the
 provider's circuit breaker; a provider whose circuit refuses calls is skipped.
+
+When every attempt failed, the answer is a 502 (a 504 when all timed out); when every attempt was
+a 429, it is a 429 with the shortest Retry-After a provider asked for, so clients back off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 import time
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import structlog
 
-from services.common.errors import ProvidersUnavailable, UpstreamFailed, UpstreamTimeout
+from services.common.errors import ProvidersUnavailable, UpstreamFailed, UpstreamRateLimited, UpstreamTimeout
 from services.common.registry.provider import Provider
 from services.common.settings import Settings
 from services.gateway.adapters.base import Adapter, UpstreamRequest
@@ -112,6 +116,11 @@ class RetryBudget:
     first_at: float | None = None
     used: int = 0
     timed_out: int = 0  # attempts that ended in a timeout
+    shortest_wait_s: float | None = None  # the shortest Retry-After of the 429s
+
+    def note_rate_limited(self, retry_after_s: float | None) -> None:
+        if retry_after_s is not None and (self.shortest_wait_s is None or retry_after_s < self.shortest_wait_s):
+            self.shortest_wait_s = retry_after_s
 
     @property
     def spent(self) -> bool:
@@ -194,6 +203,8 @@ class Forwarder:
                                     since_first))
             breaker.record(False)
             budget.timed_out += result.timed_out
+            if result.http_status == 429:
+                budget.note_rate_limited(result.retry_after_s)
             log.info("upstream_failed", provider=provider.name, status=result.http_status, error=result.error)
             if not result.retry or retry == settings.retries_per_provider:
                 return None
@@ -254,6 +265,10 @@ def _all_failed(attempts: list[Attempt], skipped: list[str], budget: RetryBudget
         message += "; skipped: " + ", ".join(skipped)
     if budget.timed_out == len(attempts):
         return UpstreamTimeout(message)
+    if all(a.http_status == 429 for a in attempts):
+        wait = budget.shortest_wait_s
+        headers = {"retry-after": str(max(1, math.ceil(wait)))} if wait is not None else None
+        return UpstreamRateLimited(message, headers=headers)
     return UpstreamFailed(message)
 
 

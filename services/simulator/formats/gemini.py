@@ -1,6 +1,8 @@
 """Google Gemini wire format (`POST /v1beta/models/{model}:generateContent` and
 `:streamGenerateContent?alt=sse`): request parsing, `GenerateContentResponse` bodies, SSE
-chunks, errors and the model list. The model and whether to stream come from the URL."""
+chunks, errors and the model list. The model and whether to stream come from the URL. Function
+calls too (whole, in one chunk, as Gemini sends them): a turn of function responses must come
+right after a model turn of function calls, as Gemini checks."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from services.simulator.reply import Call, Reply
 
 MEDIA_TYPE = "application/json"
 STREAM_MEDIA_TYPE = "text/event-stream"
-FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS"}
+FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 STATUSES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
             409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 501: "NOT_IMPLEMENTED",
             503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -32,6 +34,17 @@ def _text(content: Any) -> str:
     return " ".join(texts)
 
 
+def _has(content: dict[str, Any], kind: str) -> bool:
+    return any(isinstance(part, dict) and kind in part for part in content["parts"])
+
+
+def _tool_names(body: dict[str, Any]) -> tuple[str, ...]:
+    tools = body.get("tools")
+    declarations = [d for t in tools if isinstance(t, dict) for d in t.get("functionDeclarations") or []] \
+        if isinstance(tools, list) else []
+    return tuple(d["name"] for d in declarations if isinstance(d, dict) and isinstance(d.get("name"), str))
+
+
 def parse_request(body: dict[str, Any]) -> Call:
     """A GenerateContentRequest as a format-neutral Call (model and stream are set from the URL)."""
     contents = body.get("contents")
@@ -43,6 +56,9 @@ def parse_request(body: dict[str, Any]) -> Call:
                                  field=f"contents[{i}].parts")
         if content.get("role", "user") not in ("user", "model"):
             raise InvalidRequest(f"Please use a valid role: user, model (contents[{i}])", field=f"contents[{i}].role")
+        if _has(content, "functionResponse") and not (i and _has(contents[i - 1], "functionCall")):
+            raise InvalidRequest("Please ensure that function response turn comes immediately after a function "
+                                 "call turn.", field=f"contents[{i}]")
     texts = [_text(c) for c in contents]
     system = _text(body.get("systemInstruction"))
     last_user = next((t for c, t in zip(reversed(contents), reversed(texts), strict=True)
@@ -53,7 +69,8 @@ def parse_request(body: dict[str, Any]) -> Call:
         raise InvalidRequest("generationConfig.maxOutputTokens must be a positive integer",
                              field="generationConfig.maxOutputTokens")
     return Call(model="", texts=tuple(([system] if system else []) + texts), last_user_text=last_user,
-                max_tokens=max_tokens, include_usage=True)
+                max_tokens=max_tokens, include_usage=True, tools=_tool_names(body),
+                after_tool_result=_has(contents[-1], "functionResponse"))
 
 
 def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
@@ -64,7 +81,9 @@ def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
 
 
 def _response(reply: Reply, text: str, output_tokens: int, finish: bool) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    part = ({"functionCall": {"name": reply.tool, "args": orjson.loads(reply.arguments)}} if reply.tool
+            else {"text": text})
+    candidate: dict[str, Any] = {"content": {"parts": [part], "role": "model"}, "index": 0}
     if finish:
         candidate["finishReason"] = FINISH_REASONS[reply.finish_reason]
     return {"candidates": [candidate], "usageMetadata": _usage(reply, output_tokens),
@@ -78,7 +97,11 @@ def completion(reply: Reply) -> bytes:
 
 def stream_events(reply: Reply, include_usage: bool) -> Iterator[tuple[bytes, bool]]:
     """One SSE chunk per token (each a whole GenerateContentResponse with the usage so far); the
-    last token's chunk carries the finishReason. Events end in CRLF pairs, as Google's do."""
+    last token's chunk carries the finishReason. Events end in CRLF pairs, as Google's do. A
+    function call comes whole, in one chunk."""
+    if reply.tool:
+        yield b"data: " + orjson.dumps(_response(reply, "", reply.completion_tokens, finish=True)) + b"\r\n\r\n", True
+        return
     pieces = reply.pieces or ("",)
     for n, piece in enumerate(pieces, start=1):
         last = n == len(pieces)

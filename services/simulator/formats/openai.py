@@ -1,5 +1,6 @@
 """OpenAI chat-completions wire format: request parsing, `chat.completion` bodies, SSE chunks,
-errors and the model list."""
+errors and the model list. Tool calls too: a `tool` message must answer a tool call of an earlier
+assistant message (by `tool_call_id`), as OpenAI checks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import orjson
 
 from services.common import contracts
+from services.common.errors import InvalidRequest
 from services.simulator.reply import Call, Reply
 
 MEDIA_TYPE = "application/json"
@@ -30,10 +32,27 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _tool_names(body: dict[str, Any]) -> tuple[str, ...]:
+    functions = [tool.get("function") for tool in body.get("tools") or [] if isinstance(tool, dict)]
+    return tuple(f["name"] for f in functions if isinstance(f, dict) and isinstance(f.get("name"), str))
+
+
+def _check_tool_results(messages: list[dict[str, Any]]) -> None:
+    """Every `tool` message answers a tool call an earlier assistant message made."""
+    called: set[str] = set()
+    for i, message in enumerate(messages):
+        if message.get("role") == "assistant":
+            called.update(str(c.get("id")) for c in message.get("tool_calls") or [] if isinstance(c, dict))
+        elif message.get("role") == "tool" and message.get("tool_call_id") not in called:
+            raise InvalidRequest("Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+                                 "message with 'tool_calls'.", field=f"messages.[{i}].role")
+
+
 def parse_request(body: dict[str, Any]) -> Call:
     """A chat-completions body (valid against contracts/chat_request) as a format-neutral Call."""
     contracts.validate("chat_request", body)
     messages = body["messages"]
+    _check_tool_results(messages)
     texts = tuple(_text(m.get("content")) for m in messages)
     last_user = next((t for m, t in zip(reversed(messages), reversed(texts), strict=True)
                       if m.get("role") == "user"), texts[-1])
@@ -41,7 +60,8 @@ def parse_request(body: dict[str, Any]) -> Call:
     options = body.get("stream_options") or {}
     return Call(model=body.get("model") or "sim-model", texts=texts, last_user_text=last_user,
                 max_tokens=max_tokens, stream=bool(body.get("stream")),
-                include_usage=bool(options.get("include_usage")))
+                include_usage=bool(options.get("include_usage")), tools=_tool_names(body),
+                after_tool_result=messages[-1].get("role") == "tool")
 
 
 def _usage(reply: Reply) -> dict[str, int]:
@@ -49,13 +69,19 @@ def _usage(reply: Reply) -> dict[str, int]:
             "total_tokens": reply.prompt_tokens + reply.completion_tokens}
 
 
+def _tool_call(reply: Reply, arguments: str) -> dict[str, Any]:
+    return {"id": "call_" + reply.id, "type": "function", "function": {"name": reply.tool, "arguments": arguments}}
+
+
 def completion(reply: Reply) -> bytes:
     """The non-streaming answer, a `chat.completion` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+    if reply.tool:
+        message.update(content=None, tool_calls=[_tool_call(reply, reply.arguments)])
     return orjson.dumps({
         "id": "chatcmpl-" + reply.id, "object": "chat.completion", "created": reply.created,
         "model": reply.model, "system_fingerprint": "tollway-sim",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text, "refusal": None},
-                     "logprobs": None, "finish_reason": reply.finish_reason}],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish_reason}],
         "usage": _usage(reply),
     })
 
@@ -71,12 +97,16 @@ def _event(reply: Reply, choices: list[dict[str, Any]], usage: dict[str, int] | 
 
 def stream_events(reply: Reply, include_usage: bool) -> Iterator[tuple[bytes, bool]]:
     """SSE events as (bytes, is_token): role chunk, one chunk per token (paced), the finish chunk,
-    the usage chunk when asked for, then `[DONE]`."""
-    yield _event(reply, [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                          "logprobs": None, "finish_reason": None}]), False
+    the usage chunk when asked for, then `[DONE]`. A tool call comes as OpenAI streams one: its id
+    and name in the role chunk, then its arguments piece by piece."""
+    first: dict[str, Any] = {"role": "assistant", "content": ""}
+    if reply.tool:
+        first = {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **_tool_call(reply, "")}]}
+    yield _event(reply, [{"index": 0, "delta": first, "logprobs": None, "finish_reason": None}]), False
     for piece in reply.pieces:
-        yield _event(reply, [{"index": 0, "delta": {"content": piece}, "logprobs": None,
-                              "finish_reason": None}]), True
+        delta = ({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]} if reply.tool
+                 else {"content": piece})
+        yield _event(reply, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]), True
     yield _event(reply, [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reply.finish_reason}]), False
     if include_usage:
         yield _event(reply, [], _usage(reply)), False

@@ -15,7 +15,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from services.common.errors import UpstreamFailed, UpstreamTimeout
+from services.common.errors import UpstreamFailed, UpstreamRateLimited, UpstreamTimeout
 from services.common.registry.provider import Provider
 from services.common.settings import Settings
 from services.gateway.forwarding.breaker import BreakerConfig, Breakers
@@ -200,6 +200,31 @@ async def test_every_provider_timing_out_is_a_504(upstream, client):
     with pytest.raises(UpstreamTimeout) as info:
         await fwd.first_answer([a, b], build, facts(), stream=False)
     assert info.value.status == 504 and "a: first byte timeout" in info.value.message
+
+
+async def test_every_provider_answering_429_is_a_429_with_the_shortest_wait_they_asked_for(upstream, client):
+    a = upstream.provider("a", status(429, **{"Retry-After": "3"}), status(429, **{"Retry-After": "3"}))
+    b = upstream.provider("b", status(429, **{"retry-after-ms": "1500"}), status(429))
+    fwd, sleeps = forwarder(client)
+    f = facts()
+    with pytest.raises(UpstreamRateLimited) as info:
+        await fwd.first_answer([a, b], build, f, stream=False)
+    assert trail(f) == [("a", 429), ("a", 429), ("b", 429), ("b", 429)]
+    assert sleeps == [3.0, 1.5]  # each provider's own Retry-After before its retry
+    assert info.value.status == 429 and info.value.headers == {"retry-after": "2"}  # 1.5 s, in whole seconds
+    assert "every provider tried failed" in info.value.message
+    no_wait = upstream.provider("c", status(429), status(429))
+    with pytest.raises(UpstreamRateLimited) as info:
+        await forwarder(client)[0].first_answer([no_wait], build, facts(), stream=False)
+    assert info.value.headers == {}  # no provider said how long
+
+
+async def test_429s_mixed_with_other_failures_are_a_502(upstream, client):
+    limited, broken = upstream.provider("limited", status(429)), upstream.provider("broken", status(500))
+    fwd, _ = forwarder(client, retries_per_provider=0)
+    with pytest.raises(UpstreamFailed) as info:
+        await fwd.first_answer([limited, broken], build, facts(), stream=False)
+    assert info.value.status == 502
 
 
 async def test_the_callers_400_comes_back_as_is_without_retry_or_fallback(upstream, client):

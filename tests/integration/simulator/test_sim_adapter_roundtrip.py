@@ -22,9 +22,9 @@ def provider(api_format: str, spec: str = "") -> Provider:
                     output_per_token=Decimal("0.000002"), api_format=api_format)
 
 
-async def send(client, api_format, *, stream, spec=""):
+async def send(client, api_format, *, stream, spec="", payload=PAYLOAD):
     adapter = adapter_for(api_format)
-    req = adapter.build_request(provider(api_format, spec), PAYLOAD, "key", stream=stream)
+    req = adapter.build_request(provider(api_format, spec), payload, "key", stream=stream)
     resp = await client.post(req.url, content=req.body, headers=req.headers)
     return adapter, resp
 
@@ -76,3 +76,71 @@ async def test_errors_round_trip_to_the_providers_message(client, api_format):
     assert resp.status_code == 503
     assert adapter.error_message(resp.status_code, resp.content) == "simulated error 503"
 
+
+
+TOOL = {"type": "function", "function": {"name": "get_weather", "description": "the weather in a city",
+                                         "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}
+ASKED = {**PAYLOAD, "tools": [TOOL]}
+ARGUMENTS = {"query": "hello world"}  # the simulator's tool call: the last user message as the query
+
+
+def streamed_tool_calls(adapter, raw: bytes) -> tuple[list[dict], list[str]]:
+    """The tool calls assembled from a stream's OpenAI chunks (by index, arguments joined), and the finish reasons."""
+    calls: dict[int, dict] = {}
+    reasons = []
+    parser = adapter.stream_parser()
+    for event in (e for lines in sse_events(raw) for e in parser.parse_event(lines) if e.raw):
+        if event.finish_reason:
+            reasons.append(event.finish_reason)
+        for line in event.raw.splitlines():
+            if not line.startswith(b"data: {"):
+                continue
+            for choice in orjson.loads(line[6:]).get("choices") or []:
+                for part in choice["delta"].get("tool_calls") or []:
+                    call = calls.setdefault(part["index"], {"id": "", "name": "", "arguments": ""})
+                    call["id"] += part.get("id") or ""
+                    call["name"] += part.get("function", {}).get("name") or ""
+                    call["arguments"] += part.get("function", {}).get("arguments") or ""
+    return [calls[i] for i in sorted(calls)], reasons
+
+
+@pytest.mark.parametrize("api_format", FORMATS)
+async def test_a_tool_call_round_trips_and_so_does_its_result(client, api_format):
+    adapter, resp = await send(client, api_format, stream=False, spec="tool=get_weather", payload=ASKED)
+    assert resp.status_code == 200, resp.text
+    parsed = adapter.parse_response(resp.content)
+    choice = orjson.loads(parsed.body)["choices"][0]
+    [call] = choice["message"]["tool_calls"]
+    assert call["type"] == "function" and call["function"]["name"] == "get_weather" and call["id"]
+    assert orjson.loads(call["function"]["arguments"]) == ARGUMENTS
+    assert choice["finish_reason"] == "tool_calls"
+    assert (parsed.usage.input_tokens, parsed.usage.output_tokens) == (PROMPT_TOKENS, 2)  # two pieces of JSON
+    # the result goes back under the call's id; the simulator refuses one that answers no call
+    answered = {**ASKED, "messages": [*ASKED["messages"], choice["message"],
+                                      {"role": "tool", "tool_call_id": call["id"], "content": "sunny and warm"}]}
+    adapter, resp = await send(client, api_format, stream=False, spec="tool=get_weather", payload=answered)
+    assert resp.status_code == 200, resp.text
+    parsed = adapter.parse_response(resp.content)
+    choice = orjson.loads(parsed.body)["choices"][0]
+    assert choice["finish_reason"] == "length" and len(choice["message"]["content"].split()) == 5
+    assert "tool_calls" not in choice["message"]
+    assert parsed.usage.input_tokens == PROMPT_TOKENS + 4 + (4 + 3)  # the call (no text), and the result's 3 words
+    stray = {**answered, "messages": [*ASKED["messages"], {"role": "tool", "tool_call_id": "call_x", "content": "x"}]}
+    adapter, resp = await send(client, api_format, stream=False, spec="tool=get_weather", payload=stray)
+    assert resp.status_code == 400, resp.text
+
+
+@pytest.mark.parametrize("api_format", FORMATS)
+async def test_a_streamed_tool_call_round_trips_to_openai_tool_call_chunks(client, api_format):
+    adapter, resp = await send(client, api_format, stream=True, spec="tool=get_weather", payload=ASKED)
+    assert resp.status_code == 200, resp.text
+    [call], reasons = streamed_tool_calls(adapter, resp.content)
+    assert call["name"] == "get_weather" and call["id"] and orjson.loads(call["arguments"]) == ARGUMENTS
+    assert reasons == ["tool_calls"]
+
+
+@pytest.mark.parametrize("api_format", FORMATS)
+async def test_a_tool_not_offered_is_not_called(client, api_format):
+    adapter, resp = await send(client, api_format, stream=False, spec="tool=other_tool", payload=ASKED)
+    choice = orjson.loads(adapter.parse_response(resp.content).body)["choices"][0]
+    assert choice["finish_reason"] == "length" and not choice["message"].get("tool_calls")

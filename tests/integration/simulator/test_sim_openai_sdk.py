@@ -39,3 +39,22 @@ async def test_sdk_raises_its_own_errors(app):
             assert exc.status_code == 429 and exc.response.headers["retry-after"] == "1"
         else:
             raise AssertionError("no RateLimitError")
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
+
+
+async def test_sdk_reads_a_tool_call_plain_and_streamed(app):
+    ask = {"model": "gpt-4", "tools": [WEATHER], "messages": [{"role": "user", "content": "rain in Oslo"}]}
+    async with sdk(app, "tool=get_weather,tps=10000") as client:
+        reply = await client.chat.completions.create(**ask)
+        async with client.chat.completions.stream(**ask) as stream:
+            streamed = await stream.get_final_completion()
+    for answer in (reply, streamed):
+        choice = answer.choices[0]
+        assert choice.finish_reason == "tool_calls" and choice.message.content is None
+        [call] = choice.message.tool_calls
+        assert call.id.startswith("call_") and call.function.name == "get_weather"
+        assert call.function.arguments == '{"query":"rain in Oslo"}'
+    assert reply.usage.completion_tokens == 3  # '{"query":"rain', ' in', ' Oslo"}'

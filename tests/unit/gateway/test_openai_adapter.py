@@ -39,6 +39,17 @@ def test_parse_events():
     assert ev.raw == b": keep-alive\n\n" and not ev.done
 
 
+def test_a_streamed_tool_calls_arguments_count_as_generated_text():
+    parser = A.stream_parser()
+    [ev] = parser.parse_event([b'data: {"choices":[{"delta":{"role":"assistant","content":null,"tool_calls":['
+                               b'{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]'
+                               b'}}]}\n', b"\n"])
+    assert ev.text == ""
+    [ev] = parser.parse_event([b'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":'
+                               b'"{\\"q\\":"}},{"index":1,"function":{"arguments":"{}"}}]}}]}\n', b"\n"])
+    assert ev.text == '{"q":{}'
+
+
 def test_error_message_prefers_the_providers_message():
     assert A.error_message(500, b'{"error":{"message":"overloaded"}}') == "overloaded"
     assert A.error_message(502, b"") == "HTTP 502"

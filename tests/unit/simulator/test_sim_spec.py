@@ -13,9 +13,9 @@ def test_empty_spec_gives_the_defaults():
 
 def test_every_key_is_parsed_over_the_defaults():
     spec = parse_spec("latency_ms=50,error_rate=0.3,status=503,tokens=40,tps=200,hang=1,drop=true,seed=42,"
-                      "retry_after=30", Spec(tokens=3))
+                      "retry_after=30,tool=get_weather", Spec(tokens=3))
     assert spec == Spec(latency_ms=50, tps=200, tokens=40, error_rate=0.3, status=503, hang=True, drop=True,
-                        seed=42, retry_after=30)
+                        seed=42, retry_after=30, tool="get_weather")
 
 
 def test_keys_not_given_keep_their_defaults():
@@ -39,6 +39,9 @@ def test_keys_not_given_keep_their_defaults():
     ("retry_after=-1", "retry_after"),
     ("retry_after=soon", "retry_after"),
     ("tps=-3", "tps"),
+    ("tool=", "tool"),
+    ("tool=get weather", "tool"),
+    ("tool=" + "x" * 65, "tool"),
     ("tokens", "tokens"),
     ("tokens=1,tokens=2", "tokens"),
 ])

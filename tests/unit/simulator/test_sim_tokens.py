@@ -38,3 +38,21 @@ def test_openai_request_counts_text_parts_and_seeds_on_the_last_user_message():
     assert reply.completion_tokens == 3 and reply.finish_reason == "length"
     assert list(reply.pieces) == reply_pieces("one two", 3)
     assert reply.model == "m"
+
+
+def test_a_tool_call_is_planned_only_when_offered_and_not_answered_yet():
+    from services.simulator.tokens import tool_arguments, tool_call_pieces
+
+    assert tool_arguments('say "hi"') == '{"query":"say \\"hi\\""}'
+    assert tool_call_pieces("a b  c") == ['{"query":"a', " b", " ", ' c"}']
+    assert "".join(tool_call_pieces("x")) == '{"query":"x"}'
+    tools = {"tools": [{"type": "function", "function": {"name": "f"}}]}
+    asked = parse_request({"messages": [{"role": "user", "content": "a b"}], "max_tokens": 1, **tools})
+    call = plan(asked, 20, "f")
+    assert (call.tool, call.arguments, call.text, call.completion_tokens, call.finish_reason) == (
+        "f", '{"query":"a b"}', "", 2, "tool_calls")  # max_tokens does not cut a tool call
+    assert plan(asked, 20, "g").tool is None and plan(asked, 20).tool is None
+    answered = parse_request({"messages": [{"role": "user", "content": "a b"},
+                                           {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function"}]},
+                                           {"role": "tool", "tool_call_id": "c1", "content": "done"}], **tools})
+    assert plan(answered, 20, "f").tool is None and plan(answered, 20, "f").finish_reason == "stop"
