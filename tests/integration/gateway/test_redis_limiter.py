@@ -65,7 +65,11 @@ async def redis_prefix() -> AsyncIterator[str]:
 
 @pytest.fixture(params=["memory", "redis"])
 async def limiter(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Limiter]:
-    lim: Limiter = MemoryLimiter() if request.param == "memory" else RedisLimiter(REDIS_URL, prefix=redis_prefix)
+    # fail closed with a generous wait: on a loaded machine a check that waits past the default
+    # 0.25 s would fail open and be admitted unchecked, which these behaviour tests must not mistake
+    # for a decision (fail-open itself is tested below with an unreachable Redis)
+    lim: Limiter = (MemoryLimiter() if request.param == "memory"
+                    else RedisLimiter(REDIS_URL, prefix=redis_prefix, fail_open=False, timeout_s=5))
     yield lim
     await lim.close()
 
@@ -133,6 +137,7 @@ async def test_violations_are_counted_per_limit_per_day(limiter):
 async def test_many_concurrent_tasks_never_get_more_than_the_limit(limiter, algorithm):
     hits = one(algorithm, 50, window_s=3600).hits(SUBJECT, now_us=START)
     verdicts = await asyncio.gather(*(limiter.check(hits, START + i % 7) for i in range(300)))
+    assert not any(v.degraded for v in verdicts)
     assert sum(v.allowed for v in verdicts) == 50
 
 
