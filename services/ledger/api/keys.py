@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.requests import Request
 
-from services.common.clock import parse_utc
 from services.common.errors import InvalidRequest, NotFound
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
@@ -17,7 +16,7 @@ from services.common.virtual_keys import display_prefix, hash_secret, new_key_id
 from services.ledger.context import ledger
 from services.ledger.keys.limits import normal_limits
 from services.ledger.keys.model import VirtualKey
-from services.ledger.times import US_PER_S, to_us
+from services.ledger.times import US_PER_S, future_us
 
 router = APIRouter(tags=["keys"])
 
@@ -35,13 +34,7 @@ async def create_key(request: Request) -> JSONResponse:
     if "expires_in_s" in body:
         expires = now + int(body["expires_in_s"]) * US_PER_S
     elif "expires_at" in body:
-        try:
-            expires = to_us(parse_utc(body["expires_at"]))
-        except ValueError:
-            raise InvalidRequest(f"expires_at {body['expires_at']!r} is not a valid UTC instant",
-                                 field="expires_at") from None
-        if expires <= now:
-            raise InvalidRequest("expires_at is in the past", field="expires_at")
+        expires = future_us(body["expires_at"], "expires_at", now)
     secret = new_secret()
     key = VirtualKey(key_id=new_key_id(), secret_hash=hash_secret(secret), prefix=display_prefix(secret),
                      created_us=now, name=body.get("name"), user=body.get("user"), team=body.get("team"),

@@ -6,13 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.requests import Request
 
-from services.common.clock import parse_utc, to_us
 from services.common.errors import InvalidRequest, NotFound
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.ledger.context import ledger
 from services.ledger.keys.limits import normal_limits
+from services.ledger.times import future_us
 
 router = APIRouter(tags=["limits"])
 
@@ -24,15 +24,7 @@ async def put_limit(request: Request) -> JSONResponse:
     if spec["dimension"] == "global" and "match" in spec:
         raise InvalidRequest("a global limit applies to everyone: it cannot match one value", field="match")
     now = ctx.now_us()
-    expires = None
-    if "expires_at" in spec:
-        try:
-            expires = to_us(parse_utc(spec["expires_at"]))
-        except ValueError:
-            raise InvalidRequest(f"expires_at {spec['expires_at']!r} is not a valid UTC instant",
-                                 field="expires_at") from None
-        if expires <= now:
-            raise InvalidRequest("expires_at is in the past", field="expires_at")
+    expires = future_us(spec["expires_at"], "expires_at", now) if "expires_at" in spec else None
     ctx.keys_signal.bump(to=await ctx.store.put_limit(spec, expires, now))
     return JSONResponse(spec, status_code=201)
 
