@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from services.common.errors import Unauthorized
+
 PREFIX = "tw-"
 
 
@@ -28,3 +30,11 @@ def hash_secret(secret: str) -> str:
 def display_prefix(secret: str) -> str:
     """What a listing shows of a key, enough to recognise it and no more."""
     return secret[: len(PREFIX) + 4] + "…"
+
+
+def refuse_unusable(key_id: str, *, revoked: bool, expires_us: int | None, now_us: int) -> None:
+    """401 for a key that was revoked or has expired: wherever a key is checked, the same answer."""
+    if revoked:
+        raise Unauthorized(f"key {key_id} was revoked")
+    if expires_us is not None and now_us >= expires_us:
+        raise Unauthorized(f"key {key_id} has expired")

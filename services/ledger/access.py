@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from services.common.errors import Unauthorized
 from services.common.http.admin import is_admin, presented_key
-from services.common.virtual_keys import hash_secret
+from services.common.virtual_keys import hash_secret, refuse_unusable
 from services.ledger.context import ledger
 from services.ledger.keys.model import VirtualKey
 
@@ -47,8 +47,5 @@ async def reader(request: Request) -> Reader:
         if ctx.settings.require_keys or admin_key:
             raise Unauthorized("unknown key")
         return Reader()
-    if key.revoked_us is not None:
-        raise Unauthorized(f"key {key.key_id} was revoked")
-    if not key.active(ctx.now_us()):
-        raise Unauthorized(f"key {key.key_id} has expired")
+    refuse_unusable(key.key_id, revoked=key.revoked_us is not None, expires_us=key.expires_us, now_us=ctx.now_us())
     return Reader(key=key)

@@ -29,6 +29,12 @@ def writes_are_management(method: str, path: str) -> bool:
     return method not in READS
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value; None for any other scheme."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The credential a request carries: `X-Admin-Key`, else a bearer token."""
     bearer = None
@@ -36,9 +42,7 @@ def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
         if name == b"x-admin-key":
             return value.decode("latin-1").strip()
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                bearer = token.strip()
+            bearer = bearer_token(value.decode("latin-1")) or bearer
     return bearer
 
 

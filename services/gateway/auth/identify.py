@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from services.common.errors import Forbidden, Unauthorized
-from services.common.http.admin import is_admin
-from services.common.virtual_keys import hash_secret
+from services.common.http.admin import bearer_token, is_admin
+from services.common.virtual_keys import hash_secret, refuse_unusable
 from services.gateway.auth.directory import KeyDirectory, KeyRecord
 
 
@@ -36,11 +36,7 @@ class Identity:
 
 def credential(request: Request) -> str | None:
     auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    return request.headers.get("x-api-key") or None
+    return (bearer_token(auth) if auth else None) or request.headers.get("x-api-key") or None
 
 
 def identify(presented: str | None, keys: KeyDirectory, *, admin_key: str, require_keys: bool,
@@ -57,10 +53,7 @@ def identify(presented: str | None, keys: KeyDirectory, *, admin_key: str, requi
         if require_keys:
             raise Unauthorized("unknown key")
         return None
-    if record.revoked:
-        raise Unauthorized(f"key {record.key_id} was revoked")
-    if record.expires_us is not None and now_us >= record.expires_us:
-        raise Unauthorized(f"key {record.key_id} has expired")
+    refuse_unusable(record.key_id, revoked=record.revoked, expires_us=record.expires_us, now_us=now_us)
     if record.problem:
         raise Forbidden(f"key {record.key_id} cannot be used: {record.problem}")
     return Identity(record)
