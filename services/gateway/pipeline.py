@@ -21,11 +21,7 @@ from services.common.errors import BudgetExceeded, TollwayError, UpstreamRejecte
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision
-from services.common.selection.estimate import (
-    DEFAULT_OUTPUT_TOKENS,
-    requested_max_output,
-    typical_input_tokens,
-)
+from services.common.selection.estimate import expected_tokens, typical_input_tokens
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse, Usage
 from services.gateway.auth.directory import KeyDirectory
@@ -133,8 +129,8 @@ class Pipeline:
         key = identity.key if identity else None
         subject = Subject(key=key.key_id if key else None, user=key.user if key else None,
                           team=key.team if key else None, org=key.org if key else None, ip=call.client_ip)
-        tokens = typical_input_tokens(call.payload) + (requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS)
-        return await self.gate.admit(subject, key.specs if key else (), tokens, self.keys.value.limits)
+        return await self.gate.admit(subject, key.specs if key else (), expected_tokens(call.payload),
+                                     self.keys.value.limits)
 
     async def admit(self, call: Call) -> Admitted:
         started = time.perf_counter()
@@ -181,9 +177,8 @@ class Pipeline:
         published = self.keys.value.limits
         if not self.gate.has_provider_limits(published):  # the usual case: no need to read the whole ranking
             return [c.provider for c in decision.ranked[: self.settings.max_attempts]]
-        tokens = typical_input_tokens(call.payload) + (requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS)
         by_name = {c.provider.name: c.provider for c in decision.ranked}
-        names = await self.gate.within_provider_quota(list(by_name), tokens, published)
+        names = await self.gate.within_provider_quota(list(by_name), expected_tokens(call.payload), published)
         return [by_name[n] for n in names][: self.settings.max_attempts]
 
     async def _reserve(self, call: Call, identity: Identity | None, candidates: list[Provider],

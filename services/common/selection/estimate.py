@@ -69,6 +69,12 @@ def requested_max_output(payload: dict[str, Any]) -> int | None:
     return int(value) if value else None
 
 
+def expected_tokens(payload: dict[str, Any]) -> int:
+    """Typical input plus the output asked for (or the default): what token rate limits charge
+    before the call and correct after it."""
+    return typical_input_tokens(payload) + (requested_max_output(payload) or DEFAULT_OUTPUT_TOKENS)
+
+
 def estimated_cost(input_tokens: int, output_tokens: int, input_price: Decimal,
                    output_price: Decimal) -> Decimal:
     return usd(input_price * input_tokens + output_price * output_tokens)

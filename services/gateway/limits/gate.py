@@ -64,9 +64,7 @@ class RateGate:
         return verdict
 
     def has_provider_limits(self, published: LimitSet | None = None) -> bool:
-        sets = [self.general] if published is None else [self.general, published]
-        return any(spec.dimension == "provider" for limits in sets
-                   for spec in [*limits.general, *(s for specs in limits.custom.values() for s in specs)])
+        return "provider" in self.general.dimensions or (published is not None and "provider" in published.dimensions)
 
     async def within_provider_quota(self, providers: Sequence[str], tokens: int,
                                     published: LimitSet | None = None) -> list[str]:

@@ -41,6 +41,7 @@ class LimitSet:
             else:
                 self.custom.setdefault((spec.dimension, spec.match), []).append(spec)
         self._custom_dimensions = sorted({d for d, _ in self.custom})
+        self.dimensions = frozenset([*(s.dimension for s in self.general), *self._custom_dimensions])
 
     def hits(self, subject: Subject, *, tokens: int = 0, now_us: int, usage: bool = False) -> list[Hit]:
         """The hits of one request whose token estimate is `tokens`; with `usage`, of cost zero
