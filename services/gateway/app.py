@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -35,6 +36,8 @@ from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import RegistryView, budgeted
 from services.gateway.snapshots.follower import SnapshotFollower
 
+T = TypeVar("T")
+
 
 def management(method: str, path: str) -> bool:
     """The gateway's own management endpoints all live under /admin."""
@@ -48,30 +51,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     state_dir = settings.service_dir("gateway")
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    registry = SnapshotFollower(
-        "registry",
-        settings.router_url.rstrip("/") + "/registry/snapshot",
-        RegistryView.from_snapshot,
-        RegistryView(),
-        cache_file=state_dir / "registry.json",
-        wait_s=settings.snapshot_wait_s,
-    )
-    budgets: SnapshotFollower[frozenset[str]] = SnapshotFollower(
-        "budgets",
-        settings.ledger_url.rstrip("/") + "/budgets/snapshot",
-        budgeted,
-        frozenset[str](),
-        cache_file=state_dir / "budgets.json",
-        wait_s=settings.snapshot_wait_s,
-    )
-    keys: SnapshotFollower[KeyDirectory] = SnapshotFollower(
-        "keys",
-        settings.ledger_url.rstrip("/") + "/keys/snapshot",
-        KeyDirectory.from_snapshot,
-        KeyDirectory(),
-        cache_file=state_dir / "keys.json",
-        wait_s=settings.snapshot_wait_s,
-    )
+    def follow(name: str, url: str, parse: Callable[[dict[str, Any]], T], empty: T) -> SnapshotFollower[T]:
+        """A long-polled snapshot of another service, cached on disk for a restart while it is down."""
+        return SnapshotFollower(name, url, parse, empty, cache_file=state_dir / f"{name}.json",
+                                wait_s=settings.snapshot_wait_s)
+
+    registry = follow("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
+                      RegistryView.from_snapshot, RegistryView())
+    budgets = follow("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot", budgeted, frozenset[str]())
+    keys = follow("keys", settings.ledger_url.rstrip("/") + "/keys/snapshot", KeyDirectory.from_snapshot,
+                  KeyDirectory())
+    followers: list[SnapshotFollower[Any]] = [registry, budgets, keys]
     shipper = ReceiptShipper(
         settings.costs_dir,
         state_dir / "shipped.json",
@@ -101,20 +91,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await upstream.start()
         await ledger_budgets.start()
         leases.start()
-        registry.start(control)
-        budgets.start(control)
-        keys.start(control)
+        for follower in followers:
+            follower.start(control)
         shipper.start(control)
         pipeline.routing.start(control)
-        await registry.wait_first(2.0)
-        await budgets.wait_first(2.0)
-        await keys.wait_first(2.0)
+        # at most 2 s for a first snapshot, all three at once: a router or ledger that is down
+        # delays the start by 2 s, not 2 s each (the disk cache stands in meanwhile)
+        await asyncio.gather(*(follower.wait_first(2.0) for follower in followers))
         try:
             yield
         finally:
-            await registry.stop()
-            await budgets.stop()
-            await keys.stop()
+            for follower in followers:
+                await follower.stop()
             await leases.close()
             await ledger_budgets.close()
             await shipper.stop(control)
