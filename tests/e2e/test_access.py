@@ -23,9 +23,19 @@ def guarded(tmp_path_factory):
     s.stop_all()
 
 
+def guarded_provider(swarm: Swarm) -> dict:
+    return {"name": "guarded-sim", "model": "guarded-model", "context_window": 4096,
+            "input_per_mtok": "1000", "output_per_mtok": "2000", "endpoint": swarm.url("simulator")}
+
+
+def register_guarded_model(http: httpx.Client, swarm: Swarm) -> None:
+    resp = http.post(swarm.url("router") + "/register", headers=swarm.admin, json=guarded_provider(swarm))
+    assert resp.status_code in (200, 201), resp.text
+    swarm.wait_for_model("guarded-model")
+
+
 def test_management_needs_the_admin_key_and_the_swarm_still_works(guarded: Swarm) -> None:
-    provider = {"name": "guarded-sim", "model": "guarded-model", "context_window": 4096,
-                "input_per_mtok": "1000", "output_per_mtok": "2000", "endpoint": guarded.url("simulator")}
+    provider = guarded_provider(guarded)
     with httpx.Client(timeout=30) as http:
         assert http.post(guarded.url("router") + "/register", json=provider).status_code == 401
         wrong = http.post(guarded.url("router") + "/register", json=provider, headers={"x-admin-key": "nope"})
@@ -72,10 +82,7 @@ def test_virtual_keys_gate_the_client_api_and_scope_what_they_read(guarded: Swar
     gateway = guarded.url("gateway") + "/v1/chat/completions"
     chat = {"model": "guarded-model", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
     with httpx.Client(timeout=30) as http:
-        http.post(guarded.url("router") + "/register", headers=guarded.admin,
-                  json={"name": "guarded-sim", "model": "guarded-model", "context_window": 4096,
-                        "input_per_mtok": "1000", "output_per_mtok": "2000", "endpoint": guarded.url("simulator")})
-        guarded.wait_for_model("guarded-model")
+        register_guarded_model(http, guarded)
         made = [http.post(guarded.url("ledger") + "/keys", headers=guarded.admin, json=body).json()
                 for body in ({"org": "acme", "user": "ann"}, {"org": "beta", "models": ["other-model"]})]
         acme, beta = made
@@ -107,10 +114,7 @@ def test_a_team_budget_stops_its_keys_and_no_one_else(guarded: Swarm) -> None:
     gateway = guarded.url("gateway") + "/v1/chat/completions"
     chat = {"model": "guarded-model", "max_tokens": 10, "messages": [{"role": "user", "content": "hello there"}]}
     with httpx.Client(timeout=30) as http:
-        http.post(guarded.url("router") + "/register", headers=guarded.admin,
-                  json={"name": "guarded-sim", "model": "guarded-model", "context_window": 4096,
-                        "input_per_mtok": "1000", "output_per_mtok": "2000", "endpoint": guarded.url("simulator")})
-        guarded.wait_for_model("guarded-model")
+        register_guarded_model(http, guarded)
         ml, web = (http.post(guarded.url("ledger") + "/keys", headers=guarded.admin,
                              json={"team": t, "org": "acme"}).json() for t in ("ml", "web"))
         assert http.post(guarded.url("ledger") + "/budget", headers=guarded.admin,
