@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from services.common.errors import InvalidRequest, NotFound
 from services.common.http.responses import JSONResponse
+from services.gateway.cache import ResponseCache
 from services.gateway.pipeline import Pipeline
 
 
-def _cache(request: Request):  # type: ignore[no-untyped-def]
+def _cache(request: Request) -> ResponseCache:
     pipeline: Pipeline = request.app.state.pipeline
     if pipeline.cache is None:
         raise NotFound("the response cache is off on this gateway (TOLLWAY_CACHE_ENABLED=false)")
