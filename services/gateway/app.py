@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     leases = LeaseBook(
         ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
     )
-    upstream = UpstreamClient(settings.upstream_connect_timeout_s, settings.upstream_read_timeout_s)
+    upstream = UpstreamClient(settings.upstream_connect_timeout_s)
     gate = RateGate(
         make_limiter(settings, clock), parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock
     )

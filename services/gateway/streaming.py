@@ -19,7 +19,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 import structlog
 
@@ -27,6 +26,7 @@ from services.common.selection.estimate import typical_input_tokens
 from services.gateway.adapters.base import Usage
 from services.gateway.cache.sse import ChunkAssembler
 from services.gateway.forwarding.fallback import Answer
+from services.gateway.forwarding.http1 import Response, UpstreamHTTPError
 from services.gateway.pipeline import Admitted, Pipeline
 
 log = structlog.get_logger("tollway.gateway.stream")
@@ -46,20 +46,19 @@ class StreamUnreadable(Exception):
     """The upstream stream cannot be read as SSE: a line longer than MAX_LINE_BYTES."""
 
 
-async def _event_batches(resp: aiohttp.ClientResponse, idle_s: float,
+async def _event_batches(resp: Response, idle_s: float,
                          deadline: float) -> AsyncIterator[list[list[bytes]]]:
     """The upstream's SSE events, each as its lines (the blank line that ends it included),
     grouped by the read that completed them. Data must keep coming within `idle_s`, and all of it
     before `deadline` (event-loop time). An event the stream ended in the middle of comes last."""
     loop = asyncio.get_running_loop()
-    content = resp.content
     lines: list[bytes] = []  # the event being read
     partial = b""  # the start of a line whose end has not come yet
     while True:
         wait = min(idle_s, deadline - loop.time())
         try:
             async with asyncio.timeout(wait):
-                data = await content.readany()
+                data = await resp.readany()
         except TimeoutError:
             why = "total timeout" if wait < idle_s else f"no data for {idle_s:g} s (idle timeout)"
             raise StreamStalled(why) from None
@@ -87,27 +86,52 @@ async def _event_batches(resp: aiohttp.ClientResponse, idle_s: float,
         yield [lines]
 
 
+class StreamTally:
+    """What a stream has brought so far, and its one receipt."""
+
+    __slots__ = ("pipeline", "admitted", "answer", "usage", "text_len", "recorded")
+
+    def __init__(self, pipeline: Pipeline, admitted: Admitted, answer: Answer) -> None:
+        self.pipeline = pipeline
+        self.admitted = admitted
+        self.answer = answer
+        self.usage: Usage | None = None  # the provider's, once it has said
+        self.text_len = 0  # characters of generated text (the estimate when usage never comes)
+        self.recorded = False
+
+    def record(self, status: str, error: dict[str, str] | None = None) -> dict[str, Any] | None:
+        """The stream's receipt (once): the provider's usage, else an estimate marked as one."""
+        if self.recorded:
+            return None
+        self.recorded = True
+        answer, usage = self.answer, self.usage
+        answer.settle(status == "success" or (error or {}).get("type") == "client_disconnected")
+        in_tokens = usage.input_tokens if usage else typical_input_tokens(self.admitted.call.payload)
+        out_tokens = usage.output_tokens if usage else (self.text_len + 3) // 4
+        return self.pipeline.record(self.admitted, answer.provider, status=status, http_status=answer.status,
+                                    input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=usage is None,
+                                    error=error, charged=True, usage=usage)
+
+
+CLIENT_GONE = {"type": "client_disconnected", "message": "client went away mid-stream; billed for what was generated"}
+
+
+def abandon(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> None:
+    """The client left before the stream's first byte was relayed: its receipt (the input the
+    provider has read), its reservation freed, and the upstream request closed."""
+    try:
+        StreamTally(pipeline, admitted, answer).record("error", CLIENT_GONE)
+    finally:
+        answer.response.close()
+
+
 async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncIterator[bytes]:
     call = admitted.call
-    usage: Usage | None = None
-    text_len = 0
+    tally = StreamTally(pipeline, admitted, answer)
+    record = tally.record
     finished = False
-    recorded = False
     resp = answer.response
     facts = admitted.facts
-
-    def record(status: str, error: dict[str, str] | None = None) -> dict[str, Any] | None:
-        nonlocal recorded
-        if recorded:
-            return None
-        recorded = True
-        answer.settle(status == "success" or (error or {}).get("type") == "client_disconnected")
-        estimated = usage is None
-        in_tokens = usage.input_tokens if usage else typical_input_tokens(call.payload)
-        out_tokens = usage.output_tokens if usage else (text_len + 3) // 4
-        return pipeline.record(admitted, answer.provider, status=status, http_status=answer.status,
-                               input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=estimated,
-                               error=error, charged=True, usage=usage)
 
     parser = answer.adapter.stream_parser()
     assembler = ChunkAssembler() if admitted.cache is not None else None  # the answer, for the cache
@@ -118,11 +142,11 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
             for lines in batch:
                 for event in parser.parse_event(lines):
                     if event.usage is not None:
-                        usage = event.usage
+                        tally.usage = event.usage
                     if event.text:
                         if facts.ttft_ms is None:
                             facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
-                        text_len += len(event.text)
+                        tally.text_len += len(event.text)
                     if assembler is not None:
                         _feed(assembler, event.raw)
                     if event.done:
@@ -155,14 +179,13 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
         yield _error_event("upstream_timeout",
                            f"provider {answer.provider.name} stopped mid-stream: {exc}; the answer above is "
                            "partial (no fallback after the first byte)")
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (UpstreamHTTPError, TimeoutError) as exc:
         record("error", {"type": "truncated", "message": f"upstream stream failed: {exc!r}"[:300]})
         yield _error_event("upstream_truncated",
                            f"provider {answer.provider.name} failed mid-stream; the answer above is "
                            "partial (no fallback after the first byte)")
     except (asyncio.CancelledError, GeneratorExit):
-        record("error", {"type": "client_disconnected",
-                         "message": "client went away mid-stream; billed for what was generated"})
+        record("error", CLIENT_GONE)
         raise
     finally:
         resp.close()

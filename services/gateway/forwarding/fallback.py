@@ -23,7 +23,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import aiohttp
 import structlog
 
 from services.common.errors import ProvidersUnavailable, UpstreamFailed, UpstreamRateLimited, UpstreamTimeout
@@ -33,6 +32,7 @@ from services.gateway.adapters.base import Adapter, UpstreamRequest
 from services.gateway.adapters.registry import adapter_for
 from services.gateway.forwarding.backoff import full_jitter, retry_after_s
 from services.gateway.forwarding.breaker import Breakers, CircuitBreaker
+from services.gateway.forwarding.http1 import BadRequestHead, ConnectFailed, Disconnected, Response, UpstreamHTTPError
 from services.gateway.forwarding.timeouts import Timeouts
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import Attempt, RequestFacts
@@ -55,7 +55,7 @@ def caller_error(status: int) -> bool:
 class Answer:
     provider: Provider
     adapter: Adapter
-    response: aiohttp.ClientResponse
+    response: Response
     body: bytes | None  # read for non-streaming answers, None for streams
     started: float
     timeouts: Timeouts
@@ -95,13 +95,13 @@ def api_key(provider: Provider) -> tuple[str | None, str | None]:
 BuildRequest = Callable[[Adapter, Provider, str | None], UpstreamRequest]
 
 
-async def read_body(resp: aiohttp.ClientResponse, idle_s: float, deadline: float) -> bytes:
+async def read_body(resp: Response, idle_s: float, deadline: float) -> bytes:
     """The whole body, each chunk within the idle timeout and all of it before `deadline`."""
     loop = asyncio.get_running_loop()
     parts: list[bytes] = []
     while True:
         async with asyncio.timeout(min(idle_s, deadline - loop.time())):
-            chunk = await resp.content.readany()
+            chunk = await resp.readany()
         if not chunk:
             return b"".join(parts)
         parts.append(chunk)
@@ -223,10 +223,10 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         deadline = loop.time() + timeouts.total_s
-        resp: aiohttp.ClientResponse | None = None
+        resp: Response | None = None
         try:
             async with asyncio.timeout(timeouts.headers_s) as first_byte:
-                resp = await self.upstream.open(req, timeouts.client_timeout)
+                resp = await self.upstream.open(req, timeouts.connect_s)
             if retryable(resp.status) or resp.status in PROVIDER_SETUP:
                 raw = await read_body(resp, timeouts.idle_s, deadline)
                 message = f"HTTP {resp.status}: {adapter.error_message(resp.status, raw)}"
@@ -240,10 +240,10 @@ class Forwarder:
             if resp is not None:
                 resp.close()
             return Outcome(_timeout_kind(exc, first_byte.expired(), resp is not None, timeouts), timed_out=True)
-        except aiohttp.ClientError as exc:
+        except UpstreamHTTPError as exc:
             if resp is not None:
                 resp.close()
-            return Outcome(_describe(exc))
+            return Outcome(_describe(exc), retry=not isinstance(exc, BadRequestHead))
         if body is not None:
             breaker.record(True)  # a whole answer, or the caller's mistake: the provider works
         return Answer(provider, adapter, resp, body, started, timeouts, deadline, breaker)
@@ -277,7 +277,7 @@ def _timeout_kind(exc: BaseException, first_byte_expired: bool, answered: bool, 
         return f"first byte timeout: no answer within {timeouts.headers_s:g} s"
     if answered:
         return f"no data for {timeouts.idle_s:g} s (idle timeout) or past the {timeouts.total_s:g} s total"
-    if isinstance(exc, aiohttp.ClientError):
+    if isinstance(exc, ConnectFailed):
         return f"connect timeout: no connection within {timeouts.connect_s:g} s"
     return "timeout"
 
@@ -286,9 +286,7 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect: {exc.os_error.strerror if exc.os_error else exc}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server disconnected before answering"
+def _describe(exc: UpstreamHTTPError) -> str:
+    if isinstance(exc, (ConnectFailed, Disconnected)):
+        return str(exc)[:300]
     return f"{type(exc).__name__}: {exc}"[:300]

@@ -5,9 +5,6 @@ override any of them (`timeouts`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import cached_property
-
-import aiohttp
 
 from services.common.registry.provider import Provider
 from services.common.settings import Settings
@@ -37,10 +34,3 @@ class Timeouts:
     def headers_s(self) -> float:
         """How long to wait for the status line: the first-byte timeout within the total."""
         return min(self.first_byte_s, self.total_s)
-
-    @cached_property
-    def client_timeout(self) -> aiohttp.ClientTimeout:
-        """aiohttp bounds the connect; the gateway bounds first byte, idle and total itself
-        (aiohttp's read timeout would apply to the first byte and the gaps alike)."""
-        return aiohttp.ClientTimeout(total=None, connect=self.connect_s, sock_connect=self.connect_s,
-                                     sock_read=None)

@@ -1,33 +1,29 @@
-"""The hot path's HTTP client to providers: aiohttp (chosen by measurement; see DESIGN.md),
-one pooled session per gateway process, every wait bounded."""
+"""The hot path's HTTP client to providers: the gateway's own HTTP/1.1 client (`http1/`, chosen
+by measurement; see DESIGN.md), one pool of keep-alive connections per gateway process, every
+wait bounded by the caller."""
 
 from __future__ import annotations
 
-import aiohttp
+import ssl
 
 from services.gateway.adapters.base import UpstreamRequest
+from services.gateway.forwarding.http1 import ConnectionPool, Response, target_of
 
 
 class UpstreamClient:
-    def __init__(self, connect_timeout_s: float, read_timeout_s: float) -> None:
-        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s,
-                                             sock_connect=connect_timeout_s, sock_read=read_timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(self, connect_timeout_s: float, *, keepalive_s: float = 30.0,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self.connect_timeout_s = connect_timeout_s
+        self.pool = ConnectionPool(keepalive_s=keepalive_s, ssl_context=ssl_context)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300,
-                                         keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout,
-                                              auto_decompress=True, skip_auto_headers=("User-Agent",))
+        """Nothing to set up: connections are made on first use."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self.pool.close()
 
-    async def open(self, req: UpstreamRequest, timeout: aiohttp.ClientTimeout | None = None) -> aiohttp.ClientResponse:
-        """Send the request; returns once the status and headers are in (body not read).
-        `timeout` replaces the session's for this request (the provider's own timeouts)."""
-        assert self._session is not None, "UpstreamClient.start() not called"
-        if timeout is None:
-            return await self._session.post(req.url, data=req.body, headers=req.headers)
-        return await self._session.post(req.url, data=req.body, headers=req.headers, timeout=timeout)
+    async def open(self, req: UpstreamRequest, connect_timeout_s: float | None = None) -> Response:
+        """POST the request; returns once the status and headers are in (body not read).
+        The caller bounds the wait for the answer; this bounds the connect."""
+        return await self.pool.request("POST", target_of(req.url), req.headers, req.body,
+                                       self.connect_timeout_s if connect_timeout_s is None else connect_timeout_s)

@@ -100,7 +100,7 @@ class Sleeps(list):
 
 @pytest.fixture
 async def client() -> AsyncIterator[UpstreamClient]:
-    c = UpstreamClient(2.0, 30.0)
+    c = UpstreamClient(2.0)
     await c.start()
     yield c
     await c.close()

@@ -30,11 +30,6 @@ def test_the_first_byte_wait_never_exceeds_the_total():
     assert Timeouts(1, 3, 30, 10).headers_s == 3
 
 
-def test_aiohttp_bounds_only_the_connect():
-    t = Timeouts(1.5, 2, 3, 4).client_timeout
-    assert (t.connect, t.sock_connect, t.sock_read, t.total) == (1.5, 1.5, None, None)
-
-
 def test_a_registration_without_timeouts_still_parses_and_serialises():
     old = provider().to_json()
     del old["timeouts"], old["health"], old["health_url"]

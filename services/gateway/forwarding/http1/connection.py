@@ -1,0 +1,159 @@
+"""One keep-alive HTTP/1.1 connection to a provider, carrying one exchange at a time.
+
+An asyncio protocol with llhttp's parser (httptools, the parser uvicorn serves with): the request
+is written in one `write`, the answer's status, headers and body pieces go to the exchange's
+`Response` as the parser finds them. Informational answers (1xx) are skipped. A body without a
+length or chunking ends when the provider closes; any other answer cut short is a `Disconnected`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import cast
+
+import httptools
+
+from services.gateway.forwarding.http1.errors import Disconnected, ProtocolError
+from services.gateway.forwarding.http1.response import Response, disconnected
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, on_reusable: Callable[[Connection], None]) -> None:
+        self._on_reusable = on_reusable  # the pool takes it back
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = time.monotonic()
+        self.exchanges = 0  # requests this connection has carried
+        self.response: Response | None = None
+        self._headers_ready: asyncio.Future[None] | None = None
+        self._received = False  # any byte of the current exchange's answer
+        self._informational = False  # the message being parsed is a 1xx
+        self._sized = False  # the answer has a Content-Length or is chunked: EOF before its end is an error
+
+    # -- the exchange ----------------------------------------------------------------------------
+    def send(self, head: bytes, body: bytes) -> Response:
+        assert self.transport is not None and self.response is None, "one exchange at a time"
+        self.exchanges += 1
+        self._received = False
+        self.response = Response(self)
+        self._headers_ready = asyncio.get_running_loop().create_future()
+        self.transport.write(head + body if len(body) < 65536 else head)
+        if len(body) >= 65536:
+            self.transport.write(body)
+        return self.response
+
+    async def headers(self) -> Response:
+        """Wait for the answer's status line and headers."""
+        assert self._headers_ready is not None and self.response is not None
+        await self._headers_ready
+        return self.response
+
+    @property
+    def received_anything(self) -> bool:
+        return self._received
+
+    # -- Link (what the response calls) ------------------------------------------------------------
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def finish(self, reusable: bool) -> None:
+        self.response = None
+        self._headers_ready = None
+        if reusable and not self.closed:
+            self.idle_since = time.monotonic()
+            self._on_reusable(self)
+        else:
+            self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- asyncio.Protocol --------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
+
+    def data_received(self, data: bytes) -> None:
+        if self.response is None:  # bytes nobody asked for: the connection cannot be trusted again
+            self.close()
+            return
+        self._received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ProtocolError(f"the provider's answer is not valid HTTP/1.1: {exc}"))
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport; connection_lost decides what the end means
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        response = self.response
+        if response is None:
+            return
+        ready = self._headers_ready
+        if ready is not None and not ready.done():
+            self._fail(disconnected(before_answer=not self._received))
+        elif not self._sized:
+            response.complete(keep_alive=False)  # a body that runs until the connection closes
+        else:
+            response.fail(disconnected(before_answer=False))
+
+    def _fail(self, error: Disconnected | ProtocolError) -> None:
+        ready = self._headers_ready
+        if ready is not None and not ready.done():
+            ready.set_exception(error)
+        if self.response is not None:
+            self.response.fail(error)
+
+    # -- llhttp callbacks --------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._informational = False
+        if self.response is not None:
+            self.response.headers.clear()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self.response is not None:
+            self.response.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        response = self.response
+        if response is None:
+            return
+        status = self.parser.get_status_code()
+        if status < 200:
+            self._informational = True
+            return
+        headers = response.headers
+        self._sized = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
+        try:
+            response.headers_done(status)
+        except ProtocolError as exc:
+            self._fail(exc)
+            self.close()
+            return
+        ready = self._headers_ready
+        if ready is not None and not ready.done():
+            ready.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        if self.response is not None and not self._informational:
+            self.response.feed(body)
+
+    def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
+        if self.response is not None:
+            self._sized = True  # complete: a close now is the end of the connection, not of the body
+            self.response.complete(self.parser.should_keep_alive())

@@ -1,0 +1,328 @@
+"""The gateway's HTTP/1.1 client against real sockets: a raw asyncio server that answers each
+request as the test scripts it (sized, chunked, until close, compressed, cut short, garbage, TLS).
+Every test runs on asyncio's loop and on uvloop (conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+import trustme
+
+from services.gateway.adapters.base import UpstreamRequest
+from services.gateway.forwarding.http1 import (
+    BadRequestHead,
+    ConnectFailed,
+    Disconnected,
+    ProtocolError,
+    target_of,
+)
+from services.gateway.forwarding.upstream import UpstreamClient
+
+Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class RawServer:
+    """Answers every request with `answer(request_bytes, writer)`; counts connections."""
+
+    answer: Answer
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+    port: int = 0
+    server: asyncio.Server | None = None
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                request = head + await reader.readexactly(length)
+                self.requests.append(request)
+                await self.answer(request, writer)
+                if writer.is_closing():
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def url(self, scheme: str = "http") -> str:
+        return f"{scheme}://localhost:{self.port}/v1/chat/completions"
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> RawServer:
+        raw = RawServer(answer)
+        raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=ssl_context)
+        raw.port = raw.server.sockets[0].getsockname()[1]
+        servers.append(raw.server)
+        return raw
+
+    yield start
+    for s in servers:
+        s.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamClient]:
+    c = UpstreamClient(2.0)
+    yield c
+    await c.close()
+
+
+def post(url: str, body: bytes = b'{"x":1}', **headers: str) -> UpstreamRequest:
+    return UpstreamRequest(url.replace("localhost", "127.0.0.1"), {"content-type": "application/json", **headers}, body)
+
+
+def replying(raw: bytes, *, then_close: bool = False) -> Answer:
+    """Answer with these exact bytes, and close the connection after them if asked."""
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(raw)
+        await writer.drain()
+        if then_close:
+            writer.close()
+    return answer
+
+
+def sized(body: bytes, status: int = 200, extra: bytes = b"") -> Answer:
+    return replying(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (status, len(body), extra) + body)
+
+
+async def test_a_sized_answer_and_the_connection_kept_for_the_next_requests(serve, client):
+    server = await serve(sized(b'{"ok":true}', extra=b"Retry-After: 3\r\nX-Two: a\r\nx-two: b\r\n"))
+    for _ in range(3):
+        resp = await client.open(post(server.url()))
+        assert (resp.status, resp.headers["retry-after"], resp.headers["x-two"]) == (200, "3", "b")
+        assert await resp.read() == b'{"ok":true}'
+    assert server.connections == 1 and client.pool.opened == 1 and client.pool.idle == 1
+
+
+async def test_the_request_head_is_what_the_provider_expects(serve, client):
+    server = await serve(sized(b"{}"))
+    body = b'{"model":"m"}'
+    req = UpstreamRequest(server.url().replace("localhost", "127.0.0.1") + "?api-version=2024-10-21",
+                          {"Host": "evil", "Content-Length": "1", "authorization": "Bearer k"}, body)
+    await (await client.open(req)).read()
+    head, _, sent = server.requests[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /v1/chat/completions?api-version=2024-10-21 HTTP/1.1"
+    assert f"Host: 127.0.0.1:{server.port}".encode() in lines and b"Host: evil" not in lines
+    assert b"Content-Length: 13" in lines and b"Content-Length: 1" not in lines
+    assert b"Accept-Encoding: identity" in lines and b"authorization: Bearer k" in lines
+    assert sent == body
+
+
+async def test_a_chunked_stream_arrives_piece_by_piece(serve, client):
+    go_on = asyncio.Event()
+
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n")
+        writer.write(b"6\r\ndata: \r\n")
+        await writer.drain()
+        await go_on.wait()  # the second piece only after the client has read the first
+        writer.write(b"4\r\nrest\r\n0\r\n\r\n")
+        await writer.drain()
+
+    server = await serve(answer)
+    resp = await client.open(post(server.url()))
+    assert await asyncio.wait_for(resp.readany(), 2) == b"data: "
+    go_on.set()
+    assert await resp.read() == b"rest"
+    assert resp.at_eof and client.pool.idle == 1
+
+
+async def test_a_body_without_length_runs_until_the_provider_closes(serve, client):
+    server = await serve(replying(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it", then_close=True))
+    for _ in range(2):
+        assert await (await client.open(post(server.url()))).read() == b"all of it"
+    assert server.connections == 2 and client.pool.idle == 0  # closed answers are never reused
+
+
+async def test_a_connection_the_provider_closed_while_idle_is_replaced_unseen(serve, client):
+    served = 0
+
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        served += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # keep-alive promised, then closed (as providers do with idle connections)
+
+    server = await serve(answer)
+    assert await (await client.open(post(server.url()))).read() == b"ok"
+    await asyncio.sleep(0.05)
+    assert await (await client.open(post(server.url()))).read() == b"ok"
+    assert served == 2 and server.connections == 2
+
+
+async def test_a_reused_connection_that_dies_unanswered_is_resent_once(serve, client):
+    calls = 0
+
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the provider closes the kept connection just as the request arrives
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    server = await serve(answer)
+    assert await (await client.open(post(server.url()))).read() == b"ok"
+    assert await (await client.open(post(server.url()))).read() == b"ok"
+    assert client.pool.resent == 1 and calls == 3
+
+
+async def test_a_fresh_connection_closed_unanswered_is_an_error_not_a_loop(serve, client):
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await serve(answer)
+    with pytest.raises(Disconnected, match="before answering") as caught:
+        await client.open(post(server.url()))
+    assert caught.value.before_answer and len(server.requests) == 1
+
+
+async def test_an_answer_cut_short_is_an_error_not_a_clean_end(serve, client):
+    server = await serve(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part", then_close=True))
+    resp = await client.open(post(server.url()))
+    with pytest.raises(Disconnected, match="before its answer was complete"):
+        await resp.read()
+
+
+async def test_a_chunked_stream_cut_short_is_an_error(serve, client):
+    server = await serve(replying(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                                  then_close=True))
+    resp = await client.open(post(server.url()))
+    assert await resp.readany() == b"hello"
+    with pytest.raises(Disconnected):
+        await resp.readany()
+
+
+async def test_bytes_that_are_not_http_are_a_protocol_error(serve, client):
+    server = await serve(replying(b"SSH-2.0-OpenSSH_9.2\r\n\r\n"))
+    with pytest.raises(ProtocolError, match="not valid HTTP/1.1"):
+        await client.open(post(server.url()))
+
+
+async def test_an_informational_answer_is_skipped(serve, client):
+    server = await serve(replying(b"HTTP/1.1 100 Continue\r\n\r\n"
+                                  b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone"))
+    resp = await client.open(post(server.url()))
+    assert resp.status == 201 and await resp.read() == b"done"
+
+
+async def test_a_compressed_answer_is_decompressed(serve, client):
+    packed = gzip.compress(b'{"answer":"' + b"x" * 5000 + b'"}')
+    server = await serve(sized(packed, extra=b"Content-Encoding: gzip\r\n"))
+    assert await (await client.open(post(server.url()))).read() == b'{"answer":"' + b"x" * 5000 + b'"}'
+
+
+async def test_an_unknown_encoding_is_refused(serve, client):
+    server = await serve(sized(b"??", extra=b"Content-Encoding: zstd\r\n"))
+    with pytest.raises(ProtocolError, match="zstd"):
+        await client.open(post(server.url()))
+
+
+async def test_a_big_answer_read_slowly_arrives_whole(serve, client):
+    big = bytes(range(256)) * 12_000  # 3 MB: past the high-water mark, so reading pauses and resumes
+
+    server = await serve(sized(big))
+    resp = await client.open(post(server.url()))
+    got = bytearray()
+    while chunk := await resp.readany():
+        got += chunk
+        await asyncio.sleep(0.001)
+    assert bytes(got) == big and client.pool.idle == 1
+
+
+async def test_a_header_with_a_line_break_is_refused_without_its_value(serve, client):
+    server = await serve(sized(b"{}"))
+    with pytest.raises(BadRequestHead) as caught:
+        await client.open(post(server.url(), authorization="Bearer sk-secret\n"))
+    assert "authorization" in str(caught.value) and "sk-secret" not in str(caught.value)
+    assert server.requests == []
+
+
+def test_urls_that_cannot_be_requested_are_refused():
+    for url, why in (("ftp://h/x", "scheme"), ("http://user:pw@h/x", "credentials"), ("http:///x", "no host"),
+                     ("http://h:99999/x", "port")):
+        with pytest.raises(BadRequestHead, match=why):
+            target_of(url)
+    t = target_of("https://[::1]:8443/v1/a b?x=1")
+    assert (t.origin.host, t.origin.port, t.origin.tls) == ("::1", 8443, True)
+    assert (t.host_header, t.path) == (b"[::1]:8443", b"/v1/a%20b?x=1")
+    assert target_of("https://api.example.com/v1").host_header == b"api.example.com"
+
+
+async def test_nothing_listening_is_a_connect_failure(client):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConnectFailed, match=f"127.0.0.1:{port}"):
+        await client.open(post(f"http://127.0.0.1:{port}/v1/x"))
+
+
+async def test_a_request_abandoned_while_waiting_never_returns_its_connection(serve, client):
+    release = asyncio.Event()
+
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        await release.wait()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+
+    server = await serve(answer)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await client.open(post(server.url()))
+    release.set()
+    assert client.pool.idle == 0
+    assert await (await client.open(post(server.url()))).read() == b"ok"
+    assert server.connections == 2  # the late answer to the first never reaches the second
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+async def tls_server(serve, ca: trustme.CA, body: bytes) -> RawServer:
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    return await serve(sized(body), server_ctx)
+
+
+async def test_tls_to_a_provider_with_a_trusted_certificate(serve, ca):
+    server = await tls_server(serve, ca, b'{"tls":true}')
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    client = UpstreamClient(2.0, ssl_context=client_ctx)
+    try:
+        for _ in range(2):
+            resp = await client.open(UpstreamRequest(server.url("https"), {}, b"{}"))
+            assert await resp.read() == b'{"tls":true}'
+        assert server.connections == 1
+    finally:
+        await client.close()
+
+
+async def test_tls_to_a_provider_with_an_untrusted_certificate_fails_to_connect(serve, ca):
+    server = await tls_server(serve, ca, b"{}")
+    client = UpstreamClient(2.0)  # the system's CAs: the test CA is not one of them
+    try:
+        with pytest.raises(ConnectFailed, match="TLS"):
+            await client.open(UpstreamRequest(server.url("https"), {}, b"{}"))
+    finally:
+        await client.close()
