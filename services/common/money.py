@@ -74,6 +74,29 @@ def token_cost(tokens: int, price_per_token: Decimal) -> Decimal:
     return usd(price_per_token * tokens)
 
 
+def cache_parts(input_tokens: int, cache_read_tokens: int = 0,
+                cache_creation_tokens: int = 0) -> tuple[int, int, int]:
+    """(uncached, read, written): the input tokens split by how they are billed. The cache counts
+    are parts of `input_tokens`; counts a provider reports beyond it are capped (reads first), so
+    no more tokens are billed than `input_tokens`."""
+    read = min(max(cache_read_tokens, 0), max(input_tokens, 0))
+    written = min(max(cache_creation_tokens, 0), max(input_tokens, 0) - read)
+    return input_tokens - read - written, read, written
+
+
+def input_cost(input_tokens: int, input_price: Decimal, *, cache_read_tokens: int = 0,
+               cache_read_price: Decimal | None = None, cache_creation_tokens: int = 0,
+               cache_write_price: Decimal | None = None) -> Decimal:
+    """What a request's input tokens cost when some were read from or written to the provider's
+    prompt cache: uncached x input price + reads x read price + writes x write price, summed
+    exactly and rounded to microdollars once, as token_cost rounds (a missing cache price is the
+    input price, so without cache prices this is token_cost(input_tokens, input_price))."""
+    uncached, read, written = cache_parts(input_tokens, cache_read_tokens, cache_creation_tokens)
+    read_price = input_price if cache_read_price is None else cache_read_price
+    write_price = input_price if cache_write_price is None else cache_write_price
+    return usd(input_price * uncached + read_price * read + write_price * written)
+
+
 def to_micros(amount: Decimal) -> int:
     """Exact integer microdollars; refuses amounts finer than a microdollar."""
     scaled = amount * MICROS_PER_USD

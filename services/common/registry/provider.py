@@ -1,9 +1,10 @@
 """A provider: endpoint, wire format, model, capabilities, exact prices and SLOs.
 
 Built from a registration body (router) or a registry snapshot (gateway); serialised the same
-way for both (contracts/provider.schema.json). The API key is only ever a reference: the name of
-an environment variable the gateway reads. `timeouts` override the gateway's upstream timeouts for
-this provider; `health` is what the router's health checks last concluded.
+way for both (contracts/provider.schema.json). Prompt-cache prices are optional: without them,
+cache reads and writes are charged at the input price. The API key is only ever a reference: the
+name of an environment variable the gateway reads. `timeouts` override the gateway's upstream
+timeouts for this provider; `health` is what the router's health checks last concluded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from services.common.clock import utc_iso
 from services.common.errors import InvalidRequest
 from services.common.money import (
     MoneyError,
+    input_cost,
     per_mtok_to_per_token,
     per_token_to_per_mtok,
     plain,
@@ -78,6 +80,8 @@ class Provider:
     timeouts: dict[str, float] = field(default_factory=dict)  # connect_s, first_byte_s, idle_s, total_s
     health_url: str | None = None  # probed by the router's health checks instead of the models list
     health: Health = Health()
+    cache_read_per_token: Decimal | None = None  # prompt-cache reads; None: the input price
+    cache_write_per_token: Decimal | None = None  # prompt-cache writes; None: the input price
 
     @property
     def input_per_mtok(self) -> Decimal:
@@ -86,6 +90,26 @@ class Provider:
     @property
     def output_per_mtok(self) -> Decimal:
         return per_token_to_per_mtok(self.output_per_token)
+
+    @property
+    def cache_read_per_mtok(self) -> Decimal | None:
+        return None if self.cache_read_per_token is None else per_token_to_per_mtok(self.cache_read_per_token)
+
+    @property
+    def cache_write_per_mtok(self) -> Decimal | None:
+        return None if self.cache_write_per_token is None else per_token_to_per_mtok(self.cache_write_per_token)
+
+    @property
+    def dearest_input_per_token(self) -> Decimal:
+        """The most one input token can be billed at (a cache write may cost more than input)."""
+        return max(p for p in (self.input_per_token, self.cache_read_per_token, self.cache_write_per_token)
+                   if p is not None)
+
+    def input_cost(self, input_tokens: int, cache_read_tokens: int = 0, cache_creation_tokens: int = 0) -> Decimal:
+        """The input tokens' cost at these prices, cache reads and writes at theirs (money.input_cost)."""
+        return input_cost(input_tokens, self.input_per_token,
+                          cache_read_tokens=cache_read_tokens, cache_read_price=self.cache_read_per_token,
+                          cache_creation_tokens=cache_creation_tokens, cache_write_price=self.cache_write_per_token)
 
     @property
     def slo_latency_p95_ms(self) -> float | None:
@@ -106,6 +130,10 @@ class Provider:
             "output_per_mtok": self.output_per_mtok,
             "cost_per_input_token": plain(self.input_per_token),
             "cost_per_output_token": plain(self.output_per_token),
+            "cache_read_per_mtok": self.cache_read_per_mtok,
+            "cache_write_per_mtok": self.cache_write_per_mtok,
+            "cost_per_cache_read_input_token": _plain_or_none(self.cache_read_per_token),
+            "cost_per_cache_creation_input_token": _plain_or_none(self.cache_write_per_token),
             "features": sorted(self.features),
             "slo": self.slo,
             "region": self.region,
@@ -144,10 +172,26 @@ class Provider:
             timeouts={k: float(v) for k, v in (data.get("timeouts") or {}).items()},
             health_url=data.get("health_url"),
             health=Health.from_json(data.get("health")),
+            cache_read_per_token=_decimal_or_none(data.get("cost_per_cache_read_input_token")),
+            cache_write_per_token=_decimal_or_none(data.get("cost_per_cache_creation_input_token")),
         )
 
     def touched(self, now: datetime, *, active: bool | None = None) -> Provider:
         return replace(self, updated_at=utc_iso(now), active=self.active if active is None else active)
+
+
+def _plain_or_none(price: Decimal | None) -> Decimal | None:
+    return None if price is None else plain(price)
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+# The registration's prices in each form: input, output, cache read, cache write (the last two optional).
+PER_TOKEN_KEYS = ("cost_per_input_token", "cost_per_output_token",
+                  "cost_per_cache_read_input_token", "cost_per_cache_creation_input_token")
+PER_MTOK_KEYS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
 
 
 def _price(body: dict[str, Any], key: str) -> Decimal:
@@ -157,30 +201,41 @@ def _price(body: dict[str, Any], key: str) -> Decimal:
         raise InvalidRequest(str(exc), field=key) from None
 
 
-def provider_from_registration(body: dict[str, Any], now: datetime,
-                               previous: Provider | None = None) -> Provider:
-    """A validated registration body (provider_registration.schema.json) -> Provider.
+def _prices(body: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal | None, Decimal | None]:
+    """Per-token input, output, cache read and cache write prices (the cache ones None when absent).
 
-    Exactly one pricing form is required: both per-token prices, or both per-million prices.
+    Exactly one pricing form: every price per token, or every price per million tokens; input
+    and output are required, the cache prices optional.
     """
-    per_token = "cost_per_input_token" in body or "cost_per_output_token" in body
-    per_mtok = "input_per_mtok" in body or "output_per_mtok" in body
+    per_token = [k for k in PER_TOKEN_KEYS if k in body]
+    per_mtok = [k for k in PER_MTOK_KEYS if k in body]
     if per_token and per_mtok:
+        odd = per_mtok[0] if any(k in body for k in PER_TOKEN_KEYS[:2]) else per_token[0]
         raise InvalidRequest("give prices either per token (cost_per_*_token) or per million "
-                             "tokens (*_per_mtok), not both", field="input_per_mtok")
-    if per_token:
-        input_price = _price(body, "cost_per_input_token") if "cost_per_input_token" in body else None
-        output_price = _price(body, "cost_per_output_token") if "cost_per_output_token" in body else None
-        missing = "cost_per_output_token" if output_price is None else "cost_per_input_token"
-    elif per_mtok:
-        input_price = per_mtok_to_per_token(_price(body, "input_per_mtok")) if "input_per_mtok" in body else None
-        output_price = per_mtok_to_per_token(_price(body, "output_per_mtok")) if "output_per_mtok" in body else None
-        missing = "output_per_mtok" if output_price is None else "input_per_mtok"
-    else:
+                             "tokens (*_per_mtok), not both", field=odd)
+    if not per_token and not per_mtok:
         raise InvalidRequest("prices are required: cost_per_input_token and cost_per_output_token, "
                              "or input_per_mtok and output_per_mtok", field="cost_per_input_token")
-    if input_price is None or output_price is None:
+    keys = PER_TOKEN_KEYS if per_token else PER_MTOK_KEYS
+    input_key, output_key = keys[:2]
+    if input_key not in body and output_key not in body:
+        raise InvalidRequest(f"{input_key} and {output_key} are required with the cache prices", field=input_key)
+    if input_key not in body or output_key not in body:
+        missing = output_key if output_key not in body else input_key
         raise InvalidRequest(f"{missing} is required with the other price", field=missing)
+
+    def price(key: str) -> Decimal:
+        return _price(body, key) if per_token else per_mtok_to_per_token(_price(body, key))
+
+    def optional(key: str) -> Decimal | None:
+        return price(key) if key in body else None
+    return price(input_key), price(output_key), optional(keys[2]), optional(keys[3])
+
+
+def provider_from_registration(body: dict[str, Any], now: datetime,
+                               previous: Provider | None = None) -> Provider:
+    """A validated registration body (provider_registration.schema.json) -> Provider."""
+    input_price, output_price, cache_read_price, cache_write_price = _prices(body)
     if body.get("max_output_tokens") and body["max_output_tokens"] > body["context_window"]:
         raise InvalidRequest("max_output_tokens cannot exceed context_window", field="max_output_tokens")
     stamp = utc_iso(now)
@@ -206,6 +261,8 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         timeouts={k: float(v) for k, v in (body.get("timeouts") or {}).items()},
         health_url=body.get("health_url"),
         health=_kept_health(body, previous),
+        cache_read_per_token=cache_read_price,
+        cache_write_per_token=cache_write_price,
     )
 
 
