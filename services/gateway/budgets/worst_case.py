@@ -2,7 +2,8 @@
 
 Input is bounded by the prompt's UTF-8 bytes (no tokenizer makes more tokens than bytes) plus
 per-message overhead; output by max_tokens, or else the provider's output limit or context window.
-The hold covers every provider the request may fall back to.
+Every input token is priced at the provider's dearest input price (a prompt-cache write may cost
+more than plain input). The hold covers every provider the request may fall back to.
 """
 
 from __future__ import annotations
@@ -27,6 +28,6 @@ def output_bound(provider: Provider, payload: dict[str, Any], input_bound: int) 
 def worst_case(candidates: list[Provider], payload: dict[str, Any]) -> Decimal:
     inputs = max_input_tokens(payload)
     return max(
-        worst_case_cost(inputs, output_bound(p, payload, inputs), p.input_per_token, p.output_per_token)
+        worst_case_cost(inputs, output_bound(p, payload, inputs), p.dearest_input_per_token, p.output_per_token)
         for p in candidates
     )

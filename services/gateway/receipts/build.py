@@ -1,7 +1,8 @@
 """Building a receipt: who served the request, the tokens, the exact cost and the prices charged.
 
 cost_usd is input_cost_usd + output_cost_usd, each rounded to the microdollar
-(contracts/routing_receipt.schema.json).
+(contracts/routing_receipt.schema.json). Input tokens read from or written to the provider's
+prompt cache are charged at its cache prices (Provider.input_cost), the rest at the input price.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.common.clock import utc_iso
-from services.common.money import ZERO, token_cost, usd
+from services.common.money import ZERO, cache_parts, token_cost, usd
 from services.common.registry.provider import Provider
 
 
@@ -53,10 +54,21 @@ class RequestFacts:
     ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
 
 
-def costs(provider: Provider, input_tokens: int, output_tokens: int) -> tuple[Decimal, Decimal, Decimal]:
-    i = token_cost(input_tokens, provider.input_per_token)
+def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
+          cache_creation_input_tokens: int = 0) -> tuple[Decimal, Decimal, Decimal]:
+    i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens)
     o = token_cost(output_tokens, provider.output_per_token)
     return i, o, i + o
+
+
+def prices(provider: Provider) -> dict[str, Decimal]:
+    """The prices charged, per million tokens; the cache prices when the provider has its own."""
+    out = {"input_per_mtok": provider.input_per_mtok, "output_per_mtok": provider.output_per_mtok}
+    if provider.cache_read_per_mtok is not None:
+        out["cache_read_per_mtok"] = provider.cache_read_per_mtok
+    if provider.cache_write_per_mtok is not None:
+        out["cache_write_per_mtok"] = provider.cache_write_per_mtok
+    return out
 
 
 def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int,
@@ -65,9 +77,13 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
                   charged: bool | None = None, cache_read_input_tokens: int = 0,
                   cache_creation_input_tokens: int = 0) -> dict[str, Any]:
     """`charged` defaults to status == "success"; a truncated stream is an error that still cost.
-    The cache token counts (a part of input_tokens) appear when the provider reported some."""
+    The cache token counts (a part of input_tokens, capped at it) appear when the provider
+    reported some, and are charged at the provider's cache prices."""
+    _, cache_read_input_tokens, cache_creation_input_tokens = cache_parts(
+        input_tokens, cache_read_input_tokens, cache_creation_input_tokens)
     if status == "success" if charged is None else charged:
-        in_cost, out_cost, total = costs(provider, input_tokens, output_tokens)
+        in_cost, out_cost, total = costs(provider, input_tokens, output_tokens,
+                                         cache_read_input_tokens, cache_creation_input_tokens)
     else:
         in_cost = out_cost = total = usd(ZERO)
     first = facts.attempts[0].provider if facts.attempts else provider.name
@@ -83,7 +99,7 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "input_cost_usd": in_cost,
         "output_cost_usd": out_cost,
         "cost_usd": total,
-        "prices": {"input_per_mtok": provider.input_per_mtok, "output_per_mtok": provider.output_per_mtok},
+        "prices": prices(provider),
         "latency_ms": round(latency_ms, 3),
         "status": status,
         "http_status": http_status,

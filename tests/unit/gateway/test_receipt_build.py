@@ -46,3 +46,40 @@ def test_failed_requests_cost_nothing():
     r = build_receipt(facts(), GPT4, status="error", http_status=502, input_tokens=0, output_tokens=0,
                       latency_ms=1, timestamp=NOW)
     assert r["cost_usd"] == Decimal("0")
+
+
+CLAUDE = provider_from_registration(
+    {"name": "claude", "model": "claude-sonnet", "context_window": 200_000, "api_format": "anthropic",
+     "input_per_mtok": "3", "output_per_mtok": "15", "cache_read_per_mtok": "0.30", "cache_write_per_mtok": "3.75",
+     "endpoint": "http://localhost:8100"}, NOW)
+
+
+def test_cache_reads_and_writes_are_charged_at_the_cache_prices():
+    r = build_receipt(facts(Attempt("claude", "success", 12.0, 200)), CLAUDE, status="success", http_status=200,
+                      input_tokens=1_000_000, output_tokens=1000, latency_ms=1, timestamp=NOW,
+                      cache_read_input_tokens=800_000, cache_creation_input_tokens=100_000)
+    # 100,000 x $3 + 800,000 x $0.30 + 100,000 x $3.75 per Mtok; 1,000 x $15 per Mtok out
+    assert r["input_cost_usd"] == Decimal("0.915000")
+    assert r["output_cost_usd"] == Decimal("0.015000")
+    assert r["cost_usd"] == Decimal("0.930000") == r["input_cost_usd"] + r["output_cost_usd"]
+    assert r["prices"] == {"input_per_mtok": Decimal("3"), "output_per_mtok": Decimal("15"),
+                           "cache_read_per_mtok": Decimal("0.3"), "cache_write_per_mtok": Decimal("3.75")}
+    assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"]) == (800_000, 100_000)
+    line = jsonio.dumps_line(r)
+    assert b'"cache_read_per_mtok":0.3,' in line and b'"input_cost_usd":0.915000,' in line
+    jsonschema.validate(orjson.loads(line), contracts.schema("routing_receipt"))
+
+
+def test_a_provider_without_cache_prices_charges_cached_tokens_as_input():
+    r = build_receipt(facts(), GPT4, status="success", http_status=200, input_tokens=500, output_tokens=200,
+                      latency_ms=1, timestamp=NOW, cache_read_input_tokens=400)
+    assert r["input_cost_usd"] == Decimal("0.015000")  # 500 x $30 per Mtok, as without a cache
+    assert r["prices"] == {"input_per_mtok": Decimal("30"), "output_per_mtok": Decimal("60")}
+    assert r["cache_read_input_tokens"] == 400
+
+
+def test_cache_counts_beyond_the_input_tokens_are_capped_on_the_receipt_and_its_cost():
+    r = build_receipt(facts(), CLAUDE, status="success", http_status=200, input_tokens=100, output_tokens=0,
+                      latency_ms=1, timestamp=NOW, cache_read_input_tokens=80, cache_creation_input_tokens=50)
+    assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"]) == (80, 20)
+    assert r["input_cost_usd"] == Decimal("0.000099")  # 80 x 0.3e-6 + 20 x 3.75e-6 = 0.000024 + 0.000075

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.common.registry.provider import provider_from_registration
-from services.common.selection.estimate import max_input_tokens, typical_input_tokens
+from services.common.selection.estimate import max_input_tokens, typical_input_tokens, worst_case_cost
 from services.gateway.budgets.worst_case import output_bound, worst_case
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -48,3 +48,18 @@ def test_hold_covers_the_most_expensive_fallback_and_rounds_up():
     assert got >= expected
     assert got - expected < Decimal("0.000001")
     assert got == got.quantize(Decimal("0.000001"))
+
+
+def test_a_cache_write_dearer_than_input_raises_the_hold_to_cover_it():
+    """Every input token of the bound could be a 1.25x cache write: the hold is still an upper bound."""
+    p = payload("x" * 1000, max_tokens=10)
+    inputs = max_input_tokens(p)
+    plain = provider("plain", "3", "15")
+    cached = provider("cached", "3", "15", cache_read_per_mtok="0.3", cache_write_per_mtok="3.75")
+    hold = worst_case([cached], p)
+    assert hold == worst_case_cost(inputs, 10, Decimal("0.00000375"), Decimal("0.000015"))
+    assert hold > worst_case([plain], p)
+    # the dearest bill this request can get: all its input written to the cache
+    assert hold >= cached.input_cost(inputs, 0, inputs) + Decimal("0.000015") * 10
+    # a read discount alone does not lower the hold below the input price
+    assert worst_case([provider("reads", "3", "15", cache_read_per_mtok="0.3")], p) == worst_case([plain], p)
