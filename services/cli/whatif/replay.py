@@ -113,6 +113,7 @@ def replay(strategy: str, jobs: list[Job], world: World, *, seed: int, rate: flo
             result.errors += 1
             continue
         result.served_by[served.name] += 1
-        result.cost += (token_cost(job.input_tokens, served.input_per_token)
+        result.cost += (served.input_cost(job.input_tokens, job.cache_read_input_tokens,
+                                          job.cache_creation_input_tokens)
                         + token_cost(job.output_tokens, served.output_per_token))
     return result

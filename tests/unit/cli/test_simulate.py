@@ -5,6 +5,7 @@ outcomes; a receipts file is a workload too."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,18 @@ def test_a_receipts_file_is_a_workload(tmp_path: Path):
 def test_an_unknown_strategy_is_refused(capsys):
     with pytest.raises(SystemExit, match="unknown strategy 'cheapest'"):
         main(["simulate", "--providers", str(EXAMPLES / "providers.json"), "--strategies", "cheapest"])
+
+
+def test_a_receipts_workload_is_charged_its_prompt_cache_reads_and_writes(tmp_path: Path):
+    path = tmp_path / "cached.jsonl"
+    path.write_text(json.dumps({"input_tokens": 1_000_000, "output_tokens": 1000, "user": "u",
+                                "cache_read_input_tokens": 800_000, "cache_creation_input_tokens": 100_000}) + "\n")
+    [job] = from_receipts(path, model="gpt-4")
+    assert (job.cache_read_input_tokens, job.cache_creation_input_tokens) == (800_000, 100_000)
+    cached = registered("cached", inp="3", out="15", context_window=2_000_000, cache_read_per_mtok="0.30",
+                        cache_write_per_mtok="3.75")
+    world = World((cached,), {"cached": Profile(100, 200, None, 0.0)})
+    result = replay("cost", [job], world, seed=1)
+    assert result.served_by == {"cached": 1}
+    # 100,000 x $3 + 800,000 x $0.30 + 100,000 x $3.75 per Mtok in, 1,000 x $15 per Mtok out
+    assert result.cost == Decimal("0.930000")
