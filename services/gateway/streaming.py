@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import orjson
@@ -125,7 +125,7 @@ def abandon(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> None:
         answer.response.close()
 
 
-async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncIterator[bytes]:
+async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncGenerator[bytes, None]:
     call = admitted.call
     tally = StreamTally(pipeline, admitted, answer)
     record = tally.record

@@ -50,10 +50,11 @@ async def _azure_embed(request: Request) -> Response:
 
 
 async def _requests(request: Request) -> Response:
-    """How many calls the simulator has had: chat and embeddings by spec, model lists by spec."""
+    """How many calls the simulator has had: chat and embeddings by spec, model lists by spec, and
+    how many streams lost their client before the end."""
     state: SimState = request.app.state.sim
     return JSONResponse({"total": sum(state.calls.values()), "by_spec": dict(state.calls),
-                         "model_lists": dict(state.probes)})
+                         "model_lists": dict(state.probes), "abandoned_streams": state.abandoned_streams})
 
 
 def _route(app: FastAPI, path: str, endpoint: Endpoint, method: str) -> None:

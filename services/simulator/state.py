@@ -20,6 +20,7 @@ class SimState:
     started: int = field(default_factory=lambda: int(time.time()))
     calls: Counter[str] = field(default_factory=Counter)  # chat and embeddings calls, by spec text
     probes: Counter[str] = field(default_factory=Counter)  # model-list calls, by spec text
+    abandoned_streams: int = 0  # streams whose client left before their end
 
     @classmethod
     def from_settings(cls, sim: SimSettings) -> SimState:

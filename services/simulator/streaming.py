@@ -41,6 +41,8 @@ class PacedStream(Response):
         finally:
             for task in (sender, watcher):
                 task.cancel()
+        if watcher.done() and not watcher.cancelled() and not sender.done():
+            _state(scope).abandoned_streams += 1  # the client left before the end (GET /requests)
         if sender.done() and not sender.cancelled() and sender.exception() is not None:
             raise sender.exception()  # type: ignore[misc]
 
@@ -76,6 +78,10 @@ class TruncatedBody(Response):
 def _middle_token(events: list[tuple[bytes, bool]]) -> int:
     tokens = [i for i, (_, is_token) in enumerate(events) if is_token]
     return tokens[len(tokens) // 2] if tokens else min(1, len(events))
+
+
+def _state(scope: Scope) -> Any:
+    return scope["app"].state.sim
 
 
 async def _disconnected(receive: Any) -> None:

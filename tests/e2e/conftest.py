@@ -1,3 +1,6 @@
+import time
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -22,3 +25,13 @@ def register(http: httpx.Client, swarm: Swarm, body: dict) -> dict:
     resp = http.post(swarm.url("router") + "/register", json=body)
     assert resp.status_code in (200, 201), resp.text
     return resp.json()
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Whether `check()` came true within `timeout` seconds (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False

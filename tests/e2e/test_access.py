@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from tests.e2e.conftest import wait_until
 from tests.e2e.swarm import Swarm
 
 PROVIDER_SECRET = "sk-live-" + secrets.token_hex(12)  # a provider's API key, in the gateway's environment
@@ -67,15 +68,6 @@ def test_management_needs_the_admin_key_and_the_swarm_still_works(guarded: Swarm
 
 def bearer(secret: str) -> dict[str, str]:
     return {"authorization": f"Bearer {secret}"}
-
-
-def wait_until(check, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_virtual_keys_gate_the_client_api_and_scope_what_they_read(guarded: Swarm) -> None:

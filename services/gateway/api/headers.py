@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -11,6 +11,9 @@ from services.common.ids import require_safe_id
 from services.common.selection.request import OPTIMIZATIONS
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.headers import rate_limit_headers
+
+if TYPE_CHECKING:
+    from services.gateway.pipeline import Admitted
 
 RUN_HEADER = "x-tollway-run"
 AGENT_HEADER = "x-tollway-agent"
@@ -49,6 +52,14 @@ def answer_headers(receipt: dict[str, Any], verdict: Verdict | None = None) -> d
     }
     if verdict is not None:
         headers.update(rate_limit_headers(verdict))
+    return headers
+
+
+def stream_headers(provider: str, admitted: Admitted) -> dict[str, str]:
+    """A live stream's headers: its cost is not known until its end (the receipt has it)."""
+    headers = {"x-tollway-provider": provider, "x-tollway-run": admitted.call.run_id}
+    if admitted.verdict is not None:
+        headers.update(rate_limit_headers(admitted.verdict))
     return headers
 
 

@@ -4,24 +4,25 @@ and the answer (whole or streamed) translated back; errors come in Anthropic's e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from services.common.errors import TollwayError
 from services.common.http.body import read_json
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
+from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
 from services.gateway.caching import cache_headers
 from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
 from services.gateway.pipeline import Pipeline
-from services.gateway.streaming import relay
+from services.gateway.streaming import abandon, relay
 
 JSON = "application/json"
 
@@ -49,19 +50,17 @@ async def _messages(request: Request) -> Response:
     if admitted.hit is not None:  # the cached answer, replayed as a stream
         done = pipeline.answer_from_cache(admitted)
         events = anthropic_events(_each(replay(admitted.hit.body, include_usage=True)), model)
-        headers = {"cache-control": "no-cache", **h.answer_headers(done.receipt, admitted.verdict)}
-        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+        return EventStream(events, h.answer_headers(done.receipt, admitted.verdict))
     answer = await pipeline.forward(admitted, stream=True)
     if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
         receipt, error = pipeline.rejected(admitted, answer)
         return Response(error_body(error.status, error.message), status_code=error.status, media_type=JSON,
                         headers=h.answer_headers(receipt, admitted.verdict))
-    return StreamingResponse(anthropic_events(relay(pipeline, admitted, answer), model),
-                             media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no",
-                                      "x-tollway-provider": answer.provider.name, "x-tollway-run": call.run_id})
+    return EventStream(anthropic_events(relay(pipeline, admitted, answer), model),
+                       h.stream_headers(answer.provider.name, admitted),
+                       abandoned=lambda: abandon(pipeline, admitted, answer))
 
 
-async def _each(events: Iterable[bytes]) -> AsyncIterator[bytes]:
+async def _each(events: Iterable[bytes]) -> AsyncGenerator[bytes, None]:
     for event in events:
         yield event

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from services.common.errors import InvalidRequest
 from services.common.http.body import read_json
@@ -11,11 +11,11 @@ from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
+from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
 from services.gateway.caching import cache_headers
-from services.gateway.limits.headers import rate_limit_headers
 from services.gateway.pipeline import Pipeline
-from services.gateway.streaming import relay
+from services.gateway.streaming import abandon, relay
 
 
 async def chat_completions(request: Request) -> Response:
@@ -35,18 +35,14 @@ async def chat_completions(request: Request) -> Response:
     if admitted.hit is not None:  # the cached answer, replayed as a stream
         done = pipeline.answer_from_cache(admitted)
         events = list(replay(admitted.hit.body, include_usage=call.client_wants_usage))
-        headers = {"cache-control": "no-cache", **h.answer_headers(done.receipt, admitted.verdict)}
-        return StreamingResponse(iter(events), media_type="text/event-stream", headers=headers)
+        return EventStream(events, h.answer_headers(done.receipt, admitted.verdict))
     answer = await pipeline.forward(admitted, stream=True)
     if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
         receipt, error = pipeline.rejected(admitted, answer)
         return JSONResponse(error.body(), status_code=error.status,
                         headers=h.answer_headers(receipt, admitted.verdict))
-    return StreamingResponse(relay(pipeline, admitted, answer), media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no",
-                                      "x-tollway-provider": answer.provider.name,
-                                      "x-tollway-run": call.run_id,
-                                      **(rate_limit_headers(admitted.verdict) if admitted.verdict else {})})
+    return EventStream(relay(pipeline, admitted, answer), h.stream_headers(answer.provider.name, admitted),
+                       abandoned=lambda: abandon(pipeline, admitted, answer))
 
 
 async def list_models(request: Request) -> Response:

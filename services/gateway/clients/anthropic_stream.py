@@ -6,7 +6,8 @@ never a clean-looking end."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -93,21 +94,23 @@ class MessageStream:
         return [sse("error", {"error": {"type": "api_error", "message": str(err.get("message") or err)}})]
 
 
-async def anthropic_events(openai_sse: AsyncIterator[bytes], model: str) -> AsyncIterator[bytes]:
-    """Translate the relay's events as they come (nothing is buffered past one event)."""
+async def anthropic_events(openai_sse: AsyncGenerator[bytes, None], model: str) -> AsyncIterator[bytes]:
+    """Translate the relay's events as they come (nothing is buffered past one event). Closing
+    this closes the relay at once (a client that left: its receipt, the upstream closed)."""
     stream = MessageStream(model)
-    async for raw in openai_sse:
-        for payload in _payloads(raw):
-            if payload == b"[DONE]":
-                for event in stream.end():
+    async with aclosing(openai_sse):
+        async for raw in openai_sse:
+            for payload in _payloads(raw):
+                if payload == b"[DONE]":
+                    for event in stream.end():
+                        yield event
+                    return
+                try:
+                    data = orjson.loads(payload)
+                except orjson.JSONDecodeError:
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                events = stream.error(data["error"]) if isinstance(data.get("error"), dict) else stream.chunk(data)
+                for event in events:
                     yield event
-                return
-            try:
-                data = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(data, dict):
-                continue
-            events = stream.error(data["error"]) if isinstance(data.get("error"), dict) else stream.chunk(data)
-            for event in events:
-                yield event
