@@ -82,5 +82,6 @@ def create_app(settings: Settings | None = None, sim: SimSettings | None = None)
                "POST")
         _route(app, version + "/models/{model}:streamGenerateContent",
                _chat(gemini, model_param="model", stream=True), "POST")
+        _route(app, version + "/models/{model}:batchEmbedContents", handler.embed_gemini, "POST")
     _route(app, "/v1beta/models", _models(gemini), "GET")
     return app

@@ -1,5 +1,7 @@
-"""OpenAI embeddings, simulated: the same input always gets the same unit vector, and its usage
-counts one token per whitespace-separated word (a token array counts its length)."""
+"""Embeddings, simulated: the same text always gets the same unit vector, in OpenAI's
+`/v1/embeddings` and in Gemini's `:batchEmbedContents` alike. OpenAI's usage counts one token per
+whitespace-separated word (a token array counts its length); Gemini's answer has no usage, as
+Google's has none."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from services.common.errors import InvalidRequest
 
 DEFAULT_DIMENSIONS = 8
 MAX_DIMENSIONS = 4096
+GEMINI_MAX_BATCH = 100  # Google's batchEmbedContents refuses more
 
 
 def parse_request(body: dict[str, Any]) -> list[str | list[int]]:
@@ -39,11 +42,45 @@ def vector(item: str | list[int], dimensions: int) -> list[float]:
     return [round(x / norm, 6) for x in raw]
 
 
+def _dimensions(value: Any) -> int:
+    return value if isinstance(value, int) and 0 < value <= MAX_DIMENSIONS else DEFAULT_DIMENSIONS
+
+
 def answer(model: str, inputs: list[str | list[int]], dimensions: Any = None) -> bytes:
-    dims = dimensions if isinstance(dimensions, int) and 0 < dimensions <= MAX_DIMENSIONS else DEFAULT_DIMENSIONS
+    dims = _dimensions(dimensions)
     used = sum(tokens(item) for item in inputs)
     return orjson.dumps({
         "object": "list", "model": model,
         "data": [{"object": "embedding", "index": i, "embedding": vector(item, dims)} for i, item in enumerate(inputs)],
         "usage": {"prompt_tokens": used, "total_tokens": used},
     })
+
+
+def gemini_answer(model: str, body: dict[str, Any]) -> bytes:
+    """A `BatchEmbedContentsResponse` for a `BatchEmbedContentsRequest` to `models/{model}`: a vector
+    per request, of its `outputDimensionality`, for the text of its parts (joined by spaces)."""
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        raise InvalidRequest("* BatchEmbedContentsRequest.requests: requests is not specified", field="requests")
+    if len(requests) > GEMINI_MAX_BATCH:
+        raise InvalidRequest("* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch",
+                             field="requests")
+    values = []
+    for i, request in enumerate(requests):
+        where = f"requests[{i}]"
+        if not isinstance(request, dict) or request.get("model") != "models/" + model:
+            raise InvalidRequest(f"* BatchEmbedContentsRequest.{where}.model: must be models/{model}, the model of "
+                                 "the URL", field=where + ".model")
+        content = request.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        texts = [p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)] \
+            if isinstance(parts, list) else []
+        if not texts:
+            raise InvalidRequest(f"* BatchEmbedContentsRequest.{where}.content: content has no text parts",
+                                 field=where + ".content")
+        size = request.get("outputDimensionality")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_DIMENSIONS):
+            raise InvalidRequest(f"* BatchEmbedContentsRequest.{where}.outputDimensionality: must be 1 to "
+                                 f"{MAX_DIMENSIONS}", field=where + ".outputDimensionality")
+        values.append(vector(" ".join(texts), _dimensions(size)))
+    return orjson.dumps({"embeddings": [{"values": v} for v in values]})

@@ -1,10 +1,11 @@
 """The request flow every format shares: spec, body, hang, latency, error draw (or one of the
 first `fail_first` calls), then the reply (whole, streamed, dropped or stalled half-way), rendered
-by the format's module. Embeddings (OpenAI's format) share the faults."""
+by the format's module. Embeddings (OpenAI's and Gemini's formats) share the faults."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from types import ModuleType
 from typing import Any
@@ -16,7 +17,7 @@ from services.common import jsonio
 from services.common.errors import InvalidRequest
 from services.simulator import embeddings
 from services.simulator.faults import wait_for_disconnect
-from services.simulator.formats import openai
+from services.simulator.formats import gemini, openai
 from services.simulator.reply import plan
 from services.simulator.spec import Spec, SpecError
 from services.simulator.state import SimState
@@ -81,18 +82,33 @@ async def _faults(request: Request, fmt: ModuleType, state: SimState, spec: Spec
 
 async def embed(request: Request, *, model: str | None = None) -> Response:
     """OpenAI's `/v1/embeddings` (and Azure's deployment form, `model` from the URL)."""
+    def answer(body: dict[str, Any]) -> bytes:
+        return embeddings.answer(model or str(body.get("model") or "sim-embed"), embeddings.parse_request(body),
+                                 body.get("dimensions"))
+    return await _embed(request, openai, answer)
+
+
+async def embed_gemini(request: Request) -> Response:
+    """Gemini's `models/{model}:batchEmbedContents`."""
+    model = request.path_params["model"]
+    return await _embed(request, gemini, lambda body: embeddings.gemini_answer(model, body))
+
+
+async def _embed(request: Request, fmt: ModuleType, answer: Callable[[dict[str, Any]], bytes]) -> Response:
+    """The embeddings flow of every format: spec, body (a 400 in `fmt`'s shape), faults, the answer
+    (cut half-way with `drop`)."""
     state: SimState = request.app.state.sim
     try:
         spec = state.spec(request.path_params.get("spec"))
-        body = await _json_object(request)
-        inputs = embeddings.parse_request(body)
+        content = answer(await _json_object(request))
     except InvalidRequest as exc:
-        return error_response(openai, 400, exc.message, param=exc.field)
-    failure = await _faults(request, openai, state, spec)
+        return error_response(fmt, 400, exc.message, param=exc.field)
+    failure = await _faults(request, fmt, state, spec)
     if failure is not None:
         return failure
-    return Response(embeddings.answer(model or str(body.get("model") or "sim-embed"), inputs,
-                                      body.get("dimensions")), media_type=openai.MEDIA_TYPE)
+    if spec.drop:
+        return TruncatedBody(content, fmt.MEDIA_TYPE)
+    return Response(content, media_type=fmt.MEDIA_TYPE)
 
 
 async def models(request: Request, fmt: ModuleType) -> Response:

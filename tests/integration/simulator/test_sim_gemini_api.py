@@ -1,7 +1,10 @@
-"""The simulator's Gemini API (and Azure OpenAI's deployment URLs): bodies, SSE chunks, errors."""
+"""The simulator's Gemini API (and Azure OpenAI's deployment URLs): bodies, SSE chunks,
+batchEmbedContents, errors."""
 
 import orjson
 import pytest
+
+from services.simulator import embeddings
 
 GENERATE = "/v1beta/models/gemini-sim:generateContent"
 STREAM = "/v1beta/models/gemini-sim:streamGenerateContent?alt=sse"
@@ -87,3 +90,55 @@ async def test_azure_deployment_url_speaks_openai_and_wants_an_api_version(clien
     assert data["usage"]["completion_tokens"] == 2
     missing = await client.post(path, json=chat)
     assert missing.status_code == 404 and "api-version" in missing.json()["error"]["message"]
+
+
+EMBED = "/v1beta/models/gemini-embed:batchEmbedContents"
+
+
+def embed_body(*texts, model="models/gemini-embed", **extra):
+    return {"requests": [{"model": model, "content": {"parts": [{"text": t}]}, **extra} for t in texts]}
+
+
+async def test_batch_embed_contents_answers_a_vector_per_request_as_openai_embeddings_would(client):
+    resp = await client.post(EMBED, json=embed_body("hello world", "one two three"))
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/json"
+    data = resp.json()
+    assert list(data) == ["embeddings"]  # no usage: Google reports none for embeddings
+    assert [len(e["values"]) for e in data["embeddings"]] == [embeddings.DEFAULT_DIMENSIONS] * 2
+    assert [e["values"] for e in data["embeddings"]] == [embeddings.vector("hello world", 8),
+                                                         embeddings.vector("one two three", 8)]
+    openai_way = (await client.post("/v1/embeddings", json={"model": "m", "input": ["hello world", "one two three"]}))
+    assert [d["embedding"] for d in openai_way.json()["data"]] == [e["values"] for e in data["embeddings"]]
+    again = await client.post("/v1/models/gemini-embed:batchEmbedContents", json=embed_body("hello world"))
+    assert again.json()["embeddings"][0] == data["embeddings"][0]  # the /v1 path, and the same text, same vector
+
+
+async def test_output_dimensionality_sets_the_length_per_request(client):
+    body = embed_body("a", "b")
+    body["requests"][0]["outputDimensionality"] = 3
+    data = (await client.post(EMBED, json=body)).json()
+    assert [len(e["values"]) for e in data["embeddings"]] == [3, 8]
+    assert abs(sum(x * x for x in data["embeddings"][0]["values"]) - 1) < 1e-5  # a unit vector
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"requests": []}, "requests"),
+    (embed_body(*["x"] * 101), "at most 100 requests"),
+    (embed_body("x", model="models/other"), "requests[0].model"),
+    ({"requests": [{"model": "models/gemini-embed", "content": {"parts": []}}]}, "requests[0].content"),
+    (embed_body("x", outputDimensionality=0), "outputDimensionality"),
+])
+async def test_bad_batch_embed_requests_are_400_invalid_argument(client, bad, field):
+    resp = await client.post(EMBED, json=bad)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert err["status"] == "INVALID_ARGUMENT" and field in err["message"]
+
+
+async def test_batch_embed_contents_has_the_fault_controls_in_gemini_shape(client):
+    resp = await client.post("/sim/error_rate=1,status=429,retry_after=2" + EMBED, json=embed_body("x"))
+    assert resp.status_code == 429 and resp.headers["retry-after"] == "2"
+    assert resp.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    first = await client.post("/sim/fail_first=1,status=503" + EMBED, json=embed_body("x"))
+    second = await client.post("/sim/fail_first=1,status=503" + EMBED, json=embed_body("x"))
+    assert (first.status_code, first.json()["error"]["status"], second.status_code) == (503, "UNAVAILABLE", 200)

@@ -73,3 +73,10 @@ def test_drop_cuts_a_gemini_stream_before_its_finish_reason(base_url):
     text = read_cut_stream(base_url + "/sim/drop=1,tokens=6/v1beta/models/g:streamGenerateContent?alt=sse",
                            {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
     assert text.count("data: ") == 3 and "finishReason" not in text
+
+
+def test_drop_truncates_a_gemini_embeddings_answer(base_url):
+    body = {"requests": [{"model": "models/g", "content": {"parts": [{"text": "hi"}]}}]}
+    assert httpx.post(base_url + "/v1beta/models/g:batchEmbedContents", json=body).json()["embeddings"]
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(base_url + "/sim/drop=1/v1beta/models/g:batchEmbedContents", json=body)
