@@ -1,8 +1,10 @@
 """Anthropic- and Gemini-format providers behind the gateway, on real processes: an OpenAI client
 gets OpenAI-shaped answers, plain and streamed, and each receipt has the simulator's exact
-tokens and the exact Decimal cost."""
+tokens and the exact Decimal cost. Gemini embeddings too, through the official SDK, with the
+estimated tokens their receipts must say they are."""
 
 import json
+import struct
 from decimal import Decimal
 
 import httpx
@@ -19,6 +21,8 @@ PROVIDERS = {
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello world"}]
 PROMPT_TOKENS = (4 + 2) + (4 + 2)  # the simulator's count: 4 per message + its words
 MICRO = Decimal("0.000001")
+EMBED_MODEL, EMBED_PRICE = "gemini-embed-e2e", Decimal("100")  # $ per Mtok in
+TEXTS = ["hello world", "one two three"]
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +36,13 @@ def providers(swarm, http):
                            "api_format": "anthropic", "input_per_mtok": "3", "output_per_mtok": "15",
                            "endpoint": swarm.url("simulator") + "/sim/tps=0,drop=1,tokens=8"})
     swarm.wait_for_model("claude-cut")
+    register(http, swarm, {"name": "gemini-embedder", "model": EMBED_MODEL, "context_window": 2048,
+                           "api_format": "gemini", "features": ["embeddings"], "input_per_mtok": str(EMBED_PRICE),
+                           "output_per_mtok": "0", "endpoint": swarm.url("simulator")})
+    register(http, swarm, {"name": "openai-embedder", "model": EMBED_MODEL, "context_window": 2048,
+                           "features": ["embeddings"], "input_per_mtok": str(EMBED_PRICE * 2),  # second by cost
+                           "output_per_mtok": "0", "endpoint": swarm.url("simulator")})
+    swarm.wait_for_model(EMBED_MODEL)
 
 
 def client(swarm, run_id):
@@ -111,3 +122,61 @@ def test_an_anthropic_stream_cut_before_message_stop_is_an_error_not_a_clean_end
     [receipt] = receipts(swarm, "formats-cut")
     assert receipt["status"] == "error" and receipt["error"]["type"] == "truncated"
     assert receipt["provider"] == "claude-cut" and receipt["usage_estimated"] is True
+
+
+def simulator_vectors(swarm, http, texts, dimensions=None):
+    """What the simulator answers when Gemini's batchEmbedContents is called on it directly."""
+    extra = {"outputDimensionality": dimensions} if dimensions else {}
+    body = {"requests": [{"model": "models/" + EMBED_MODEL, "content": {"parts": [{"text": t}]}, **extra}
+                         for t in texts]}
+    resp = http.post(swarm.url("simulator") + f"/v1beta/models/{EMBED_MODEL}:batchEmbedContents", json=body)
+    assert resp.status_code == 200, resp.text
+    return [e["values"] for e in resp.json()["embeddings"]]
+
+
+def as_float32(vector):
+    return list(struct.unpack(f"<{len(vector)}f", struct.pack(f"<{len(vector)}f", *vector)))
+
+
+def assert_estimated_receipt(receipt, tokens_in_answer):
+    assert receipt["provider"] == "gemini-embedder" and receipt["status"] == "success"
+    assert receipt["usage_estimated"] is True  # Gemini reports no tokens for embeddings
+    assert receipt["input_tokens"] == tokens_in_answer > 0 and receipt["output_tokens"] == 0
+    assert Decimal(str(receipt["prices"]["input_per_mtok"])) == EMBED_PRICE
+    assert receipt["cost_usd"] == receipt["input_cost_usd"] == \
+        (receipt["input_tokens"] * EMBED_PRICE / 1_000_000).quantize(MICRO) > 0
+
+
+def test_the_openai_sdk_gets_gemini_embeddings_as_base64_by_default(swarm, providers, http):
+    raw = client(swarm, "gemini-embed-base64").embeddings.with_raw_response.create(model=EMBED_MODEL, input=TEXTS)
+    sent = raw.http_response.json()
+    assert all(isinstance(item["embedding"], str) for item in sent["data"])  # the gateway encoded them
+    result = raw.parse()  # the SDK decodes base64 it asked for itself
+    direct = simulator_vectors(swarm, http, TEXTS)
+    assert [d.index for d in result.data] == [0, 1]
+    assert [d.embedding for d in result.data] == [as_float32(v) for v in direct]
+    assert result.model == EMBED_MODEL
+    [receipt] = receipts(swarm, "gemini-embed-base64")
+    assert_estimated_receipt(receipt, result.usage.prompt_tokens)
+
+
+def test_the_openai_sdk_gets_gemini_embeddings_as_floats_when_it_asks(swarm, providers, http):
+    result = client(swarm, "gemini-embed-float").embeddings.create(model=EMBED_MODEL, input="hello world",
+                                                                   encoding_format="float", dimensions=4)
+    [item] = result.data
+    assert item.embedding == simulator_vectors(swarm, http, ["hello world"], dimensions=4)[0]
+    assert len(item.embedding) == 4
+    [receipt] = receipts(swarm, "gemini-embed-float")
+    assert_estimated_receipt(receipt, result.usage.prompt_tokens)
+    assert result.usage.total_tokens == result.usage.prompt_tokens
+
+
+def test_token_ids_skip_the_gemini_provider_for_one_that_takes_them(swarm, providers):
+    result = client(swarm, "gemini-embed-tokens").embeddings.create(model=EMBED_MODEL, input=[[1, 2, 3]],
+                                                                    encoding_format="float")
+    assert len(result.data) == 1 and len(result.data[0].embedding) == 8
+    [receipt] = receipts(swarm, "gemini-embed-tokens")
+    assert receipt["provider"] == "openai-embedder" and receipt["fallback"] is True
+    assert receipt["usage_estimated"] is False and receipt["input_tokens"] == 3  # the simulator's count
+    first = receipt["attempts"][0]
+    assert first["provider"] == "gemini-embedder" and "token ids" in first["error"]

@@ -1,11 +1,15 @@
-"""Google Gemini wire format (`models/{model}:generateContent`, `:streamGenerateContent?alt=sse`),
-behind the OpenAI chat format clients speak.
+"""Google Gemini wire format (`models/{model}:generateContent`, `:streamGenerateContent?alt=sse`,
+`:batchEmbedContents`), behind the OpenAI chat and embeddings formats clients speak.
 
 System messages become `systemInstruction`, assistant turns are role `model`, content parts become
 `parts` (images as `inlineData` or `fileData`), tools become `functionDeclarations` (their JSON
 Schema as given, `parametersJsonSchema`), tool calls `functionCall` and tool results
 `functionResponse`; sampling settings go in `generationConfig`. Usage comes from
 `usageMetadata`; a stream ends with the chunk that carries a `finishReason`.
+
+Embeddings: each input text is one `EmbedContentRequest` of a `batchEmbedContents` call (OpenAI's
+`dimensions` as `outputDimensionality`); the answer's vectors become OpenAI's list. Gemini reports
+no tokens for embeddings, so their receipts carry the gateway's estimate (`usage_estimated`).
 
 A tool call's `thoughtSignature` (which Gemini wants back with the call in the next turn) rides
 in the OpenAI tool call id, after THOUGHT_SIGNATURE, since clients echo ids verbatim.
@@ -24,21 +28,36 @@ from services.common import jsonio
 from services.common.registry.provider import Provider
 from services.gateway.adapters import chunks
 from services.gateway.adapters import messages as m
-from services.gateway.adapters.base import StreamEvent, UpstreamRequest, Usage, sse_data
+from services.gateway.adapters.base import ParsedResponse, StreamEvent, UpstreamRequest, Usage, sse_data
+from services.gateway.adapters.embeddings import embeddings_list
 
 THOUGHT_SIGNATURE = "__thought__"
 FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
             "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION")
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", **dict.fromkeys(FILTERED, "content_filter")}
+MAX_EMBED_BATCH = 100  # more and batchEmbedContents answers 400 "at most 100 requests can be in one batch"
 
 
-def model_url(endpoint: str, model: str, *, stream: bool) -> str:
+def resource_name(model: str) -> str:
+    return model if "/" in model else "models/" + model  # "tunedModels/x" stays as it is
+
+
+def method_url(endpoint: str, model: str, method: str) -> str:
     base = endpoint.rstrip("/")
     if not base.endswith("/v1beta"):
         base += "/v1beta"
-    name = model if "/" in model else "models/" + model  # "tunedModels/x" stays as it is
-    action = "streamGenerateContent?alt=sse" if stream else "generateContent"
-    return f"{base}/{quote(name, safe='/')}:{action}"
+    return f"{base}/{quote(resource_name(model), safe='/')}:{method}"
+
+
+def model_url(endpoint: str, model: str, *, stream: bool) -> str:
+    return method_url(endpoint, model, "streamGenerateContent?alt=sse" if stream else "generateContent")
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    headers = {"content-type": "application/json"}
+    if api_key:
+        headers["x-goog-api-key"] = api_key
+    return headers
 
 
 def finish_reason(reason: Any, *, called_tools: bool) -> str:
@@ -168,6 +187,38 @@ def request_body(payload: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def embed_body(payload: dict[str, Any], model: str) -> dict[str, Any]:
+    """A `BatchEmbedContentsRequest`: one request per input text. ValueError when the input cannot
+    be carried: token ids (Gemini embeds text only) or more texts than one batch takes."""
+    value = payload.get("input")
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError("api_format gemini embeds text only: input as token ids cannot be sent to it")
+    if len(texts) > MAX_EMBED_BATCH:
+        raise ValueError(f"api_format gemini embeds at most {MAX_EMBED_BATCH} inputs per request, not {len(texts)}")
+    name = resource_name(model)  # each request names the model of the URL, as Gemini checks
+    requests: list[dict[str, Any]] = [{"model": name, "content": {"parts": [{"text": text}]}} for text in texts]
+    dimensions = payload.get("dimensions")
+    if isinstance(dimensions, int) and not isinstance(dimensions, bool):
+        for request in requests:
+            request["outputDimensionality"] = dimensions
+    return {"requests": requests}
+
+
+def embeddings_answer(raw: bytes) -> ParsedResponse:
+    """A `BatchEmbedContentsResponse` as OpenAI's embeddings list; it has no usage to read."""
+    data = orjson.loads(raw)
+    found = data.get("embeddings") if isinstance(data, dict) else None
+    vectors: list[list[float]] = []
+    for embedding in found if isinstance(found, list) else [None]:
+        values = m.obj(embedding).get("values")
+        if not isinstance(values, list):
+            raise ValueError("upstream answer is not a batchEmbedContents answer")
+        vectors.append(values)
+    body = embeddings_list(vectors)
+    return ParsedResponse(orjson.dumps(body), body, None)
+
+
 # -- answers ------------------------------------------------------------------------------------
 def _content(content: Any) -> tuple[str, list[dict[str, Any]]]:
     """(the text, the tool calls) of one candidate's content; thoughts are left out."""
@@ -266,11 +317,16 @@ class GeminiAdapter(chunks.TranslatingAdapter):
 
     def build_request(self, provider: Provider, payload: dict[str, Any], api_key: str | None,
                       *, stream: bool) -> UpstreamRequest:
-        headers = {"content-type": "application/json"}
-        if api_key:
-            headers["x-goog-api-key"] = api_key
-        return UpstreamRequest(model_url(provider.endpoint, provider.model, stream=stream), headers,
+        return UpstreamRequest(model_url(provider.endpoint, provider.model, stream=stream), _headers(api_key),
                                jsonio.dumps(request_body(payload)))
+
+    def build_embeddings_request(self, provider: Provider, payload: dict[str, Any],
+                                 api_key: str | None) -> UpstreamRequest:
+        return UpstreamRequest(method_url(provider.endpoint, provider.model, "batchEmbedContents"),
+                               _headers(api_key), jsonio.dumps(embed_body(payload, provider.model)))
+
+    def parse_embeddings(self, raw: bytes) -> ParsedResponse:
+        return embeddings_answer(raw)
 
     def completion(self, data: dict[str, Any]) -> tuple[dict[str, Any], Usage | None]:
         return completion(data)

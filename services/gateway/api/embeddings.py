@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.http.body import read_json
 from services.common.selection.request import Requirements
+from services.gateway.adapters.embeddings import as_asked
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
-from services.gateway.pipeline import Pipeline
+from services.gateway.pipeline import Completed, Pipeline
 
 
 async def embeddings(request: Request) -> Response:
@@ -19,5 +21,16 @@ async def embeddings(request: Request) -> Response:
     requirements = Requirements(model=payload["model"], features=frozenset({"embeddings"}))
     call = call_from(request, pipeline.settings, payload, requirements, kind="embeddings")
     done = await pipeline.complete(call)
-    return Response(done.body, status_code=done.status, media_type="application/json",
+    return Response(_body(done), status_code=done.status, media_type="application/json",
                     headers=h.answer_headers(done.receipt, done.admitted.verdict))
+
+
+def _body(done: Completed) -> bytes:
+    """The adapter's OpenAI answer, finished with what depends on the request: the encoding asked
+    for, and the receipt's estimated input tokens as usage when the provider reported none."""
+    if done.parsed is None:
+        return done.body
+    receipt = done.receipt
+    finished = as_asked(done.parsed.data, done.admitted.call.payload, model=receipt["model"],
+                        input_tokens=receipt["input_tokens"] if receipt["usage_estimated"] else None)
+    return done.body if finished is None else orjson.dumps(finished)

@@ -1,6 +1,6 @@
-"""Each gateway adapter round-trips a request and a stream against the simulator speaking its
-wire format: the request the adapter builds is accepted, and the answer comes back OpenAI-shaped
-with the simulator's exact token counts."""
+"""Each gateway adapter round-trips a request and a stream (and, where its format has them,
+embeddings) against the simulator speaking its wire format: the request the adapter builds is
+accepted, and the answer comes back OpenAI-shaped with the simulator's exact token counts."""
 
 from decimal import Decimal
 
@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from services.common.registry.provider import Provider
+from services.gateway.adapters.base import Usage
 from services.gateway.adapters.registry import adapter_for
+from services.simulator import embeddings
 
 FORMATS = ["openai", "azure", "anthropic", "gemini"]
 PAYLOAD = {"model": "alias", "max_tokens": 5,
@@ -75,6 +77,21 @@ async def test_errors_round_trip_to_the_providers_message(client, api_format):
     adapter, resp = await send(client, api_format, stream=False, spec="error_rate=1,status=503")
     assert resp.status_code == 503
     assert adapter.error_message(resp.status_code, resp.content) == "simulated error 503"
+
+
+@pytest.mark.parametrize("api_format", ["openai", "azure", "gemini"])
+async def test_embeddings_round_trip_to_the_same_vectors_in_every_format(client, api_format):
+    adapter = adapter_for(api_format)
+    texts = ["hello world", "one two three"]
+    req = adapter.build_embeddings_request(provider(api_format), {"model": "alias", "input": texts, "dimensions": 5},
+                                           "key")
+    resp = await client.post(req.url, content=req.body, headers=req.headers)
+    assert resp.status_code == 200, resp.text
+    parsed = adapter.parse_embeddings(resp.content)
+    assert [item["embedding"] for item in orjson.loads(parsed.body)["data"]] == \
+        [embeddings.vector(text, 5) for text in texts]
+    # OpenAI's format counts the words; Gemini's reports nothing and the gateway estimates
+    assert parsed.usage == (None if api_format == "gemini" else Usage(5, 0))
 
 
 

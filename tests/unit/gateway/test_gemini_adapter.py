@@ -1,11 +1,13 @@
-"""The Gemini adapter: OpenAI requests in, generateContent requests out; Gemini answers, SSE
-streams and errors back as OpenAI's."""
+"""The Gemini adapter: OpenAI requests in, generateContent (and batchEmbedContents) requests out;
+Gemini answers, SSE streams, embeddings and errors back as OpenAI's."""
 
 from decimal import Decimal
 
 import orjson
+import pytest
 
 from services.common.registry.provider import Provider
+from services.gateway.adapters.base import EmbeddingsAdapter
 from services.gateway.adapters.gemini import THOUGHT_SIGNATURE, GeminiAdapter, model_url
 from services.gateway.adapters.registry import adapter_for
 
@@ -229,3 +231,56 @@ def test_error_message_reads_gemini_error_bodies():
     raw = b'{"error":{"code":400,"message":"API key not valid","status":"INVALID_ARGUMENT"}}'
     assert G.error_message(400, raw) == "API key not valid"
     assert G.error_message(429, b'[{"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]') == "quota"
+
+
+# -- embeddings -------------------------------------------------------------------------------
+def embed_request(payload, key="AIza-key"):
+    return G.build_embeddings_request(provider(model="gemini-embedding-001"), payload, key)
+
+
+def test_embeddings_go_to_batch_embed_contents_one_request_per_text():
+    assert isinstance(adapter_for("gemini"), EmbeddingsAdapter)
+    req = embed_request({"model": "alias", "input": ["first text", "second"], "dimensions": 256,
+                         "encoding_format": "base64", "user": "u1"})
+    assert req.url == "http://h:1/v1beta/models/gemini-embedding-001:batchEmbedContents"
+    assert req.headers == {"content-type": "application/json", "x-goog-api-key": "AIza-key"}
+    assert orjson.loads(req.body) == {"requests": [
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "first text"}]},
+         "outputDimensionality": 256},
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "second"}]},
+         "outputDimensionality": 256},
+    ]}  # encoding_format and user are the gateway's business, not Gemini's
+    assert "x-goog-api-key" not in embed_request({"input": "x"}, key=None).headers
+
+
+def test_one_string_is_one_request_without_a_dimensionality_unless_asked():
+    assert orjson.loads(embed_request({"input": "just this"}).body) == {"requests": [
+        {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "just this"}]}}]}
+
+
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
+def test_token_ids_cannot_be_carried_and_say_so(tokens):
+    with pytest.raises(ValueError, match="gemini embeds text only: input as token ids"):
+        embed_request({"input": tokens})
+
+
+def test_more_texts_than_one_batch_takes_are_refused_before_sending():
+    assert len(orjson.loads(embed_request({"input": ["x"] * 100}).body)["requests"]) == 100
+    with pytest.raises(ValueError, match="at most 100 inputs per request, not 101"):
+        embed_request({"input": ["x"] * 101})
+
+
+def test_batch_answer_becomes_openai_embeddings_without_usage():
+    raw = b'{"embeddings": [{"values": [0.25, -0.5, 1]}, {"values": [0.125, 0, -1]}]}'
+    parsed = G.parse_embeddings(raw)
+    assert parsed.usage is None  # Gemini reports no tokens: the gateway estimates them
+    assert orjson.loads(parsed.body) == parsed.data == {
+        "object": "list", "model": "",
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 1]},
+                 {"object": "embedding", "index": 1, "embedding": [0.125, 0, -1]}]}
+
+
+@pytest.mark.parametrize("raw", [b'{"embedding": {"values": [1]}}', b'{"embeddings": [{"values": "x"}]}', b"[]"])
+def test_an_answer_that_is_not_a_batch_answer_is_refused(raw):
+    with pytest.raises(ValueError, match="not a batchEmbedContents answer"):
+        G.parse_embeddings(raw)
