@@ -26,7 +26,7 @@ from services.common.selection.estimate import typical_input_tokens
 from services.gateway.adapters.base import Usage
 from services.gateway.cache.sse import ChunkAssembler
 from services.gateway.forwarding.fallback import Answer
-from services.gateway.forwarding.http1 import Response, UpstreamHTTPError
+from services.gateway.forwarding.http1 import ReadTimeout, Response, UpstreamHTTPError
 from services.gateway.pipeline import Admitted, Pipeline
 
 log = structlog.get_logger("tollway.gateway.stream")
@@ -46,22 +46,17 @@ class StreamUnreadable(Exception):
     """The upstream stream cannot be read as SSE: a line longer than MAX_LINE_BYTES."""
 
 
-async def _event_batches(resp: Response, idle_s: float,
-                         deadline: float) -> AsyncIterator[list[list[bytes]]]:
+async def _event_batches(resp: Response) -> AsyncIterator[list[list[bytes]]]:
     """The upstream's SSE events, each as its lines (the blank line that ends it included),
-    grouped by the read that completed them. Data must keep coming within `idle_s`, and all of it
-    before `deadline` (event-loop time). An event the stream ended in the middle of comes last."""
-    loop = asyncio.get_running_loop()
+    grouped by the read that completed them. The response's own watch (idle gaps, total) bounds
+    the reads. An event the stream ended in the middle of comes last."""
     lines: list[bytes] = []  # the event being read
     partial = b""  # the start of a line whose end has not come yet
     while True:
-        wait = min(idle_s, deadline - loop.time())
         try:
-            async with asyncio.timeout(wait):
-                data = await resp.readany()
-        except TimeoutError:
-            why = "total timeout" if wait < idle_s else f"no data for {idle_s:g} s (idle timeout)"
-            raise StreamStalled(why) from None
+            data = await resp.readany()
+        except ReadTimeout as exc:
+            raise StreamStalled(str(exc)) from None
         if not data:
             break
         if partial:
@@ -137,7 +132,7 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
     assembler = ChunkAssembler() if admitted.cache is not None else None  # the answer, for the cache
     strip_usage = not call.client_wants_usage
     try:
-        async for batch in _event_batches(resp, answer.timeouts.idle_s, answer.deadline):
+        async for batch in _event_batches(resp):
             out: list[bytes] = []  # what this read brought, for the client
             for lines in batch:
                 for event in parser.parse_event(lines):
@@ -188,7 +183,10 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
         record("error", CLIENT_GONE)
         raise
     finally:
-        resp.close()
+        if finished:
+            resp.done_reading()  # the end marker came: the connection stays if the answer's end follows
+        else:
+            resp.close()  # cut short, stalled, or the client left: the upstream request is cancelled
 
 
 def _feed(assembler: ChunkAssembler, raw: bytes) -> None:

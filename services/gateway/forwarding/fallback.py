@@ -32,7 +32,14 @@ from services.gateway.adapters.base import Adapter, UpstreamRequest
 from services.gateway.adapters.registry import adapter_for
 from services.gateway.forwarding.backoff import full_jitter, retry_after_s
 from services.gateway.forwarding.breaker import Breakers, CircuitBreaker
-from services.gateway.forwarding.http1 import BadRequestHead, ConnectFailed, Disconnected, Response, UpstreamHTTPError
+from services.gateway.forwarding.http1 import (
+    BadRequestHead,
+    ConnectFailed,
+    Disconnected,
+    ReadTimeout,
+    Response,
+    UpstreamHTTPError,
+)
 from services.gateway.forwarding.timeouts import Timeouts
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import Attempt, RequestFacts
@@ -95,16 +102,6 @@ def api_key(provider: Provider) -> tuple[str | None, str | None]:
 BuildRequest = Callable[[Adapter, Provider, str | None], UpstreamRequest]
 
 
-async def read_body(resp: Response, idle_s: float, deadline: float) -> bytes:
-    """The whole body, each chunk within the idle timeout and all of it before `deadline`."""
-    loop = asyncio.get_running_loop()
-    parts: list[bytes] = []
-    while True:
-        async with asyncio.timeout(min(idle_s, deadline - loop.time())):
-            chunk = await resp.readany()
-        if not chunk:
-            return b"".join(parts)
-        parts.append(chunk)
 
 
 @dataclass
@@ -227,15 +224,16 @@ class Forwarder:
         try:
             async with asyncio.timeout(timeouts.headers_s) as first_byte:
                 resp = await self.upstream.open(req, timeouts.connect_s)
+            resp.watch(timeouts.idle_s, deadline)  # the body: idle gaps and the total, one timer
             if retryable(resp.status) or resp.status in PROVIDER_SETUP:
-                raw = await read_body(resp, timeouts.idle_s, deadline)
+                raw = await resp.read()
                 message = f"HTTP {resp.status}: {adapter.error_message(resp.status, raw)}"
                 wait = retry_after_s(resp.headers)
                 if wait is not None:
                     message += f" (retry after {wait:g} s)"
                 resp.release()
                 return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait)
-            body = None if (stream and resp.status < 400) else await read_body(resp, timeouts.idle_s, deadline)
+            body = None if (stream and resp.status < 400) else await resp.read()
         except TimeoutError as exc:
             if resp is not None:
                 resp.close()
@@ -275,6 +273,8 @@ def _all_failed(attempts: list[Attempt], skipped: list[str], budget: RetryBudget
 def _timeout_kind(exc: BaseException, first_byte_expired: bool, answered: bool, timeouts: Timeouts) -> str:
     if first_byte_expired:
         return f"first byte timeout: no answer within {timeouts.headers_s:g} s"
+    if isinstance(exc, ReadTimeout):
+        return str(exc)
     if answered:
         return f"no data for {timeouts.idle_s:g} s (idle timeout) or past the {timeouts.total_s:g} s total"
     if isinstance(exc, ConnectFailed):

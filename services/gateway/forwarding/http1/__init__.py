@@ -9,6 +9,7 @@ from services.gateway.forwarding.http1.errors import (
     ConnectTimeout,
     Disconnected,
     ProtocolError,
+    ReadTimeout,
     UpstreamHTTPError,
 )
 from services.gateway.forwarding.http1.head import Target, target_of
@@ -16,4 +17,4 @@ from services.gateway.forwarding.http1.pool import ConnectionPool
 from services.gateway.forwarding.http1.response import Response
 
 __all__ = ["BadRequestHead", "ConnectFailed", "ConnectTimeout", "ConnectionPool", "Disconnected", "ProtocolError",
-           "Response", "Target", "UpstreamHTTPError", "target_of"]
+           "ReadTimeout", "Response", "Target", "UpstreamHTTPError", "target_of"]

@@ -23,6 +23,10 @@ class Disconnected(UpstreamHTTPError):
         self.before_answer = before_answer  # nothing of the answer arrived: safe to send again
 
 
+class ReadTimeout(UpstreamHTTPError, TimeoutError):
+    """The answer's body went silent past the idle timeout, or ran past the total timeout."""
+
+
 class ProtocolError(UpstreamHTTPError):
     """The provider sent bytes that are not an HTTP/1.1 answer."""
 

@@ -4,6 +4,11 @@ The connection (`connection.py`) feeds it; the forwarder and the stream relay re
 provider compressed anyway (the gateway asks for identity) is decompressed as it is read
 (gzip, deflate). Reading pauses the socket when more than HIGH_WATER bytes wait unread, so a
 slow client slows the provider instead of filling the gateway's memory.
+
+`watch(idle_s, deadline)` bounds the body: one timer per answer, re-armed only when it fires
+(not a timeout context per read), ends it with `ReadTimeout` when the provider is silent past
+`idle_s` or the answer runs past `deadline`. `done_reading()` lets a reader that has what it
+wants (a stream's end marker) leave the connection reusable if the answer's own end follows.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import zlib
 from collections.abc import Callable
 from typing import Protocol
 
-from services.gateway.forwarding.http1.errors import Disconnected, ProtocolError, UpstreamHTTPError
+from services.gateway.forwarding.http1.errors import Disconnected, ProtocolError, ReadTimeout, UpstreamHTTPError
 
 HIGH_WATER = 256 * 1024
+END_GRACE_S = 1.0  # after a stream's end marker, how long its answer may take to end before the connection is closed
 
 
 class Link(Protocol):
@@ -38,7 +44,8 @@ def _decoder(encoding: str | None) -> Callable[[bytes], bytes] | None:
 
 class Response:
     __slots__ = ("status", "headers", "_link", "_chunks", "_size", "_complete", "_keep_alive", "_error",
-                 "_waiter", "_paused", "_decode", "_finished")
+                 "_waiter", "_paused", "_decode", "_finished", "_timer", "_loop", "_idle_s", "_deadline", "_last",
+                 "_discard")
 
     def __init__(self, link: Link) -> None:
         self.status = 0
@@ -53,6 +60,12 @@ class Response:
         self._paused = False
         self._decode: Callable[[bytes], bytes] | None = None
         self._finished = False  # released or closed: the connection is no longer this response's
+        self._timer: asyncio.TimerHandle | None = None  # the idle/total watch, or the end-marker grace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle_s = 0.0
+        self._deadline = 0.0
+        self._last = 0.0  # loop time of the last body bytes
+        self._discard = False  # done reading: bytes still coming are dropped until the answer ends
 
     # -- fed by the connection ------------------------------------------------------------------
     def headers_done(self, status: int) -> None:
@@ -60,6 +73,10 @@ class Response:
         self._decode = _decoder(self.headers.get("content-encoding"))
 
     def feed(self, data: bytes) -> None:
+        if self._timer is not None and self._loop is not None:
+            self._last = self._loop.time()
+        if self._discard:
+            return
         self._chunks.append(data)
         self._size += len(data)
         if self._size > HIGH_WATER and not self._paused:
@@ -70,12 +87,39 @@ class Response:
     def complete(self, keep_alive: bool) -> None:
         self._complete = True
         self._keep_alive = keep_alive
+        if self._discard:
+            self._chunks.clear()
+            self.release()
         self._wake()
 
     def fail(self, error: UpstreamHTTPError) -> None:
         if not self._complete:
             self._error = error
+        if self._discard:
+            self.close()
         self._wake()
+
+    # -- the body's timeouts ------------------------------------------------------------------------
+    def watch(self, idle_s: float, deadline: float) -> None:
+        """Bound the body: at most `idle_s` between two pieces, all of it before `deadline` (loop time)."""
+        self._loop = loop = asyncio.get_running_loop()
+        self._idle_s, self._deadline, self._last = idle_s, deadline, loop.time()
+        self._timer = loop.call_at(min(self._last + idle_s, deadline), self._check)
+
+    def _check(self) -> None:
+        loop = self._loop
+        self._timer = None
+        if loop is None or self._finished or self._complete or self._error is not None:
+            return
+        now = loop.time()
+        if now >= self._deadline:
+            self.fail(ReadTimeout("the answer ran past its total timeout"))
+        elif self._paused:  # the gateway's own reader is behind: the provider is not silent
+            self._last = now
+        elif now - self._last >= self._idle_s:
+            self.fail(ReadTimeout(f"no data for {self._idle_s:g} s (idle timeout)"))
+        if self._error is None:
+            self._timer = loop.call_at(min(self._last + self._idle_s, self._deadline), self._check)
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -125,6 +169,7 @@ class Response:
         """Done with the answer: the connection goes back to the pool if the answer was read to its
         end and both sides keep it alive; otherwise it is closed."""
         if not self._finished:
+            self._stop_timer()
             self._finished = True
             self._link.finish(self._complete and self._keep_alive and self._error is None and not self._chunks)
 
@@ -132,8 +177,32 @@ class Response:
         """Done with the answer, read or not: the connection is closed (an unfinished stream upstream
         is cancelled by it)."""
         if not self._finished:
+            self._stop_timer()
             self._finished = True
             self._link.finish(False)
+
+    def done_reading(self, grace_s: float = END_GRACE_S) -> None:
+        """The reader has all it wants (a stream's end marker): the connection is reused if the
+        answer ends within `grace_s` (its end usually follows the marker at once), else closed."""
+        if self._finished:
+            return
+        if self._complete:
+            self._chunks.clear()
+            self.release()
+            return
+        self._discard = True
+        self._chunks.clear()
+        if self._paused:
+            self._paused = False
+            self._link.resume_reading()
+        self._stop_timer()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + grace_s, self.close)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def disconnected(before_answer: bool) -> Disconnected:

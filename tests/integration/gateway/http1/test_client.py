@@ -19,6 +19,7 @@ from services.gateway.forwarding.http1 import (
     ConnectFailed,
     Disconnected,
     ProtocolError,
+    ReadTimeout,
     target_of,
 )
 from services.gateway.forwarding.upstream import UpstreamClient
@@ -326,3 +327,68 @@ async def test_tls_to_a_provider_with_an_untrusted_certificate_fails_to_connect(
             await client.open(UpstreamRequest(server.url("https"), {}, b"{}"))
     finally:
         await client.close()
+
+
+def chunked_then(pieces: list[bytes], gap_s: float, *, end: bool = True) -> Answer:
+    """A chunked answer whose pieces come `gap_s` apart, ended or left open."""
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in pieces:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+            await asyncio.sleep(gap_s)
+        if end:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        else:
+            await asyncio.sleep(30)
+    return answer
+
+
+async def test_silence_past_the_idle_timeout_ends_the_body(serve, client):
+    server = await serve(chunked_then([b"data: 1\n\n"], 0, end=False))
+    resp = await client.open(post(server.url()))
+    resp.watch(0.1, asyncio.get_running_loop().time() + 60)
+    assert await resp.readany() == b"data: 1\n\n"
+    with pytest.raises(ReadTimeout, match=r"no data for 0.1 s \(idle timeout\)"):
+        await resp.readany()
+
+
+async def test_a_body_past_its_total_timeout_ends_even_while_data_keeps_coming(serve, client):
+    server = await serve(chunked_then([b"x"] * 100, 0.01))
+    resp = await client.open(post(server.url()))
+    resp.watch(5.0, asyncio.get_running_loop().time() + 0.15)
+    got = b""
+    with pytest.raises(ReadTimeout, match="total timeout"):
+        while chunk := await resp.readany():
+            got += chunk
+    assert 3 <= len(got) < 100
+
+
+async def test_steady_pieces_within_the_idle_timeout_never_time_out(serve, client):
+    server = await serve(chunked_then([b"a", b"b", b"c", b"d", b"e"], 0.06))
+    resp = await client.open(post(server.url()))
+    resp.watch(0.1, asyncio.get_running_loop().time() + 60)  # 5 gaps of 60 ms: 300 ms, each under 100
+    assert await resp.read() == b"abcde"
+
+
+async def test_a_stream_left_at_its_end_marker_keeps_the_connection_when_its_end_follows(serve, client):
+    server = await serve(chunked_then([b"data: [DONE]\n\n"], 0.05))  # the chunked end comes 50 ms later
+    resp = await client.open(post(server.url()))
+    assert await resp.readany() == b"data: [DONE]\n\n"
+    resp.done_reading(grace_s=1.0)
+    await asyncio.sleep(0.2)
+    assert client.pool.idle == 1
+    assert await (await client.open(post(server.url()))).readany() == b"data: [DONE]\n\n"
+    assert server.connections == 1
+
+
+async def test_a_stream_left_at_its_end_marker_whose_end_never_comes_is_closed(serve, client):
+    server = await serve(chunked_then([b"data: [DONE]\n\n"], 0, end=False))
+    resp = await client.open(post(server.url()))
+    assert await resp.readany() == b"data: [DONE]\n\n"
+    resp.done_reading(grace_s=0.1)
+    await asyncio.sleep(0.3)
+    assert client.pool.idle == 0
+    await (await client.open(post(server.url()))).readany()
+    assert server.connections == 2
