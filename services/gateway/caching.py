@@ -8,7 +8,6 @@ says what it saved; a miss is forwarded and, if it succeeds, stored (see service
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import orjson
 
@@ -41,11 +40,6 @@ def tenant_of(identity: Identity | None) -> str:
     if key is None:
         return ANONYMOUS
     return f"org:{key.org}" if key.org else f"key:{key.key_id}"
-
-
-def cache_headers(headers: Any) -> dict[str, str]:
-    """The request headers the cache reads (Cache-Control, X-Tollway-Cache-TTL)."""
-    return {name: headers[name] for name in CACHE_HEADERS if name in headers}
 
 
 def hit_provider(hit: Hit) -> Provider:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from dataclasses import replace
 
 import httpx
 
@@ -103,7 +102,7 @@ class GatewayRouting:
         req = call.requirements
         key = req.key or (identity.key_id if identity else None) or call.payload.get("user") or call.agent
         team = req.team or (identity.key.team if identity and identity.key else None)
-        return replace(req, key=key, team=team) if (key, team) != (req.key, req.team) else req
+        return req.asked_by(key, team)
 
     def decide(self, view: RegistryView, call: Call, identity: Identity | None = None) -> Decision:
         req = SelectionRequest(

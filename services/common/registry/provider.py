@@ -83,13 +83,13 @@ class Provider:
     cache_read_per_token: Decimal | None = None  # prompt-cache reads; None: the input price
     cache_write_per_token: Decimal | None = None  # prompt-cache writes; None: the input price
 
-    @property
-    def input_per_mtok(self) -> Decimal:
-        return per_token_to_per_mtok(self.input_per_token)
+    # the per-Mtok prices, worked out once (every receipt and every decision's reason shows them)
+    input_per_mtok: Decimal = field(init=False, repr=False, compare=False)
+    output_per_mtok: Decimal = field(init=False, repr=False, compare=False)
 
-    @property
-    def output_per_mtok(self) -> Decimal:
-        return per_token_to_per_mtok(self.output_per_token)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_per_mtok", per_token_to_per_mtok(self.input_per_token))
+        object.__setattr__(self, "output_per_mtok", per_token_to_per_mtok(self.output_per_token))
 
     @property
     def cache_read_per_mtok(self) -> Decimal | None:

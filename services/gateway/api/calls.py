@@ -10,21 +10,22 @@ from starlette.requests import Request
 from services.common.selection.request import Requirements
 from services.common.settings import Settings
 from services.gateway.api import headers as h
-from services.gateway.auth.identify import credential
 from services.gateway.call import Call
 
 
 def call_from(request: Request, settings: Settings, payload: dict[str, Any], requirements: Requirements,
               **fields: Any) -> Call:
-    """`fields` are the rest of Call's (stream, kind, cache_headers ...)."""
+    """`fields` are the rest of Call's (stream, kind ...)."""
+    headers = h.ClientHeaders.of(request)
     return Call(
         request_id=h.request_id(request),
-        run_id=h.run_id(request, settings.default_run_id),
-        agent=h.agent(request, settings.default_agent),
+        run_id=headers.run_id(settings.default_run_id),
+        agent=headers.agent_name(settings.default_agent),
         payload=payload,
         requirements=requirements,
-        optimization=h.optimization(request, settings.default_optimization),
-        credential=credential(request),
+        optimization=headers.strategy(settings.default_optimization),
+        credential=headers.credential,
         client_ip=h.client_ip(request),
+        cache_headers=headers.cache,
         **fields,
     )

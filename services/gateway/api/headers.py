@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
 from services.common.errors import InvalidRequest
+from services.common.http.admin import bearer_token
 from services.common.ids import require_safe_id
 from services.common.selection.request import OPTIMIZATIONS
+from services.gateway.caching import CACHE_HEADERS
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.headers import rate_limit_headers
 
@@ -19,24 +22,55 @@ RUN_HEADER = "x-tollway-run"
 AGENT_HEADER = "x-tollway-agent"
 OPTIMIZATION_HEADER = "x-tollway-optimization"
 
-
-def run_id(request: Request, default: str) -> str:
-    return require_safe_id(request.headers.get(RUN_HEADER) or default, "X-Tollway-Run")
-
-
-def agent(request: Request, default: str) -> str:
-    value = request.headers.get(AGENT_HEADER) or default
-    if len(value) > 200:
-        raise InvalidRequest("X-Tollway-Agent is longer than 200 characters", field="X-Tollway-Agent")
-    return value
+# raw (lower-case, as ASGI servers give them) header name -> ClientHeaders field
+_READ = {b"x-tollway-run": "run", b"x-tollway-agent": "agent", b"x-tollway-optimization": "optimization",
+         b"authorization": "authorization", b"x-api-key": "api_key"}
+_CACHE = {name.encode("latin-1"): name for name in CACHE_HEADERS}
 
 
-def optimization(request: Request, default: str) -> str:
-    value = request.headers.get(OPTIMIZATION_HEADER) or default
-    if value not in OPTIMIZATIONS:
-        raise InvalidRequest(f"X-Tollway-Optimization must be one of {', '.join(OPTIMIZATIONS)}",
-                             field="X-Tollway-Optimization")
-    return value
+@dataclass(slots=True)
+class ClientHeaders:
+    """The request headers the client API reads, found in one pass over the raw list (Starlette's
+    `request.headers.get` scans the list once per name)."""
+
+    run: str | None = None
+    agent: str | None = None
+    optimization: str | None = None
+    authorization: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    cache: dict[str, str] = field(default_factory=dict)  # what the response cache reads
+
+    @classmethod
+    def of(cls, request: Request) -> ClientHeaders:
+        out = cls()
+        for name, value in request.scope["headers"]:
+            attr = _READ.get(name)
+            if attr is not None:
+                setattr(out, attr, value.decode("latin-1"))
+            elif name in _CACHE:
+                out.cache[_CACHE[name]] = value.decode("latin-1")
+        return out
+
+    def run_id(self, default: str) -> str:
+        return require_safe_id(self.run or default, "X-Tollway-Run")
+
+    def agent_name(self, default: str) -> str:
+        value = self.agent or default
+        if len(value) > 200:
+            raise InvalidRequest("X-Tollway-Agent is longer than 200 characters", field="X-Tollway-Agent")
+        return value
+
+    def strategy(self, default: str) -> str:
+        value = self.optimization or default
+        if value not in OPTIMIZATIONS:
+            raise InvalidRequest(f"X-Tollway-Optimization must be one of {', '.join(OPTIMIZATIONS)}",
+                                 field="X-Tollway-Optimization")
+        return value
+
+    @property
+    def credential(self) -> str | None:
+        """The client's key: a bearer token, else `X-Api-Key` (Anthropic's SDK sends that)."""
+        return (bearer_token(self.authorization) if self.authorization else None) or self.api_key or None
 
 
 def request_id(request: Request) -> str:
@@ -64,4 +98,5 @@ def stream_headers(provider: str, admitted: Admitted) -> dict[str, str]:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    client = request.scope.get("client")
+    return client[0] if client else None

@@ -17,7 +17,6 @@ from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
-from services.gateway.caching import cache_headers
 from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
@@ -39,8 +38,7 @@ async def _messages(request: Request) -> Response:
     body = await read_json(request, "messages_request")
     payload = to_openai(body)
     model = body["model"]
-    call = call_from(request, pipeline.settings, payload, Requirements(model=model), stream=bool(payload.get("stream")),
-                     cache_headers=cache_headers(request.headers))
+    call = call_from(request, pipeline.settings, payload, Requirements(model=model), stream=bool(payload.get("stream")))
     if not call.stream:
         done = await pipeline.complete(call)
         message = to_message(orjson.loads(done.body), model)

@@ -13,7 +13,6 @@ from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
-from services.gateway.caching import cache_headers
 from services.gateway.pipeline import Pipeline
 from services.gateway.streaming import abandon, relay
 
@@ -25,8 +24,7 @@ async def chat_completions(request: Request) -> Response:
     model = payload.get("model")
     if not model:
         raise InvalidRequest("model is required: one of GET /v1/models", field="model")
-    call = call_from(request, settings, payload, Requirements(model=model), stream=bool(payload.get("stream")),
-                     cache_headers=cache_headers(request.headers))
+    call = call_from(request, settings, payload, Requirements(model=model), stream=bool(payload.get("stream")))
     if not call.stream:
         done = await pipeline.complete(call)
         return Response(done.body, status_code=done.status,

@@ -12,8 +12,6 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
-from services.gateway.auth.identify import credential
-from services.gateway.caching import cache_headers
 from services.gateway.call import Call
 from services.gateway.pipeline import Pipeline
 
@@ -29,6 +27,7 @@ async def route(request: Request) -> Response:
     requirements = Requirements.from_json(body.get("requirements"))
     if requirements.model is None and payload.get("model"):
         requirements = Requirements.from_json({**(body.get("requirements") or {}), "model": payload["model"]})
+    headers = h.ClientHeaders.of(request)
     call = Call(
         request_id=body.get("request_id") or h.request_id(request),
         run_id=body.get("run_id") or settings.default_run_id,
@@ -36,9 +35,9 @@ async def route(request: Request) -> Response:
         payload=payload,
         requirements=requirements,
         optimization=body.get("optimization") or settings.default_optimization,
-        credential=credential(request),
+        credential=headers.credential,
         client_ip=h.client_ip(request),
-        cache_headers=cache_headers(request.headers),
+        cache_headers=headers.cache,
     )
     done = await pipeline.complete(call)
     if done.parsed:  # the adapter's OpenAI translation of the provider's answer (or the cached one)

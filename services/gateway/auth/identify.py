@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
-
 from services.common.errors import Forbidden, Unauthorized
-from services.common.http.admin import bearer_token, is_admin
+from services.common.http.admin import is_admin
 from services.common.virtual_keys import hash_secret, refuse_unusable
 from services.gateway.auth.directory import KeyDirectory, KeyRecord
 
@@ -32,11 +30,6 @@ class Identity:
             return {}
         fields = {"key_id": self.key.key_id, "user": self.key.user, "team": self.key.team, "org": self.key.org}
         return {k: v for k, v in fields.items() if v}
-
-
-def credential(request: Request) -> str | None:
-    auth = request.headers.get("authorization")
-    return (bearer_token(auth) if auth else None) or request.headers.get("x-api-key") or None
 
 
 def identify(presented: str | None, keys: KeyDirectory, *, admin_key: str, require_keys: bool,
