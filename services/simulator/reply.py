@@ -27,11 +27,18 @@ class Call:
 class Reply:
     model: str
     pieces: tuple[str, ...]  # one per completion token: of the text, or of a tool call's arguments
-    prompt_tokens: int
+    prompt_tokens: int  # of the request's messages; the cached prefix's are cache_read and cache_write
     finish_reason: str  # "stop", "length" or "tool_calls"; formats map it to their own words
     tool: str | None = None  # the answer is a call to this tool, `pieces` its JSON arguments
+    cache_read: int = 0  # prompt tokens before the messages', read from the prompt cache
+    cache_write: int = 0  # prompt tokens after those read and before the messages', written to it
     id: str = field(default_factory=lambda: os.urandom(12).hex())
     created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def input_tokens(self) -> int:
+        """Every prompt token: the cached prefix's (read and written) and the messages'."""
+        return self.cache_read + self.cache_write + self.prompt_tokens
 
     @property
     def completion_tokens(self) -> int:
@@ -48,13 +55,16 @@ class Reply:
         return "".join(self.pieces)
 
 
-def plan(call: Call, reply_length: int, tool: str | None = None) -> Reply:
+def plan(call: Call, reply_length: int, tool: str | None = None, *, cache_read: int = 0,
+         cache_write: int = 0) -> Reply:
     """The deterministic reply to `call` (see services.simulator.tokens for the rules): a call to
-    `tool` when the request offers it and does not end with a tool result, else text."""
+    `tool` when the request offers it and does not end with a tool result, else text; its prompt
+    starts with `cache_read` tokens read from the prompt cache and `cache_write` written to it."""
     if tool is not None and tool in call.tools and not call.after_tool_result:
-        return Reply(model=call.model, pieces=tuple(tokens.tool_call_pieces(call.last_user_text)),
-                     prompt_tokens=tokens.prompt_tokens(call.texts), finish_reason="tool_calls", tool=tool)
-    count = tokens.completion_tokens(call.max_tokens, reply_length)
-    return Reply(model=call.model, pieces=tuple(tokens.reply_pieces(call.last_user_text, count)),
-                 prompt_tokens=tokens.prompt_tokens(call.texts),
-                 finish_reason=tokens.finish_reason(call.max_tokens, reply_length))
+        pieces, finish = tokens.tool_call_pieces(call.last_user_text), "tool_calls"
+    else:
+        tool = None
+        pieces = tokens.reply_pieces(call.last_user_text, tokens.completion_tokens(call.max_tokens, reply_length))
+        finish = tokens.finish_reason(call.max_tokens, reply_length)
+    return Reply(model=call.model, pieces=tuple(pieces), prompt_tokens=tokens.prompt_tokens(call.texts),
+                 finish_reason=finish, tool=tool, cache_read=cache_read, cache_write=cache_write)

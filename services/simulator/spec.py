@@ -1,10 +1,14 @@
 """The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
 
-Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed, tool. Anything
-else, a repeated key or a value out of range is a `SpecError` naming the key.
+Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed, tool,
+cache_read, cache_write. Anything else, a repeated key or a value out of range is a `SpecError` naming the key.
 
 `tool=NAME`: when the request offers a tool (function) of that name and does not end with a tool
 result, the answer is a call to it (see services.simulator.tokens for its arguments).
+
+`cache_read=N`, `cache_write=M`: the prompt starts with a prefix (a long system prompt, say) the
+request does not carry: N tokens read from the provider's prompt cache, then M written to it; the
+answer's usage reports them as each provider does (see services.simulator.tokens).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class Spec:
     fail_first: int = 0  # the first N calls with this spec are answered with `status`, then none
     seed: int | None = None
     tool: str | None = None  # call this tool when the request offers it
+    cache_read: int = 0  # prompt tokens read from the provider's prompt cache, before the messages'
+    cache_write: int = 0  # prompt tokens written to the prompt cache, after those read
 
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI, Anthropic and Gemini all accept
@@ -87,6 +93,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "fail_first": _integer(0, 1_000_000),
     "seed": _integer(-(2**63), 2**63 - 1),
     "tool": _tool_name,
+    "cache_read": _integer(0, 100_000_000),
+    "cache_write": _integer(0, 100_000_000),
 }
 
 

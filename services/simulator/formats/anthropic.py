@@ -81,8 +81,9 @@ def parse_request(body: dict[str, Any]) -> Call:
 
 
 def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
-    return {"input_tokens": reply.prompt_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-            "output_tokens": output_tokens}
+    """Anthropic's `input_tokens` leaves out the tokens read from and written to the prompt cache."""
+    return {"input_tokens": reply.prompt_tokens, "cache_creation_input_tokens": reply.cache_write,
+            "cache_read_input_tokens": reply.cache_read, "output_tokens": output_tokens}
 
 
 def _message(reply: Reply, content: list[dict[str, Any]], stop_reason: str | None,

@@ -74,9 +74,14 @@ def parse_request(body: dict[str, Any]) -> Call:
 
 
 def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
-    usage = {"promptTokenCount": reply.prompt_tokens, "totalTokenCount": reply.prompt_tokens + output_tokens}
+    """`promptTokenCount` counts every prompt token, the cached ones (`cachedContentTokenCount`)
+    among them; Gemini reports no cache writes, so the tokens written are plain prompt tokens.
+    Zero counts are left out, as Google's JSON leaves them out."""
+    usage = {"promptTokenCount": reply.input_tokens, "totalTokenCount": reply.input_tokens + output_tokens}
     if output_tokens:
         usage["candidatesTokenCount"] = output_tokens
+    if reply.cache_read:
+        usage["cachedContentTokenCount"] = reply.cache_read
     return usage
 
 

@@ -64,9 +64,14 @@ def parse_request(body: dict[str, Any]) -> Call:
                 after_tool_result=messages[-1].get("role") == "tool")
 
 
-def _usage(reply: Reply) -> dict[str, int]:
-    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-            "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+def _usage(reply: Reply) -> dict[str, Any]:
+    """`prompt_tokens` counts every prompt token, the cached ones (`cached_tokens`) among them;
+    OpenAI reports no cache writes, so the tokens written are plain prompt tokens."""
+    usage: dict[str, Any] = {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.completion_tokens,
+                             "total_tokens": reply.input_tokens + reply.completion_tokens}
+    if reply.cache_read or reply.cache_write:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.cache_read}
+    return usage
 
 
 def _tool_call(reply: Reply, arguments: str) -> dict[str, Any]:
@@ -86,7 +91,7 @@ def completion(reply: Reply) -> bytes:
     })
 
 
-def _event(reply: Reply, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+def _event(reply: Reply, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
     chunk: dict[str, Any] = {"id": "chatcmpl-" + reply.id, "object": "chat.completion.chunk",
                              "created": reply.created, "model": reply.model,
                              "system_fingerprint": "tollway-sim", "choices": choices}

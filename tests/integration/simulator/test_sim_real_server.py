@@ -1,30 +1,17 @@
 """Faults that need a real socket: `drop` cuts streams and bodies; pacing spreads tokens over time."""
 
-import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
-from tests.integration.simulator.conftest import make_app
+from tests.integration.simulator.conftest import make_app, serve
 
 
 @pytest.fixture(scope="module")
 def base_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(), host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve(make_app()) as url:
+        yield url
 
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}

@@ -13,9 +13,9 @@ def test_empty_spec_gives_the_defaults():
 
 def test_every_key_is_parsed_over_the_defaults():
     spec = parse_spec("latency_ms=50,error_rate=0.3,status=503,tokens=40,tps=200,hang=1,drop=true,seed=42,"
-                      "retry_after=30,tool=get_weather", Spec(tokens=3))
+                      "retry_after=30,tool=get_weather,cache_read=800000,cache_write=0", Spec(tokens=3, cache_write=9))
     assert spec == Spec(latency_ms=50, tps=200, tokens=40, error_rate=0.3, status=503, hang=True, drop=True,
-                        seed=42, retry_after=30, tool="get_weather")
+                        seed=42, retry_after=30, tool="get_weather", cache_read=800_000, cache_write=0)
 
 
 def test_keys_not_given_keep_their_defaults():
@@ -42,6 +42,10 @@ def test_keys_not_given_keep_their_defaults():
     ("tool=", "tool"),
     ("tool=get weather", "tool"),
     ("tool=" + "x" * 65, "tool"),
+    ("cache_read=-1", "cache_read"),
+    ("cache_read=1.5", "cache_read"),
+    ("cache_write=lots", "cache_write"),
+    ("cache_write=100000001", "cache_write"),
     ("tokens", "tokens"),
     ("tokens=1,tokens=2", "tokens"),
 ])

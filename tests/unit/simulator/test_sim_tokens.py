@@ -56,3 +56,13 @@ def test_a_tool_call_is_planned_only_when_offered_and_not_answered_yet():
                                            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function"}]},
                                            {"role": "tool", "tool_call_id": "c1", "content": "done"}], **tools})
     assert plan(answered, 20, "f").tool is None and plan(answered, 20, "f").finish_reason == "stop"
+
+
+def test_prompt_cache_tokens_come_on_top_of_the_messages_tokens():
+    call = parse_request({"model": "m", "messages": [{"role": "user", "content": "one two three"}]})
+    plain = plan(call, reply_length=2)
+    cached = plan(call, reply_length=2, cache_read=800, cache_write=100)
+    assert (plain.cache_read, plain.cache_write, plain.input_tokens) == (0, 0, 4 + 3)
+    assert (cached.prompt_tokens, cached.cache_read, cached.cache_write) == (4 + 3, 800, 100)
+    assert cached.input_tokens == 800 + 100 + 7
+    assert cached.pieces == plain.pieces  # the cache changes the counts, not the reply
