@@ -3,78 +3,79 @@ write prices (per Mtok and per token) serve through the gateway; each receipt ch
 upstream's cache reads and writes at those prices, to the exact Decimal, plain and streamed; the
 ledger books the same figures; a budget's hold covers input billed at the dearer write price.
 
-The simulator reports no cache tokens, so a tiny Anthropic upstream that does
-(tests/e2e/anthropic_cache_upstream.py) runs as its own process; an Anthropic-format simulator
-provider with cache prices shows that, without cache tokens, its cost is the plain price."""
+The upstream is the simulator with `cache_read` and `cache_write` in its spec, so each provider
+format reports the cache as its real provider does: Anthropic's `input_tokens` without the cached
+tokens, OpenAI's `cached_tokens` and Gemini's `cachedContentTokenCount` inside the prompt count,
+and no writes from those two (the tokens written are plain input there). A simulator provider
+with cache prices and no cache tokens costs the plain price."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-import httpx
 import pytest
 
 from services.common.selection.estimate import max_input_tokens
+from services.simulator.tokens import reply_pieces
 from tests.e2e.conftest import register
-from tests.e2e.swarm import free_port
 from tests.e2e.test_provider_formats import client, receipts
 
 MTOK = Decimal(1_000_000)
 MICRO = Decimal("0.000001")
-MESSAGES = [{"role": "user", "content": "what did we agree on yesterday?"}]
-# one request of a long cached conversation: 100,000 plain input tokens, 800,000 read from the cache,
-# 100,000 written to it, 7 out
-COUNTS = "i=100000,r=800000,w=100000,o=7"
-# hand-computed: 100,000 x $3 + 800,000 x $0.30 + 100,000 x $3.75 per Mtok in; 7 x $15 per Mtok out
-INPUT_COST = Decimal("0.300000") + Decimal("0.240000") + Decimal("0.375000")
-OUTPUT_COST = Decimal("0.000105")
+QUESTION = "what did we agree on yesterday?"
+MESSAGES = [{"role": "user", "content": QUESTION}]
+PROMPT = 4 + 6  # the simulator's count for MESSAGES: 4 per message + its words
+# one request of a long cached conversation: 800,000 prompt tokens read from the cache, 100,000
+# written to it, then the 10 of the message; 7 out
+CACHED = "/sim/tps=0,cache_read=800000,cache_write=100000"
+INPUT_TOKENS = 800_000 + 100_000 + PROMPT
+ANTHROPIC_PRICES = {"input_per_mtok": 3, "output_per_mtok": 15, "cache_read_per_mtok": Decimal("0.3"),
+                    "cache_write_per_mtok": Decimal("3.75")}
+# provider -> (model, api_format, tokens written as the receipt counts them, input cost, output cost,
+# the prices the receipt records), every cost hand-computed
+CASES = {
+    # 10 x $3 + 800,000 x $0.30 + 100,000 x $3.75 per Mtok in; 7 x $15 per Mtok out
+    "claude-cached": ("claude-cache-e2e", "anthropic", 100_000, Decimal("0.615030"), Decimal("0.000105"),
+                      ANTHROPIC_PRICES),
+    "claude-cached-per-token": ("claude-cache-e2e-tok", "anthropic", 100_000, Decimal("0.615030"),
+                                Decimal("0.000105"), ANTHROPIC_PRICES),
+    # OpenAI reports no writes: (100,000 + 10) x $2.50 + 800,000 x $1.25 per Mtok in; 7 x $10 out
+    "gpt-cached": ("gpt-cache-e2e", "openai", 0, Decimal("1.250025"), Decimal("0.000070"),
+                   {"input_per_mtok": Decimal("2.5"), "output_per_mtok": 10, "cache_read_per_mtok": Decimal("1.25")}),
+    # Gemini neither: (100,000 + 10) x $1.25 + 800,000 x $0.125 = 0.2250125 -> 0.225012 (half-even); 7 x $10 out
+    "gemini-cached": ("gemini-cache-e2e", "gemini", 0, Decimal("0.225012"), Decimal("0.000070"),
+                      {"input_per_mtok": Decimal("1.25"), "output_per_mtok": 10,
+                       "cache_read_per_mtok": Decimal("0.125")}),
+}
 
 
 @pytest.fixture(scope="module")
-def upstream(swarm):
-    port = free_port()
-    with open(swarm.root / "cache-upstream.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.e2e.anthropic_cache_upstream", str(port)],
-                                cwd=Path(__file__).resolve().parents[2], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-        time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def providers(swarm, http, upstream):
-    common = {"context_window": 2_000_000, "api_format": "anthropic"}
-    register(http, swarm, {**common, "name": "claude-cached", "model": "claude-cache-e2e",
-                           "endpoint": f"{upstream}/{COUNTS}", "input_per_mtok": "3", "output_per_mtok": "15",
-                           "cache_read_per_mtok": "0.30", "cache_write_per_mtok": "3.75"})
+def providers(swarm, http):
+    sim = swarm.url("simulator")
+    common = {"context_window": 2_000_000}
+    anthropic_prices = {"input_per_mtok": "3", "output_per_mtok": "15", "cache_read_per_mtok": "0.30",
+                        "cache_write_per_mtok": "3.75"}
+    register(http, swarm, {**common, "name": "claude-cached", "model": "claude-cache-e2e", "api_format": "anthropic",
+                           "endpoint": sim + CACHED, **anthropic_prices})
     register(http, swarm, {**common, "name": "claude-cached-per-token", "model": "claude-cache-e2e-tok",
-                           "endpoint": f"{upstream}/{COUNTS}", "cost_per_input_token": "0.000003",
+                           "api_format": "anthropic", "endpoint": sim + CACHED, "cost_per_input_token": "0.000003",
                            "cost_per_output_token": 0.000015, "cost_per_cache_read_input_token": "0.0000003",
                            "cost_per_cache_creation_input_token": 0.00000375})
+    register(http, swarm, {**common, "name": "gpt-cached", "model": "gpt-cache-e2e", "api_format": "openai",
+                           "endpoint": sim + CACHED, "input_per_mtok": "2.50", "output_per_mtok": "10",
+                           "cache_read_per_mtok": "1.25"})
+    register(http, swarm, {**common, "name": "gemini-cached", "model": "gemini-cache-e2e", "api_format": "gemini",
+                           "endpoint": sim + CACHED, "input_per_mtok": "1.25", "output_per_mtok": "10",
+                           "cache_read_per_mtok": "0.125"})
     # realistic counts for a budgeted request: fewer input tokens than the prompt's bytes
     register(http, swarm, {**common, "name": "claude-cached-budget", "model": "claude-cache-e2e-budget",
-                           "endpoint": f"{upstream}/i=4,r=10,w=6,o=5", "input_per_mtok": "3",
-                           "output_per_mtok": "15", "cache_read_per_mtok": "0.30", "cache_write_per_mtok": "3.75"})
+                           "api_format": "anthropic", "endpoint": sim + "/sim/tps=0,cache_read=5,cache_write=4",
+                           **anthropic_prices})
     register(http, swarm, {**common, "name": "claude-sim-cached", "model": "claude-cache-e2e-sim",
-                           "endpoint": swarm.url("simulator") + "/sim/tps=0", "input_per_mtok": "3",
-                           "output_per_mtok": "15", "cache_read_per_mtok": "0.30", "cache_write_per_mtok": "3.75"})
-    for model in ("claude-cache-e2e", "claude-cache-e2e-tok", "claude-cache-e2e-budget", "claude-cache-e2e-sim"):
+                           "api_format": "anthropic", "endpoint": sim + "/sim/tps=0", **anthropic_prices})
+    for model in [case[0] for case in CASES.values()] + ["claude-cache-e2e-budget", "claude-cache-e2e-sim"]:
         swarm.wait_for_model(model)
 
 
@@ -88,39 +89,40 @@ def ledger_receipts(swarm, http, run_id, count):
 
 
 def assert_cached_receipt(receipt, provider):
+    _, _, written, input_cost, output_cost, prices = CASES[provider]
     assert receipt["provider"] == provider and receipt["status"] == "success"
-    assert (receipt["input_tokens"], receipt["cache_read_input_tokens"], receipt["cache_creation_input_tokens"],
-            receipt["output_tokens"]) == (1_000_000, 800_000, 100_000, 7)
-    assert receipt["input_cost_usd"] == INPUT_COST == Decimal("0.915000")
-    assert receipt["output_cost_usd"] == OUTPUT_COST
-    assert receipt["cost_usd"] == Decimal("0.915105")
-    assert receipt["prices"] == {"input_per_mtok": 3, "output_per_mtok": 15,
-                                 "cache_read_per_mtok": Decimal("0.3"), "cache_write_per_mtok": Decimal("3.75")}
+    assert (receipt["input_tokens"], receipt["cache_read_input_tokens"], receipt.get("cache_creation_input_tokens", 0),
+            receipt["output_tokens"]) == (INPUT_TOKENS, 800_000, written, 7)
+    assert receipt["input_cost_usd"] == input_cost
+    assert receipt["output_cost_usd"] == output_cost
+    assert receipt["cost_usd"] == input_cost + output_cost
+    assert receipt["prices"] == prices
 
 
-@pytest.mark.parametrize(("model", "provider"), [("claude-cache-e2e", "claude-cached"),
-                                                 ("claude-cache-e2e-tok", "claude-cached-per-token")])
-def test_cache_reads_and_writes_are_charged_at_their_prices(swarm, http, providers, model, provider):
+@pytest.mark.parametrize("provider", CASES)
+def test_cache_reads_and_writes_are_charged_at_their_prices(swarm, http, providers, provider):
     run_id = f"prompt-cache-{provider}"
-    reply = client(swarm, run_id).chat.completions.create(model=model, messages=MESSAGES, max_tokens=7)
-    assert reply.usage.prompt_tokens == 1_000_000
+    reply = client(swarm, run_id).chat.completions.create(model=CASES[provider][0], messages=MESSAGES, max_tokens=7)
+    assert reply.usage.prompt_tokens == INPUT_TOKENS
     assert reply.usage.prompt_tokens_details.cached_tokens == 800_000
     [receipt] = receipts(swarm, run_id)
     assert_cached_receipt(receipt, provider)
     book = ledger_receipts(swarm, http, run_id, 1)
-    assert book["count"] == 1 and book["total_cost_usd"] == Decimal("0.915105")
+    assert book["count"] == 1 and book["total_cost_usd"] == receipt["cost_usd"]
     assert_cached_receipt(book["receipts"][0], provider)
 
 
-def test_a_stream_is_charged_the_same(swarm, providers):
-    run_id = "prompt-cache-stream"
+@pytest.mark.parametrize("provider", ["claude-cached", "gpt-cached", "gemini-cached"])
+def test_a_stream_is_charged_the_same(swarm, providers, provider):
+    run_id = f"prompt-cache-stream-{provider}"
     chunks = list(client(swarm, run_id).chat.completions.create(
-        model="claude-cache-e2e", messages=MESSAGES, max_tokens=7, stream=True,
+        model=CASES[provider][0], messages=MESSAGES, max_tokens=7, stream=True,
         stream_options={"include_usage": True}))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "cached " * 7
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "".join(reply_pieces(QUESTION, 7))
+    assert chunks[-1].usage.prompt_tokens == INPUT_TOKENS
     [receipt] = receipts(swarm, run_id)
     assert receipt["stream"] is True
-    assert_cached_receipt(receipt, "claude-cached")
+    assert_cached_receipt(receipt, provider)
 
 
 def test_without_cache_tokens_the_cache_prices_change_nothing(swarm, providers):
@@ -128,11 +130,10 @@ def test_without_cache_tokens_the_cache_prices_change_nothing(swarm, providers):
     reply = client(swarm, run_id).chat.completions.create(model="claude-cache-e2e-sim", messages=MESSAGES,
                                                           max_tokens=6)
     [receipt] = receipts(swarm, run_id)
-    tokens_in, tokens_out = reply.usage.prompt_tokens, reply.usage.completion_tokens
-    assert tokens_in > 0 and tokens_out == 6
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (PROMPT, 6)
     assert "cache_read_input_tokens" not in receipt and "cache_creation_input_tokens" not in receipt
-    assert receipt["input_cost_usd"] == (tokens_in * Decimal(3) / MTOK).quantize(MICRO)
-    assert receipt["cost_usd"] == receipt["input_cost_usd"] + Decimal("0.000090")  # 6 x $15 per Mtok
+    assert receipt["input_cost_usd"] == Decimal("0.000030")  # 10 x $3 per Mtok
+    assert receipt["cost_usd"] == Decimal("0.000120")  # + 6 x $15 per Mtok
     assert receipt["prices"]["cache_write_per_mtok"] == Decimal("3.75")
 
 
@@ -143,9 +144,12 @@ def test_a_budget_hold_prices_every_input_token_as_a_cache_write(swarm, http, pr
     swarm.wait_for_budget(run_id)
     client(swarm, run_id).chat.completions.create(model="claude-cache-e2e-budget", messages=MESSAGES, max_tokens=5)
     [receipt] = receipts(swarm, run_id)
-    # 4 x $3 + 10 x $0.30 + 6 x $3.75 per Mtok in = 0.0000375 -> 0.000038 (half-even); 5 x $15 out = 0.000075
-    assert receipt["input_cost_usd"] == Decimal("0.000038") and receipt["cost_usd"] == Decimal("0.000113")
+    assert (receipt["input_tokens"], receipt["cache_read_input_tokens"], receipt["cache_creation_input_tokens"]) \
+        == (5 + 4 + PROMPT, 5, 4)
+    # 10 x $3 + 5 x $0.30 + 4 x $3.75 per Mtok in = 0.0000465 -> 0.000046 (half-even); 5 x $15 out = 0.000075
+    assert receipt["input_cost_usd"] == Decimal("0.000046") and receipt["cost_usd"] == Decimal("0.000121")
     bound = max_input_tokens({"messages": MESSAGES, "max_tokens": 5})
+    assert bound > receipt["input_tokens"]
     hold = ((bound * Decimal("3.75") + 5 * Decimal("15")) / MTOK).quantize(MICRO, rounding="ROUND_CEILING")
     assert receipt["hold_usd"] == hold
     assert hold > ((bound * Decimal("3") + 5 * Decimal("15")) / MTOK).quantize(MICRO, rounding="ROUND_CEILING")
@@ -155,4 +159,4 @@ def test_a_budget_hold_prices_every_input_token_as_a_cache_write(swarm, http, pr
         if status["spent_usd"] > 0 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    assert status["spent_usd"] == Decimal("0.000113")
+    assert status["spent_usd"] == Decimal("0.000121")
