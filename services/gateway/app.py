@@ -27,6 +27,7 @@ from services.gateway.auth.directory import KeyDirectory
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.caching import make_gateway_cache
+from services.gateway.forwarding.http1.httpx_transport import Http1Transport
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.limits.backend import make_limiter
 from services.gateway.limits.gate import RateGate, parse_specs
@@ -87,7 +88,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s), headers=service_headers(settings))
+        # the control plane (snapshots, receipts, outcomes) on the hot path's own HTTP/1.1 client
+        control = httpx.AsyncClient(timeout=httpx.Timeout(settings.ledger_timeout_s), headers=service_headers(settings),
+                                    transport=Http1Transport())
         await upstream.start()
         await ledger_budgets.start()
         leases.start()

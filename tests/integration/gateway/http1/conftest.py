@@ -1,16 +1,35 @@
-"""The upstream client's tests run on both event loops: the gateway serves on uvloop, whose
-transports and `create_connection` differ from asyncio's."""
+"""The upstream client's tests run on both event loops (the gateway serves on uvloop, whose
+transports and `create_connection` differ from asyncio's), against raw servers from `serve`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
 import uvloop
+
+from tests.integration.gateway.http1.raw_server import Answer, RawServer
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, LoopFactory]:
     return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> RawServer:
+        raw = RawServer(answer)
+        raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=ssl_context)
+        raw.port = raw.server.sockets[0].getsockname()[1]
+        servers.append(raw.server)
+        return raw
+
+    yield start
+    for s in servers:
+        s.close()

@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
 import pytest
 import trustme
@@ -23,55 +22,7 @@ from services.gateway.forwarding.http1 import (
     target_of,
 )
 from services.gateway.forwarding.upstream import UpstreamClient
-
-Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
-
-
-@dataclass
-class RawServer:
-    """Answers every request with `answer(request_bytes, writer)`; counts connections."""
-
-    answer: Answer
-    connections: int = 0
-    requests: list[bytes] = field(default_factory=list)
-    port: int = 0
-    server: asyncio.Server | None = None
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                request = head + await reader.readexactly(length)
-                self.requests.append(request)
-                await self.answer(request, writer)
-                if writer.is_closing():
-                    return
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    def url(self, scheme: str = "http") -> str:
-        return f"{scheme}://localhost:{self.port}/v1/chat/completions"
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
-    servers: list[asyncio.Server] = []
-
-    async def start(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> RawServer:
-        raw = RawServer(answer)
-        raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=ssl_context)
-        raw.port = raw.server.sockets[0].getsockname()[1]
-        servers.append(raw.server)
-        return raw
-
-    yield start
-    for s in servers:
-        s.close()
+from tests.integration.gateway.http1.raw_server import Answer, RawServer, replying, sized
 
 
 @pytest.fixture
@@ -83,20 +34,6 @@ async def client() -> AsyncIterator[UpstreamClient]:
 
 def post(url: str, body: bytes = b'{"x":1}', **headers: str) -> UpstreamRequest:
     return UpstreamRequest(url.replace("localhost", "127.0.0.1"), {"content-type": "application/json", **headers}, body)
-
-
-def replying(raw: bytes, *, then_close: bool = False) -> Answer:
-    """Answer with these exact bytes, and close the connection after them if asked."""
-    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
-        writer.write(raw)
-        await writer.drain()
-        if then_close:
-            writer.close()
-    return answer
-
-
-def sized(body: bytes, status: int = 200, extra: bytes = b"") -> Answer:
-    return replying(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (status, len(body), extra) + body)
 
 
 async def test_a_sized_answer_and_the_connection_kept_for_the_next_requests(serve, client):
