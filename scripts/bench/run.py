@@ -28,7 +28,7 @@ import httpx
 import litellm_proxy
 from processes import Processes, answers, port_free, wait_until
 from report import DIRECT, Row, StreamRow, stream_table, table
-from stream_client import run_stream_client, stream_body
+from stream_client import StreamResult, merge, run_stream_client, stream_body
 from wrkrun import run_wrk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,6 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     only = p.add_mutually_exclusive_group()
     only.add_argument("--only-stream", action="store_true", help="run the streaming rows only")
     only.add_argument("--no-stream", action="store_true", help="skip the streaming rows")
+    p.add_argument("--stream-rounds", type=int, default=4,
+                   help="rounds per streaming row, the targets taking turns; --seconds is split among them "
+                        "(default 4)")
     p.add_argument("--stream-chunks", type=int, default=5, help="content chunks per streamed answer (default 5)")
     p.add_argument("--stream-delay-ms", type=float, default=2,
                    help="the mock's delay before each content chunk, in ms (default 2)")
@@ -248,13 +251,26 @@ def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | Non
 
 
 def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[StreamRow]:
+    """Each concurrency in `--stream-rounds` rounds, the targets taking turns within each round, the
+    streams of a target's rounds pooled: a machine that slows down for a while slows every target,
+    not whichever happened to run then (time to first token is a difference of a millisecond)."""
     rows: list[StreamRow] = []
-    for t, conns, result in _runs(args, args.stream_concurrency, targets, load_cpu, run_stream_client):
-        note(f"  {t.scenario + ' stream':<25} c={conns:<3} {result.rps:>7,.0f} streams/s  "
-             f"TTFT p50 {result.ttft_p50_ms:.2f} ms p99 {result.ttft_p99_ms:.2f} ms  "
-             f"total p50 {result.total_p50_ms:.2f} ms  errors {result.errors}"
-             + (f" (first: {result.first_error})" if result.first_error else ""))
-        rows.append(StreamRow(t.scenario, conns, result))
+    rounds = max(1, args.stream_rounds)
+    for conns in _counts(args.stream_concurrency):
+        results: dict[str, list[StreamResult]] = {t.scenario: [] for t in targets}
+        for round_no in range(rounds):
+            for t in targets:
+                options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
+                if round_no == 0 and args.warmup > 0:
+                    run_stream_client(t.url, conns, args.warmup, **options)
+                results[t.scenario].append(run_stream_client(t.url, conns, args.seconds / rounds, **options))
+        for t in targets:
+            result = merge(results[t.scenario])
+            note(f"  {t.scenario + ' stream':<25} c={conns:<3} {result.rps:>7,.0f} streams/s  "
+                 f"TTFT p50 {result.ttft_p50_ms:.2f} ms p99 {result.ttft_p99_ms:.2f} ms  "
+                 f"total p50 {result.total_p50_ms:.2f} ms  errors {result.errors}"
+                 + (f" (first: {result.first_error})" if result.first_error else ""))
+            rows.append(StreamRow(t.scenario, conns, result))
     return rows
 
 
@@ -336,13 +352,14 @@ def main(argv: list[str] | None = None) -> int:
     if stream_rows:
         print(("\n" if rows else "") + stream_table(stream_rows))
         print(f"\nStreams: {args.stream_chunks} content chunks {args.stream_delay_ms:g} ms apart; TTFT = time to the "
-              "first chunk with content; TTFT p50 overhead = TTFT p50 − direct TTFT p50 at the same concurrency.")
+              "first chunk with content; TTFT p50 overhead = TTFT p50 − direct TTFT p50 at the same concurrency; "
+              f"each row pools {max(1, args.stream_rounds)} rounds in which the targets took turns.")
     if args.json:
         args.json.write_text(json.dumps(
             [{**asdict(r.result), "scenario": r.scenario, "concurrency": r.concurrency, "rps": r.result.rps}
              for r in rows]
-            + [{**asdict(r.result), "scenario": r.scenario, "stream": True, "concurrency": r.concurrency,
-                "rps": r.result.rps} for r in stream_rows], indent=2))
+            + [{**asdict(r.result), "ttfts_ms": None, "totals_ms": None, "scenario": r.scenario, "stream": True,
+                "concurrency": r.concurrency, "rps": r.result.rps} for r in stream_rows], indent=2))
     return 0
 
 

@@ -32,6 +32,8 @@ class StreamResult:
     total_p99_ms: float
     errors: int  # non-200 answers, error events, streams without [DONE], connection errors
     first_error: str = ""
+    ttfts_ms: tuple[float, ...] = ()  # every stream's, for pooling rounds (merge)
+    totals_ms: tuple[float, ...] = ()
 
     @property
     def rps(self) -> float:
@@ -112,8 +114,20 @@ async def _load(url: str, body: bytes, headers: dict[str, str], concurrency: int
         elapsed = time.perf_counter() - started
     ttfts.sort()
     totals.sort()
-    return StreamResult(len(ttfts), elapsed, percentile(ttfts, 50), percentile(ttfts, 99), percentile(totals, 50),
-                        percentile(totals, 99), errors, first_error)
+    return _result(ttfts, totals, elapsed, errors, first_error)
+
+
+def _result(ttfts: list[float], totals: list[float], seconds: float, errors: int, first_error: str) -> StreamResult:
+    ttfts, totals = sorted(ttfts), sorted(totals)
+    return StreamResult(len(ttfts), seconds, percentile(ttfts, 50), percentile(ttfts, 99), percentile(totals, 50),
+                        percentile(totals, 99), errors, first_error, tuple(ttfts), tuple(totals))
+
+
+def merge(results: list[StreamResult]) -> StreamResult:
+    """Rounds of one target pooled: their streams' times together, their seconds and errors summed."""
+    return _result([t for r in results for t in r.ttfts_ms], [t for r in results for t in r.totals_ms],
+                   sum(r.seconds for r in results), sum(r.errors for r in results),
+                   next((r.first_error for r in results if r.first_error), ""))
 
 
 def stream_body(body: str) -> bytes:
@@ -132,7 +146,9 @@ def run_stream_client(url: str, concurrency: int, seconds: float, *, cpu: str | 
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=seconds + 120)
     if out.returncode != 0:
         raise RuntimeError(f"stream client failed ({out.returncode}): {out.stderr.strip()[-800:]}")
-    return StreamResult(**json.loads(out.stdout.strip().splitlines()[-1]))
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    data["ttfts_ms"], data["totals_ms"] = tuple(data.get("ttfts_ms", ())), tuple(data.get("totals_ms", ()))
+    return StreamResult(**data)
 
 
 def main(argv: list[str] | None = None) -> int:
