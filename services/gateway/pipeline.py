@@ -127,6 +127,8 @@ class Pipeline:
 
     async def rate_limit(self, call: Call, identity: Identity | None) -> Verdict | None:
         key = identity.key if identity else None
+        if not self.gate.may_limit(self.keys.value.limits, key.specs if key else ()):
+            return None
         subject = Subject(key=key.key_id if key else None, user=key.user if key else None,
                           team=key.team if key else None, org=key.org if key else None, ip=call.client_ip)
         return await self.gate.admit(subject, key.specs if key else (), expected_tokens(call.payload),

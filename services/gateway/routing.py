@@ -84,11 +84,23 @@ class GatewayRouting:
                                         batch_size=settings.outcome_batch_size)
         self._view: RegistryView | None = None
         self._catalogs: dict[str | None, Catalog] = {}
+        self._ctx: RoutingContext | None = None
+
+    def _context(self, view: RegistryView) -> RoutingContext:
+        """The selection context, made once per snapshot: its parts (in-flight counts, turns, rng)
+        are this gateway's live objects, so one context serves every request of the snapshot."""
+        if view is not self._view:  # a new snapshot: fresh catalogs too
+            self._view, self._catalogs, self._ctx = view, {}, None
+        if self._ctx is None:
+            self._ctx = RoutingContext(config=view.routing, observed=view.observed, in_flight=self.in_flight.counts,
+                                       turns=self.turns, rng=self.rng, region=self.settings.region,
+                                       default_strategy=self.settings.default_optimization)
+        return self._ctx
 
     def catalog(self, view: RegistryView, model: str | None) -> Catalog:
         """The providers for `model`, prepared once per snapshot (a new snapshot starts afresh)."""
         if view is not self._view:
-            self._view, self._catalogs = view, {}
+            self._view, self._catalogs, self._ctx = view, {}, None
         prepared = self._catalogs.get(model)
         if prepared is None:
             if len(self._catalogs) >= MAX_CATALOGS:  # models asked that nobody serves must not pile up
@@ -114,10 +126,7 @@ class GatewayRouting:
             output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
             payload=call.payload,
         )
-        ctx = RoutingContext(config=view.routing, observed=view.observed, in_flight=self.in_flight.counts,
-                             turns=self.turns, rng=self.rng, region=self.settings.region,
-                             default_strategy=self.settings.default_optimization)
-        decision = select(self.catalog(view, req.requirements.model), req, ctx)
+        decision = select(self.catalog(view, req.requirements.model), req, self._context(view))
         self.in_flight.start(call.request_id, decision.provider.name, time.monotonic())
         return decision
 

@@ -63,6 +63,10 @@ class RateGate:
             raise rate_limited(verdict)
         return verdict
 
+    def may_limit(self, published: LimitSet | None, own: Sequence[LimitSpec]) -> bool:
+        """Whether any limit could apply to a caller (false with no limits anywhere: nothing to check)."""
+        return bool(self.general.dimensions or own or (published is not None and published.dimensions))
+
     def has_provider_limits(self, published: LimitSet | None = None) -> bool:
         return "provider" in self.general.dimensions or (published is not None and "provider" in published.dimensions)
 

@@ -100,3 +100,18 @@ def test_catalogs_are_prepared_once_per_snapshot_and_model():
     assert routing.catalog(VIEW, "gpt-4") is first and len(first) == 2
     fresh = RegistryView.from_snapshot(SNAPSHOT)
     assert routing.catalog(fresh, "gpt-4") is not first
+
+
+def test_one_context_per_snapshot_and_a_new_snapshot_is_seen_at_once():
+    routing = GatewayRouting(Settings(default_optimization="cost"))
+    assert routing.decide(VIEW, call("gpt-4", "cost", "c1")).strategy == "latency"  # the route r
+    changed = RegistryView.from_snapshot({**SNAPSHOT, "routing": {**SNAPSHOT["routing"], "version": 4,
+                                                                  "routes": {}}})
+    d = routing.decide(changed, call("gpt-4", "cost", "c2"))
+    assert d.strategy == "cost" and d.provider.name == "cheap"  # the route is gone in the new snapshot
+    # the context is kept between requests, yet sees this gateway's live in-flight counts
+    routing.in_flight.finish("c1")
+    routing.in_flight.finish("c2")
+    busy = routing.decide(changed, call("gpt-4", "least_busy", "c3"))
+    again = routing.decide(changed, call("gpt-4", "least_busy", "c4"))
+    assert busy.provider.name != again.provider.name
