@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
+import socket
 import sys
 
 SERVICES = {
@@ -23,7 +25,15 @@ def serve(service: str, port: int | None, host: str | None) -> None:
     from services.common.settings import Settings
 
     class Server(uvicorn.Server):
-        """Answers held long-polls as soon as a stop is asked, so shutdown is prompt and clean."""
+        """Answers held long-polls as soon as a stop is asked, so shutdown is prompt and clean; once
+        started, moves everything loaded so far (modules, the app, the cache's model) out of the
+        garbage collector's sight: it lives as long as the process, and full collections, which
+        stall every request in flight, then walk only what requests made."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            gc.collect()
+            gc.freeze()
 
         def handle_exit(self, sig: int, frame: object) -> None:
             release_all_waiters()
