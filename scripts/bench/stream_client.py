@@ -139,7 +139,7 @@ def run_stream_client(url: str, concurrency: int, seconds: float, *, cpu: str | 
                       auth: str = "") -> StreamResult:
     """One run of this client in a process of its own (pinned to `cpu` when given)."""
     argv = [sys.executable, str(HERE), url, "--concurrency", str(concurrency), "--seconds", f"{seconds:g}",
-            "--run", run, "--auth", auth]
+            "--run", run, "--auth", auth, "--samples"]
     if cpu is not None:
         argv = ["taskset", "-c", cpu, *argv]
     env = {**os.environ, "BENCH_BODY": body}
@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--run", default="", help="X-Tollway-Run header")
     p.add_argument("--auth", default="", help="bearer key")
+    p.add_argument("--samples", action="store_true", help="print every stream's times too (for pooling rounds)")
     args = p.parse_args(argv)
     body = os.environ.get("BENCH_BODY") or json.dumps(
         {"model": "bench-model", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16})
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(_load(args.url, stream_body(body), headers, args.concurrency, args.seconds))
     else:
         result = uvloop.run(_load(args.url, stream_body(body), headers, args.concurrency, args.seconds))
-    print(json.dumps(asdict(result)))
+    out = asdict(result)
+    if not args.samples:
+        del out["ttfts_ms"], out["totals_ms"]
+    print(json.dumps(out))
     return 0
 
 
