@@ -136,6 +136,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "routing": pipeline.routing.health(),
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
             "breakers": pipeline.forwarder.breakers.summary(),
+            # keep-alive at work: connections made to providers vs requests sent (streams included)
+            "upstream": {"connections_opened": upstream.pool.opened, "idle": upstream.pool.idle,
+                         "resent_on_fresh_connection": upstream.pool.resent},
             "receipts": {
                 "shipped": shipper.shipped,
                 "zero_cost_successes": pipeline.zero_cost_successes,
