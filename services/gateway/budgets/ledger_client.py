@@ -6,16 +6,17 @@ lease to grow): a budget is a hard cap, so it fails closed. A refused grant is `
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
-import aiohttp
 import orjson
 import structlog
 
 from services.common import jsonio
 from services.common.errors import BudgetExceeded, DependencyUnavailable, InvalidRequest
 from services.common.money import from_micros, to_micros
+from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError, target_of
 
 log = structlog.get_logger("tollway.gateway.budgets")
 
@@ -30,16 +31,14 @@ class LedgerBudgetClient:
     def __init__(self, ledger_url: str, timeout_s: float, *, headers: dict[str, str] | None = None) -> None:
         self.base = ledger_url.rstrip("/")
         self.headers = {"content-type": "application/json", **(headers or {})}
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self.timeout_s = timeout_s
+        self.pool = ConnectionPool()  # the gateway's own HTTP/1.1 client, as for providers
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self.timeout,
-                                              connector=aiohttp.TCPConnector(limit=16))
+        """Nothing to set up: connections are made on first use."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self.pool.close()
 
     async def grow(self, lease_id: str, budget: str, need: int, want: int, request_id: str) -> Grant:
         """Ask for up to `want` micros (at least `need`) more on the lease on `budget` ('run:<id>'...)."""
@@ -54,13 +53,14 @@ class LedgerBudgetClient:
         return Grant(True, to_micros(Decimal(data.get("returned_usd", 0))))
 
     async def _post(self, path: str, body: dict[str, object], budget: str, request_id: str) -> dict:
-        assert self._session is not None, "LedgerBudgetClient.start() not called"
         try:
-            async with self._session.post(self.base + path, data=jsonio.dumps(body),
-                                          headers={**self.headers, "x-request-id": request_id}) as resp:
+            async with asyncio.timeout(self.timeout_s):
+                resp = await self.pool.request("POST", target_of(self.base + path),
+                                               {**self.headers, "x-request-id": request_id}, jsonio.dumps(body),
+                                               self.timeout_s)
                 raw = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            status = resp.status
+        except (UpstreamHTTPError, TimeoutError) as exc:
             log.warning("ledger_unreachable", budget=budget, path=path, error=repr(exc))
             raise DependencyUnavailable(
                 f"{budget.replace(':', ' ', 1)} has a budget and the ledger cannot be reached to reserve it; "
