@@ -283,8 +283,12 @@ def budget_summary(ports: dict[str, int]) -> str:
     except (httpx.HTTPError, ValueError) as exc:
         return f"budget: could not read the ledger or gateway: {exc}"
     budgets = health.get("budgets", {})
+    lag = health.get("event_loop_lag", {})
+    upstream = health.get("upstream", {})
     return (f"budget {BUDGET_RUN}: spent ${status.get('spent_usd')} held ${status.get('held_usd')} "
-            f"of ${status.get('budget_usd')}; {budgets.get('lease_grows')} lease grows at the ledger")
+            f"of ${status.get('budget_usd')}; {budgets.get('lease_grows')} lease grows at the ledger\n"
+            f"gateway: event loop late by at worst {lag.get('worst_since_start_ms')} ms during the run; "
+            f"{upstream.get('connections_opened')} connections opened to the mock")
 
 
 def _versions() -> str:

@@ -16,6 +16,7 @@ from services.common.clock import Clock, SystemClock
 from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
+from services.common.loop_lag import LoopLag
 from services.common.settings import Settings
 from services.gateway.api import admin_cache, admin_limits
 from services.gateway.api.breakers import list_breakers
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     cache = make_gateway_cache(settings, clock) if settings.cache_enabled else None
     pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, cache, upstream, writer,
                         shipper=shipper)
+    loop_lag = LoopLag()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -98,12 +100,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             follower.start(control)
         shipper.start(control)
         pipeline.routing.start(control)
+        loop_lag.start()
         # at most 2 s for a first snapshot, all three at once: a router or ledger that is down
         # delays the start by 2 s, not 2 s each (the disk cache stands in meanwhile)
         await asyncio.gather(*(follower.wait_first(2.0) for follower in followers))
         try:
             yield
         finally:
+            await loop_lag.stop()
             for follower in followers:
                 await follower.stop()
             await leases.close()
@@ -136,6 +140,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "routing": pipeline.routing.health(),
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
             "breakers": pipeline.forwarder.breakers.summary(),
+            "event_loop_lag": loop_lag.summary(),
             # keep-alive at work: connections made to providers vs requests sent (streams included)
             "upstream": {"connections_opened": upstream.pool.opened, "idle": upstream.pool.idle,
                          "resent_on_fresh_connection": upstream.pool.resent},
