@@ -285,9 +285,11 @@ def budget_summary(ports: dict[str, int]) -> str:
     budgets = health.get("budgets", {})
     lag = health.get("event_loop_lag", {})
     upstream = health.get("upstream", {})
+    full = health.get("gc_pauses", {}).get("gen2", {})
     return (f"budget {BUDGET_RUN}: spent ${status.get('spent_usd')} held ${status.get('held_usd')} "
             f"of ${status.get('budget_usd')}; {budgets.get('lease_grows')} lease grows at the ledger\n"
             f"gateway: event loop late by at worst {lag.get('worst_since_start_ms')} ms during the run; "
+            f"{full.get('collections')} full garbage collections, the longest {full.get('longest_ms')} ms; "
             f"{upstream.get('connections_opened')} connections opened to the mock")
 
 

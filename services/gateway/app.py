@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.gc_pauses import GcPauses
 from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, cache, upstream, writer,
                         shipper=shipper)
     loop_lag = LoopLag()
+    gc_pauses = GcPauses()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         shipper.start(control)
         pipeline.routing.start(control)
         loop_lag.start()
+        gc_pauses.install()
         # at most 2 s for a first snapshot, all three at once: a router or ledger that is down
         # delays the start by 2 s, not 2 s each (the disk cache stands in meanwhile)
         await asyncio.gather(*(follower.wait_first(2.0) for follower in followers))
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             yield
         finally:
             await loop_lag.stop()
+            gc_pauses.remove()
             for follower in followers:
                 await follower.stop()
             await leases.close()
@@ -141,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
             "breakers": pipeline.forwarder.breakers.summary(),
             "event_loop_lag": loop_lag.summary(),
+            "gc_pauses": gc_pauses.summary(),
             # keep-alive at work: connections made to providers vs requests sent (streams included)
             "upstream": {"connections_opened": upstream.pool.opened, "idle": upstream.pool.idle,
                          "resent_on_fresh_connection": upstream.pool.resent},
