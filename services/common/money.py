@@ -84,17 +84,29 @@ def cache_parts(input_tokens: int, cache_read_tokens: int = 0,
     return input_tokens - read - written, read, written
 
 
+def written_1h_part(written: int, cache_creation_1h_tokens: int) -> int:
+    """Of `written` cache-write tokens, those written for an hour (Anthropic's
+    `ephemeral_1h_input_tokens`): a part of the writes, capped at them."""
+    return min(max(cache_creation_1h_tokens, 0), max(written, 0))
+
+
 def input_cost(input_tokens: int, input_price: Decimal, *, cache_read_tokens: int = 0,
                cache_read_price: Decimal | None = None, cache_creation_tokens: int = 0,
-               cache_write_price: Decimal | None = None) -> Decimal:
+               cache_write_price: Decimal | None = None, cache_creation_1h_tokens: int = 0,
+               cache_write_1h_price: Decimal | None = None) -> Decimal:
     """What a request's input tokens cost when some were read from or written to the provider's
-    prompt cache: uncached x input price + reads x read price + writes x write price, summed
-    exactly and rounded to microdollars once, as token_cost rounds (a missing cache price is the
-    input price, so without cache prices this is token_cost(input_tokens, input_price))."""
+    prompt cache: uncached x input price + reads x read price + writes x write price, the writes
+    kept for an hour (`cache_creation_1h_tokens`, a part of `cache_creation_tokens`) at the 1-hour
+    write price, summed exactly and rounded to microdollars once, as token_cost rounds. A missing
+    read or write price is the input price and a missing 1-hour write price the write price, so
+    without cache prices this is token_cost(input_tokens, input_price)."""
     uncached, read, written = cache_parts(input_tokens, cache_read_tokens, cache_creation_tokens)
+    written_1h = written_1h_part(written, cache_creation_1h_tokens)
     read_price = input_price if cache_read_price is None else cache_read_price
     write_price = input_price if cache_write_price is None else cache_write_price
-    return usd(input_price * uncached + read_price * read + write_price * written)
+    write_1h_price = write_price if cache_write_1h_price is None else cache_write_1h_price
+    return usd(input_price * uncached + read_price * read + write_price * (written - written_1h)
+               + write_1h_price * written_1h)
 
 
 def to_micros(amount: Decimal) -> int:

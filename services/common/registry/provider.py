@@ -2,9 +2,10 @@
 
 Built from a registration body (router) or a registry snapshot (gateway); serialised the same
 way for both (contracts/provider.schema.json). Prompt-cache prices are optional: without them,
-cache reads and writes are charged at the input price. The API key is only ever a reference: the
-name of an environment variable the gateway reads. `timeouts` override the gateway's upstream
-timeouts for this provider; `health` is what the router's health checks last concluded.
+cache reads and writes are charged at the input price, and 1-hour writes at the write price. The
+API key is only ever a reference: the name of an environment variable the gateway reads.
+`timeouts` override the gateway's upstream timeouts for this provider; `health` is what the
+router's health checks last concluded.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Provider:
     health: Health = Health()
     cache_read_per_token: Decimal | None = None  # prompt-cache reads; None: the input price
     cache_write_per_token: Decimal | None = None  # prompt-cache writes; None: the input price
+    cache_write_1h_per_token: Decimal | None = None  # 1-hour prompt-cache writes; None: the write price
 
     # the per-Mtok prices, worked out once (every receipt and every decision's reason shows them)
     input_per_mtok: Decimal = field(init=False, repr=False, compare=False)
@@ -100,16 +102,25 @@ class Provider:
         return None if self.cache_write_per_token is None else per_token_to_per_mtok(self.cache_write_per_token)
 
     @property
-    def dearest_input_per_token(self) -> Decimal:
-        """The most one input token can be billed at (a cache write may cost more than input)."""
-        return max(p for p in (self.input_per_token, self.cache_read_per_token, self.cache_write_per_token)
-                   if p is not None)
+    def cache_write_1h_per_mtok(self) -> Decimal | None:
+        return None if self.cache_write_1h_per_token is None else per_token_to_per_mtok(self.cache_write_1h_per_token)
 
-    def input_cost(self, input_tokens: int, cache_read_tokens: int = 0, cache_creation_tokens: int = 0) -> Decimal:
-        """The input tokens' cost at these prices, cache reads and writes at theirs (money.input_cost)."""
+    @property
+    def dearest_input_per_token(self) -> Decimal:
+        """The most one input token can be billed at (a cache write, 5-minute or 1-hour, may cost
+        more than input)."""
+        return max(p for p in (self.input_per_token, self.cache_read_per_token, self.cache_write_per_token,
+                               self.cache_write_1h_per_token) if p is not None)
+
+    def input_cost(self, input_tokens: int, cache_read_tokens: int = 0, cache_creation_tokens: int = 0,
+                   cache_creation_1h_tokens: int = 0) -> Decimal:
+        """The input tokens' cost at these prices, cache reads and writes at theirs, the 1-hour
+        writes (a part of the writes) at the 1-hour write price (money.input_cost)."""
         return input_cost(input_tokens, self.input_per_token,
                           cache_read_tokens=cache_read_tokens, cache_read_price=self.cache_read_per_token,
-                          cache_creation_tokens=cache_creation_tokens, cache_write_price=self.cache_write_per_token)
+                          cache_creation_tokens=cache_creation_tokens, cache_write_price=self.cache_write_per_token,
+                          cache_creation_1h_tokens=cache_creation_1h_tokens,
+                          cache_write_1h_price=self.cache_write_1h_per_token)
 
     @property
     def slo_latency_p95_ms(self) -> float | None:
@@ -134,6 +145,8 @@ class Provider:
             "cache_write_per_mtok": self.cache_write_per_mtok,
             "cost_per_cache_read_input_token": _plain_or_none(self.cache_read_per_token),
             "cost_per_cache_creation_input_token": _plain_or_none(self.cache_write_per_token),
+            "cache_write_1h_per_mtok": self.cache_write_1h_per_mtok,
+            "cost_per_cache_creation_1h_input_token": _plain_or_none(self.cache_write_1h_per_token),
             "features": sorted(self.features),
             "slo": self.slo,
             "region": self.region,
@@ -174,6 +187,7 @@ class Provider:
             health=Health.from_json(data.get("health")),
             cache_read_per_token=_decimal_or_none(data.get("cost_per_cache_read_input_token")),
             cache_write_per_token=_decimal_or_none(data.get("cost_per_cache_creation_input_token")),
+            cache_write_1h_per_token=_decimal_or_none(data.get("cost_per_cache_creation_1h_input_token")),
         )
 
     def touched(self, now: datetime, *, active: bool | None = None) -> Provider:
@@ -188,10 +202,13 @@ def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else to_decimal(value)
 
 
-# The registration's prices in each form: input, output, cache read, cache write (the last two optional).
+# The registration's prices in each form: input, output, cache read, cache write, 1-hour cache write
+# (the last three optional).
 PER_TOKEN_KEYS = ("cost_per_input_token", "cost_per_output_token",
-                  "cost_per_cache_read_input_token", "cost_per_cache_creation_input_token")
-PER_MTOK_KEYS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
+                  "cost_per_cache_read_input_token", "cost_per_cache_creation_input_token",
+                  "cost_per_cache_creation_1h_input_token")
+PER_MTOK_KEYS = ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok",
+                 "cache_write_1h_per_mtok")
 
 
 def _price(body: dict[str, Any], key: str) -> Decimal:
@@ -201,8 +218,9 @@ def _price(body: dict[str, Any], key: str) -> Decimal:
         raise InvalidRequest(str(exc), field=key) from None
 
 
-def _prices(body: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal | None, Decimal | None]:
-    """Per-token input, output, cache read and cache write prices (the cache ones None when absent).
+def _prices(body: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal | None, Decimal | None, Decimal | None]:
+    """Per-token input, output, cache read, cache write and 1-hour cache write prices (the cache
+    ones None when absent).
 
     Exactly one pricing form: every price per token, or every price per million tokens; input
     and output are required, the cache prices optional.
@@ -229,13 +247,13 @@ def _prices(body: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal | None, Dec
 
     def optional(key: str) -> Decimal | None:
         return price(key) if key in body else None
-    return price(input_key), price(output_key), optional(keys[2]), optional(keys[3])
+    return price(input_key), price(output_key), optional(keys[2]), optional(keys[3]), optional(keys[4])
 
 
 def provider_from_registration(body: dict[str, Any], now: datetime,
                                previous: Provider | None = None) -> Provider:
     """A validated registration body (provider_registration.schema.json) -> Provider."""
-    input_price, output_price, cache_read_price, cache_write_price = _prices(body)
+    input_price, output_price, cache_read_price, cache_write_price, cache_write_1h_price = _prices(body)
     if body.get("max_output_tokens") and body["max_output_tokens"] > body["context_window"]:
         raise InvalidRequest("max_output_tokens cannot exceed context_window", field="max_output_tokens")
     stamp = utc_iso(now)
@@ -263,6 +281,7 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         health=_kept_health(body, previous),
         cache_read_per_token=cache_read_price,
         cache_write_per_token=cache_write_price,
+        cache_write_1h_per_token=cache_write_1h_price,
     )
 
 

@@ -52,6 +52,28 @@ async def test_the_snapshot_carries_them_to_the_gateway_exactly(client: httpx.As
     assert got["plain"].input_cost(1_000_000, 800_000, 100_000) == Decimal("3.000000")
 
 
+async def test_a_one_hour_write_price_is_shown_stored_and_carried_to_the_gateway(client: httpx.AsyncClient):
+    body = provider("claude", model="claude-sonnet", input_per_mtok="3", output_per_mtok="15",
+                    api_format="anthropic", **PER_MTOK, cache_write_1h_per_mtok="6")
+    resp = await client.post("/register", json=body)
+    assert resp.status_code == 201, resp.text
+    shown = await client.get("/providers/claude")
+    for text in (resp.text, shown.text):
+        assert '"cache_write_1h_per_mtok":6,' in text and '"cost_per_cache_creation_1h_input_token":0.000006,' in text
+    await register(client, {"name": "claude-tok", "model": "claude-sonnet", "context_window": 200_000,
+                            "endpoint": "http://sim.local:8100", "cost_per_input_token": "0.000003",
+                            "cost_per_output_token": "0.000015", "cost_per_cache_creation_1h_input_token": 0.000006})
+    view = RegistryView.from_snapshot(jsonio.loads_exact((await client.get("/registry/snapshot")).content))
+    got = {p.name: p for p in view.providers}
+    assert got["claude"].cache_write_1h_per_token == got["claude-tok"].cache_write_1h_per_token == Decimal("0.000006")
+    # 700,000 read, 200,000 written of which 50,000 for an hour, 100,000 plain
+    assert got["claude"].input_cost(1_000_000, 700_000, 200_000, 50_000) == Decimal("1.372500")
+    # no read or write price: the 150,000 5-minute writes and the reads at $3, the 50,000 at $6
+    assert got["claude-tok"].input_cost(1_000_000, 700_000, 200_000, 50_000) == Decimal("3.150000")
+    p = (await register(client, provider("claude", **PER_MTOK), status=200))["provider"]
+    assert p["cache_write_1h_per_mtok"] is None and p["cost_per_cache_creation_1h_input_token"] is None
+
+
 async def test_re_registering_without_cache_prices_drops_them(client: httpx.AsyncClient):
     await register(client, provider("claude", **PER_MTOK))
     p = (await register(client, provider("claude"), status=200))["provider"]
@@ -65,6 +87,10 @@ async def test_re_registering_without_cache_prices_drops_them(client: httpx.Asyn
     ({"cache_read_per_mtok": True}, "cache_read_per_mtok"),
     ({"cache_read_per_mtok": None}, "cache_read_per_mtok"),
     ({"cost_per_cache_read_input_token": "0.0000003"}, "cost_per_cache_read_input_token"),  # other form
+    ({"cache_write_1h_per_mtok": "-6"}, "cache_write_1h_per_mtok"),
+    ({"cache_write_1h_per_mtok": "twice"}, "cache_write_1h_per_mtok"),
+    ({"cache_write_1h_per_mtok": False}, "cache_write_1h_per_mtok"),
+    ({"cost_per_cache_creation_1h_input_token": "0.000006"}, "cost_per_cache_creation_1h_input_token"),  # other form
 ])
 async def test_a_wrong_cache_price_is_a_400_naming_it(client: httpx.AsyncClient, extra: dict[str, object],
                                                       field: str):
@@ -77,6 +103,8 @@ async def test_a_wrong_cache_price_is_a_400_naming_it(client: httpx.AsyncClient,
     ({"cost_per_cache_read_input_token": -1}, "cost_per_cache_read_input_token"),
     ({"cost_per_cache_creation_input_token": "1e-6"}, "cost_per_cache_creation_input_token"),
     ({"cache_write_per_mtok": "3.75"}, "cache_write_per_mtok"),  # other form
+    ({"cost_per_cache_creation_1h_input_token": -0.000006}, "cost_per_cache_creation_1h_input_token"),
+    ({"cache_write_1h_per_mtok": "6"}, "cache_write_1h_per_mtok"),  # other form
 ])
 async def test_a_wrong_per_token_cache_price_is_a_400_naming_it(client: httpx.AsyncClient,
                                                                 extra: dict[str, object], field: str):

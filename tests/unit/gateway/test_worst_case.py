@@ -63,3 +63,21 @@ def test_a_cache_write_dearer_than_input_raises_the_hold_to_cover_it():
     assert hold >= cached.input_cost(inputs, 0, inputs) + Decimal("0.000015") * 10
     # a read discount alone does not lower the hold below the input price
     assert worst_case([provider("reads", "3", "15", cache_read_per_mtok="0.3")], p) == worst_case([plain], p)
+
+
+def test_a_one_hour_cache_write_raises_the_hold_to_its_price():
+    """Every input token of the bound could be a 2x one-hour cache write: the hold covers that bill."""
+    p = payload("x" * 1000, max_tokens=10)
+    inputs = max_input_tokens(p)
+    five_minutes = provider("5m", "3", "15", cache_read_per_mtok="0.3", cache_write_per_mtok="3.75")
+    one_hour = provider("1h", "3", "15", cache_read_per_mtok="0.3", cache_write_per_mtok="3.75",
+                        cache_write_1h_per_mtok="6")
+    hold = worst_case([one_hour], p)
+    assert hold == worst_case_cost(inputs, 10, Decimal("0.000006"), Decimal("0.000015"))
+    assert hold > worst_case([five_minutes], p)
+    # the dearest bill this request can get: all its input written to the cache for an hour
+    bill = one_hour.input_cost(inputs, 0, inputs, inputs) + Decimal("0.000015") * 10
+    assert bill > five_minutes.input_cost(inputs, 0, inputs) + Decimal("0.000015") * 10
+    assert hold >= bill
+    # as a fallback the one-hour provider sets the hold for the pair
+    assert worst_case([five_minutes, one_hour], p) == hold
