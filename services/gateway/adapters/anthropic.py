@@ -38,13 +38,21 @@ def finish_reason(stop_reason: Any) -> str:
 
 
 def usage_from(counts: dict[str, Any]) -> Usage:
-    """Anthropic's `input_tokens` leaves out the cached ones; Usage.input_tokens bills them all."""
-    def count(key: str) -> int:
-        value = counts.get(key)
+    """Anthropic's `input_tokens` leaves out the cached ones; Usage.input_tokens bills them all.
+    `cache_creation` splits the writes by how long they are kept (`ephemeral_5m_input_tokens`,
+    `ephemeral_1h_input_tokens`) and adds up to `cache_creation_input_tokens` (a split reported
+    without its total, as some relays do, still counts)."""
+    def count(key: str, source: dict[str, Any] = counts) -> int:
+        value = source.get(key)
         return value if isinstance(value, int) else 0
-    read, created = count("cache_read_input_tokens"), count("cache_creation_input_tokens")
+    split = counts.get("cache_creation")
+    split = split if isinstance(split, dict) else {}
+    five_minutes, one_hour = count("ephemeral_5m_input_tokens", split), count("ephemeral_1h_input_tokens", split)
+    read = count("cache_read_input_tokens")
+    created = max(count("cache_creation_input_tokens"), five_minutes + one_hour)
     return Usage(count("input_tokens") + read + created, count("output_tokens"),
-                 cache_read_input_tokens=read, cache_creation_input_tokens=created)
+                 cache_read_input_tokens=read, cache_creation_input_tokens=created,
+                 cache_creation_1h_input_tokens=one_hour)
 
 
 # -- request ----------------------------------------------------------------------------------
@@ -168,6 +176,8 @@ class AnthropicStream:
     def _count(self, usage: Any) -> None:
         if isinstance(usage, dict):  # message_delta's counts are cumulative: the latest wins
             self.counts.update({k: usage[k] for k in USAGE_KEYS if isinstance(usage.get(k), int)})
+            if isinstance(usage.get("cache_creation"), dict):  # the writes' split (message_start)
+                self.counts["cache_creation"] = usage["cache_creation"]
 
     def parse_event(self, lines: list[bytes]) -> list[StreamEvent]:
         try:

@@ -23,6 +23,7 @@ class Usage:
     output_tokens: int
     cache_read_input_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
     cache_creation_input_tokens: int = 0  # of input_tokens, written to the provider's prompt cache
+    cache_creation_1h_input_tokens: int = 0  # of cache_creation_input_tokens, written for an hour
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,14 +47,17 @@ def parse_embeddings(raw: bytes) -> ParsedResponse:
 
 
 def _usage(data: dict[str, Any]) -> Usage | None:
+    """`prompt_tokens` counts every prompt token; of them, `prompt_tokens_details.cached_tokens`
+    were read from the prompt cache and `cache_write_tokens` written to it."""
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
+    details = details if isinstance(details, dict) else {}
     try:
-        cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
         return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
-                     cache_read_input_tokens=cached)
+                     cache_read_input_tokens=int(details.get("cached_tokens") or 0),
+                     cache_creation_input_tokens=int(details.get("cache_write_tokens") or 0))
     except (TypeError, ValueError):
         return None
 

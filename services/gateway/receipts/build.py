@@ -2,7 +2,8 @@
 
 cost_usd is input_cost_usd + output_cost_usd, each rounded to the microdollar
 (contracts/routing_receipt.schema.json). Input tokens read from or written to the provider's
-prompt cache are charged at its cache prices (Provider.input_cost), the rest at the input price.
+prompt cache are charged at its cache prices (Provider.input_cost), writes kept for an hour at its
+1-hour write price, the rest at the input price.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.common.clock import utc_iso
-from services.common.money import ZERO, cache_parts, token_cost, usd
+from services.common.money import ZERO, cache_parts, token_cost, usd, written_1h_part
 from services.common.registry.provider import Provider
 
 
@@ -55,8 +56,10 @@ class RequestFacts:
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
-          cache_creation_input_tokens: int = 0) -> tuple[Decimal, Decimal, Decimal]:
-    i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens)
+          cache_creation_input_tokens: int = 0, cache_creation_1h_input_tokens: int = 0,
+          ) -> tuple[Decimal, Decimal, Decimal]:
+    i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+                            cache_creation_1h_input_tokens)
     o = token_cost(output_tokens, provider.output_per_token)
     return i, o, i + o
 
@@ -68,6 +71,8 @@ def prices(provider: Provider) -> dict[str, Decimal]:
         out["cache_read_per_mtok"] = provider.cache_read_per_mtok
     if provider.cache_write_per_mtok is not None:
         out["cache_write_per_mtok"] = provider.cache_write_per_mtok
+    if provider.cache_write_1h_per_mtok is not None:
+        out["cache_write_1h_per_mtok"] = provider.cache_write_1h_per_mtok
     return out
 
 
@@ -75,15 +80,17 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
                   input_tokens: int, output_tokens: int, latency_ms: float, timestamp: Any,
                   usage_estimated: bool = False, error: dict[str, str] | None = None,
                   charged: bool | None = None, cache_read_input_tokens: int = 0,
-                  cache_creation_input_tokens: int = 0) -> dict[str, Any]:
+                  cache_creation_input_tokens: int = 0, cache_creation_1h_input_tokens: int = 0) -> dict[str, Any]:
     """`charged` defaults to status == "success"; a truncated stream is an error that still cost.
-    The cache token counts (a part of input_tokens, capped at it) appear when the provider
-    reported some, and are charged at the provider's cache prices."""
+    The cache token counts (a part of input_tokens, capped at it; the 1-hour writes a part of the
+    writes, capped at them) appear when the provider reported some, and are charged at the
+    provider's cache prices."""
     _, cache_read_input_tokens, cache_creation_input_tokens = cache_parts(
         input_tokens, cache_read_input_tokens, cache_creation_input_tokens)
+    cache_creation_1h_input_tokens = written_1h_part(cache_creation_input_tokens, cache_creation_1h_input_tokens)
     if status == "success" if charged is None else charged:
-        in_cost, out_cost, total = costs(provider, input_tokens, output_tokens,
-                                         cache_read_input_tokens, cache_creation_input_tokens)
+        in_cost, out_cost, total = costs(provider, input_tokens, output_tokens, cache_read_input_tokens,
+                                         cache_creation_input_tokens, cache_creation_1h_input_tokens)
     else:
         in_cost = out_cost = total = usd(ZERO)
     first = facts.attempts[0].provider if facts.attempts else provider.name
@@ -121,6 +128,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         receipt["cache_read_input_tokens"] = cache_read_input_tokens
     if cache_creation_input_tokens:
         receipt["cache_creation_input_tokens"] = cache_creation_input_tokens
+    if cache_creation_1h_input_tokens:
+        receipt["cache_creation_1h_input_tokens"] = cache_creation_1h_input_tokens
     if facts.lease_ids:
         receipt["lease_ids"] = facts.lease_ids
     if error:

@@ -242,3 +242,47 @@ def test_error_message_reads_anthropic_error_bodies():
     raw = b'{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: required"}}'
     assert A.error_message(400, raw) == "max_tokens: required"
     assert A.error_message(529, b"") == "HTTP 529"
+
+
+def test_a_message_reports_its_one_hour_writes_from_the_cache_creation_split():
+    raw = orjson.dumps({
+        "id": "msg_02", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Noted."}], "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100,
+                  "cache_creation_input_tokens": 60,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 40}},
+    })
+    u = A.parse_response(raw).usage
+    assert (u.input_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens,
+            u.cache_creation_1h_input_tokens) == (170, 100, 60, 40)
+    # without the split (older answers) there are no 1-hour writes
+    raw = orjson.dumps({"id": "m", "content": [], "usage": {"input_tokens": 1, "output_tokens": 1,
+                                                             "cache_creation_input_tokens": 60}})
+    u = A.parse_response(raw).usage
+    assert (u.input_tokens, u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens) == (61, 60, 0)
+    # a split reported without its total still counts in full
+    raw = orjson.dumps({"id": "m", "content": [], "usage": {
+        "input_tokens": 1, "output_tokens": 1, "cache_creation_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 7, "ephemeral_1h_input_tokens": 3}}})
+    u = A.parse_response(raw).usage
+    assert (u.input_tokens, u.cache_creation_input_tokens, u.cache_creation_1h_input_tokens) == (11, 10, 3)
+
+
+def test_a_stream_keeps_the_one_hour_split_from_message_start():
+    start = sse("message_start", {"message": {
+        "id": "msg_s", "type": "message", "role": "assistant", "content": [], "model": "claude-sonnet-4-5",
+        "stop_reason": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1, "cache_read_input_tokens": 30,
+                  "cache_creation_input_tokens": 50,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 5, "ephemeral_1h_input_tokens": 45}}}})
+    # message_delta's cumulative counts carry no split (MessageDeltaUsage has none): it stays
+    delta = sse("message_delta", {"delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                  "usage": {"output_tokens": 4, "cache_creation_input_tokens": 50}})
+    out = run([start, STREAM[1], STREAM[3], STREAM[5], delta, sse("message_stop", {})])
+    u = out[-1].usage
+    assert out[-1].done
+    assert (u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens,
+            u.cache_creation_1h_input_tokens) == (92, 4, 30, 50, 45)
+    # the stream without the split: no 1-hour writes
+    plain = run(STREAM)[-1].usage
+    assert plain.cache_creation_1h_input_tokens == 0

@@ -56,3 +56,13 @@ def test_streams_ask_for_usage_and_answers_are_read_as_openai():
 def test_error_message_reads_azure_error_bodies():
     raw = b'{"error":{"code":"DeploymentNotFound","message":"The API deployment for this resource does not exist."}}'
     assert Z.error_message(404, raw).startswith("The API deployment")
+
+
+def test_cache_reads_and_writes_are_read_as_openai_plain_and_streamed():
+    usage = (b'"usage":{"prompt_tokens":3000,"completion_tokens":2,"total_tokens":3002,'
+             b'"prompt_tokens_details":{"cached_tokens":1024,"cache_write_tokens":1536}}')
+    parsed = Z.parse_response(b'{"choices":[{"message":{"content":"x"},"finish_reason":"stop"}],' + usage + b"}")
+    assert (parsed.usage.input_tokens, parsed.usage.cache_read_input_tokens,
+            parsed.usage.cache_creation_input_tokens) == (3000, 1024, 1536)
+    [ev] = Z.stream_parser().parse_event([b'data: {"choices":[],' + usage + b"}\n", b"\n"])
+    assert ev.usage_only and (ev.usage.cache_read_input_tokens, ev.usage.cache_creation_input_tokens) == (1024, 1536)

@@ -63,3 +63,25 @@ def test_a_reused_request_id_is_refused():
         raise AssertionError("duplicate accepted")
     except Exception as exc:
         assert getattr(exc, "status", None) == 409
+
+
+USAGE_WITH_WRITES = (b'"usage":{"prompt_tokens":2600,"completion_tokens":7,"total_tokens":2607,'
+                     b'"prompt_tokens_details":{"cached_tokens":2000,"cache_write_tokens":400}}')
+
+
+def test_cache_writes_are_read_from_prompt_tokens_details_plain_and_streamed():
+    """OpenAI's `prompt_tokens_details.cache_write_tokens` (openai SDK PromptTokensDetails): a part
+    of prompt_tokens, like cached_tokens."""
+    parsed = A.parse_response(b'{"choices":[{"message":{"content":"x"},"finish_reason":"stop"}],'
+                              + USAGE_WITH_WRITES + b'}')
+    u = parsed.usage
+    assert (u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens,
+            u.cache_creation_1h_input_tokens) == (2600, 7, 2000, 400, 0)
+    [ev] = A.stream_parser().parse_event([b'data: {"choices":[],' + USAGE_WITH_WRITES + b'}\n', b"\n"])
+    assert ev.usage_only
+    assert (ev.usage.input_tokens, ev.usage.cache_read_input_tokens, ev.usage.cache_creation_input_tokens) \
+        == (2600, 2000, 400)
+    # older answers have no cache_write_tokens: no writes
+    [ev] = A.stream_parser().parse_event([b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,'
+                                          b'"prompt_tokens_details":{"cached_tokens":3}}}\n', b"\n"])
+    assert (ev.usage.cache_read_input_tokens, ev.usage.cache_creation_input_tokens) == (3, 0)

@@ -83,3 +83,48 @@ def test_cache_counts_beyond_the_input_tokens_are_capped_on_the_receipt_and_its_
                       latency_ms=1, timestamp=NOW, cache_read_input_tokens=80, cache_creation_input_tokens=50)
     assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"]) == (80, 20)
     assert r["input_cost_usd"] == Decimal("0.000099")  # 80 x 0.3e-6 + 20 x 3.75e-6 = 0.000024 + 0.000075
+
+
+CLAUDE_1H = provider_from_registration(
+    {"name": "claude-1h", "model": "claude-sonnet", "context_window": 200_000, "api_format": "anthropic",
+     "input_per_mtok": "3", "output_per_mtok": "15", "cache_read_per_mtok": "0.30", "cache_write_per_mtok": "3.75",
+     "cache_write_1h_per_mtok": "6", "endpoint": "http://localhost:8100"}, NOW)
+
+
+def test_one_hour_writes_are_charged_at_the_one_hour_price_and_shown():
+    r = build_receipt(facts(Attempt("claude-1h", "success", 12.0, 200)), CLAUDE_1H, status="success",
+                      http_status=200, input_tokens=1_000_000, output_tokens=1000, latency_ms=1, timestamp=NOW,
+                      cache_read_input_tokens=700_000, cache_creation_input_tokens=200_000,
+                      cache_creation_1h_input_tokens=50_000)
+    # 100,000 x $3 + 700,000 x $0.30 + 150,000 x $3.75 + 50,000 x $6 per Mtok; 1,000 x $15 per Mtok out
+    assert r["input_cost_usd"] == Decimal("1.372500")
+    assert r["cost_usd"] == Decimal("1.387500") == r["input_cost_usd"] + r["output_cost_usd"]
+    assert r["prices"] == {"input_per_mtok": Decimal("3"), "output_per_mtok": Decimal("15"),
+                           "cache_read_per_mtok": Decimal("0.3"), "cache_write_per_mtok": Decimal("3.75"),
+                           "cache_write_1h_per_mtok": Decimal("6")}
+    assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"], r["cache_creation_1h_input_tokens"]) \
+        == (700_000, 200_000, 50_000)
+    line = jsonio.dumps_line(r)
+    assert b'"cache_write_1h_per_mtok":6' in line and b'"cache_creation_1h_input_tokens":50000' in line
+    jsonschema.validate(orjson.loads(line), contracts.schema("routing_receipt"))
+
+
+def test_one_hour_writes_without_a_one_hour_price_cost_the_write_price():
+    r = build_receipt(facts(), CLAUDE, status="success", http_status=200, input_tokens=1_000_000, output_tokens=0,
+                      latency_ms=1, timestamp=NOW, cache_read_input_tokens=700_000,
+                      cache_creation_input_tokens=200_000, cache_creation_1h_input_tokens=50_000)
+    assert r["input_cost_usd"] == Decimal("1.260000")  # 0.30 + 0.21 + 200,000 x $3.75
+    assert r["cache_creation_1h_input_tokens"] == 50_000  # the count is shown even without its own price
+    assert "cache_write_1h_per_mtok" not in r["prices"]
+    plain = build_receipt(facts(), CLAUDE_1H, status="success", http_status=200, input_tokens=10, output_tokens=0,
+                          latency_ms=1, timestamp=NOW)
+    assert "cache_creation_1h_input_tokens" not in plain and plain["input_cost_usd"] == Decimal("0.000030")
+
+
+def test_one_hour_writes_beyond_the_writes_are_capped_on_the_receipt_and_its_cost():
+    r = build_receipt(facts(), CLAUDE_1H, status="success", http_status=200, input_tokens=100, output_tokens=0,
+                      latency_ms=1, timestamp=NOW, cache_read_input_tokens=80, cache_creation_input_tokens=50,
+                      cache_creation_1h_input_tokens=70)
+    assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"], r["cache_creation_1h_input_tokens"]) \
+        == (80, 20, 20)
+    assert r["input_cost_usd"] == Decimal("0.000144")  # 80 x 0.3e-6 + 20 x 6e-6 = 0.000024 + 0.00012
