@@ -48,7 +48,8 @@ async def chat(request: Request, fmt: ModuleType, *, model: str | None = None,
     failure = await _faults(request, fmt, state, spec)
     if failure is not None:
         return failure
-    reply = plan(call, spec.tokens, spec.tool, cache_read=spec.cache_read, cache_write=spec.cache_write)
+    reply = plan(call, spec.tokens, spec.tool, cache_read=spec.cache_read, cache_write=spec.cache_write,
+                 cache_write_1h=spec.cache_write_1h)
     if call.stream:
         return PacedStream(fmt.stream_events(reply, call.include_usage), tps=spec.tps, drop=spec.drop,
                            stall=spec.stall, media_type=fmt.STREAM_MEDIA_TYPE)

@@ -31,14 +31,20 @@ class Reply:
     finish_reason: str  # "stop", "length" or "tool_calls"; formats map it to their own words
     tool: str | None = None  # the answer is a call to this tool, `pieces` its JSON arguments
     cache_read: int = 0  # prompt tokens before the messages', read from the prompt cache
-    cache_write: int = 0  # prompt tokens after those read and before the messages', written to it
+    cache_write: int = 0  # prompt tokens after those read, written to it (for 5 minutes)
+    cache_write_1h: int = 0  # prompt tokens after those and before the messages', written to it for an hour
     id: str = field(default_factory=lambda: os.urandom(12).hex())
     created: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def input_tokens(self) -> int:
         """Every prompt token: the cached prefix's (read and written) and the messages'."""
-        return self.cache_read + self.cache_write + self.prompt_tokens
+        return self.cache_read + self.cache_written + self.prompt_tokens
+
+    @property
+    def cache_written(self) -> int:
+        """Every prompt token written to the prompt cache, for 5 minutes or an hour."""
+        return self.cache_write + self.cache_write_1h
 
     @property
     def completion_tokens(self) -> int:
@@ -56,10 +62,11 @@ class Reply:
 
 
 def plan(call: Call, reply_length: int, tool: str | None = None, *, cache_read: int = 0,
-         cache_write: int = 0) -> Reply:
+         cache_write: int = 0, cache_write_1h: int = 0) -> Reply:
     """The deterministic reply to `call` (see services.simulator.tokens for the rules): a call to
     `tool` when the request offers it and does not end with a tool result, else text; its prompt
-    starts with `cache_read` tokens read from the prompt cache and `cache_write` written to it."""
+    starts with `cache_read` tokens read from the prompt cache, `cache_write` written to it for 5
+    minutes and `cache_write_1h` for an hour."""
     if tool is not None and tool in call.tools and not call.after_tool_result:
         pieces, finish = tokens.tool_call_pieces(call.last_user_text), "tool_calls"
     else:
@@ -67,4 +74,5 @@ def plan(call: Call, reply_length: int, tool: str | None = None, *, cache_read: 
         pieces = tokens.reply_pieces(call.last_user_text, tokens.completion_tokens(call.max_tokens, reply_length))
         finish = tokens.finish_reason(call.max_tokens, reply_length)
     return Reply(model=call.model, pieces=tuple(pieces), prompt_tokens=tokens.prompt_tokens(call.texts),
-                 finish_reason=finish, tool=tool, cache_read=cache_read, cache_write=cache_write)
+                 finish_reason=finish, tool=tool, cache_read=cache_read, cache_write=cache_write,
+                 cache_write_1h=cache_write_1h)

@@ -10,13 +10,16 @@
 - a tool call (spec `tool=NAME`) has the arguments `{"query":"<last user message>"}` (compact
   JSON) and one token per space-separated piece of them; max_tokens does not cut it; its
   finish_reason is "tool_calls".
-- prompt-cache tokens (spec `cache_read=N`, `cache_write=M`) come on top of the messages' tokens:
-  the prompt is taken to start with N tokens read from the cache, then M written to it, so it has
-  N + M + (the messages' tokens) in all. Anthropic reports `input_tokens` = the messages' tokens,
-  `cache_read_input_tokens` = N and `cache_creation_input_tokens` = M. OpenAI and Gemini count
-  every prompt token in `prompt_tokens` / `promptTokenCount`, N of them as cached
-  (`prompt_tokens_details.cached_tokens` / `cachedContentTokenCount`); they report no writes, so
-  the M written are plain prompt tokens there, as on a real first call with that prefix.
+- prompt-cache tokens (spec `cache_read=N`, `cache_write=M`, `cache_write_1h=H`) come on top of
+  the messages' tokens: the prompt is taken to start with N tokens read from the cache, then M
+  written to it for 5 minutes and H for an hour, so it has N + M + H + (the messages' tokens) in
+  all. Anthropic reports `input_tokens` = the messages' tokens, `cache_read_input_tokens` = N,
+  `cache_creation_input_tokens` = M + H and `cache_creation` = {`ephemeral_5m_input_tokens`: M,
+  `ephemeral_1h_input_tokens`: H}. OpenAI counts every prompt token in `prompt_tokens`, N of them
+  as `prompt_tokens_details.cached_tokens` and M + H as `cache_write_tokens`. Gemini counts every
+  prompt token in `promptTokenCount`, N of them as `cachedContentTokenCount`; it reports no
+  writes, so the M + H written are plain prompt tokens there, as on a real first call with that
+  prefix.
 """
 
 from __future__ import annotations

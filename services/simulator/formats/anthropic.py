@@ -80,10 +80,15 @@ def parse_request(body: dict[str, Any]) -> Call:
                             if isinstance(t, dict) and isinstance(t.get("name"), str)))
 
 
-def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
-    """Anthropic's `input_tokens` leaves out the tokens read from and written to the prompt cache."""
-    return {"input_tokens": reply.prompt_tokens, "cache_creation_input_tokens": reply.cache_write,
-            "cache_read_input_tokens": reply.cache_read, "output_tokens": output_tokens}
+def _usage(reply: Reply, output_tokens: int) -> dict[str, Any]:
+    """Anthropic's `input_tokens` leaves out the tokens read from and written to the prompt cache;
+    `cache_creation` splits the writes by lifetime (5 minutes, 1 hour), their total being
+    `cache_creation_input_tokens`."""
+    return {"input_tokens": reply.prompt_tokens, "cache_creation_input_tokens": reply.cache_written,
+            "cache_read_input_tokens": reply.cache_read,
+            "cache_creation": {"ephemeral_5m_input_tokens": reply.cache_write,
+                               "ephemeral_1h_input_tokens": reply.cache_write_1h},
+            "output_tokens": output_tokens}
 
 
 def _message(reply: Reply, content: list[dict[str, Any]], stop_reason: str | None,

@@ -75,7 +75,8 @@ def parse_request(body: dict[str, Any]) -> Call:
 
 def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
     """`promptTokenCount` counts every prompt token, the cached ones (`cachedContentTokenCount`)
-    among them; Gemini reports no cache writes, so the tokens written are plain prompt tokens.
+    among them; Gemini reports no cache writes, so the tokens written (for 5 minutes or an hour)
+    are plain prompt tokens.
     Zero counts are left out, as Google's JSON leaves them out."""
     usage = {"promptTokenCount": reply.input_tokens, "totalTokenCount": reply.input_tokens + output_tokens}
     if output_tokens:

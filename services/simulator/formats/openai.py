@@ -65,12 +65,12 @@ def parse_request(body: dict[str, Any]) -> Call:
 
 
 def _usage(reply: Reply) -> dict[str, Any]:
-    """`prompt_tokens` counts every prompt token, the cached ones (`cached_tokens`) among them;
-    OpenAI reports no cache writes, so the tokens written are plain prompt tokens."""
+    """`prompt_tokens` counts every prompt token, those read from the prompt cache
+    (`cached_tokens`) and written to it (`cache_write_tokens`, whatever their lifetime) among them."""
     usage: dict[str, Any] = {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.completion_tokens,
                              "total_tokens": reply.input_tokens + reply.completion_tokens}
-    if reply.cache_read or reply.cache_write:
-        usage["prompt_tokens_details"] = {"cached_tokens": reply.cache_read}
+    if reply.cache_read or reply.cache_written:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.cache_read, "cache_write_tokens": reply.cache_written}
     return usage
 
 

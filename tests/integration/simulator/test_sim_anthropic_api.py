@@ -35,7 +35,8 @@ async def test_message_has_content_stop_reason_and_predictable_usage(client):
     assert block["type"] == "text" and len(block["text"].split()) == 5
     # system (4 + 2 words) + user (4 + 2 words)
     assert data["usage"] == {"input_tokens": 12, "output_tokens": 5, "cache_creation_input_tokens": 0,
-                             "cache_read_input_tokens": 0}
+                             "cache_read_input_tokens": 0,
+                             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
 
 
 async def test_content_blocks_and_tool_results_count_as_text(client):

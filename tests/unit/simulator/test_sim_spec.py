@@ -13,9 +13,11 @@ def test_empty_spec_gives_the_defaults():
 
 def test_every_key_is_parsed_over_the_defaults():
     spec = parse_spec("latency_ms=50,error_rate=0.3,status=503,tokens=40,tps=200,hang=1,drop=true,seed=42,"
-                      "retry_after=30,tool=get_weather,cache_read=800000,cache_write=0", Spec(tokens=3, cache_write=9))
+                      "retry_after=30,tool=get_weather,cache_read=800000,cache_write=0,cache_write_1h=5000",
+                      Spec(tokens=3, cache_write=9))
     assert spec == Spec(latency_ms=50, tps=200, tokens=40, error_rate=0.3, status=503, hang=True, drop=True,
-                        seed=42, retry_after=30, tool="get_weather", cache_read=800_000, cache_write=0)
+                        seed=42, retry_after=30, tool="get_weather", cache_read=800_000, cache_write=0,
+                        cache_write_1h=5000)
 
 
 def test_keys_not_given_keep_their_defaults():
@@ -46,6 +48,9 @@ def test_keys_not_given_keep_their_defaults():
     ("cache_read=1.5", "cache_read"),
     ("cache_write=lots", "cache_write"),
     ("cache_write=100000001", "cache_write"),
+    ("cache_write_1h=-3", "cache_write_1h"),
+    ("cache_write_1h=an_hour", "cache_write_1h"),
+    ("cache_write_1h=1,cache_write_1h=2", "cache_write_1h"),
     ("tokens", "tokens"),
     ("tokens=1,tokens=2", "tokens"),
 ])

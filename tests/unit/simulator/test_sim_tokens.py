@@ -66,3 +66,11 @@ def test_prompt_cache_tokens_come_on_top_of_the_messages_tokens():
     assert (cached.prompt_tokens, cached.cache_read, cached.cache_write) == (4 + 3, 800, 100)
     assert cached.input_tokens == 800 + 100 + 7
     assert cached.pieces == plain.pieces  # the cache changes the counts, not the reply
+
+
+def test_one_hour_cache_writes_come_on_top_too():
+    call = parse_request({"model": "m", "messages": [{"role": "user", "content": "one two three"}]})
+    cached = plan(call, reply_length=2, cache_read=800, cache_write=100, cache_write_1h=60)
+    assert (cached.cache_write, cached.cache_write_1h, cached.cache_written) == (100, 60, 160)
+    assert cached.input_tokens == 800 + 100 + 60 + 7
+    assert plan(call, reply_length=2, cache_write_1h=60).input_tokens == 60 + 7
