@@ -114,6 +114,6 @@ def replay(strategy: str, jobs: list[Job], world: World, *, seed: int, rate: flo
             continue
         result.served_by[served.name] += 1
         result.cost += (served.input_cost(job.input_tokens, job.cache_read_input_tokens,
-                                          job.cache_creation_input_tokens)
+                                          job.cache_creation_input_tokens, job.cache_creation_1h_input_tokens)
                         + token_cost(job.output_tokens, served.output_per_token))
     return result

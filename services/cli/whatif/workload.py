@@ -37,6 +37,7 @@ class Job:
     meta: dict[str, Any] = field(default_factory=dict)
     cache_read_input_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
     cache_creation_input_tokens: int = 0  # of input_tokens, written to it
+    cache_creation_1h_input_tokens: int = 0  # of the writes, kept for an hour
 
 
 def synthetic(n: int, seed: int, model: str | None = None) -> list[Job]:
@@ -68,8 +69,8 @@ def _pick(rng: random.Random) -> tuple[Any, ...]:
 
 
 def from_receipts(path: Path, model: str | None = None) -> list[Job]:
-    """Every receipt's token counts, prompt-cache reads and writes included (failed and refused
-    requests included, as asked)."""
+    """Every receipt's token counts, prompt-cache reads and writes (1-hour ones apart) included
+    (failed and refused requests included, as asked)."""
     return list(_receipts(path, model))
 
 
@@ -84,4 +85,5 @@ def _receipts(path: Path, model: str | None) -> Iterator[Job]:
             yield Job(payload, int(r.get("input_tokens") or 0), out, out,
                       key=str(r.get("key_id") or r.get("user") or r.get("agent") or "anonymous"), model=model,
                       cache_read_input_tokens=int(r.get("cache_read_input_tokens") or 0),
-                      cache_creation_input_tokens=int(r.get("cache_creation_input_tokens") or 0))
+                      cache_creation_input_tokens=int(r.get("cache_creation_input_tokens") or 0),
+                      cache_creation_1h_input_tokens=int(r.get("cache_creation_1h_input_tokens") or 0))

@@ -93,3 +93,17 @@ def test_a_receipts_workload_is_charged_its_prompt_cache_reads_and_writes(tmp_pa
     assert result.served_by == {"cached": 1}
     # 100,000 x $3 + 800,000 x $0.30 + 100,000 x $3.75 per Mtok in, 1,000 x $15 per Mtok out
     assert result.cost == Decimal("0.930000")
+
+
+def test_a_receipts_workload_keeps_its_one_hour_writes_and_charges_their_price(tmp_path: Path):
+    path = tmp_path / "cached-1h.jsonl"
+    path.write_text(json.dumps({"input_tokens": 1_000_000, "output_tokens": 1000, "user": "u",
+                                "cache_read_input_tokens": 800_000, "cache_creation_input_tokens": 100_000,
+                                "cache_creation_1h_input_tokens": 40_000}) + "\n")
+    [job] = from_receipts(path, model="gpt-4")
+    assert job.cache_creation_1h_input_tokens == 40_000
+    cached = registered("cached", inp="3", out="15", context_window=2_000_000, cache_read_per_mtok="0.30",
+                        cache_write_per_mtok="3.75", cache_write_1h_per_mtok="6")
+    result = replay("cost", [job], World((cached,), {"cached": Profile(100, 200, None, 0.0)}), seed=1)
+    # 100,000 x $3 + 800,000 x $0.30 + 60,000 x $3.75 + 40,000 x $6 per Mtok in, 1,000 x $15 per Mtok out
+    assert result.cost == Decimal("1.020000")
