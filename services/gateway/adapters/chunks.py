@@ -19,10 +19,14 @@ def new_id() -> str:
 
 
 def openai_usage(usage: Usage) -> dict[str, Any]:
+    """OpenAI's usage: prompt-cache reads as `prompt_tokens_details.cached_tokens`, writes (of any
+    lifetime) as `cache_write_tokens`, both a part of `prompt_tokens`."""
     out: dict[str, Any] = {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
                            "total_tokens": usage.input_tokens + usage.output_tokens}
-    if usage.cache_read_input_tokens:
+    if usage.cache_read_input_tokens or usage.cache_creation_input_tokens:
         out["prompt_tokens_details"] = {"cached_tokens": usage.cache_read_input_tokens}
+        if usage.cache_creation_input_tokens:
+            out["prompt_tokens_details"]["cache_write_tokens"] = usage.cache_creation_input_tokens
     return out
 
 

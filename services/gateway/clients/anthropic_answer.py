@@ -1,6 +1,7 @@
 """The pipeline's OpenAI answers in Anthropic's Messages format: a `chat.completion` as a
-`message`, finish reasons as stop reasons, usage as Anthropic's (whose `input_tokens` leaves the
-cached ones out), and errors as `{"type": "error", "error": {"type", "message"}}`."""
+`message`, finish reasons as stop reasons, usage as Anthropic's (whose `input_tokens` leaves out
+the tokens read from and written to the prompt cache), and errors as
+`{"type": "error", "error": {"type", "message"}}`."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ def usage(openai_usage: Any) -> dict[str, int]:
     u = openai_usage if isinstance(openai_usage, dict) else {}
     details = u.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
-    cached = int(details.get("cached_tokens") or 0)
-    return {"input_tokens": max(int(u.get("prompt_tokens") or 0) - cached, 0),
+    cached, written = int(details.get("cached_tokens") or 0), int(details.get("cache_write_tokens") or 0)
+    return {"input_tokens": max(int(u.get("prompt_tokens") or 0) - cached - written, 0),
             "output_tokens": int(u.get("completion_tokens") or 0),
-            "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0}
+            "cache_read_input_tokens": cached, "cache_creation_input_tokens": written}
 
 
 def _arguments(raw: Any) -> Any:

@@ -142,7 +142,7 @@ def test_response_with_text_tool_use_and_cache_usage():
     assert call["id"] == "toolu_9" and call["function"]["name"] == "weather"
     assert orjson.loads(call["function"]["arguments"]) == {"city": "Oslo"}
     assert body["usage"] == {"prompt_tokens": 150, "completion_tokens": 25, "total_tokens": 175,
-                             "prompt_tokens_details": {"cached_tokens": 100}}
+                             "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 40}}
     u = parsed.usage
     assert (u.input_tokens, u.output_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens) == (150, 25,
                                                                                                            100, 40)
@@ -252,9 +252,13 @@ def test_a_message_reports_its_one_hour_writes_from_the_cache_creation_split():
                   "cache_creation_input_tokens": 60,
                   "cache_creation": {"ephemeral_5m_input_tokens": 20, "ephemeral_1h_input_tokens": 40}},
     })
-    u = A.parse_response(raw).usage
+    parsed = A.parse_response(raw)
+    u = parsed.usage
     assert (u.input_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens,
             u.cache_creation_1h_input_tokens) == (170, 100, 60, 40)
+    # OpenAI's usage has one write count, whatever the lifetime
+    assert orjson.loads(parsed.body)["usage"]["prompt_tokens_details"] == {"cached_tokens": 100,
+                                                                           "cache_write_tokens": 60}
     # without the split (older answers) there are no 1-hour writes
     raw = orjson.dumps({"id": "m", "content": [], "usage": {"input_tokens": 1, "output_tokens": 1,
                                                              "cache_creation_input_tokens": 60}})

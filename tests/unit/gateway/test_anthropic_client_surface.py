@@ -57,6 +57,16 @@ def test_an_openai_answer_with_a_tool_call_becomes_a_message_with_a_tool_use_blo
                                 "cache_creation_input_tokens": 0}
 
 
+def test_openai_cache_writes_become_anthropics_cache_creation_input_tokens():
+    completion = {"choices": [{"finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+                  "usage": {"prompt_tokens": 2600, "completion_tokens": 7,
+                            "prompt_tokens_details": {"cached_tokens": 2000, "cache_write_tokens": 400}}}
+    # Anthropic's input_tokens leaves out the reads and the writes
+    assert to_message(completion, "m")["usage"] == {"input_tokens": 200, "output_tokens": 7,
+                                                    "cache_read_input_tokens": 2000,
+                                                    "cache_creation_input_tokens": 400}
+
+
 def events(raw: list[bytes]) -> list[dict]:
     return [orjson.loads(e.split(b"\ndata: ")[1]) for e in raw]
 
