@@ -17,6 +17,7 @@ from tests.integration.simulator.test_sim_gemini_api import chunks as gemini_chu
 from tests.integration.simulator.test_sim_openai_api import events as openai_events
 
 SPEC = "/sim/cache_read=800,cache_write=100,tokens=3"
+SPEC_1H = "/sim/cache_read=800,cache_write=100,cache_write_1h=40,tokens=3"  # 40 more written for an hour
 MESSAGES = [{"role": "user", "content": "what did we agree"}]  # 4 + 4 words = 8 tokens
 PROMPT = 8
 GEMINI = {"contents": [{"role": "user", "parts": [{"text": "what did we agree"}]}]}
@@ -36,13 +37,16 @@ async def test_anthropic_leaves_the_cached_tokens_out_of_input_tokens(client):
     assert seq[-2][0] == "message_delta" and seq[-2][1]["usage"] == {"output_tokens": 3}
 
 
-async def test_openai_counts_the_cached_tokens_inside_prompt_tokens(client):
+@pytest.mark.parametrize(("spec", "written"), [(SPEC, 100), (SPEC_1H, 140)], ids=["5m", "5m+1h"])
+async def test_openai_counts_the_cached_tokens_inside_prompt_tokens(client, spec, written):
+    """Reads as cached_tokens, writes of any lifetime as cache_write_tokens."""
     body = {"model": "gpt-sim", "messages": MESSAGES}
-    data = (await client.post(SPEC + "/v1/chat/completions", json=body)).json()
-    usage = {"prompt_tokens": 800 + 100 + PROMPT, "completion_tokens": 3, "total_tokens": 800 + 100 + PROMPT + 3,
-             "prompt_tokens_details": {"cached_tokens": 800, "cache_write_tokens": 100}}
+    data = (await client.post(spec + "/v1/chat/completions", json=body)).json()
+    usage = {"prompt_tokens": 800 + written + PROMPT, "completion_tokens": 3,
+             "total_tokens": 800 + written + PROMPT + 3,
+             "prompt_tokens_details": {"cached_tokens": 800, "cache_write_tokens": written}}
     assert data["usage"] == usage
-    streamed = openai_events((await client.post(SPEC + "/v1/chat/completions", json={
+    streamed = openai_events((await client.post(spec + "/v1/chat/completions", json={
         **body, "stream": True, "stream_options": {"include_usage": True}})).text)
     assert streamed[-1]["choices"] == [] and streamed[-1]["usage"] == usage
 
@@ -52,9 +56,6 @@ async def test_openai_reports_a_write_alone_as_cache_write_tokens(client):
                               json={"model": "gpt-sim", "messages": MESSAGES, "max_tokens": 1})).json()
     assert data["usage"] == {"prompt_tokens": 50 + PROMPT, "completion_tokens": 1, "total_tokens": 50 + PROMPT + 1,
                              "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 50}}
-
-
-SPEC_1H = "/sim/cache_read=800,cache_write=100,cache_write_1h=40,tokens=3"
 
 
 async def test_anthropic_splits_the_writes_into_5_minute_and_1_hour_ones(client):
@@ -68,19 +69,6 @@ async def test_anthropic_splits_the_writes_into_5_minute_and_1_hour_ones(client)
     one_hour_only = (await client.post("/sim/cache_write_1h=25/v1/messages", json=body)).json()["usage"]
     assert (one_hour_only["cache_creation_input_tokens"], one_hour_only["cache_creation"]) \
         == (25, {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 25})
-
-
-async def test_openai_counts_every_write_as_cache_write_tokens_and_gemini_as_prompt_tokens(client):
-    body = {"model": "gpt-sim", "messages": MESSAGES}
-    data = (await client.post(SPEC_1H + "/v1/chat/completions", json=body)).json()
-    usage = {"prompt_tokens": 800 + 140 + PROMPT, "completion_tokens": 3, "total_tokens": 800 + 140 + PROMPT + 3,
-             "prompt_tokens_details": {"cached_tokens": 800, "cache_write_tokens": 140}}
-    assert data["usage"] == usage
-    streamed = openai_events((await client.post(SPEC_1H + "/v1/chat/completions", json={
-        **body, "stream": True, "stream_options": {"include_usage": True}})).text)
-    assert streamed[-1]["usage"] == usage
-    gemini = (await client.post(SPEC_1H + GEMINI_PATH + "generateContent", json=GEMINI)).json()["usageMetadata"]
-    assert (gemini["promptTokenCount"], gemini["cachedContentTokenCount"]) == (800 + 140 + PROMPT, 800)
 
 
 async def test_without_the_keys_nothing_changes(client):
@@ -106,6 +94,8 @@ async def test_gemini_counts_the_cached_tokens_inside_prompt_token_count(client)
     assert all(c["usageMetadata"]["promptTokenCount"] == 908 and c["usageMetadata"]["cachedContentTokenCount"] == 800
                for c in streamed)
     assert streamed[-1]["usageMetadata"]["totalTokenCount"] == 908 + 3
+    one_hour = (await client.post(SPEC_1H + GEMINI_PATH + "generateContent", json=GEMINI)).json()["usageMetadata"]
+    assert (one_hour["promptTokenCount"], one_hour["cachedContentTokenCount"]) == (800 + 140 + PROMPT, 800)
 
 
 async def test_a_tool_call_reports_the_cache_too(client):
