@@ -70,12 +70,6 @@ CASES_1H = {
     "claude-cached-1h-per-token": ("claude-cache-e2e-1h-tok", "anthropic", (100_000, 40_000), Decimal("0.705030"),
                                    Decimal("0.000105"), ANTHROPIC_1H_PRICES),
 }
-# The gateway's Pipeline.record (services/gateway/pipeline.py) passes the usage's read and write
-# counts to build_receipt but not yet cache_creation_1h_input_tokens: until it does, 1-hour writes
-# are charged at the 5-minute price on gateway receipts. Strict: once it does, these pass and the
-# mark must go.
-PIPELINE_1H = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                reason="pipeline.py does not pass Usage.cache_creation_1h_input_tokens to receipts")
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +139,11 @@ def assert_cached_receipt(receipt, provider):
     assert receipt["prices"] == prices
 
 
-ALL_CASES = [*CASES, *(pytest.param(name, marks=PIPELINE_1H) for name in CASES_1H)]
-
-
 def model_of(provider):
     return {**CASES, **CASES_1H}[provider][0]
 
 
-@pytest.mark.parametrize("provider", ALL_CASES)
+@pytest.mark.parametrize("provider", [*CASES, *CASES_1H])
 def test_cache_reads_and_writes_are_charged_at_their_prices(swarm, http, providers, provider):
     run_id = f"prompt-cache-{provider}"
     reply = client(swarm, run_id).chat.completions.create(model=model_of(provider), messages=MESSAGES, max_tokens=7)
@@ -168,7 +159,7 @@ def test_cache_reads_and_writes_are_charged_at_their_prices(swarm, http, provide
 
 
 @pytest.mark.parametrize("provider", ["claude-cached", "gpt-cached", "gpt-cached-writes", "azure-cached-writes",
-                                      "gemini-cached", pytest.param("claude-cached-1h", marks=PIPELINE_1H)])
+                                      "gemini-cached", "claude-cached-1h"])
 def test_a_stream_is_charged_the_same(swarm, providers, provider):
     run_id = f"prompt-cache-stream-{provider}"
     chunks = list(client(swarm, run_id).chat.completions.create(
@@ -242,7 +233,6 @@ def test_a_budget_hold_prices_every_input_token_as_a_one_hour_write(swarm, http,
     assert spent(swarm, http, run_id) == receipt["cost_usd"] <= receipt["hold_usd"]
 
 
-@PIPELINE_1H
 def test_a_budgeted_one_hour_write_is_charged_its_price(swarm, http, providers):
     receipt = budgeted_receipt(swarm, http, "prompt-cache-budget-1h-cost", "claude-cache-e2e-1h-budget")
     assert receipt.get("cache_creation_1h_input_tokens") == 3
