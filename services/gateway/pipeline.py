@@ -277,7 +277,8 @@ class Pipeline:
                                 latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
                                 usage_estimated=usage_estimated, error=error, charged=charged,
                                 cache_read_input_tokens=usage.cache_read_input_tokens if usage else 0,
-                                cache_creation_input_tokens=usage.cache_creation_input_tokens if usage else 0)
+                                cache_creation_input_tokens=usage.cache_creation_input_tokens if usage else 0,
+                                cache_creation_1h_input_tokens=usage.cache_creation_1h_input_tokens if usage else 0)
         self.writer.write(receipt)
         self.routing.finished(receipt)  # no longer in flight; outcomes to the router
         for reservation in admitted.reservations:
