@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from services.common.selection.observed import ProviderStats
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """A named tuple: a router takes thousands a second (half the cost of a frozen dataclass)."""
+
     provider: str
     at: float  # seconds since the epoch
     latency_ms: float
@@ -38,12 +40,17 @@ class OutcomeWindow:
         self._dirty: set[str] = set()
 
     def add(self, outcome: Outcome) -> None:
+        self.add_many((outcome,))
+
+    def add_many(self, outcomes: Iterable[Outcome]) -> None:
         """Kept in arrival order: an outcome reported a little late expires with its neighbours."""
-        samples = self._by_provider.get(outcome.provider)
-        if samples is None:
-            samples = self._by_provider[outcome.provider] = deque(maxlen=self.max_samples)
-        samples.append(outcome)
-        self._dirty.add(outcome.provider)
+        by_provider, dirty = self._by_provider, self._dirty
+        for outcome in outcomes:
+            samples = by_provider.get(outcome.provider)
+            if samples is None:
+                samples = by_provider[outcome.provider] = deque(maxlen=self.max_samples)
+            samples.append(outcome)
+            dirty.add(outcome.provider)
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window_s

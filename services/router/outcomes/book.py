@@ -30,21 +30,19 @@ class OutcomeBook:
     def open(self) -> None:
         self.log.open()
         self.epoch = self.log.epoch()
-        for outcome in self.log.since(self.now() - self.window.window_s):
-            self.window.add(outcome)
+        self.window.add_many(self.log.since(self.now() - self.window.window_s))
         self.observed = self._current()
 
     def close(self) -> None:
         self.log.close()
 
     def record(self, outcomes: Iterable[Outcome]) -> int:
-        """Keep the outcomes inside the window; how many were kept."""
+        """Keep the outcomes inside the window (logged as one batch); how many were kept."""
         horizon = self.now() - self.window.window_s
         fresh = [o for o in outcomes if o.at >= horizon]
         if fresh:
             self.log.append(fresh)
-            for o in fresh:
-                self.window.add(o)
+            self.window.add_many(fresh)
             self.received += len(fresh)
         return len(fresh)
 

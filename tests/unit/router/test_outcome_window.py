@@ -49,6 +49,17 @@ def test_only_the_newest_max_samples_count():
     assert w.stats(now=30.0)["a"].p95_ms == 100.0
 
 
+def test_adding_many_is_adding_each_in_order():
+    outcomes = [Outcome("ab"[i % 2], float(i % 7), float(i), i % 3 != 0) for i in range(50)]
+    one_by_one, at_once = OutcomeWindow(window_s=60, max_samples=10), OutcomeWindow(window_s=60, max_samples=10)
+    for o in outcomes:
+        one_by_one.add(o)
+    at_once.add_many(outcomes[:20])
+    at_once.add_many(outcomes[20:])
+    assert at_once.stats(now=63.0) == one_by_one.stats(now=63.0)
+    assert at_once.stats(now=63.0)["a"].samples == 9  # the newest 10 of "a"; the first (at 2.0) expired
+
+
 def book(tmp_path: Path, clock: FrozenClock) -> OutcomeBook:
     b = OutcomeBook(SqliteOutcomeLog(tmp_path / "outcomes.db"), clock, window_s=3600, max_samples=100,
                     min_samples=3, success_floor=0.8)
