@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
                 "health_checks": health_checks.summary()}
 
     app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health,
-                    admin_rule=management)
+                    admin_rule=management, hot_routes=outcomes.HOT_ROUTES)
     app.state.router_context = ctx
     for module in (register, providers, selection, snapshot, stats, routing_config, outcomes):
         app.include_router(module.router)

@@ -3,13 +3,20 @@ snapshot (P95, success rate, samples), and latency selection follows them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
 import httpx
 import jsonschema
 from fastapi import FastAPI
 
 from services.common import contracts
+from services.common.clock import FrozenClock, parse_utc, utc_iso
+from services.common.http.hot_path import HotPath
+from services.common.settings import Settings
+from services.router.app import create_app
 from services.router.context import RouterContext
-from tests.integration.router.router_support import assert_error, provider, register
+from tests.integration.router.router_support import START, assert_error, provider, register, serving
 
 
 def outcomes(name: str, latency: float, n: int, *, ok: bool = True) -> list[dict]:
@@ -90,3 +97,61 @@ async def test_select_takes_in_flight_counts_and_unavailable_providers(client: h
     assert d["provider"] == "b"
     d = (await client.post("/select", json={"strategy": "failover", "unavailable": {"a": "circuit open"}})).json()
     assert d["provider"] == "b" and {"provider": "a", "reason": "circuit open"} in d["excluded"]
+
+
+def gateway_outcomes(name: str, n: int, *, start_ms: int = 0) -> list[dict]:
+    """As the gateway's reporter sends them: the receipt's timestamp, latencies to the µs."""
+    return [{"provider": name, "latency_ms": 100.125 + i, "success": i % 10 != 0,
+             "at": utc_iso(START - timedelta(milliseconds=start_ms + i))} for i in range(n)]
+
+
+async def test_a_batch_survives_a_restart(tmp_path: Path, clock: FrozenClock):
+    settings = Settings(artifacts_dir=tmp_path, access_log=False)
+    first = create_app(settings, clock=clock)
+    async with serving(first) as client:
+        resp = await client.post("/outcomes", json={"source": "gw-1", "outcomes": gateway_outcomes("a", 40)
+                                                    + gateway_outcomes("b", 25, start_ms=7)})
+        assert resp.status_code == 202 and resp.json() == {"received": 65, "kept": 65}
+        await publish(first)
+        before = (await client.get("/outcomes/stats")).json()
+    assert before["providers"]["a"] == {"p95_ms": 138.125, "success_rate": 0.9, "samples": 40}  # 35th of 36
+
+    clock.set(START + timedelta(minutes=10))
+    again = create_app(settings, clock=clock)
+    async with serving(again) as client:
+        after = (await client.get("/outcomes/stats")).json()
+        assert after["providers"] == before["providers"] and after["epoch"] == before["epoch"] == 1
+        snap = (await client.get("/registry/snapshot")).json()
+        assert snap["observed"]["providers"]["b"]["samples"] == 25
+
+
+async def test_a_time_the_pattern_allows_but_no_calendar_has_is_a_400(client: httpx.AsyncClient):
+    for at in ("2026-02-30T10:30:15.250Z", "2026-11-23T24:00:00Z", "0000-01-01T00:00:00Z"):
+        body = {"outcomes": [{"provider": "a", "latency_ms": 1, "success": True},
+                             {"provider": "a", "latency_ms": 1, "success": True, "at": at}]}
+        error = assert_error(await client.post("/outcomes", json=body), 400, field="outcomes.1.at")
+        assert "is not a time" in error["message"]
+    assert (await client.get("/outcomes/stats")).json()["received"] == 0  # refused whole
+
+
+async def test_other_valid_times_are_read_as_before(client: httpx.AsyncClient, app: FastAPI):
+    times = ["2026-11-23T10:30:15Z", "2026-11-23T10:30:15.2Z", "2026-11-23T10:30:15.250123456Z"]
+    body = {"outcomes": [{"provider": "a", "latency_ms": 5, "success": True, "at": at} for at in times]}
+    assert (await client.post("/outcomes", json=body)).json() == {"received": 3, "kept": 3}
+    ctx: RouterContext = app.state.router_context
+    assert [o.at for o in ctx.outcomes.log.since(0.0)] == [parse_utc(at).timestamp() for at in times]
+
+
+async def test_outcomes_are_served_on_the_hot_path_behind_the_admin_key(tmp_path: Path, clock: FrozenClock):
+    app = create_app(Settings(artifacts_dir=tmp_path, access_log=False, admin_key="adm-1"), clock=clock)
+    hot = [m for m in app.user_middleware if m.cls is HotPath]
+    assert len(hot) == 1 and ("POST", "/outcomes") in hot[0].kwargs["routes"]
+    body = {"outcomes": gateway_outcomes("a", 3)}
+    async with serving(app) as client:
+        assert (await client.post("/outcomes", json=body)).status_code == 401
+        assert (await client.post("/outcomes", json=body, headers={"x-admin-key": "adm-2"})).status_code == 403
+        ok = await client.post("/outcomes", json=body, headers={"authorization": "Bearer adm-1"})
+        assert ok.status_code == 202 and ok.json() == {"received": 3, "kept": 3}
+        bad = await client.post("/outcomes", content=b"[1]", headers={"authorization": "Bearer adm-1"})
+        assert_error(bad, 400)
+        assert (await client.get("/outcomes/stats")).json()["received"] == 3
