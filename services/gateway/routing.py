@@ -86,11 +86,15 @@ class GatewayRouting:
         self._catalogs: dict[str | None, Catalog] = {}
         self._ctx: RoutingContext | None = None
 
+    def _follow(self, view: RegistryView) -> None:
+        """A new snapshot: what was prepared for the last one (catalogs, context) is dropped."""
+        if view is not self._view:
+            self._view, self._catalogs, self._ctx = view, {}, None
+
     def _context(self, view: RegistryView) -> RoutingContext:
         """The selection context, made once per snapshot: its parts (in-flight counts, turns, rng)
         are this gateway's live objects, so one context serves every request of the snapshot."""
-        if view is not self._view:  # a new snapshot: fresh catalogs too
-            self._view, self._catalogs, self._ctx = view, {}, None
+        self._follow(view)
         if self._ctx is None:
             self._ctx = RoutingContext(config=view.routing, observed=view.observed, in_flight=self.in_flight.counts,
                                        turns=self.turns, rng=self.rng, region=self.settings.region,
@@ -99,8 +103,7 @@ class GatewayRouting:
 
     def catalog(self, view: RegistryView, model: str | None) -> Catalog:
         """The providers for `model`, prepared once per snapshot (a new snapshot starts afresh)."""
-        if view is not self._view:
-            self._view, self._catalogs, self._ctx = view, {}, None
+        self._follow(view)
         prepared = self._catalogs.get(model)
         if prepared is None:
             if len(self._catalogs) >= MAX_CATALOGS:  # models asked that nobody serves must not pile up

@@ -74,12 +74,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
             target = target_of(str(request.url))
             async with asyncio.timeout(read_s):
                 response = await self.pool.request(request.method, target, dict(request.headers), body, connect_s)
-        except TimeoutError as exc:
-            if isinstance(exc, ConnectTimeout):
-                raise httpx.ConnectTimeout(str(exc), request=request) from exc
-            raise httpx.ReadTimeout(f"no answer within {read_s:g} s", request=request) from exc
-        except UpstreamHTTPError as exc:
+        except UpstreamHTTPError as exc:  # ConnectTimeout included: it is a TimeoutError too
             raise _as_httpx(exc, request) from exc
+        except TimeoutError as exc:  # the read timeout, waiting for the status line
+            raise httpx.ReadTimeout(f"no answer within {read_s:g} s", request=request) from exc
         loop = asyncio.get_running_loop()
         response.watch(read_s, loop.time() + NO_LIMIT_S)
         return httpx.Response(response.status, headers=list(response.headers.items()),
