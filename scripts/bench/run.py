@@ -28,7 +28,7 @@ import httpx
 import litellm_proxy
 from processes import Processes, answers, port_free, wait_until
 from report import DIRECT, Row, StreamRow, stream_table, table
-from stream_client import StreamResult, merge, run_stream_client, stream_body
+from stream_client import merge, run_stream_client, stream_body
 from wrkrun import run_wrk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -230,23 +230,29 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
 
 
 def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu: str | None,
-          runner: Callable[..., Any]) -> Iterator[tuple[Target, int, Any]]:
-    """Each target at each concurrency with `runner` (wrk or the stream client): a warm-up, then
-    the measured run."""
+          runner: Callable[..., Any], rounds: int = 1) -> Iterator[tuple[int, dict[str, list[Any]]]]:
+    """Each concurrency in `rounds` rounds in which the targets take turns with `runner` (wrk or
+    the stream client), `--seconds` split among the rounds, a warm-up before a target's first run;
+    the results of each target's rounds, by scenario."""
     for conns in _counts(counts):
-        for t in targets:
-            options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
-            if args.warmup > 0:
-                runner(t.url, conns, args.warmup, **options)
-            yield t, conns, runner(t.url, conns, args.seconds, **options)
+        results: dict[str, list[Any]] = {t.scenario: [] for t in targets}
+        for round_no in range(rounds):
+            for t in targets:
+                options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
+                if round_no == 0 and args.warmup > 0:
+                    runner(t.url, conns, args.warmup, **options)
+                results[t.scenario].append(runner(t.url, conns, args.seconds / rounds, **options))
+        yield conns, results
 
 
 def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[Row]:
     rows: list[Row] = []
-    for t, conns, result in _runs(args, args.concurrency, targets, load_cpu, run_wrk):
-        note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
-             f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
-        rows.append(Row(t.scenario, conns, result))
+    for conns, results in _runs(args, args.concurrency, targets, load_cpu, run_wrk):
+        for t in targets:
+            result = results[t.scenario][0]
+            note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
+                 f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
+            rows.append(Row(t.scenario, conns, result))
     return rows
 
 
@@ -255,15 +261,8 @@ def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: s
     streams of a target's rounds pooled: a machine that slows down for a while slows every target,
     not whichever happened to run then (time to first token is a difference of a millisecond)."""
     rows: list[StreamRow] = []
-    rounds = max(1, args.stream_rounds)
-    for conns in _counts(args.stream_concurrency):
-        results: dict[str, list[StreamResult]] = {t.scenario: [] for t in targets}
-        for round_no in range(rounds):
-            for t in targets:
-                options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
-                if round_no == 0 and args.warmup > 0:
-                    run_stream_client(t.url, conns, args.warmup, **options)
-                results[t.scenario].append(run_stream_client(t.url, conns, args.seconds / rounds, **options))
+    for conns, results in _runs(args, args.stream_concurrency, targets, load_cpu, run_stream_client,
+                                rounds=max(1, args.stream_rounds)):
         for t in targets:
             result = merge(results[t.scenario])
             note(f"  {t.scenario + ' stream':<25} c={conns:<3} {result.rps:>7,.0f} streams/s  "
