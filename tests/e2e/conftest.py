@@ -27,11 +27,11 @@ def register(http: httpx.Client, swarm: Swarm, body: dict) -> dict:
     return resp.json()
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Whether `check()` came true within `timeout` seconds (polled every 50 ms)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until(check: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> float:
+    """Seconds until `check()` came true (polled every 50 ms); fails the test after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
         if check():
-            return True
+            return time.monotonic() - started
         time.sleep(0.05)
-    return False
+    raise AssertionError(f"{what} did not happen within {timeout} s")

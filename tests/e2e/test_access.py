@@ -82,20 +82,22 @@ def test_virtual_keys_gate_the_client_api_and_scope_what_they_read(guarded: Swar
         assert no_key.status_code == 401 and no_key.json()["error"]["type"] == "unauthorized"
         assert http.post(gateway, json=chat, headers=bearer("tw-unknown")).status_code == 401
         # the gateway learns new keys from the ledger's long-poll: usable within moments
-        assert wait_until(lambda: http.post(gateway, json=chat, headers={**bearer(acme["secret"]),
-                                                                         "x-tollway-run": "t"}).status_code == 200)
+        wait_until(lambda: http.post(gateway, json=chat, headers={**bearer(acme["secret"]),
+                                                                  "x-tollway-run": "t"}).status_code == 200,
+                   what="the new key admitted")
         forbidden = http.post(gateway, json=chat, headers={**bearer(beta["secret"]), "x-tollway-run": "t"})
         assert forbidden.status_code == 403 and "guarded-model" in forbidden.json()["error"]["message"]
         receipts = [json.loads(line) for line in (guarded.costs / "t.jsonl").read_text().splitlines()]
         assert {(r["key_id"], r["org"], r["user"]) for r in receipts} == {(acme["key_id"], "acme", "ann")}
         # tenant isolation at the ledger: beta sees none of acme's receipts in the same run
-        assert wait_until(lambda: http.get(guarded.url("ledger") + "/receipts/t",
-                                           headers=bearer(acme["secret"])).json()["count"] >= 1)
+        wait_until(lambda: http.get(guarded.url("ledger") + "/receipts/t",
+                                    headers=bearer(acme["secret"])).json()["count"] >= 1, what="acme's receipt shipped")
         assert http.get(guarded.url("ledger") + "/receipts/t", headers=bearer(beta["secret"])).json()["count"] == 0
         assert http.get(guarded.url("ledger") + "/receipts/t").status_code == 401
         # revoking reaches the gateway within a long-poll round trip
         assert http.delete(guarded.url("ledger") + f"/keys/{acme['key_id']}", headers=guarded.admin).status_code == 200
-        assert wait_until(lambda: http.post(gateway, json=chat, headers=bearer(acme["secret"])).status_code == 401)
+        wait_until(lambda: http.post(gateway, json=chat, headers=bearer(acme["secret"])).status_code == 401,
+                   what="the revoked key refused")
     for service in ("router", "ledger", "gateway", "simulator"):
         log = guarded.log(service)
         assert acme["secret"] not in log and beta["secret"] not in log, f"{service} logged a key"
@@ -112,7 +114,8 @@ def test_a_team_budget_stops_its_keys_and_no_one_else(guarded: Swarm) -> None:
         assert http.post(guarded.url("ledger") + "/budget", headers=guarded.admin,
                          json={"scope": "team", "scope_id": "ml", "budget_usd": "0.1"}).status_code == 201
         version = http.get(guarded.url("ledger") + "/budgets/snapshot", headers=guarded.admin).json()["version"]
-        assert wait_until(lambda: httpx.get(guarded.url("gateway") + "/health").json()["budgets"]["version"] >= version)
+        wait_until(lambda: httpx.get(guarded.url("gateway") + "/health").json()["budgets"]["version"] >= version,
+                   what="the gateway learned the team budget")
         as_ml = {**bearer(ml["secret"]), "x-tollway-run": "team-run"}
         as_web = {**bearer(web["secret"]), "x-tollway-run": "team-run"}
         codes = [http.post(gateway, json=chat, headers=as_ml).status_code for _ in range(12)]

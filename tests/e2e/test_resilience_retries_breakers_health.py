@@ -7,13 +7,12 @@ in when it returns."""
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import register
+from tests.e2e.conftest import register, wait_until
 from tests.e2e.swarm import Swarm
 
 MESSAGES = [{"role": "user", "content": "hello there"}]
@@ -59,15 +58,6 @@ def sim_calls(swarm: Swarm, spec: str, sim: str = "simulator") -> int:
 def gateway_caught_up(swarm: Swarm) -> bool:
     snap = httpx.get(swarm.url("router") + "/registry/snapshot").json()
     return httpx.get(swarm.url("gateway") + "/health").json()["registry"]["version"] >= snap["version"]
-
-
-def wait_until(check, timeout: float = 15.0, what: str = "condition") -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def health_of(swarm: Swarm, name: str) -> str:
@@ -150,12 +140,12 @@ def test_a_dead_provider_leaves_selection_by_health_checks_and_returns_when_back
     register(http, swarm, provider("fragile", "m-health", swarm.url("sim2"), "0.1"))
     register(http, swarm, provider("sturdy", "m-health", swarm.url("simulator"), "9"))
     swarm.wait_for_model("m-health")
-    wait_until(lambda: health_of(swarm, "fragile") == "healthy", what="fragile checked healthy")
+    wait_until(lambda: health_of(swarm, "fragile") == "healthy", 15.0, what="fragile checked healthy")
     assert chat(swarm, "m-health", "r-health-before").status_code == 200
     assert receipts(swarm, "r-health-before")[0]["provider"] == "fragile"
 
     swarm.stop("sim2")
-    wait_until(lambda: health_of(swarm, "fragile") == "unhealthy" and gateway_caught_up(swarm),
+    wait_until(lambda: health_of(swarm, "fragile") == "unhealthy" and gateway_caught_up(swarm), 15.0,
                what="the gateway learning fragile is unhealthy")
     reason = httpx.get(swarm.url("router") + "/providers/fragile").json()["health"]["reason"]
     assert reason.startswith("2 health checks failed in a row: cannot reach it")
@@ -166,7 +156,7 @@ def test_a_dead_provider_leaves_selection_by_health_checks_and_returns_when_back
         assert "fragile (unhealthy (2 health checks failed in a row" in r["reason"]
 
     swarm.start("simulator", name="sim2")  # the same port again
-    wait_until(lambda: health_of(swarm, "fragile") == "healthy" and gateway_caught_up(swarm),
+    wait_until(lambda: health_of(swarm, "fragile") == "healthy" and gateway_caught_up(swarm), 15.0,
                what="fragile coming back")
     assert chat(swarm, "m-health", "r-health-back").status_code == 200
     assert receipts(swarm, "r-health-back")[0]["provider"] == "fragile"

@@ -6,7 +6,6 @@ whose simulated latency is raised, from the gateway's own outcome reports."""
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import jsonschema
 import pytest
 
 from services.common import contracts
+from tests.e2e.conftest import wait_until
 from tests.e2e.swarm import Swarm
 
 ADMIN = "routing-e2e-admin"
@@ -66,16 +66,6 @@ def receipts(swarm: Swarm, run: str) -> list[dict]:
     return [json.loads(line, parse_float=Decimal) for line in path.read_text().splitlines() if line]
 
 
-def until(check, timeout: float) -> float:
-    """Seconds until `check()` is true (fails after `timeout`)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def fleet(swarm: Swarm, http: httpx.Client):
     register(http, swarm, "gpt4-a", "gpt-4", "10")
@@ -89,7 +79,7 @@ def test_an_alias_put_through_the_router_is_served_by_the_gateway_without_restar
     assert route(http, swarm, "family", "alias-run").status_code == 404  # nobody serves "family" yet
     resp = http.put(swarm.url("router") + "/routing/aliases/family", json={"models": ["gpt-4", "gpt-4o-mini"]})
     assert resp.status_code == 201, resp.text
-    waited = until(lambda: route(http, swarm, "family", "alias-run").status_code == 200, timeout=2.0)
+    waited = wait_until(lambda: route(http, swarm, "family", "alias-run").status_code == 200, timeout=2.0)
     assert waited < 2.0
     out = route(http, swarm, "family", "alias-run").json()
     assert out["decision"]["provider"] == "mini"  # the cheapest of the family's models
@@ -100,12 +90,12 @@ def test_a_rule_put_through_the_router_changes_the_choice_within_two_seconds(swa
     assert route(http, swarm, "gpt-4", "rule-run").json()["decision"]["provider"] == "gpt4-a"
     rule = {"when": {"models": ["gpt-4"]}, "prefer": [{"provider": "gpt4-b"}]}
     assert http.put(swarm.url("router") + "/routing/rules/prefer-b", json=rule).status_code == 201
-    waited = until(lambda: route(http, swarm, "gpt-4", "rule-run").json()["decision"]["provider"] == "gpt4-b", 2.0)
+    waited = wait_until(lambda: route(http, swarm, "gpt-4", "rule-run").json()["decision"]["provider"] == "gpt4-b", 2.0)
     assert waited < 2.0
     out = route(http, swarm, "gpt-4", "rule-run").json()
     assert out["decision"]["rule"] == "prefer-b" and out["receipt"]["reason"].startswith("rule prefer-b: gpt4-b")
     assert http.delete(swarm.url("router") + "/routing/rules/prefer-b").status_code == 200
-    until(lambda: route(http, swarm, "gpt-4", "rule-run").json()["decision"]["provider"] == "gpt4-a", 2.0)
+    wait_until(lambda: route(http, swarm, "gpt-4", "rule-run").json()["decision"]["provider"] == "gpt4-a", 2.0)
 
 
 def test_routing_changes_need_the_admin_key(swarm, fleet):
@@ -133,7 +123,7 @@ def test_a_route_from_the_yaml_file_applies_when_the_request_names_no_strategy(s
     register(http, swarm, "fo-primary", "failover-model", "50", priority=1)
     register(http, swarm, "fo-backup", "failover-model", "1", priority=2)
     swarm.wait_for_model("failover-model")
-    until(lambda: len(route(http, swarm, "failover-model", "yaml-run").json()["decision"]["alternatives"]) == 1, 2)
+    wait_until(lambda: len(route(http, swarm, "failover-model", "yaml-run").json()["decision"]["alternatives"]) == 1, 2)
     out = route(http, swarm, "failover-model", "yaml-run").json()
     # the route's strategy, though fo-backup is far cheaper and the gateway's default is cost
     assert out["decision"]["strategy"] == "failover" and out["decision"]["provider"] == "fo-primary"
@@ -145,7 +135,7 @@ def test_an_experiments_arm_is_in_the_receipt(swarm, http, fleet):
                   "arms": [{"name": "control", "provider": "gpt4-a", "percent": 50},
                            {"name": "treatment", "provider": "gpt4-b", "percent": 50}]}
     assert http.put(swarm.url("router") + "/routing/experiments/ab-1", json=experiment).status_code == 201
-    until(lambda: "experiment" in route(http, swarm, "gpt-4", "ab-run").json()["receipt"], 2.0)
+    wait_until(lambda: "experiment" in route(http, swarm, "gpt-4", "ab-run").json()["receipt"], 2.0)
     arms = {}
     for agent in [f"agent-{i}" for i in range(12)]:
         out = route(http, swarm, "gpt-4", "ab-run", agent=agent).json()

@@ -38,7 +38,7 @@ def abandoned(http: httpx.Client, swarm: Swarm) -> int:
 
 def wait_receipt(swarm: Swarm, run: str, timeout: float = 5.0) -> dict:
     path = swarm.costs / f"{run}.jsonl"
-    assert wait_until(lambda: path.exists() and bool(path.read_text().strip()), timeout), f"no receipt for {run}"
+    wait_until(lambda: path.exists() and bool(path.read_text().strip()), timeout, what=f"a receipt for {run}")
     return json.loads(path.read_text().splitlines()[-1], parse_float=Decimal)
 
 
@@ -77,12 +77,12 @@ def test_a_client_leaving_mid_stream_is_billed_for_what_was_generated(swarm, htt
     expected = (Decimal(receipt["input_tokens"]) * Decimal("0.000001")
                 + Decimal(receipt["output_tokens"]) * Decimal("0.000004"))
     assert receipt["cost_usd"] == expected.quantize(Decimal("0.000001")) and receipt["cost_usd"] > 0
-    assert wait_until(lambda: abandoned(http, swarm) == before + 1), "the upstream stream was not closed"
+    wait_until(lambda: abandoned(http, swarm) == before + 1, what="the upstream stream closed")
 
     def settled() -> bool:
         status = json.loads(http.get(swarm.url("ledger") + f"/budget/{run}").text, parse_float=Decimal)
         return status["spent_usd"] == receipt["cost_usd"]
-    assert wait_until(settled, 10), "the ledger never charged the abandoned stream's receipt"
+    wait_until(settled, 10, what="the ledger charging the abandoned stream's receipt")
 
 
 @pytest.mark.parametrize("surface", ["openai", "anthropic"])
@@ -95,4 +95,4 @@ def test_a_client_leaving_before_the_first_byte_still_gets_a_receipt(swarm, http
     receipt = wait_receipt(swarm, run)
     assert receipt["error"]["type"] == "client_disconnected" and receipt["status"] == "error"
     assert receipt["output_tokens"] < 200 and receipt["input_tokens"] > 0
-    assert wait_until(lambda: abandoned(http, swarm) == before + 1), "the upstream stream was not closed"
+    wait_until(lambda: abandoned(http, swarm) == before + 1, what="the upstream stream closed")
