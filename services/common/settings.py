@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # gateway: upstream calls
     upstream_connect_timeout_s: float = 5.0
     upstream_read_timeout_s: float = 120.0
+    # the hot path's HTTP client to providers: the gateway's own (http1) or aiohttp's (scripts/bench/upstream_ab.py)
+    upstream_client: Literal["http1", "aiohttp"] = "http1"
     max_attempts: int = 3  # the chosen provider plus up to two alternatives
     default_optimization: str = "cost"
     default_run_id: str = "default"

@@ -30,7 +30,7 @@ from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.caching import make_gateway_cache
 from services.gateway.forwarding.http1.httpx_transport import Http1Transport
-from services.gateway.forwarding.upstream import UpstreamClient
+from services.gateway.forwarding.upstream import make_upstream
 from services.gateway.limits.backend import make_limiter
 from services.gateway.limits.gate import RateGate, parse_specs
 from services.gateway.pipeline import Pipeline
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     leases = LeaseBook(
         ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
     )
-    upstream = UpstreamClient(settings.upstream_connect_timeout_s)
+    upstream = make_upstream(settings)
     gate = RateGate(
         make_limiter(settings, clock), parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock
     )

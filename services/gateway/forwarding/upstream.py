@@ -5,7 +5,9 @@ wait bounded by the caller."""
 from __future__ import annotations
 
 import ssl
+from typing import cast
 
+from services.common.settings import Settings
 from services.gateway.adapters.base import UpstreamRequest
 from services.gateway.forwarding.http1 import ConnectionPool, Response, target_of
 
@@ -27,3 +29,15 @@ class UpstreamClient:
         The caller bounds the wait for the answer; this bounds the connect."""
         return await self.pool.request("POST", target_of(req.url), req.headers, req.body,
                                        self.connect_timeout_s if connect_timeout_s is None else connect_timeout_s)
+
+
+def make_upstream(settings: Settings) -> UpstreamClient:
+    """The client `upstream_client` names: the gateway's own (`http1`) or aiohttp's. The aiohttp one
+    has this class's surface and answers with `http1.Response`'s (held to it by
+    tests/integration/gateway/test_upstream_contract.py), so the forwarder and the relay take it
+    as one of these."""
+    if settings.upstream_client == "aiohttp":
+        from services.gateway.forwarding.aiohttp_upstream import AiohttpUpstream
+
+        return cast(UpstreamClient, AiohttpUpstream(settings.upstream_connect_timeout_s))
+    return UpstreamClient(settings.upstream_connect_timeout_s)
