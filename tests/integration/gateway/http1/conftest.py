@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 import pytest
 import uvloop
 
-from tests.integration.gateway.http1.raw_server import Answer, RawServer
+from tests.integration.gateway.http1.raw_server import Answer, RawServer, start_raw_server
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
@@ -24,9 +24,7 @@ async def serve() -> AsyncIterator[Callable[..., Awaitable[RawServer]]]:
     servers: list[asyncio.Server] = []
 
     async def start(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> RawServer:
-        raw = RawServer(answer)
-        raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=ssl_context)
-        raw.port = raw.server.sockets[0].getsockname()[1]
+        raw = await start_raw_server(answer, ssl_context)
         servers.append(raw.server)
         return raw
 

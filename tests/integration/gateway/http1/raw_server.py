@@ -4,6 +4,7 @@ test scripts (sized, chunked, until close, cut short, garbage) and counts connec
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +40,14 @@ class RawServer:
 
     def url(self, scheme: str = "http") -> str:
         return f"{scheme}://localhost:{self.port}/v1/chat/completions"
+
+
+async def start_raw_server(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> RawServer:
+    """A RawServer listening on a free local port (close `.server` when done)."""
+    raw = RawServer(answer)
+    raw.server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=ssl_context)
+    raw.port = raw.server.sockets[0].getsockname()[1]
+    return raw
 
 
 def replying(raw: bytes, *, then_close: bool = False) -> Answer:
