@@ -16,6 +16,7 @@ kept one turns out closed: the forwarder's own retry does (`resent` stays 0).
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import zlib
 from functools import lru_cache
@@ -35,6 +36,8 @@ from services.gateway.forwarding.http1.head import OWN_HEADERS, request_head, ta
 from services.gateway.forwarding.http1.response import END_GRACE_S, disconnected
 
 _IDENTITY = {"Accept-Encoding": "identity"}
+_BAD_NAME = re.compile("[:\r\n\0]")
+_BAD_VALUE = re.compile("[\r\n\0]")
 
 
 class _CountingConnector(aiohttp.TCPConnector):
@@ -74,8 +77,12 @@ def _url(url: str) -> URL:
 
 
 def _headers(url: str, headers: dict[str, str], body_length: int) -> dict[str, str]:
-    request_head("POST", target_of(url), headers, body_length)  # BadRequestHead for what breaks a head
+    """The caller's headers less the gateway's own, and identity encoding; a header that would
+    break the request is refused as the gateway's own client refuses it (BadRequestHead)."""
     out = {name: value for name, value in headers.items() if name.lower() not in OWN_HEADERS}
+    names, values = "".join(out), "".join(out.values())
+    if "" in out or _BAD_NAME.search(names) or _BAD_VALUE.search(values) or not (names + values).isascii():
+        request_head("POST", target_of(url), headers, body_length)  # raises, naming the header, if it is bad
     out.update(_IDENTITY)
     return out
 
