@@ -29,11 +29,10 @@ from pathlib import Path
 
 import httpx
 import orjson
-from processes import Processes, answers, port_free, wait_until
+from processes import Processes, answers, cpu_seconds, port_free, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDERS = ("bench-a", "bench-b", "bench-c")
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -56,12 +55,6 @@ class Tally:
         self.outcomes += outcomes
         self.wall_s += wall_s
         self.cpu_s += cpu_s
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the process (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S  # utime, stime: fields 14 and 15 of stat
 
 
 def iso_ms(at: datetime) -> str:

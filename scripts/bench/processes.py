@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
 
 class Processes:
     def __init__(self, log_dir: Path) -> None:
@@ -89,3 +91,9 @@ def wait_until(check: Callable[[], bool], timeout_s: float, proc: subprocess.Pop
 
 def answers(url: str, timeout_s: float = 1.0) -> bool:
     return httpx.get(url, timeout=timeout_s).status_code == 200
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * TICK_S  # utime, stime: fields 14 and 15 of stat

@@ -1,7 +1,8 @@
-"""Gateway overhead benchmark: the same Node mock upstream called directly, through the Tollway
-swarm (router, ledger, gateway on their own ports) and, where installed, through LiteLLM's proxy,
-in one run: plain requests measured with wrk, streams (time to first token and total time) with a
-small aiohttp client; printed as two markdown tables.
+"""Gateway overhead benchmark: the same Node mock upstream called directly, through the floor (a
+bare uvicorn + Starlette + aiohttp pass-through, floor.py), through the Tollway swarm (router,
+ledger, gateway on their own ports) and, where installed, through LiteLLM's proxy, in one run:
+plain requests measured with wrk, streams (time to first token and total time) with a small
+aiohttp client; printed as two markdown tables.
 
 The swarm and proxies are pinned to one core, the mock, wrk and the stream client to the other.
 Every process this script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
@@ -20,14 +21,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import litellm_proxy
-from processes import Processes, answers, port_free, wait_until
-from report import DIRECT, Row, StreamRow, stream_table, table
+import wrkrun
+from processes import Processes, answers, cpu_seconds, port_free, wait_until
+from report import DIRECT, FLOOR, Row, StreamRow, stream_table, table, write_json
 from stream_client import merge, run_stream_client, stream_body
 from wrkrun import run_wrk
 
@@ -51,11 +53,12 @@ class Target:
     url: str
     run: str = ""
     auth: str = ""
+    pid: int | None = None  # the process serving it, whose CPU is measured (None: not measured)
 
 
 EXAMPLES = """examples:
   scripts/bench.sh                                   # plain rows at 1,16,64, stream rows at 1,16; 10 s each
-  scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm
+  scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm --no-floor
   scripts/bench.sh --only-stream --seconds 5         # the streaming rows only (no wrk needed)
   LITELLM_BIN=/path/to/venv scripts/bench.sh
 
@@ -77,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2, help="warm-up before each measurement (default 2)")
     p.add_argument("--concurrency", default="1,16,64",
                    help="comma-separated connection counts of the plain (wrk) rows (default 1,16,64)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="rounds per plain row, the targets taking turns; --seconds is split among them (default 1)")
     p.add_argument("--stream-concurrency", default="1,16",
                    help="comma-separated concurrent streams of the streaming rows (default 1,16)")
     only = p.add_mutually_exclusive_group()
@@ -89,8 +94,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stream-delay-ms", type=float, default=2,
                    help="the mock's delay before each content chunk, in ms (default 2)")
     p.add_argument("--base-port", type=int, default=16100,
-                   help="router +3, gateway +20, ledger +21, mock +90, litellm +40 (default 16100)")
+                   help="router +3, gateway +20, ledger +21, mock +90, litellm +40, floor +50 (default 16100)")
     p.add_argument("--no-gateway", action="store_true", help="measure the direct calls only")
+    p.add_argument("--no-floor", action="store_true",
+                   help="skip the floor (a bare uvicorn + Starlette + aiohttp pass-through on the swarm's core)")
     p.add_argument("--no-budget", action="store_true", help="skip the budgeted gateway scenario")
     p.add_argument("--no-litellm", action="store_true", help="skip LiteLLM even if installed")
     p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
@@ -134,30 +141,53 @@ def start_mock(procs: Processes, port: int, cpu: str | None, chunks: int, delay_
     return url
 
 
-def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path) -> dict[str, str]:
+def start_floor(procs: Processes, port: int, cpu: str | None, mock_url: str) -> Target:
+    proc = procs.start("floor", [sys.executable, str(HERE / "floor.py"), str(port), mock_url], cpu=cpu)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: answers(url + "/health"), 20, proc):
+        raise SetupFailed(f"the floor did not come up on :{port}; last log lines:\n{procs.tail('floor')}")
+    return Target(FLOOR, url + "/v1/chat/completions", pid=proc.pid)
+
+
+def swarm_env(root: Path, urls: dict[str, str], **extra: str) -> dict[str, str]:
+    """The environment of the swarm's services: state under `root`, each other's addresses, quiet logs."""
+    return {**os.environ, "TOLLWAY_ARTIFACTS_DIR": str(root / "artifacts"), "TOLLWAY_ROUTER_URL": urls["router"],
+            "TOLLWAY_LEDGER_URL": urls["ledger"], "TOLLWAY_ACCESS_LOG": "false", "TOLLWAY_LOG_LEVEL": "warning",
+            **extra}
+
+
+def start_service(procs: Processes, name: str, svc: str, port: int, cpu: str | None, env: dict[str, str]) -> int:
+    """One Tollway service on `port`, as process `name`, up and answering /health; its pid."""
+    proc = procs.start(name, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(port)],
+                       cpu=cpu, env=env, cwd=REPO)
+    if not wait_until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, proc):
+        raise SetupFailed(f"the {name} did not come up on :{port}; last log lines:\n{procs.tail(name)}")
+    return proc.pid
+
+
+def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path,
+                **extra_env: str) -> tuple[dict[str, str], int]:
+    """Router, ledger and gateway; their addresses and the gateway's pid."""
     urls = {svc: f"http://127.0.0.1:{port}" for svc, port in ports.items()}
-    env = {**os.environ, "TOLLWAY_ARTIFACTS_DIR": str(root / "artifacts"), "TOLLWAY_ROUTER_URL": urls["router"],
-           "TOLLWAY_LEDGER_URL": urls["ledger"], "TOLLWAY_ACCESS_LOG": "false", "TOLLWAY_LOG_LEVEL": "warning",
-           **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()}}
-    for svc in ("router", "ledger", "gateway"):
-        proc = procs.start(svc, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(ports[svc])],
-                           cpu=cpu, env=env, cwd=REPO)
-        if not wait_until(lambda svc=svc: answers(urls[svc] + "/health"), 30, proc):
-            raise SetupFailed(f"the {svc} did not come up on :{ports[svc]}; last log lines:\n{procs.tail(svc)}")
-    return urls
+    env = swarm_env(root, urls, **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
+                    **extra_env)
+    pids = {svc: start_service(procs, svc, svc, ports[svc], cpu, env) for svc in ("router", "ledger", "gateway")}
+    return urls, pids["gateway"]
 
 
-def register_and_wait(urls: dict[str, str], mock_url: str) -> None:
+def register_and_wait(urls: dict[str, str], mock_url: str, gateways: list[str] | None = None) -> None:
+    """The mock registered at the router, and listed by every gateway (default: the swarm's)."""
     resp = httpx.post(urls["router"] + "/register", json={**PROVIDER, "endpoint": mock_url}, timeout=10)
     if resp.status_code not in (200, 201):
         raise SetupFailed(f"POST /register answered {resp.status_code}: {resp.text[:300]}")
+    for gateway in gateways or [urls["gateway"]]:
 
-    def listed() -> bool:
-        data = httpx.get(urls["gateway"] + "/v1/models", timeout=2).json()["data"]
-        return any(m.get("id") == MODEL for m in data)
+        def listed(gateway: str = gateway) -> bool:
+            data = httpx.get(gateway + "/v1/models", timeout=2).json()["data"]
+            return any(m.get("id") == MODEL for m in data)
 
-    if not wait_until(listed, 20):
-        raise SetupFailed(f"the gateway never listed {MODEL} in GET /v1/models")
+        if not wait_until(listed, 20):
+            raise SetupFailed(f"the gateway at {gateway} never listed {MODEL} in GET /v1/models")
 
 
 def add_budget(urls: dict[str, str]) -> None:
@@ -185,7 +215,7 @@ def start_litellm(procs: Processes, binary: str, port: int, cpu: str | None, roo
     return url
 
 
-def _check(args: argparse.Namespace, target: Target) -> None:
+def check(args: argparse.Namespace, target: Target) -> None:
     """A test request of each kind the run will measure."""
     if not args.only_stream:
         _post_ok(target)
@@ -198,19 +228,28 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
     swarm_cpu, load_cpu = cpus
     mock_url = start_mock(procs, ports["mock"], load_cpu, args.stream_chunks, args.stream_delay_ms)
     targets = [Target(DIRECT, mock_url + "/v1/chat/completions")]
+    if args.no_floor:
+        note("floor: skipped (--no-floor)")
+    else:
+        try:
+            floor = start_floor(procs, ports["floor"], swarm_cpu, mock_url)
+            check(args, floor)
+            targets.append(floor)
+        except (SetupFailed, httpx.HTTPError) as exc:
+            note(f"floor: FAILED, its rows are skipped: {exc}")
     if args.no_gateway:
         note("gateway: skipped (--no-gateway)")
     else:
         try:
-            urls = start_swarm(procs, {k: ports[k] for k in ("router", "ledger", "gateway")}, swarm_cpu, root)
+            urls, pid = start_swarm(procs, {k: ports[k] for k in ("router", "ledger", "gateway")}, swarm_cpu, root)
             register_and_wait(urls, mock_url)
-            gateway = Target("gateway", urls["gateway"] + "/v1/chat/completions", run="bench")
-            _check(args, gateway)
+            gateway = Target("gateway", urls["gateway"] + "/v1/chat/completions", run="bench", pid=pid)
+            check(args, gateway)
             targets.append(gateway)
             if not args.no_budget:
                 add_budget(urls)
-                budgeted = Target("gateway + budget", gateway.url, run=BUDGET_RUN)
-                _check(args, budgeted)
+                budgeted = Target("gateway + budget", gateway.url, run=BUDGET_RUN, pid=pid)
+                check(args, budgeted)
                 targets.append(budgeted)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"gateway: FAILED, its rows are skipped: {exc}")
@@ -222,7 +261,7 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
         try:
             url = start_litellm(procs, binary, ports["litellm"], swarm_cpu, root, mock_url)
             proxy = Target("litellm proxy", url + "/v1/chat/completions", auth=litellm_proxy.MASTER_KEY)
-            _check(args, proxy)
+            check(args, proxy)
             targets.append(proxy)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"litellm: FAILED, its rows are skipped: {exc}")
@@ -230,29 +269,35 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
 
 
 def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu: str | None,
-          runner: Callable[..., Any], rounds: int = 1) -> Iterator[tuple[int, dict[str, list[Any]]]]:
+          runner: Callable[..., Any], rounds: int = 1) -> Iterator[tuple[int, dict[str, list[Any]], dict[str, float]]]:
     """Each concurrency in `rounds` rounds in which the targets take turns with `runner` (wrk or
     the stream client), `--seconds` split among the rounds, a warm-up before a target's first run;
-    the results of each target's rounds, by scenario."""
+    the results of each target's rounds, and the CPU its process used in them, by scenario."""
     for conns in _counts(counts):
         results: dict[str, list[Any]] = {t.scenario: [] for t in targets}
+        cpu: dict[str, float] = {t.scenario: 0.0 for t in targets}
         for round_no in range(rounds):
             for t in targets:
                 options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
                 if round_no == 0 and args.warmup > 0:
                     runner(t.url, conns, args.warmup, **options)
+                before = cpu_seconds(t.pid) if t.pid else 0.0
                 results[t.scenario].append(runner(t.url, conns, args.seconds / rounds, **options))
-        yield conns, results
+                cpu[t.scenario] += cpu_seconds(t.pid) - before if t.pid else 0.0
+        yield conns, results, cpu
 
 
 def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | None) -> list[Row]:
+    """Each plain row in `--rounds` rounds, the targets taking turns, a target's rounds pooled."""
     rows: list[Row] = []
-    for conns, results in _runs(args, args.concurrency, targets, load_cpu, run_wrk):
+    for conns, results, cpu in _runs(args, args.concurrency, targets, load_cpu, run_wrk,
+                                     rounds=max(1, args.rounds)):
         for t in targets:
-            result = results[t.scenario][0]
+            result = wrkrun.merge(results[t.scenario])
             note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
-                 f"p99 {result.p99_ms:.2f} ms  errors {result.errors}")
-            rows.append(Row(t.scenario, conns, result))
+                 f"p99 {result.p99_ms:.2f} ms  errors {result.errors}"
+                 + (f"  rounds {' '.join(f'{r.rps:,.0f}' for r in results[t.scenario])}" if args.rounds > 1 else ""))
+            rows.append(Row(t.scenario, conns, result, cpu[t.scenario] if t.pid else None))
     return rows
 
 
@@ -261,15 +306,15 @@ def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: s
     streams of a target's rounds pooled: a machine that slows down for a while slows every target,
     not whichever happened to run then (time to first token is a difference of a millisecond)."""
     rows: list[StreamRow] = []
-    for conns, results in _runs(args, args.stream_concurrency, targets, load_cpu, run_stream_client,
-                                rounds=max(1, args.stream_rounds)):
+    for conns, results, cpu in _runs(args, args.stream_concurrency, targets, load_cpu, run_stream_client,
+                                     rounds=max(1, args.stream_rounds)):
         for t in targets:
             result = merge(results[t.scenario])
             note(f"  {t.scenario + ' stream':<25} c={conns:<3} {result.rps:>7,.0f} streams/s  "
                  f"TTFT p50 {result.ttft_p50_ms:.2f} ms p99 {result.ttft_p99_ms:.2f} ms  "
                  f"total p50 {result.total_p50_ms:.2f} ms  errors {result.errors}"
                  + (f" (first: {result.first_error})" if result.first_error else ""))
-            rows.append(StreamRow(t.scenario, conns, result))
+            rows.append(StreamRow(t.scenario, conns, result, cpu[t.scenario] if t.pid else None))
     return rows
 
 
@@ -292,7 +337,7 @@ def budget_summary(ports: dict[str, int]) -> str:
             f"{upstream.get('connections_opened')} connections opened to the mock")
 
 
-def _versions() -> str:
+def versions() -> str:
     def first_line(cmd: list[str]) -> str:
         try:
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
@@ -304,7 +349,7 @@ def _versions() -> str:
             f"{first_line(['wrk', '--version']).split(' Copyright')[0]}, {os.cpu_count()} cores")
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
+def interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -317,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
     cpus = (args.swarm_cpu, args.load_cpu) if pinned else (None, None)
     b = args.base_port
-    ports = {"router": b + 3, "gateway": b + 20, "ledger": b + 21, "mock": b + 90, "litellm": b + 40}
+    ports = {"router": b + 3, "gateway": b + 20, "ledger": b + 21, "mock": b + 90, "litellm": b + 40, "floor": b + 50}
     busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
     if busy:
         note(f"bench: ports already in use: {', '.join(busy)} (stop what holds them or pass --base-port)")
@@ -325,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(tempfile.mkdtemp(prefix="tollway-bench-"))
     procs = Processes(root)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)  # also when started in the background with SIGINT ignored
+        signal.signal(sig, interrupt)  # also when started in the background with SIGINT ignored
     try:
         note(f"bench: logs and receipts in {root}; "
              + (f"swarm on core {cpus[0]}, mock, wrk and stream client on core {cpus[1]}" if pinned
@@ -349,22 +394,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
-          f"{_versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
+          f"{versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
                                 "unpinned") + "\n")
     if rows:
         print(table(rows))
-        print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio.")
+        print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio; "
+              "vs floor = the row's req/s, or overhead, over the floor's (a bare uvicorn + Starlette + aiohttp "
+              "pass-through on the same core, same run); CPU = the serving process's, per request, and the "
+              "req/s one core of it would serve.")
     if stream_rows:
         print(("\n" if rows else "") + stream_table(stream_rows))
         print(f"\nStreams: {args.stream_chunks} content chunks {args.stream_delay_ms:g} ms apart; TTFT = time to the "
               "first chunk with content; TTFT p50 overhead = TTFT p50 − direct TTFT p50 at the same concurrency; "
               f"each row pools {max(1, args.stream_rounds)} rounds in which the targets took turns.")
     if args.json:
-        args.json.write_text(json.dumps(
-            [{**asdict(r.result), "scenario": r.scenario, "concurrency": r.concurrency, "rps": r.result.rps}
-             for r in rows]
-            + [{**asdict(r.result), "ttfts_ms": None, "totals_ms": None, "scenario": r.scenario, "stream": True,
-                "concurrency": r.concurrency, "rps": r.result.rps} for r in stream_rows], indent=2))
+        write_json(args.json, rows, stream_rows)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,14 @@ class WrkResult:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def merge(results: list[WrkResult]) -> WrkResult:
+    """Rounds of one target pooled: requests, seconds and errors summed; p50 and p99 the median of
+    the rounds' (wrk keeps no samples to pool)."""
+    return WrkResult(sum(r.requests for r in results), sum(r.seconds for r in results),
+                     statistics.median(r.p50_ms for r in results), statistics.median(r.p99_ms for r in results),
+                     sum(r.errors for r in results))
 
 
 def parse(output: str) -> WrkResult:
