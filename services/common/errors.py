@@ -114,6 +114,22 @@ class DependencyUnavailable(TollwayError):
     type = "service_unavailable"
 
 
+class ReceiptNotWritten(TollwayError):
+    """The request's receipt could not be written (the disk refused): its answer is withheld,
+    since it cannot be metered."""
+
+    status = 503
+    type = "receipt_not_written"
+
+
+class UpstreamUnreadable(TollwayError):
+    """The provider answered, and its answer could not be read (a corrupt body, a shape no
+    adapter knows): the call was paid for and is charged at the gateway's estimate."""
+
+    status = 502
+    type = "upstream_unreadable"
+
+
 class ProvidersUnavailable(TollwayError):
     """Every provider that could serve the request is out for now (circuit open, unhealthy)."""
 

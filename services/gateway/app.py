@@ -139,7 +139,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "connected": budgets.connected,
                 "leases": leases.active,
                 "lease_grows": leases.grows,
+                "reservations_in_flight": leases.in_flight,
             },
+            # admitted requests whose receipt is not written yet: 0 whenever nothing is in flight
+            "settlements_open": pipeline.open_settlements,
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
             "routing": pipeline.routing.health(),
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},

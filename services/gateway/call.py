@@ -12,7 +12,7 @@ from services.common.selection.request import Requirements
 
 @dataclass(slots=True)
 class Call:
-    request_id: str
+    request_id: str  # the gateway's own, unique: the receipt's key at the ledger
     run_id: str
     agent: str
     payload: dict[str, Any]
@@ -23,6 +23,13 @@ class Call:
     kind: str = "chat"  # chat | embeddings: what is sent upstream and how the answer is read
     client_ip: str | None = None
     cache_headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, X-Tollway-Cache-TTL
+    client_request_id: str | None = None  # the caller's id for it (X-Request-ID, /route's request_id)
+
+    @property
+    def trace_id(self) -> str:
+        """The id the logs follow it by (and calls made for it carry as X-Request-ID): the caller's
+        own when it gave one, as the gateway's access log shows."""
+        return self.client_request_id or self.request_id
 
     @property
     def client_wants_usage(self) -> bool:
@@ -31,8 +38,9 @@ class Call:
 
 
 class RecentRequestIds:
-    """Refuses a request id seen recently: receipts are idempotent on request_id, so a reused id
-    would make the ledger drop the second request's spend."""
+    """Refuses a caller's request id seen recently by this process: a repeat is most likely a
+    client retrying by mistake. (Receipts never collide whatever the caller sends: their
+    request_id is the gateway's own; the caller's is `client_request_id`.)"""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity

@@ -1,8 +1,8 @@
-"""The life of one request: select, reserve from the run's budget lease, forward with fallback,
-receipt, release.
+"""The life of one request: the door (key, rate limits), select, reserve from the budget
+leases, forward with fallback, settle (one receipt, every reservation released: `settlement.py`).
 
-Both client APIs (`POST /route`, `POST /v1/chat/completions`) go through here; streaming answers
-continue in `streaming.py`.
+Every client API (`POST /route`, `/v1/chat/completions`, `/v1/messages`, `/v1/embeddings`) goes
+through here; streaming answers continue in `streaming.py`.
 """
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import structlog
 
 from services.common.clock import Clock, to_us
-from services.common.errors import BudgetExceeded, TollwayError, UpstreamRejected
+from services.common.errors import UpstreamRejected
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision
-from services.common.selection.estimate import expected_tokens, typical_input_tokens
+from services.common.selection.estimate import expected_tokens
 from services.common.settings import Settings
 from services.gateway.adapters.base import ParsedResponse, Usage
+from services.gateway.api.headers import answer_headers
 from services.gateway.auth.directory import KeyDirectory
 from services.gateway.auth.identify import Identity, authorize_model, identify
 from services.gateway.budgets.leases import LeaseBook, Reservation
@@ -39,11 +39,12 @@ from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.gate import RateGate
 from services.gateway.limits.resolve import Subject
-from services.gateway.receipts.build import RequestFacts, build_receipt
+from services.gateway.receipts.build import RequestFacts
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import RegistryView
 from services.gateway.routing import GatewayRouting
+from services.gateway.settlement import Outcome, Settlement, zero_cost
 from services.gateway.snapshots.follower import SnapshotFollower
 
 log = structlog.get_logger("tollway.gateway")
@@ -70,6 +71,13 @@ class Admitted:
     verdict: Verdict | None = None  # the rate limits it passed (for headers and token correction)
     cache: CacheRequest | None = None  # its cache key and what the cache may do with it
     hit: Hit | None = None  # the cached answer it gets instead of forwarding
+    settlement: Settlement = None  # type: ignore[assignment]  # set by Pipeline.admit, always
+
+    @property
+    def receipt(self) -> dict[str, Any]:
+        receipt = self.settlement.receipt
+        assert receipt is not None, "settled before it is answered"
+        return receipt
 
 
 @dataclass(slots=True)
@@ -113,6 +121,7 @@ class Pipeline:
         # retries, timeouts, fallback and the circuit breakers every request of this process shares
         self.forwarder = Forwarder(upstream, settings, Breakers(BreakerConfig.from_settings(settings)))
         self.zero_cost_successes = 0  # successful answers at a priced provider whose receipt cost $0
+        self.open_settlements = 0  # admitted requests without their receipt yet (/health: back to 0 when idle)
         self.routing = GatewayRouting(settings)  # selection context, in-flight counts, outcome reports
 
     # -- admission: decide and reserve ---------------------------------------------------------
@@ -135,26 +144,38 @@ class Pipeline:
                                      self.keys.value.limits)
 
     async def admit(self, call: Call) -> Admitted:
+        """Through the door (key, rate limits, a new request id), then either the cached answer or
+        a decision with the worst case reserved on every budget. From the decision on the request
+        has its `Settlement`: whatever fails later (a reservation too) settles it."""
         started = time.perf_counter()
         identity = self.authenticate(call)
         verdict = await self.rate_limit(call, identity)
         cache = self._cache_request(call, identity)
-        self.recent_ids.claim(call.request_id)
+        if call.client_request_id is not None:  # the gateway's own ids are new by construction
+            self.recent_ids.claim(call.client_request_id)
         if cache is not None and self.cache is not None and (hit := await self.cache.lookup(cache)) is not None:
             facts = RequestFacts(call.request_id, call.run_id, call.agent, "cache", hit_reason(hit),
                                  stream=call.stream, identity=identity.receipt_fields() if identity else {},
-                                 cache=hit.receipt_fields())
-            return Admitted(call, None, [], facts, [], started, verdict, cache, hit)
+                                 cache=hit.receipt_fields(), client_request_id=call.client_request_id)
+            admitted = Admitted(call, None, [], facts, [], started, verdict, cache, hit)
+            admitted.settlement = Settlement(self, admitted)
+            return admitted
         decision = self.decide(call, identity)
         # circuit open or unhealthy: not tried
         decision = skip_unavailable(decision, self.forwarder.breakers, self.settings.max_attempts)
-        candidates = await self._within_quotas(decision, call)
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
                              identity=identity.receipt_fields() if identity else {},
-                             experiment=decision.experiment_json())
-        reservations = await self._reserve(call, identity, candidates, facts, decision.provider, started)
-        return Admitted(call, decision, candidates, facts, reservations, started, verdict, cache)
+                             experiment=decision.experiment_json(), client_request_id=call.client_request_id)
+        admitted = Admitted(call, decision, [], facts, [], started, verdict, cache)
+        admitted.settlement = settlement = Settlement(self, admitted)
+        try:
+            admitted.candidates = await self._within_quotas(decision, call)
+            await self._reserve(admitted, identity)
+        except BaseException as exc:
+            settlement.close(exc)  # its refusal receipt, and what was reserved already released
+            raise
+        return admitted
 
     def _cache_request(self, call: Call, identity: Identity | None) -> CacheRequest | None:
         """Read the request's cache controls (a 400 for bad ones) and take them out of what is
@@ -170,9 +191,9 @@ class Pipeline:
         hit = admitted.hit
         assert hit is not None
         input_tokens, output_tokens = hit_usage(hit)
-        receipt = self.record(admitted, hit_provider(hit), status="success", http_status=200,
-                              input_tokens=input_tokens, output_tokens=output_tokens)
-        return Completed(admitted, None, ParsedResponse(hit.body, {}, None), receipt)
+        with admitted.settlement.owned() as settlement:
+            settlement.settle(hit_provider(hit), Outcome("success", 200), usage=Usage(input_tokens, output_tokens))
+        return Completed(admitted, None, ParsedResponse(hit.body, {}, None), admitted.receipt)
 
     async def _within_quotas(self, decision: Decision, call: Call) -> list[Provider]:
         """The providers to try, at most max_attempts, skipping any over its own rate quota."""
@@ -183,124 +204,95 @@ class Pipeline:
         names = await self.gate.within_provider_quota(list(by_name), expected_tokens(call.payload), published)
         return [by_name[n] for n in names][: self.settings.max_attempts]
 
-    async def _reserve(self, call: Call, identity: Identity | None, candidates: list[Provider],
-                       facts: RequestFacts, provider: Provider, started: float) -> list[Reservation]:
+    async def _reserve(self, admitted: Admitted, identity: Identity | None) -> None:
         """Reserve the worst case from the lease on every budget the request falls under (its
-        run's, key's, team's, org's); all or none."""
+        run's, key's, team's, org's); all or none (the settlement releases what was taken when a
+        later one refuses)."""
+        call = admitted.call
         budgets = [b for b in budgets_of(call.run_id, identity) if b in self.budgets.value]
         if not budgets:
-            return []
-        amount = worst_case(candidates, call.payload)
-        facts.hold_usd = amount
-        reservations: list[Reservation] = []
-        try:
-            for budget in budgets:
-                reservation = await self.leases.reserve(budget, to_micros(amount), call.request_id)
-                if reservation is not None:
-                    reservations.append(reservation)
-        except TollwayError as exc:  # over budget (402) or no ledger to grow a lease (503)
-            for reservation in reservations:
-                self.leases.release(reservation, 0)
-            self._record_refusal(facts, provider, started, exc)
-            raise
-        facts.lease_ids = [r.lease_id for r in reservations]
-        return reservations
-
-    def _record_refusal(self, facts: RequestFacts, provider: Provider, started: float,
-                        exc: TollwayError) -> None:
-        status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
-        receipt = build_receipt(facts, provider, status=status, http_status=exc.status,
-                                input_tokens=0, output_tokens=0, latency_ms=_ms(started),
-                                timestamp=self.clock.now(), error={"type": exc.type, "message": exc.message})
-        self.writer.write(receipt)
+            return
+        amount = worst_case(admitted.candidates, call.payload)
+        admitted.facts.hold_usd = amount
+        for budget in budgets:
+            reservation = await self.leases.reserve(budget, to_micros(amount), call.trace_id)
+            if reservation is not None:
+                admitted.reservations.append(reservation)
+                admitted.facts.lease_ids.append(reservation.lease_id)
 
     # -- forwarding -----------------------------------------------------------------------
     async def forward(self, admitted: Admitted, *, stream: bool) -> Answer:
-        """The first answer of the candidates (retries, fallback, breakers: forwarding/fallback.py);
-        when none answers, the receipt says so and the error is raised."""
-        call = admitted.call
-        try:
-            return await self.forwarder.first_answer(admitted.candidates, request_builder(call, stream=stream),
-                                                     admitted.facts, stream=stream)
-        except TollwayError as exc:
-            self.finish_failed(admitted, exc)
-            raise
+        """The first answer of the candidates (retries, fallback, breakers: forwarding/fallback.py),
+        attached to the request's settlement; raises when none answers (the caller's settlement
+        scope writes the receipt)."""
+        answer = await self.forwarder.first_answer(admitted.candidates, request_builder(admitted.call, stream=stream),
+                                                   admitted.facts, stream=stream)
+        admitted.settlement.attach(answer)
+        return answer
+
+    async def open_stream(self, admitted: Admitted) -> Answer:
+        """A streamed request's upstream answer; from here the stream that relays it owns the
+        request's settlement (`EventStream` closes it). A 4xx the caller caused raises, settled."""
+        with admitted.settlement.owned() as settlement:
+            answer = await self.forward(admitted, stream=True)
+            if answer.status >= 400:
+                raise self.rejected(admitted, answer)
+            settlement.handed_off = True
+        return answer
 
     async def complete(self, call: Call) -> Completed:
         """A non-streaming request from admission to receipt."""
         admitted = await self.admit(call)
         if admitted.hit is not None:
             return self.answer_from_cache(admitted)
-        answer = await self.forward(admitted, stream=False)
-        body = answer.body or b""
-        if answer.status >= 400:
-            raise self.rejected(admitted, answer)[1]
-        parsed = parse_answer(answer.adapter, body, call.kind)
-        usage = parsed.usage if parsed else None
-        if usage is None:
-            in_tokens = typical_input_tokens(call.payload)
-            out_tokens = 0 if call.kind == "embeddings" else max(len(body) // 4, 1)
-        else:
-            in_tokens, out_tokens = usage.input_tokens, usage.output_tokens
-        receipt = self.record(admitted, answer.provider, status="success", http_status=answer.status,
-                              input_tokens=in_tokens, output_tokens=out_tokens,
-                              usage_estimated=usage is None, usage=usage)
+        with admitted.settlement.owned() as settlement:
+            answer = await self.forward(admitted, stream=False)
+            body = answer.body or b""
+            if answer.status >= 400:
+                raise self.rejected(admitted, answer)
+            parsed = parse_answer(answer.adapter, body, call.kind)
+            usage = parsed.usage if parsed else None
+            settlement.settle(answer.provider, Outcome("success", answer.status), usage=usage, charged=True)
         if parsed is not None:
-            await self.remember(admitted, parsed.body, receipt, answer.provider)
-        return Completed(admitted, answer, parsed, receipt)
+            await self.remember(admitted, parsed.body, admitted.receipt, answer.provider)
+        return Completed(admitted, answer, parsed, admitted.receipt)
 
     async def remember(self, admitted: Admitted, body: bytes | None, receipt: dict[str, Any],
                        provider: Provider) -> None:
-        """Keep a successful answer (OpenAI chat.completion bytes) in the cache, if it may be kept."""
+        """Keep a successful answer (OpenAI chat.completion bytes) in the cache, if it may be kept.
+        The cache is best effort: a failure to keep is logged, and the answer goes out."""
         if admitted.cache is not None and self.cache is not None and body is not None:
-            await self.cache.store(admitted.cache, body, receipt["cost_usd"], provider.name)
+            try:
+                await self.cache.store(admitted.cache, body, receipt["cost_usd"], provider.name)
+            except Exception as exc:  # noqa: BLE001 - the receipt is written; the client gets its answer
+                log.warning("cache_store_failed", request_id=admitted.call.request_id, error=repr(exc)[:300])
 
-    def rejected(self, admitted: Admitted, answer: Answer) -> tuple[dict[str, Any], UpstreamRejected]:
+    def rejected(self, admitted: Admitted, answer: Answer) -> UpstreamRejected:
         """A 4xx the caller caused: its receipt, and the provider's own words as the error to answer
         with (in the one error shape, with the provider's status)."""
         message = answer.adapter.error_message(answer.status, answer.body or b"")
-        receipt = self.record(admitted, answer.provider, status="error", http_status=answer.status,
-                              input_tokens=0, output_tokens=0,
-                              error={"type": "upstream_client_error", "message": message})
-        return receipt, UpstreamRejected(f"provider {answer.provider.name} refused the request: {message}",
-                                         status=answer.status, extra={"provider": answer.provider.name})
+        receipt = admitted.settlement.settle(answer.provider, Outcome(
+            "error", answer.status, {"type": "upstream_client_error", "message": message}))
+        assert receipt is not None
+        return UpstreamRejected(f"provider {answer.provider.name} refused the request: {message}",
+                                status=answer.status, extra={"provider": answer.provider.name},
+                                headers=answer_headers(receipt, admitted.verdict))
 
-    # -- receipts ---------------------------------------------------------------------------
-    def record(self, admitted: Admitted, provider: Provider, *, status: str, http_status: int,
-               input_tokens: int, output_tokens: int, usage_estimated: bool = False,
-               error: dict[str, str] | None = None, charged: bool | None = None,
-               usage: Usage | None = None) -> dict[str, Any]:
-        """Write the receipt (before the client sees the answer) and free the rest of the reservation.
-        `usage` (the provider's) adds its prompt-cache counts to the receipt."""
-        receipt = build_receipt(admitted.facts, provider, status=status, http_status=http_status,
-                                input_tokens=input_tokens, output_tokens=output_tokens,
-                                latency_ms=_ms(admitted.started), timestamp=self.clock.now(),
-                                usage_estimated=usage_estimated, error=error, charged=charged,
-                                cache_read_input_tokens=usage.cache_read_input_tokens if usage else 0,
-                                cache_creation_input_tokens=usage.cache_creation_input_tokens if usage else 0,
-                                cache_creation_1h_input_tokens=usage.cache_creation_1h_input_tokens if usage else 0)
-        self.writer.write(receipt)
-        self.routing.finished(receipt)  # no longer in flight; outcomes to the router
-        for reservation in admitted.reservations:
-            self.leases.release(reservation, to_micros(receipt["cost_usd"]))
+    # -- after the receipt ------------------------------------------------------------------------
+    def after_receipt(self, admitted: Admitted, provider: Provider, receipt: dict[str, Any], tokens: int) -> None:
+        """What follows a written receipt: the request is no longer in flight (outcomes to the
+        router), its rate-limit tokens corrected to the real usage, a $0 success flagged."""
+        self.routing.finished(receipt)
         if admitted.verdict is not None and admitted.verdict.hits:
-            self._background(self.gate.settle(admitted.verdict, input_tokens + output_tokens))
-        priced = provider.input_per_token > 0 or provider.output_per_token > 0
-        if priced and receipt["cost_usd"] == Decimal(0) and status == "success" and output_tokens > 0:
+            self._background(self.gate.settle(admitted.verdict, tokens))
+        if zero_cost(provider, receipt, receipt["output_tokens"]):
             self.zero_cost_successes += 1
             log.warning("zero_cost_success", provider=provider.name, request_id=admitted.call.request_id)
-        return receipt
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def finish_failed(self, admitted: Admitted, exc: TollwayError) -> dict[str, Any]:
-        assert admitted.decision is not None, "a cache hit does not fail"
-        return self.record(admitted, admitted.decision.provider, status="error", http_status=exc.status,
-                           input_tokens=0, output_tokens=0,
-                           error={"type": exc.type, "message": exc.message})
 
 
 def _ms(started: float) -> float:

@@ -5,8 +5,10 @@ did not ask for it. The receipt is written before the final `[DONE]` goes out. A
 without its end marker is an error: the client gets an error event, never a clean-looking end,
 and the receipt says `truncated`; so does a stream that stays silent past the provider's idle
 timeout, or runs past its total timeout. A client that goes away mid-stream still gets a receipt
-for what was generated, and the upstream request is closed. The receipt carries the time to the
-first token (`ttft_ms`); the stream's outcome goes to the provider's circuit breaker.
+for what was generated, and the upstream request is closed; so does a stream that breaks in a way
+nobody foresaw (a chunk no parser expected): every end goes through the request's settlement.
+The receipt carries the time to the first token (`ttft_ms`); the stream's outcome goes to the
+provider's circuit breaker when the settlement closes.
 
 The upstream is read as it arrives (one idle-timeout check per read, not per line), and the
 events one read completed go to the client in one write: nothing waits for more to come.
@@ -22,12 +24,11 @@ from typing import Any
 import orjson
 import structlog
 
-from services.common.selection.estimate import typical_input_tokens
-from services.gateway.adapters.base import Usage
 from services.gateway.cache.sse import ChunkAssembler
 from services.gateway.forwarding.fallback import Answer
 from services.gateway.forwarding.http1 import ReadTimeout, Response, UpstreamHTTPError
 from services.gateway.pipeline import Admitted, Pipeline
+from services.gateway.settlement import CLIENT_GONE, Outcome
 
 log = structlog.get_logger("tollway.gateway.stream")
 
@@ -81,52 +82,22 @@ async def _event_batches(resp: Response) -> AsyncIterator[list[list[bytes]]]:
         yield [lines]
 
 
-class StreamTally:
-    """What a stream has brought so far, and its one receipt."""
-
-    __slots__ = ("pipeline", "admitted", "answer", "usage", "text_len", "recorded")
-
-    def __init__(self, pipeline: Pipeline, admitted: Admitted, answer: Answer) -> None:
-        self.pipeline = pipeline
-        self.admitted = admitted
-        self.answer = answer
-        self.usage: Usage | None = None  # the provider's, once it has said
-        self.text_len = 0  # characters of generated text (the estimate when usage never comes)
-        self.recorded = False
-
-    def record(self, status: str, error: dict[str, str] | None = None) -> dict[str, Any] | None:
-        """The stream's receipt (once): the provider's usage, else an estimate marked as one."""
-        if self.recorded:
-            return None
-        self.recorded = True
-        answer, usage = self.answer, self.usage
-        answer.settle(status == "success" or (error or {}).get("type") == "client_disconnected")
-        in_tokens = usage.input_tokens if usage else typical_input_tokens(self.admitted.call.payload)
-        out_tokens = usage.output_tokens if usage else (self.text_len + 3) // 4
-        return self.pipeline.record(self.admitted, answer.provider, status=status, http_status=answer.status,
-                                    input_tokens=in_tokens, output_tokens=out_tokens, usage_estimated=usage is None,
-                                    error=error, charged=True, usage=usage)
-
-
-CLIENT_GONE = {"type": "client_disconnected", "message": "client went away mid-stream; billed for what was generated"}
-
-
-def abandon(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> None:
-    """The client left before the stream's first byte was relayed: its receipt (the input the
-    provider has read), its reservation freed, and the upstream request closed."""
-    try:
-        StreamTally(pipeline, admitted, answer).record("error", CLIENT_GONE)
-    finally:
-        answer.response.close()
+def _truncated(message: str) -> Outcome:
+    return Outcome("error", 200, {"type": "truncated", "message": message})
 
 
 async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> AsyncGenerator[bytes, None]:
+    """The stream's events to the client; its receipt (through the request's settlement) before
+    the end marker goes out, or with what was generated when it ends any other way. A stream is
+    billed (`charged`) however it ends: the provider generated what it sent."""
     call = admitted.call
-    tally = StreamTally(pipeline, admitted, answer)
-    record = tally.record
+    settlement = admitted.settlement
     finished = False
     resp = answer.response
     facts = admitted.facts
+
+    def record(outcome: Outcome) -> dict[str, Any] | None:
+        return settlement.settle(answer.provider, outcome, usage=settlement.usage, charged=True)
 
     parser = answer.adapter.stream_parser()
     assembler = ChunkAssembler() if admitted.cache is not None else None  # the answer, for the cache
@@ -137,16 +108,16 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
             for lines in batch:
                 for event in parser.parse_event(lines):
                     if event.usage is not None:
-                        tally.usage = event.usage
+                        settlement.usage = event.usage
                     if event.text:
                         if facts.ttft_ms is None:
                             facts.ttft_ms = (time.perf_counter() - admitted.started) * 1000
-                        tally.text_len += len(event.text)
+                        settlement.text_chars += len(event.text)
                     if assembler is not None:
                         _feed(assembler, event.raw)
                     if event.done:
                         finished = True
-                        receipt = record("success")
+                        receipt = record(Outcome("success", answer.status))
                         if assembler is not None and receipt is not None:
                             await pipeline.remember(admitted, assembler.body(), receipt, answer.provider)
                         out.append(event.raw)
@@ -160,28 +131,35 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
             if finished:
                 break
         if not finished:
-            record("error", {"type": "truncated", "message": "upstream stream ended without its end marker"})
+            record(_truncated("upstream stream ended without its end marker"))
             yield _error_event("upstream_truncated",
                                f"provider {answer.provider.name} ended the stream before it was "
                                "complete; the answer above is partial (no fallback after the first byte)")
     except StreamUnreadable as exc:
-        record("error", {"type": "truncated", "message": f"upstream stream unreadable: {exc}"})
+        record(_truncated(f"upstream stream unreadable: {exc}"))
         yield _error_event("upstream_truncated",
                            f"provider {answer.provider.name} sent a stream that cannot be read ({exc}); the "
                            "answer above is partial (no fallback after the first byte)")
     except StreamStalled as exc:
-        record("error", {"type": "truncated", "message": f"upstream stream stalled: {exc}"})
+        record(_truncated(f"upstream stream stalled: {exc}"))
         yield _error_event("upstream_timeout",
                            f"provider {answer.provider.name} stopped mid-stream: {exc}; the answer above is "
                            "partial (no fallback after the first byte)")
     except (UpstreamHTTPError, TimeoutError) as exc:
-        record("error", {"type": "truncated", "message": f"upstream stream failed: {exc!r}"[:300]})
+        record(_truncated(f"upstream stream failed: {exc!r}"[:300]))
         yield _error_event("upstream_truncated",
                            f"provider {answer.provider.name} failed mid-stream; the answer above is "
                            "partial (no fallback after the first byte)")
     except (asyncio.CancelledError, GeneratorExit):
-        record("error", CLIENT_GONE)
+        record(Outcome("error", 499, dict(CLIENT_GONE)))
         raise
+    except Exception as exc:  # noqa: BLE001 - a chunk no parser expected: the stream ends, settled
+        log.error("stream_failed_unexpectedly", provider=answer.provider.name, request_id=call.request_id,
+                  error=f"{type(exc).__name__}: {exc}"[:300])
+        record(_truncated(f"upstream stream unreadable: {type(exc).__name__}: {exc}"[:300]))
+        yield _error_event("upstream_truncated",
+                           f"provider {answer.provider.name} sent a stream that cannot be read; the answer "
+                           "above is partial (no fallback after the first byte)")
     finally:
         if finished:
             resp.done_reading()  # the end marker came: the connection stays if the answer's end follows

@@ -81,7 +81,9 @@ def test_route_returns_answer_decision_and_receipt(swarm, http, providers):
     on_disk = read_receipts(swarm, "walk")[-1]
     expected = (Decimal(usage["prompt_tokens"]) * 10 + Decimal(usage["completion_tokens"]) * 30) / 1_000_000
     assert on_disk["cost_usd"] == expected.quantize(Decimal("0.000001"))
-    assert on_disk["request_id"] == "req-walk-1" and on_disk["agent"] == "my-agent"
+    # the caller's id is kept beside the receipt's own (unique whatever callers send)
+    assert on_disk["client_request_id"] == "req-walk-1" and on_disk["agent"] == "my-agent"
+    assert on_disk["request_id"] == out["request_id"] == resp.headers["x-tollway-request-id"] != "req-walk-1"
     assert '"cost_usd":' in (swarm.costs / "walk.jsonl").read_text()
 
 

@@ -24,7 +24,7 @@ OPTIMIZATION_HEADER = "x-tollway-optimization"
 
 # raw (lower-case, as ASGI servers give them) header name -> ClientHeaders field
 _READ = {b"x-tollway-run": "run", b"x-tollway-agent": "agent", b"x-tollway-optimization": "optimization",
-         b"authorization": "authorization", b"x-api-key": "api_key"}
+         b"authorization": "authorization", b"x-api-key": "api_key", b"x-request-id": "client_request_id"}
 _CACHE = {name.encode("latin-1"): name for name in CACHE_HEADERS}
 
 
@@ -38,6 +38,7 @@ class ClientHeaders:
     optimization: str | None = None
     authorization: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
+    client_request_id: str | None = None
     cache: dict[str, str] = field(default_factory=dict)  # what the response cache reads
 
     @classmethod
@@ -54,23 +55,35 @@ class ClientHeaders:
     def run_id(self, default: str) -> str:
         return require_safe_id(self.run or default, "X-Tollway-Run")
 
+    @property
+    def request_id(self) -> str | None:
+        """The caller's own id for the request (X-Request-ID), if it sent one: a safe id or a 400."""
+        if not self.client_request_id:
+            return None
+        return require_safe_id(self.client_request_id, "X-Request-ID")
+
     def agent_name(self, default: str) -> str:
-        value = self.agent or default
-        if len(value) > 200:
-            raise InvalidRequest("X-Tollway-Agent is longer than 200 characters", field="X-Tollway-Agent")
-        return value
+        return agent_name(self.agent or default, "X-Tollway-Agent")
 
     def strategy(self, default: str) -> str:
-        value = self.optimization or default
-        if value not in OPTIMIZATIONS:
-            raise InvalidRequest(f"X-Tollway-Optimization must be one of {', '.join(OPTIMIZATIONS)}",
-                                 field="X-Tollway-Optimization")
-        return value
+        return strategy(self.optimization or default, "X-Tollway-Optimization")
 
     @property
     def credential(self) -> str | None:
         """The client's key: a bearer token, else `X-Api-Key` (Anthropic's SDK sends that)."""
         return (bearer_token(self.authorization) if self.authorization else None) or self.api_key or None
+
+
+def agent_name(value: str, field: str) -> str:
+    if len(value) > 200:
+        raise InvalidRequest(f"{field} is longer than 200 characters", field=field)
+    return value
+
+
+def strategy(value: str, field: str) -> str:
+    if value not in OPTIMIZATIONS:
+        raise InvalidRequest(f"{field} must be one of {', '.join(OPTIMIZATIONS)}", field=field)
+    return value
 
 
 def request_id(request: Request) -> str:
@@ -79,6 +92,7 @@ def request_id(request: Request) -> str:
 
 def answer_headers(receipt: dict[str, Any], verdict: Verdict | None = None) -> dict[str, str]:
     headers = {
+        "x-tollway-request-id": receipt["request_id"],
         "x-tollway-provider": receipt["provider"],
         "x-tollway-run": receipt["run_id"],
         "x-tollway-cost-usd": format(receipt["cost_usd"], "f"),
@@ -91,7 +105,8 @@ def answer_headers(receipt: dict[str, Any], verdict: Verdict | None = None) -> d
 
 def stream_headers(provider: str, admitted: Admitted) -> dict[str, str]:
     """A live stream's headers: its cost is not known until its end (the receipt has it)."""
-    headers = {"x-tollway-provider": provider, "x-tollway-run": admitted.call.run_id}
+    headers = {"x-tollway-request-id": admitted.call.request_id, "x-tollway-provider": provider,
+               "x-tollway-run": admitted.call.run_id}
     if admitted.verdict is not None:
         headers.update(rate_limit_headers(admitted.verdict))
     return headers

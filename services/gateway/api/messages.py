@@ -17,11 +17,11 @@ from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
-from services.gateway.clients.anthropic_answer import error_body, error_of, to_message
+from services.gateway.clients.anthropic_answer import error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
 from services.gateway.pipeline import Pipeline
-from services.gateway.streaming import abandon, relay
+from services.gateway.streaming import relay
 
 JSON = "application/json"
 
@@ -49,14 +49,9 @@ async def _messages(request: Request) -> Response:
         done = pipeline.answer_from_cache(admitted)
         events = anthropic_events(_each(replay(admitted.hit.body, include_usage=True)), model)
         return EventStream(events, h.answer_headers(done.receipt, admitted.verdict))
-    answer = await pipeline.forward(admitted, stream=True)
-    if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
-        receipt, error = pipeline.rejected(admitted, answer)
-        return Response(error_body(error.status, error.message), status_code=error.status, media_type=JSON,
-                        headers=h.answer_headers(receipt, admitted.verdict))
+    answer = await pipeline.open_stream(admitted)  # a 4xx the caller caused raises: no stream
     return EventStream(anthropic_events(relay(pipeline, admitted, answer), model),
-                       h.stream_headers(answer.provider.name, admitted),
-                       abandoned=lambda: abandon(pipeline, admitted, answer))
+                       h.stream_headers(answer.provider.name, admitted), settlement=admitted.settlement)
 
 
 async def _each(events: Iterable[bytes]) -> AsyncGenerator[bytes, None]:

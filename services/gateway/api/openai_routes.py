@@ -14,7 +14,7 @@ from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
 from services.gateway.pipeline import Pipeline
-from services.gateway.streaming import abandon, relay
+from services.gateway.streaming import relay
 
 
 async def chat_completions(request: Request) -> Response:
@@ -34,13 +34,9 @@ async def chat_completions(request: Request) -> Response:
         done = pipeline.answer_from_cache(admitted)
         events = list(replay(admitted.hit.body, include_usage=call.client_wants_usage))
         return EventStream(events, h.answer_headers(done.receipt, admitted.verdict))
-    answer = await pipeline.forward(admitted, stream=True)
-    if answer.status >= 400:  # a 4xx the caller caused: no stream, the provider's error
-        receipt, error = pipeline.rejected(admitted, answer)
-        return JSONResponse(error.body(), status_code=error.status,
-                        headers=h.answer_headers(receipt, admitted.verdict))
+    answer = await pipeline.open_stream(admitted)  # a 4xx the caller caused raises: no stream
     return EventStream(relay(pipeline, admitted, answer), h.stream_headers(answer.provider.name, admitted),
-                       abandoned=lambda: abandon(pipeline, admitted, answer))
+                       settlement=admitted.settlement)
 
 
 async def list_models(request: Request) -> Response:

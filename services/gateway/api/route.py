@@ -12,7 +12,7 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
-from services.gateway.call import Call
+from services.gateway.api.calls import call_from
 from services.gateway.pipeline import Pipeline
 
 
@@ -27,18 +27,8 @@ async def route(request: Request) -> Response:
     requirements = Requirements.from_json(body.get("requirements"))
     if requirements.model is None and payload.get("model"):
         requirements = Requirements.from_json({**(body.get("requirements") or {}), "model": payload["model"]})
-    headers = h.ClientHeaders.of(request)
-    call = Call(
-        request_id=body.get("request_id") or h.request_id(request),
-        run_id=body.get("run_id") or settings.default_run_id,
-        agent=body.get("agent") or settings.default_agent,
-        payload=payload,
-        requirements=requirements,
-        optimization=body.get("optimization") or settings.default_optimization,
-        credential=headers.credential,
-        client_ip=h.client_ip(request),
-        cache_headers=headers.cache,
-    )
+    call = call_from(request, settings, payload, requirements, request_id=body.get("request_id"),
+                     run_id=body.get("run_id"), agent=body.get("agent"), optimization=body.get("optimization"))
     done = await pipeline.complete(call)
     if done.parsed:  # the adapter's OpenAI translation of the provider's answer (or the cached one)
         response: object = orjson.Fragment(done.parsed.body)
@@ -46,7 +36,7 @@ async def route(request: Request) -> Response:
         response = _as_json(done.body or b"null")
     decision = done.admitted.decision
     return JSONResponse(
-        {"request_id": call.request_id, "response": response,
+        {"request_id": call.request_id, "client_request_id": call.client_request_id, "response": response,
          "decision": decision.to_json() if decision is not None else None, "receipt": done.receipt},
         status_code=done.status, headers=h.answer_headers(done.receipt, done.admitted.verdict))
 

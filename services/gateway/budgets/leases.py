@@ -92,6 +92,11 @@ class LeaseBook:
     def active(self) -> int:
         return len(self._leases)
 
+    @property
+    def in_flight(self) -> int:
+        """Reservations not yet released, over every lease."""
+        return sum(lease.in_flight for lease in self._leases.values())
+
     # -- the hot path ---------------------------------------------------------------------------
     async def reserve(self, budget: str, amount: int, request_id: str) -> Reservation | None:
         """Take `amount` micros for one request from the lease on `budget` ('run:<id>', 'team:<team>'...);

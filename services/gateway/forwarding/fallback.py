@@ -242,6 +242,10 @@ class Forwarder:
             if resp is not None:
                 resp.close()
             return Outcome(_describe(exc), retry=not isinstance(exc, BadRequestHead))
+        except BaseException:  # cancelled (the client left), or nobody foresaw it: never leak the connection
+            if resp is not None:
+                resp.close()
+            raise
         if body is not None:
             breaker.record(True)  # a whole answer, or the caller's mistake: the provider works
         return Answer(provider, adapter, resp, body, started, timeouts, deadline, breaker)

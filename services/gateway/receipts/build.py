@@ -53,6 +53,7 @@ class RequestFacts:
     cache: dict[str, Any] = field(default_factory=dict)  # cache, cache_kind, cache_similarity, saved_usd...
     experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
     ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
+    client_request_id: str | None = None  # the caller's id for the request, when it gave one
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
@@ -118,6 +119,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "usage_estimated": usage_estimated,
         "hold_usd": facts.hold_usd,
     }
+    if facts.client_request_id is not None:
+        receipt["client_request_id"] = facts.client_request_id
     receipt.update(facts.identity)
     receipt.update(facts.cache)
     if facts.experiment:

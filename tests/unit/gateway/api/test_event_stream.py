@@ -1,6 +1,6 @@
 """EventStream against a scripted ASGI server: pieces in order, a client that leaves mid-stream
 cancels the relay (whose cleanup runs) without an error, and a client that leaves before the
-first piece gets the `abandoned` cleanup instead of a generator that never ran."""
+first piece still has its settlement closed (a generator that never ran cannot clean up)."""
 
 from __future__ import annotations
 
@@ -83,33 +83,48 @@ async def test_a_client_leaving_mid_stream_cancels_the_relay_and_its_cleanup_run
     assert not serving.cancelled() and serving.exception() is None
 
 
-async def test_a_client_leaving_before_the_first_piece_gets_the_abandoned_cleanup():
+class Settled:
+    """Stands in for the request's settlement: counts how often the stream closes it."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+async def test_a_client_leaving_before_the_first_piece_still_closes_the_settlement():
     ran: list[str] = []
-    abandoned: list[str] = []
+    settlement = Settled()
 
     async def events() -> AsyncGenerator[bytes, None]:
         ran.append("started")
         yield b"x"
 
     client = Client(send_blocks=True)  # the headers cannot go out
-    serving = asyncio.create_task(EventStream(events(), abandoned=lambda: abandoned.append("done"))(
+    serving = asyncio.create_task(EventStream(events(), settlement=settlement)(  # type: ignore[arg-type]
         {"type": "http"}, client.receive, client.send))
     await asyncio.sleep(0.01)
     client.leave()
     await asyncio.wait_for(serving, 2)
-    assert abandoned == ["done"] and ran == []
+    assert settlement.closed == 1 and ran == []
 
 
-async def test_a_started_stream_never_calls_abandoned():
-    abandoned: list[str] = []
+async def test_a_stream_closes_its_settlement_once_after_the_relay_ends():
+    settlement = Settled()
+    order: list[str] = []
 
     async def events() -> AsyncGenerator[bytes, None]:
-        yield b"x"
+        try:
+            yield b"x"
+        finally:
+            order.append(f"relay closed, settlement closed {settlement.closed} times")
 
     client = Client()
-    await EventStream(events(), abandoned=lambda: abandoned.append("done"))({"type": "http"}, client.receive,
-                                                                           client.send)
-    assert abandoned == [] and client.body == [b"x", b""]
+    await EventStream(events(), settlement=settlement)({"type": "http"}, client.receive,  # type: ignore[arg-type]
+                                                       client.send)
+    assert settlement.closed == 1 and client.body == [b"x", b""]
+    assert order == ["relay closed, settlement closed 0 times"]
 
 
 async def test_a_cancellation_from_elsewhere_is_not_swallowed():
