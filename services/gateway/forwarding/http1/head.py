@@ -14,7 +14,7 @@ from services.gateway.forwarding.http1.errors import BadRequestHead
 
 # what the gateway writes itself; a caller's own value for these is dropped
 OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding",
-                         "keep-alive", "te", "upgrade"})
+                         "keep-alive", "te", "upgrade", "proxy-authorization"})
 _FORBIDDEN = ("\r", "\n", "\0")
 
 
@@ -60,10 +60,17 @@ def target_of(url: str) -> Target:
     return Target(Origin(scheme, host, port), host_header.encode("ascii"), path.encode("ascii"))
 
 
-def request_head(method: str, target: Target, headers: dict[str, str], body_length: int) -> bytes:
+def request_head(method: str, target: Target, headers: dict[str, str], body_length: int, *,
+                 absolute: bool = False, proxy_authorization: bytes = b"") -> bytes:
     """`METHOD path HTTP/1.1`, Host, the caller's headers, Content-Length, and identity encoding
-    (the gateway streams answers through as they come: no compression to undo)."""
-    lines = [f"{method} ".encode("ascii") + target.path + b" HTTP/1.1\r\nHost: " + target.host_header]
+    (the gateway streams answers through as they come: no compression to undo). `absolute`: the
+    request line names the whole URL, as a proxy needs it, with `proxy_authorization` if given."""
+    request_target = target.path
+    if absolute:
+        request_target = target.origin.scheme.encode("ascii") + b"://" + target.host_header + target.path
+    lines = [f"{method} ".encode("ascii") + request_target + b" HTTP/1.1\r\nHost: " + target.host_header]
+    if proxy_authorization:
+        lines.append(b"Proxy-Authorization: " + proxy_authorization)
     for name, value in headers.items():
         if name.lower() in OWN_HEADERS:
             continue
