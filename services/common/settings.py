@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # gateway: upstream calls
     upstream_connect_timeout_s: float = 5.0
     upstream_read_timeout_s: float = 120.0
+    upstream_keepalive_s: float = 4.0  # idle connections to providers closed after this (below servers' 5 s)
+    upstream_max_connections_per_origin: int = 256  # beyond it a request waits for one to come back
     # the hot path's HTTP client to providers: the gateway's own (http1) or aiohttp's (scripts/bench/upstream_ab.py)
     upstream_client: Literal["http1", "aiohttp"] = "http1"
     max_attempts: int = 3  # the chosen provider plus up to two alternatives

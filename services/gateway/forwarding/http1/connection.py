@@ -4,6 +4,14 @@ An asyncio protocol with llhttp's parser (httptools, the parser uvicorn serves w
 is written in one `write`, the answer's status, headers and body pieces go to the exchange's
 `Response` as the parser finds them. Informational answers (1xx) are skipped. A body without a
 length or chunking ends when the provider closes; any other answer cut short is a `Disconnected`.
+
+Whether the request left whole: the transport's write-buffer limits are 0, so it calls
+`pause_writing` as soon as bytes wait in its buffer and `resume_writing` once they have all gone
+to the kernel. A connection lost while bytes of the request still waited there (or a write the
+transport refused, closing) is `Disconnected(unsent=True)`: the provider cannot have acted on it.
+Past that point nobody can tell, so no other loss is `unsent`. (Over TLS the buffer seen is the
+TLS layer's: bytes it passed on but the socket has not taken count as sent, which errs on the
+side of not sending again.) The pool hears of the close once (`on_closed`).
 """
 
 from __future__ import annotations
@@ -20,11 +28,15 @@ from services.gateway.forwarding.http1.response import Response, disconnected
 
 
 class Connection(asyncio.Protocol):
-    def __init__(self, on_reusable: Callable[[Connection], None]) -> None:
+    def __init__(self, on_reusable: Callable[[Connection], None],
+                 on_closed: Callable[[Connection], None] = lambda _: None) -> None:
         self._on_reusable = on_reusable  # the pool takes it back
+        self._on_closed = on_closed  # the pool hears of the close, once
+        self.counted = False  # the pool's: this connection holds one of its origin's places
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
+        self._unflushed = False  # bytes of the current request still wait in the transport's buffer
         self.idle_since = time.monotonic()
         self.exchanges = 0  # requests this connection has carried
         self.response: Response | None = None
@@ -35,15 +47,26 @@ class Connection(asyncio.Protocol):
 
     # -- the exchange ----------------------------------------------------------------------------
     def send(self, head: bytes, body: bytes) -> Response:
-        assert self.transport is not None and self.response is None, "one exchange at a time"
+        """Write the request; raises Disconnected(unsent=True) if the connection is already closing."""
+        transport = self.transport
+        assert transport is not None and self.response is None, "one exchange at a time"
+        if self.closed or transport.is_closing():
+            self.close()
+            raise disconnected(before_answer=True, unsent=True)
         self.exchanges += 1
         self._received = False
-        self.response = Response(self)
+        self.response = response = Response(self)
         self._headers_ready = asyncio.get_running_loop().create_future()
-        self.transport.write(head + body if len(body) < 65536 else head)
+        transport.write(head + body if len(body) < 65536 else head)
         if len(body) >= 65536:
-            self.transport.write(body)
-        return self.response
+            transport.write(body)
+        # a write the socket refused closes the transport at once: none of it (or not all) went
+        self._unflushed = transport.get_write_buffer_size() > 0 or transport.is_closing()
+        return response
+
+    @property
+    def alive(self) -> bool:
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     async def headers(self) -> Response:
         """Wait for the answer's status line and headers."""
@@ -74,13 +97,22 @@ class Connection(asyncio.Protocol):
             self.close()
 
     def close(self) -> None:
-        self.closed = True
         if self.transport is not None:
             self.transport.close()
+        self._mark_closed()
+
+    def _mark_closed(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._on_closed(self)
 
     # -- asyncio.Protocol --------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
+        self.transport.set_write_buffer_limits(high=0)  # resume_writing: the buffer is empty again
+
+    def resume_writing(self) -> None:
+        self._unflushed = False
 
     def data_received(self, data: bytes) -> None:
         if self.response is None:  # bytes nobody asked for: the connection cannot be trusted again
@@ -97,13 +129,15 @@ class Connection(asyncio.Protocol):
         return None  # close the transport; connection_lost decides what the end means
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
+        unsent = self._unflushed and not self._received
+        self._unflushed = False
+        self._mark_closed()
         response = self.response
         if response is None:
             return
         ready = self._headers_ready
         if ready is not None and not ready.done():
-            self._fail(disconnected(before_answer=not self._received))
+            self._fail(disconnected(before_answer=not self._received, unsent=unsent))
         elif not self._sized:
             response.complete(keep_alive=False)  # a body that runs until the connection closes
         else:
@@ -121,10 +155,20 @@ class Connection(asyncio.Protocol):
         self._informational = False
         if self.response is not None:
             self.response.headers.clear()
+            self.response.raw_headers.clear()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.response is not None:
-            self.response.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        response = self.response
+        if response is not None:
+            raw_name = name.decode("latin-1")
+            text = value.decode("latin-1")
+            response.raw_headers.append((raw_name, text))
+            key = raw_name.lower()
+            headers = response.headers
+            if key in headers and key != "set-cookie":  # RFC 9110 5.3: one list, comma-joined
+                headers[key] += ", " + text
+            else:
+                headers[key] = text
 
     def on_headers_complete(self) -> None:
         response = self.response

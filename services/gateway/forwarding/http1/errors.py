@@ -16,11 +16,15 @@ class ConnectTimeout(ConnectFailed, TimeoutError):
 
 
 class Disconnected(UpstreamHTTPError):
-    """The provider closed the connection before its answer was complete."""
+    """The connection closed before the answer was complete. `before_answer`: no byte of the answer
+    came (the provider may still have received the request, and billed it). `unsent`: the request
+    itself was not fully written, so the provider cannot have acted on it: the one case the pool
+    sends it again on its own."""
 
-    def __init__(self, message: str, *, before_answer: bool = False) -> None:
+    def __init__(self, message: str, *, before_answer: bool = False, unsent: bool = False) -> None:
         super().__init__(message)
-        self.before_answer = before_answer  # nothing of the answer arrived: safe to send again
+        self.before_answer = before_answer or unsent
+        self.unsent = unsent
 
 
 class ReadTimeout(UpstreamHTTPError, TimeoutError):
@@ -28,7 +32,8 @@ class ReadTimeout(UpstreamHTTPError, TimeoutError):
 
 
 class ProtocolError(UpstreamHTTPError):
-    """The provider sent bytes that are not an HTTP/1.1 answer."""
+    """The provider sent bytes that are not an HTTP/1.1 answer, or a compressed body that does not
+    decompress."""
 
 
 class BadRequestHead(UpstreamHTTPError, ValueError):

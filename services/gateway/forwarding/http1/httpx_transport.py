@@ -5,8 +5,8 @@ load, httpx+httpcore posting receipts and outcomes took about 9 % of the gateway
 it in httpcore and anyio.
 
 httpx's timeouts are honoured: `connect` for the connection, `read` for the status line and
-then for each silence in the body; `write` and `pool` do not apply (a request is one write, the
-pool never waits).
+then for each silence in the body; `write` and `pool` do not apply (a request is one write; a
+wait for a connection, when an origin has all it may have, counts in the read timeout).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout(f"no answer within {read_s:g} s", request=request) from exc
         loop = asyncio.get_running_loop()
         response.watch(read_s, loop.time() + NO_LIMIT_S)
-        return httpx.Response(response.status, headers=list(response.headers.items()),
+        return httpx.Response(response.status, headers=response.raw_headers,
                               stream=_Body(response, request), extensions={"http_version": b"HTTP/1.1"})
 
     async def aclose(self) -> None:

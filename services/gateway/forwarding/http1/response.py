@@ -2,8 +2,14 @@
 
 The connection (`connection.py`) feeds it; the forwarder and the stream relay read it. A body the
 provider compressed anyway (the gateway asks for identity) is decompressed as it is read
-(gzip, deflate). Reading pauses the socket when more than HIGH_WATER bytes wait unread, so a
-slow client slows the provider instead of filling the gateway's memory.
+(gzip, deflate); a body that does not decompress is a `ProtocolError` and closes the connection.
+Headers: `headers` maps lower-case names to values, a repeated header's values joined with ", "
+(RFC 9110 5.3) except set-cookie's (the last one); `raw_headers` keeps every (name, value) as it
+came. `resent` says the pool sent the request a second time, on a fresh connection, because the
+first connection closed before the request was fully written.
+
+Reading pauses the socket when more than HIGH_WATER bytes wait unread, so a slow client slows the
+provider instead of filling the gateway's memory.
 
 `watch(idle_s, deadline)` bounds the body: one timer per answer, re-armed only when it fires
 (not a timeout context per read), ends it with `ReadTimeout` when the provider is silent past
@@ -43,13 +49,15 @@ def _decoder(encoding: str | None) -> Callable[[bytes], bytes] | None:
 
 
 class Response:
-    __slots__ = ("status", "headers", "_link", "_chunks", "_size", "_complete", "_keep_alive", "_error",
-                 "_waiter", "_paused", "_decode", "_finished", "_timer", "_loop", "_idle_s", "_deadline", "_last",
-                 "_discard")
+    __slots__ = ("status", "headers", "raw_headers", "resent", "_link", "_chunks", "_size", "_complete",
+                 "_keep_alive", "_error", "_waiter", "_paused", "_decode", "_finished", "_timer", "_loop", "_idle_s",
+                 "_deadline", "_last", "_discard")
 
     def __init__(self, link: Link) -> None:
         self.status = 0
-        self.headers: dict[str, str] = {}  # lower-case names; a repeated header keeps its last value
+        self.headers: dict[str, str] = {}  # lower-case names; a repeated header's values comma-joined
+        self.raw_headers: list[tuple[str, str]] = []  # every header as it came, in order
+        self.resent = False  # sent a second time, on a fresh connection (the first never took it whole)
         self._link = link
         self._chunks: list[bytes] = []
         self._size = 0
@@ -143,7 +151,13 @@ class Response:
                     self._paused = False
                     self._link.resume_reading()
                 if self._decode is not None:
-                    data = self._decode(data)
+                    try:
+                        data = self._decode(data)
+                    except zlib.error as exc:
+                        encoding = self.headers.get("content-encoding")
+                        self._error = ProtocolError(f"the provider's {encoding} body does not decompress: {exc}")
+                        self.close()
+                        raise self._error from None
                     if not data:
                         continue  # a compressed piece too small to give any text yet
                 return data
@@ -205,7 +219,9 @@ class Response:
             self._timer = None
 
 
-def disconnected(before_answer: bool) -> Disconnected:
+def disconnected(before_answer: bool, unsent: bool = False) -> Disconnected:
+    if unsent:
+        return Disconnected("the connection closed before the request was fully sent", unsent=True)
     if before_answer:
         return Disconnected("the provider closed the connection before answering", before_answer=True)
     return Disconnected("the provider closed the connection before its answer was complete")

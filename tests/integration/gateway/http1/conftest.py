@@ -8,6 +8,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
+import trustme
 import uvloop
 
 from tests.integration.gateway.http1.raw_server import Answer, RawServer, start_raw_server
@@ -17,6 +18,12 @@ LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, LoopFactory]:
     return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    """A test certificate authority; `raw_server.server_tls(ca)` serves TLS for "localhost" with it."""
+    return trustme.CA()
 
 
 @pytest.fixture

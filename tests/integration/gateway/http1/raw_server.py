@@ -8,6 +8,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import trustme
+
 Answer = Callable[[bytes, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -62,3 +64,17 @@ def replying(raw: bytes, *, then_close: bool = False) -> Answer:
 
 def sized(body: bytes, status: int = 200, extra: bytes = b"") -> Answer:
     return replying(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n%s\r\n" % (status, len(body), extra) + body)
+
+
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    """A server's TLS for "localhost", with a certificate from the test CA."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    return context
+
+
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    """A client's TLS trusting the test CA."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import ssl
 from collections.abc import AsyncIterator
 
 import pytest
-import trustme
 
 from services.gateway.adapters.base import UpstreamRequest
 from services.gateway.forwarding.http1 import (
@@ -22,7 +20,7 @@ from services.gateway.forwarding.http1 import (
     target_of,
 )
 from services.gateway.forwarding.upstream import UpstreamClient
-from tests.integration.gateway.http1.raw_server import Answer, RawServer, replying, sized
+from tests.integration.gateway.http1.raw_server import Answer, client_tls, replying, server_tls, sized
 
 
 @pytest.fixture
@@ -37,10 +35,10 @@ def post(url: str, body: bytes = b'{"x":1}', **headers: str) -> UpstreamRequest:
 
 
 async def test_a_sized_answer_and_the_connection_kept_for_the_next_requests(serve, client):
-    server = await serve(sized(b'{"ok":true}', extra=b"Retry-After: 3\r\nX-Two: a\r\nx-two: b\r\n"))
+    server = await serve(sized(b'{"ok":true}', extra=b"Retry-After: 3\r\n"))
     for _ in range(3):
         resp = await client.open(post(server.url()))
-        assert (resp.status, resp.headers["retry-after"], resp.headers["x-two"]) == (200, "3", "b")
+        assert (resp.status, resp.headers["retry-after"], resp.resent) == (200, "3", False)
         assert await resp.read() == b'{"ok":true}'
     assert server.connections == 1 and client.pool.opened == 1 and client.pool.idle == 1
 
@@ -103,13 +101,13 @@ async def test_a_connection_the_provider_closed_while_idle_is_replaced_unseen(se
     assert served == 2 and server.connections == 2
 
 
-async def test_a_reused_connection_that_dies_unanswered_is_resent_once(serve, client):
+async def test_a_reused_connection_that_dies_unanswered_after_the_request_is_not_resent(serve, client):
     calls = 0
 
     async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
         nonlocal calls
         calls += 1
-        if calls == 2:  # the provider closes the kept connection just as the request arrives
+        if calls == 2:  # the provider took the request whole (and may bill it), then closed unanswered
             writer.close()
             return
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -117,8 +115,12 @@ async def test_a_reused_connection_that_dies_unanswered_is_resent_once(serve, cl
 
     server = await serve(answer)
     assert await (await client.open(post(server.url()))).read() == b"ok"
-    assert await (await client.open(post(server.url()))).read() == b"ok"
-    assert client.pool.resent == 1 and calls == 3
+    with pytest.raises(Disconnected, match="before answering") as caught:
+        await client.open(post(server.url()))
+    assert caught.value.before_answer and not caught.value.unsent
+    assert client.pool.resent == 0 and calls == 2 and server.connections == 1  # the forwarder's to retry, counted
+    assert await (await client.open(post(server.url()))).read() == b"ok"  # the next call: a fresh connection
+    assert server.connections == 2
 
 
 async def test_a_fresh_connection_closed_unanswered_is_an_error_not_a_loop(serve, client):
@@ -164,6 +166,29 @@ async def test_a_compressed_answer_is_decompressed(serve, client):
     packed = gzip.compress(b'{"answer":"' + b"x" * 5000 + b'"}')
     server = await serve(sized(packed, extra=b"Content-Encoding: gzip\r\n"))
     assert await (await client.open(post(server.url()))).read() == b'{"answer":"' + b"x" * 5000 + b'"}'
+
+
+async def test_a_compressed_body_that_does_not_decompress_is_a_protocol_error_and_closes(serve, client):
+    packed = gzip.compress(b'{"answer":"' + b"x" * 5000 + b'"}')
+    corrupt = packed[:12] + bytes(b ^ 0xFF for b in packed[12:40]) + packed[40:]
+    server = await serve(sized(corrupt, extra=b"Content-Encoding: gzip\r\n"))
+    resp = await client.open(post(server.url()))
+    with pytest.raises(ProtocolError, match="gzip body does not decompress"):
+        await resp.read()
+    with pytest.raises(ProtocolError):  # and stays failed
+        await resp.readany()
+    assert client.pool.idle == 0 and client.pool.open_connections == 0
+    with pytest.raises(ProtocolError):
+        await (await client.open(post(server.url()))).read()
+    assert server.connections == 2
+
+
+async def test_repeated_headers_are_all_kept(serve, client):
+    server = await serve(sized(b"{}", extra=b"X-Two: a\r\nSet-Cookie: s=1\r\nx-two: b\r\nSet-Cookie: t=2\r\n"))
+    resp = await client.open(post(server.url()))
+    assert resp.headers["x-two"] == "a, b" and resp.headers["set-cookie"] == "t=2"  # cookies are never joined
+    assert [pair for pair in resp.raw_headers if pair[0].lower() in ("x-two", "set-cookie")] == [
+        ("X-Two", "a"), ("Set-Cookie", "s=1"), ("x-two", "b"), ("Set-Cookie", "t=2")]
 
 
 async def test_an_unknown_encoding_is_refused(serve, client):
@@ -231,22 +256,9 @@ async def test_a_request_abandoned_while_waiting_never_returns_its_connection(se
     assert server.connections == 2  # the late answer to the first never reaches the second
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-async def tls_server(serve, ca: trustme.CA, body: bytes) -> RawServer:
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(server_ctx)
-    return await serve(sized(body), server_ctx)
-
-
 async def test_tls_to_a_provider_with_a_trusted_certificate(serve, ca):
-    server = await tls_server(serve, ca, b'{"tls":true}')
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    client = UpstreamClient(2.0, ssl_context=client_ctx)
+    server = await serve(sized(b'{"tls":true}'), server_tls(ca))
+    client = UpstreamClient(2.0, ssl_context=client_tls(ca))
     try:
         for _ in range(2):
             resp = await client.open(UpstreamRequest(server.url("https"), {}, b"{}"))
@@ -257,7 +269,7 @@ async def test_tls_to_a_provider_with_a_trusted_certificate(serve, ca):
 
 
 async def test_tls_to_a_provider_with_an_untrusted_certificate_fails_to_connect(serve, ca):
-    server = await tls_server(serve, ca, b"{}")
+    server = await serve(sized(b"{}"), server_tls(ca))
     client = UpstreamClient(2.0)  # the system's CAs: the test CA is not one of them
     try:
         with pytest.raises(ConnectFailed, match="TLS"):

@@ -44,6 +44,12 @@ async def test_an_error_status_is_an_answer_raise_for_status_can_read(serve, htt
         resp.raise_for_status()
 
 
+async def test_repeated_headers_reach_httpx_one_by_one(serve, http):
+    server = await serve(sized(b"{}", extra=b"Set-Cookie: s=1\r\nSet-Cookie: t=2\r\nX-Two: a\r\nX-Two: b\r\n"))
+    resp = await http.get(f"http://127.0.0.1:{server.port}/x")
+    assert resp.headers.get_list("set-cookie") == ["s=1", "t=2"] and resp.headers.get_list("x-two") == ["a", "b"]
+
+
 async def test_an_answer_slower_than_the_read_timeout_is_httpx_read_timeout(serve, http):
     async def late(_: bytes, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(1)
