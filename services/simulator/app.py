@@ -15,6 +15,7 @@ from services.common.http.responses import JSONResponse
 from services.common.settings import Settings
 from services.simulator import handler
 from services.simulator.config import SimSettings
+from services.simulator.faults import CloseAfterAnswer
 from services.simulator.formats import anthropic, gemini, openai
 from services.simulator.state import SimState
 
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, sim: SimSettings | None = None)
     sim = sim or SimSettings()
     quiet = settings.model_copy(update={"access_log": sim.access_log})
     app = build_app("simulator", quiet, port=settings.simulator_port)
-    app.state.sim = SimState.from_settings(sim)
+    app.state.sim = state = SimState.from_settings(sim)
+    app.add_middleware(CloseAfterAnswer, spec_of=state.spec)  # added last: outermost (it needs uvicorn's receive)
     _route(app, "/v1/chat/completions", _chat(openai), "POST")
     _route(app, "/v1/models", _models(openai), "GET")
     _route(app, "/openai/deployments/{deployment}/chat/completions", _azure_chat, "POST")

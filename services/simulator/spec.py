@@ -1,7 +1,7 @@
 """The behaviour spec carried in the URL path (`/sim/latency_ms=50,error_rate=0.3/...`): parsing and checks.
 
 Keys: latency_ms, tps, tokens, error_rate, status, retry_after, hang, drop, stall, fail_first, seed, tool,
-cache_read, cache_write, cache_write_1h. Anything else, a repeated key or a value out of range is a
+cache_read, cache_write, cache_write_1h, close. Anything else, a repeated key or a value out of range is a
 `SpecError` naming the key.
 
 `tool=NAME`: when the request offers a tool (function) of that name and does not end with a tool
@@ -11,6 +11,10 @@ result, the answer is a call to it (see services.simulator.tokens for its argume
 system prompt, say) the request does not carry: N tokens read from the provider's prompt cache,
 then M written to it for 5 minutes (the default lifetime), then H written to it for an hour; the
 answer's usage reports them as each provider does (see services.simulator.tokens).
+
+`close=1`: the connection is closed right after each answer, without a `Connection: close` header,
+as a server retiring a kept-alive connection does: a client that reuses it finds it dead (see
+services.simulator.faults.CloseAfterAnswer).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Spec:
     cache_read: int = 0  # prompt tokens read from the provider's prompt cache, before the messages'
     cache_write: int = 0  # prompt tokens written to the prompt cache (for 5 minutes), after those read
     cache_write_1h: int = 0  # prompt tokens written to the prompt cache for an hour, after the 5-minute ones
+    close: bool = False  # close the connection after each answer, unannounced (no Connection: close)
 
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI, Anthropic and Gemini all accept
@@ -99,6 +104,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "cache_read": _integer(0, 100_000_000),
     "cache_write": _integer(0, 100_000_000),
     "cache_write_1h": _integer(0, 100_000_000),
+    "close": _flag,
 }
 
 
