@@ -25,8 +25,9 @@ MIN_FLOOR_OVERHEAD_MS = 0.005  # a floor overhead smaller than this is no base f
 class Row:
     scenario: str
     concurrency: int
-    result: WrkResult
+    result: WrkResult  # its rounds pooled
     cpu_s: float | None = None  # the target process's CPU over its measured runs, when known
+    rounds: tuple[WrkResult, ...] = ()  # each round's, in the order they ran
 
 
 @dataclass(frozen=True)

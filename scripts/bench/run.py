@@ -297,7 +297,8 @@ def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | Non
             note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
                  f"p99 {result.p99_ms:.2f} ms  errors {result.errors}"
                  + (f"  rounds {' '.join(f'{r.rps:,.0f}' for r in results[t.scenario])}" if args.rounds > 1 else ""))
-            rows.append(Row(t.scenario, conns, result, cpu[t.scenario] if t.pid else None))
+            rows.append(Row(t.scenario, conns, result, cpu[t.scenario] if t.pid else None,
+                            tuple(results[t.scenario])))
     return rows
 
 

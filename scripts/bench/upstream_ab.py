@@ -21,6 +21,7 @@ import argparse
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -113,6 +114,10 @@ def verdict(rows: list[Row]) -> list[str]:
     ours, theirs = at[HTTP1], at[AIOHTTP]
     gain = (ours.result.rps / theirs.result.rps - 1) * 100
     lines = [f"http1 vs aiohttp at c={VERDICT_CONC}: {gain:+.1f} % req/s"]
+    paired = sorted((a.rps / b.rps - 1) * 100 for a, b in zip(ours.rounds, theirs.rounds, strict=True) if b.rps)
+    if paired:  # the two ran one after the other in each round: a slow spell of the machine hits both
+        lines.append(f"round by round (http1 vs aiohttp, same round): median {statistics.median(paired):+.1f} %, "
+                     f"from {paired[0]:+.1f} % to {paired[-1]:+.1f} % over {len(paired)} rounds")
     ours_cpu, theirs_cpu = cpu_us(ours), cpu_us(theirs)
     if ours_cpu and theirs_cpu:
         lines.append(f"gateway CPU per request at c={VERDICT_CONC}: http1 {ours_cpu:.0f} µs, aiohttp "
