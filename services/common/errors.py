@@ -159,7 +159,9 @@ def error_response(status: int, type_: str, message: str, field: str | None = No
 
 def _tollway(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, TollwayError)
-    return Response(orjson.dumps(exc.body()), status_code=exc.status,
+    from services.common import jsonio  # money in an error's fields is exact (jsonio imports this module)
+
+    return Response(jsonio.dumps(exc.body()), status_code=exc.status,
                     media_type="application/json", headers=exc.headers)
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.registry.key_env import DEFAULT_ALLOW
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOLLWAY_", extra="ignore")
@@ -35,6 +37,9 @@ class Settings(BaseSettings):
     # the services send each other); empty leaves them open (development), with a warning at start
     admin_key: SecretStr = SecretStr("")
     require_keys: bool = False  # the client API and ledger reads need a virtual key
+    # which environment variables a provider's api_key_env may name: names or `*` patterns, comma-separated
+    # (services/common/registry/key_env.py); other TOLLWAY_* names never, whatever this says
+    api_key_env_allow: str = DEFAULT_ALLOW
 
     # gateway: rate limits. rate_limits is a JSON list of limit specs applied to every caller (see
     # services/gateway/limits/spec.py); keys carry their own. Redis makes replicas share limits.
@@ -80,6 +85,8 @@ class Settings(BaseSettings):
     # gateway: budget leases (a slice of a run's budget held for this gateway; see budgets/leases.py)
     lease_requests: int = 50  # a lease grows by this many worst cases at a time
     lease_idle_s: float = 2.0  # a lease unused this long is given back to the ledger
+    lease_ttl_s: float = 30.0  # a lease not renewed this long (its gateway died) expires; renewed at a third of it
+    lease_share: float = 0.25  # a grant is at most this share of what the budget has left (or the request's need)
 
     # gateway: resilience
     # Per attempt: connect is upstream_connect_timeout_s and first byte upstream_read_timeout_s

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     registry = follow("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
                       RegistryView.from_snapshot, RegistryView())
-    budgets = follow("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot", budgeted, frozenset[str]())
+    budgets = follow("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot", budgeted, budgeted({}))
     keys = follow("keys", settings.ledger_url.rstrip("/") + "/keys/snapshot", KeyDirectory.from_snapshot,
                   KeyDirectory())
     followers: list[SnapshotFollower[Any]] = [registry, budgets, keys]
@@ -78,8 +78,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         settings.ledger_url, settings.ledger_timeout_s, headers=service_headers(settings)
     )
     leases = LeaseBook(
-        ledger_budgets, ttl_s=settings.hold_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
+        ledger_budgets, ttl_s=settings.lease_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
     )
+    budgets.on_change = lambda old, new: leases.revoke(old.changed(new))  # a cap changed: no riding old leases
     upstream = make_upstream(settings)
     gate = RateGate(
         make_limiter(settings, clock), parse_specs(settings.rate_limits or "[]", where="TOLLWAY_RATE_LIMITS"), clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from services.common.registry.provider import Provider
@@ -30,8 +31,20 @@ class RegistryView:
         return self.by_model.get(model, ()) if model else self.providers
 
 
-def budgeted(data: dict[str, Any]) -> frozenset[str]:
-    """Every budget the ledger holds, as 'run:<id>', 'key:<key_id>', 'team:<team>', 'org:<org>'."""
+class Budgets(frozenset[str]):
+    """Every budget the ledger holds, as 'run:<id>', 'key:<key_id>', 'team:<team>', 'org:<org>',
+    with each one's cap (`caps`, exact) when the ledger gave them."""
+
+    caps: dict[str, Decimal]
+
+    def changed(self, newer: Budgets) -> set[str]:
+        """The budgets whose cap is not the same in `newer` (lowered, raised or gone)."""
+        return {b for b in self | newer if self.caps.get(b) != newer.caps.get(b)}
+
+
+def budgeted(data: dict[str, Any]) -> Budgets:
     scoped = data.get("scoped") or {}
-    return frozenset([f"run:{r}" for r in data.get("run_ids", [])]
-                     + [f"{scope}:{i}" for scope, ids in scoped.items() for i in ids])
+    out = Budgets([f"run:{r}" for r in data.get("run_ids", [])]
+                  + [f"{scope}:{i}" for scope, ids in scoped.items() for i in ids])
+    out.caps = {name: Decimal(str(cap)) for name, cap in (data.get("caps") or {}).items()}
+    return out

@@ -8,9 +8,16 @@ call of its own.
 - When free money runs low the lease grows in the background (`chunk_requests` worst cases at a
   time); a request that does not fit waits for one grow with `need` = its shortfall, and gets a
   402 only when the ledger cannot grant even that: the budget has no room left for it.
-- A lease is renewed before half the ledger's hold TTL has passed, so the ledger never expires
-  money the gateway still counts on. Leases idle for `idle_s` are given back.
-- The cap holds across gateways: the ledger never grants beyond budget - spent - held.
+- A lease lives `ttl_s` at the ledger (tens of seconds) unless renewed: the sweeper renews every
+  lease in use at a third of it (a heartbeat), so a dead gateway's money comes back within one
+  TTL. Leases idle for `idle_s` are given back.
+- The cap holds across gateways: the ledger never grants beyond budget - spent - held, and grants
+  at most a share of what is left, so several gateways share a small budget.
+- A budget whose cap changes (the ledger's snapshot says so) has its lease revoked at once: the
+  free money goes back and the next request must be granted under the new cap.
+- A provider that bills more than the reservation leaves the lease's free money negative: the
+  next request asks the ledger for the shortfall with its own need, and is refused (402) when the
+  budget has no room for it — overshoot stops at the requests already in flight.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ class RunLease:
     # (when, free, need, error) of the last refused grow: for a moment, while free is unchanged, a
     # need at least as large is refused without asking the ledger again (no herd of doomed calls)
     refused: tuple[float, int, int, BudgetExceeded] | None = field(default=None, repr=False)
+    revoked: bool = False  # its budget's cap changed: reservations still in flight release into it
 
 
 @dataclass(slots=True)
@@ -74,6 +82,8 @@ class LeaseBook:
         self._leases: dict[str, RunLease] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self.grows = 0  # ledger calls made to grow or renew (for /health and the bench)
+        self.revoked = 0  # leases revoked because their budget's cap changed
+        self._returns: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,7 +140,9 @@ class LeaseBook:
                                      extra={"budget": budget})
             own_grows += 1
             try:
-                await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount), request_id))
+                # want is never below need: after an over-billed answer free is negative, and the
+                # shortfall is more than this request's own worst case
+                await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount, shortfall), request_id))
             except Unbudgeted:
                 return None
             except BudgetExceeded as exc:
@@ -148,6 +160,8 @@ class LeaseBook:
         if actual > reservation.micros:
             log.warning("cost_above_reservation", budget=lease.budget, reserved=str(from_micros(reservation.micros)),
                         cost=str(from_micros(actual)))
+        if lease.revoked and lease.in_flight == 0 and lease.free > 0:  # the last one out gives it back
+            self._return_now(lease)
 
     # -- growing ----------------------------------------------------------------------------------
     def _start_grow(self, lease: RunLease, need: int, want: int, request_id: str) -> asyncio.Task[None]:
@@ -176,11 +190,15 @@ class LeaseBook:
             await self.sweep()
 
     async def sweep(self, *, everything: bool = False) -> None:
-        """Give back the free money of leases idle for `idle_s` (all of them with `everything`)."""
+        """Give back the free money of leases idle for `idle_s` (all of them with `everything`);
+        renew the others at the ledger once a third of the TTL has passed (the heartbeat)."""
         now = self.monotonic()
         for budget, lease in list(self._leases.items()):
             idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
             if not (idle or everything):
+                if (lease.growing is None and lease.renewed_at != float("-inf")
+                        and now - lease.renewed_at >= self.ttl_s / 3):
+                    self._start_grow(lease, 0, 0, lease.lease_id)  # renew only: nothing more asked
                 continue
             amount = lease.free
             del self._leases[budget]
@@ -193,6 +211,32 @@ class LeaseBook:
                 log.warning("lease_return_failed", budget=budget, lease_id=lease.lease_id, error=exc.message)
                 lease.free += amount
                 self._leases.setdefault(budget, lease)  # try again on the next sweep
+
+
+    def revoke(self, budgets: set[str]) -> None:
+        """These budgets' caps changed: their leases give their free money back now, and the next
+        request on them is granted by the ledger under the new cap (none rides on the old lease)."""
+        for budget in budgets:
+            lease = self._leases.pop(budget, None)
+            if lease is None:
+                continue
+            self.revoked += 1
+            lease.revoked = True
+            self._return_now(lease)
+
+    def _return_now(self, lease: RunLease) -> None:
+        amount = max(lease.free, 0)
+        if amount:
+            lease.free -= amount
+            task = asyncio.create_task(self._give_back(lease, amount))
+            self._returns.add(task)
+            task.add_done_callback(self._returns.discard)
+
+    async def _give_back(self, lease: RunLease, amount: int) -> None:
+        try:
+            await self.client.give_back(lease.lease_id, lease.budget, amount)
+        except TollwayError as exc:  # the lease expires at the ledger within its TTL anyway
+            log.warning("lease_return_failed", budget=lease.budget, lease_id=lease.lease_id, error=exc.message)
 
 
 class Unbudgeted(Exception):

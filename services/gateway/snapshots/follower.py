@@ -36,6 +36,7 @@ class SnapshotFollower(Generic[T]):
         self.retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
         self._first = asyncio.Event()
+        self.on_change: Callable[[T, T], None] | None = None  # told (old, new) when a new version arrives
         self._load_cache()
 
     def _load_cache(self) -> None:
@@ -58,10 +59,12 @@ class SnapshotFollower(Generic[T]):
         data = jsonio.loads_exact(raw)
         version = int(data["version"])
         if version != self.version:
-            self.value = self.parse(data)
+            old, self.value = self.value, self.parse(data)
             self.version = version
             self._store_cache(raw)
             log.info("snapshot_updated", snapshot=self.name, version=version)
+            if self.on_change is not None:
+                self.on_change(old, self.value)
 
     async def refresh(self, client: httpx.AsyncClient, wait: float = 0.0) -> None:
         params: dict[str, Any] = {"wait": wait}

@@ -48,7 +48,7 @@ async def grow_lease(request: Request) -> JSONResponse:
         raise InvalidRequest(f"want_usd {body['want_usd']} is less than need_usd {body['need_usd']}",
                              field="want_usd")
     outcome = await ctx.store.grow_lease(lease_id, key, need, want, ctx.now_us(),
-                                         int(ctx.settings.hold_ttl_s * US_PER_S))
+                                         int(ctx.settings.lease_ttl_s * US_PER_S), ctx.settings.lease_share)
     if outcome.kind == "refused" and outcome.state is not None:
         raise refusal(outcome.state, need)
     if outcome.kind == "conflict":

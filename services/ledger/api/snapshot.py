@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 
 from services.common.http.responses import JSONResponse
+from services.common.money import from_micros
 from services.ledger.budgets.model import RUN, SCOPES
 from services.ledger.context import ledger
 
@@ -25,6 +26,7 @@ async def budget_snapshot(request: Request,
                           ) -> JSONResponse:
     ctx = ledger(request)
     await ctx.signal.answer_when_changed(after, wait)
-    version, ids = await ctx.store.snapshot()
+    version, ids, caps = await ctx.store.snapshot()
     return JSONResponse({"version": version, "run_ids": ids.get(RUN, []),
-                         "scoped": {scope: ids.get(scope, []) for scope in SCOPES if scope != RUN}})
+                         "scoped": {scope: ids.get(scope, []) for scope in SCOPES if scope != RUN},
+                         "caps": {budget: from_micros(micros) for budget, micros in caps.items()}})

@@ -36,8 +36,13 @@ def fits(budget: int, spent: int, held: int, amount: int) -> bool:
 
 
 def refusal(state: BudgetState, amount_micros: int) -> BudgetExceeded:
-    over = state.spent_micros + state.held_micros + amount_micros - state.budget_micros
+    """A 402 in plain words: the budget, what is spent, what requests in flight hold, what is
+    left, and what this request needed."""
+    left = max(state.budget_micros - state.spent_micros - state.held_micros, 0)
     return BudgetExceeded(
-        f"{state.key.scope} {state.key.scope_id}: budget ${from_micros(state.budget_micros)},"
-        f" spent ${from_micros(state.spent_micros)}, held ${from_micros(state.held_micros)};"
-        f" a hold of ${from_micros(amount_micros)} would exceed it by ${from_micros(over)}")
+        f"{state.key.scope} {state.key.scope_id} is over budget: budget ${from_micros(state.budget_micros)},"
+        f" spent ${from_micros(state.spent_micros)}, held by requests in flight ${from_micros(state.held_micros)},"
+        f" left ${from_micros(left)}; this request needs up to ${from_micros(amount_micros)}",
+        extra={"budget_usd": from_micros(state.budget_micros), "spent_usd": from_micros(state.spent_micros),
+               "held_usd": from_micros(state.held_micros), "remaining_usd": from_micros(left),
+               "needed_usd": from_micros(amount_micros)})

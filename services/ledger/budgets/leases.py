@@ -25,9 +25,12 @@ class LeaseOutcome:
     state: BudgetState | None = None
 
 
-def grant(state: BudgetState, need_micros: int, want_micros: int) -> int | None:
-    """How much to grant: as much of `want` as the budget has left, None when `need` does not fit."""
+def grant(state: BudgetState, need_micros: int, want_micros: int, share: float = 1.0) -> int | None:
+    """How much to grant: `need` when it fits (None when it does not), and up to `want` within
+    `share` of what the budget has left, so that several gateways share a small budget instead
+    of the first one taking all of it."""
     available = max(state.remaining_micros, 0)
     if need_micros > available:
         return None
-    return min(max(want_micros, need_micros), available)
+    fair = int(available * share)
+    return min(max(min(want_micros, fair), need_micros), available)

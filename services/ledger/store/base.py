@@ -81,8 +81,9 @@ class LedgerStore(Protocol):
 
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]: ...
 
-    async def snapshot(self) -> tuple[int, dict[str, list[str]]]:
-        """(version, the ids of every budget by scope), read together."""
+    async def snapshot(self) -> tuple[int, dict[str, list[str]], dict[str, int]]:
+        """(version, the ids of every budget by scope, every budget's cap in micros as
+        '<scope>:<id>'), read together."""
         ...
 
     async def version(self) -> int: ...
@@ -95,8 +96,9 @@ class LedgerStore(Protocol):
     async def release_hold(self, hold_id: str, now_us: int) -> bool: ...
 
     async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
-                         now_us: int, ttl_us: int) -> LeaseOutcome:
-        """Grant up to `want` (at least `need`, else refused) and renew the lease, atomically."""
+                         now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
+        """Grant `need` (else refused) and up to `want` within `share` of what is left, and renew
+        the lease, atomically."""
         ...
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:

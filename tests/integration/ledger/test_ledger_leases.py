@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import jsonschema
+import pytest
 
 from services.common import contracts
 from services.common.clock import FrozenClock
 from tests.integration.ledger.ledger_factory import error_of, exact, make_receipt, post
 
 GRANT = contracts.schema("lease_grant")
+
+
+@pytest.fixture
+async def client(ledger_at: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A ledger granting all that is wanted when it fits (share 1), leases living 600 s: these
+    tests pin that arithmetic; the share's and the TTL's own tests ask for their ledger."""
+    async with ledger_at(lease_share=1.0, lease_ttl_s=600) as c:
+        yield c
 
 
 async def budget(client: httpx.AsyncClient, amount: str, run_id: str = "run-a") -> None:
@@ -65,7 +76,7 @@ async def test_a_grant_is_capped_by_what_is_left_and_refused_below_need(client: 
     other_gateway = await lease(client, "gw2.1", "0.000001", "1")
     assert other_gateway.status_code == 402
     err = error_of(other_gateway)
-    assert err["type"] == "budget_exceeded" and "held $0.400000" in err["message"]
+    assert err["type"] == "budget_exceeded" and "held by requests in flight $0.400000" in err["message"]
     renew = exact(await lease(client, "gw2.1", "0", "1"))  # need 0: renews, grants what is left
     assert renew["granted_usd"] == 0
 
@@ -136,3 +147,25 @@ async def test_concurrent_grants_from_many_gateways_never_exceed_the_budget(clie
     assert granted == Decimal("1")  # every cent leased, not one more
     assert {r.status_code for r in results} == {200, 402}
     assert await held(client) == Decimal("1")
+
+
+async def test_a_grant_is_at_most_a_share_of_what_is_left_so_gateways_share_a_small_budget(ledger_at: Any) -> None:
+    async with ledger_at(lease_share=0.25) as client:
+        await budget(client, "0.01")
+        first = exact(await lease(client, "gw1.1", "0.0001", "1"))  # wants everything
+        assert first["granted_usd"] == Decimal("0.0025")  # a quarter of $0.01
+        second = exact(await lease(client, "gw2.1", "0.0001", "1"))
+        assert second["granted_usd"] == Decimal("0.001875")  # a quarter of the $0.0075 left
+        big_need = exact(await lease(client, "gw2.1", "0.005", "0.005"))  # a need beyond the share is granted whole
+        assert big_need["granted_usd"] == Decimal("0.005")
+        assert (await held(client)) == Decimal("0.009375")
+
+
+async def test_a_lease_lives_its_own_short_ttl_not_a_holds(ledger_at: Any, clock: FrozenClock) -> None:
+    async with ledger_at(lease_ttl_s=20, hold_ttl_s=600) as client:
+        await budget(client, "1")
+        exact(await lease(client, "gw1.1", "0.1", "0.1"))
+        clock.set(clock.now() + timedelta(seconds=19))
+        assert (await held(client)) == Decimal("0.1")
+        clock.set(clock.now() + timedelta(seconds=2))  # a dead gateway's lease: back within its TTL
+        assert (await held(client)) == Decimal(0)

@@ -19,10 +19,24 @@ def snap(version: int, run_ids: list[str]) -> dict:
 
 
 async def snapshot(client: httpx.AsyncClient, **params: Any) -> dict:
+    """The snapshot without its caps (the tests of the set of budgets and its version)."""
     resp = await client.get("/budgets/snapshot", params=params)
     assert resp.status_code == 200, resp.text
     jsonschema.validate(resp.json(), SNAPSHOT)
-    return resp.json()
+    body = resp.json()
+    body.pop("caps")
+    return body
+
+
+async def test_the_snapshot_carries_every_budgets_cap_and_a_changed_cap_moves_the_version(
+        client: httpx.AsyncClient) -> None:
+    await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1.25"})
+    await client.post("/budget", json={"scope": "team", "scope_id": "ml", "budget_usd": "50"})
+    first = (await client.get("/budgets/snapshot")).json()
+    assert first["caps"] == {"run:run-a": 1.25, "team:ml": 50}
+    await client.post("/budget", params={"run_id": "run-a", "budget_usd": "0.5"})  # lowered
+    second = (await client.get("/budgets/snapshot")).json()
+    assert second["caps"]["run:run-a"] == 0.5 and second["version"] == first["version"] + 1
 
 
 async def test_a_waiting_poll_answers_as_soon_as_a_budget_changes(

@@ -34,6 +34,8 @@ class FakeLedger:
             raise DependencyUnavailable("ledger down")
         if self.budget is None:
             return Grant(False, 0)
+        if want < need:  # the real ledger answers 400, which the client turns into a 503
+            raise DependencyUnavailable(f"ledger refused /leases: HTTP 400 want {want} is less than need {need}")
         available = max(self.budget - self.spent - self.held, 0)
         if need > available:
             raise BudgetExceeded(f"run {run_id}: no room for {need}")
@@ -197,3 +199,60 @@ async def test_a_raised_budget_is_seen_by_the_next_request() -> None:
     ledger.budget = 100_000
     clock.t += 1
     assert await leases.reserve("run", 1_000, "c") is not None
+
+
+async def test_after_a_provider_over_bills_the_next_request_asks_for_its_shortfall_and_gets_a_402_not_a_503() -> None:
+    ledger = FakeLedger(budget=300)
+    leases = book(ledger, chunk=1)
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None
+    leases.release(first, 400)  # the provider billed four times the worst case
+    ledger.receipt(first.lease_id, 400)
+    with pytest.raises(BudgetExceeded):  # no room left: a plain refusal, not lease arithmetic
+        await leases.reserve("run:r", 100, "req-2")
+    assert all(want >= need for _, need, want in ledger.calls)
+
+
+async def test_after_an_over_bill_with_room_left_the_next_request_is_served() -> None:
+    ledger = FakeLedger(budget=10_000)
+    leases = book(ledger, chunk=1)
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None
+    leases.release(first, 400)
+    second = await leases.reserve("run:r", 100, "req-2")
+    _, need, want = ledger.calls[-1]
+    assert second is not None and want == need > 100  # the shortfall, beyond this request's own 100
+
+
+async def test_a_changed_cap_revokes_the_lease_and_the_next_request_asks_the_ledger_again() -> None:
+    ledger = FakeLedger(budget=10_000)
+    leases = book(ledger, chunk=10)
+    held = await leases.reserve("run:r", 100, "req-1")
+    assert held is not None and ledger.held == 1000
+    leases.revoke({"run:r"})
+    await asyncio.sleep(0)  # the give-back runs
+    await asyncio.sleep(0)
+    assert ledger.held == 100  # the free 900 went back; the reservation in flight stays held
+    ledger.budget = 150  # the lowered cap
+    with pytest.raises(BudgetExceeded):  # 150 - 100 held leaves no room for another 100
+        await leases.reserve("run:r", 100, "req-2")
+    leases.release(held, 100)
+    ledger.receipt(held.lease_id, 100)
+    assert leases.revoked == 1
+
+
+async def test_a_lease_in_use_is_renewed_by_the_sweeper_before_its_ttl() -> None:
+    ledger = FakeLedger(budget=10_000)
+    clock = Clock()
+    leases = LeaseBook(ledger, ttl_s=30, idle_s=2, chunk_requests=10,  # type: ignore[arg-type]
+                       monotonic=clock)
+    held = await leases.reserve("run:r", 100, "req-1")
+    assert held is not None
+    calls = len(ledger.calls)
+    clock.t += 9  # under a third of the TTL: nothing to do
+    await leases.sweep()
+    assert len(ledger.calls) == calls
+    clock.t += 2
+    await leases.sweep()
+    await asyncio.sleep(0)
+    assert ledger.calls[-1][1:] == (0, 0)  # a renewal: nothing more asked

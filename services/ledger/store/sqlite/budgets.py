@@ -41,6 +41,12 @@ def all_ids(conn: sqlite3.Connection) -> dict[str, list[str]]:
     return out
 
 
+def caps(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every budget's cap in micros, as '<scope>:<scope_id>'."""
+    return {f"{scope}:{scope_id}": int(amount)
+            for scope, scope_id, amount in conn.execute("SELECT scope, scope_id, budget_micros FROM budgets")}
+
+
 def ids(conn: sqlite3.Connection, scope: str) -> list[str]:
     rows = conn.execute("SELECT scope_id FROM budgets WHERE scope = ? ORDER BY scope_id", (scope,))
     return [scope_id for (scope_id,) in rows]

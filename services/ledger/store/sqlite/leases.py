@@ -14,7 +14,7 @@ from services.ledger.store.sqlite import budgets, holds
 
 
 def grow(conn: sqlite3.Connection, lease_id: str, key: BudgetKey, need_micros: int,
-         want_micros: int, now_us: int, ttl_us: int) -> LeaseOutcome:
+         want_micros: int, now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
     """Run inside one write transaction: the check and the grant cannot interleave."""
     holds.expire(conn, now_us)
     existing = holds.get(conn, lease_id, now_us)
@@ -23,7 +23,7 @@ def grow(conn: sqlite3.Connection, lease_id: str, key: BudgetKey, need_micros: i
     state = budgets.state(conn, key, now_us)
     if state is None:
         return LeaseOutcome("unbudgeted")
-    granted = grant(state, need_micros, want_micros)
+    granted = grant(state, need_micros, want_micros, share)
     if granted is None:
         return LeaseOutcome("refused", state=state,
                             lease_micros=existing.amount_micros if existing else 0)

@@ -134,8 +134,9 @@ class SqliteLedgerStore:
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
         return await self._read(_all_states, scope, now_us)
 
-    async def snapshot(self) -> tuple[int, dict[str, list[str]]]:
-        return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.all_ids(conn)))
+    async def snapshot(self) -> tuple[int, dict[str, list[str]], dict[str, int]]:
+        return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.all_ids(conn),
+                                              budget_rows.caps(conn)))
 
     async def version(self) -> int:
         return await self._read(budget_rows.version)
@@ -150,8 +151,8 @@ class SqliteLedgerStore:
         return await self._write(_release, hold_id, now_us)
 
     async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
-                         now_us: int, ttl_us: int) -> LeaseOutcome:
-        return await self._write(lease_rows.grow, lease_id, key, need_micros, want_micros, now_us, ttl_us)
+                         now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
+        return await self._write(lease_rows.grow, lease_id, key, need_micros, want_micros, now_us, ttl_us, share)
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         return await self._write(lease_rows.give_back, lease_id, amount_micros, now_us)
