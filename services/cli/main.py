@@ -43,7 +43,7 @@ def serve(service: str, port: int | None, host: str | None) -> None:
     if port is not None:  # the app reads its port from settings (for /health): keep them in step
         os.environ[f"TOLLWAY_{port_field.upper()}"] = str(port)
     settings = Settings()
-    configure_logging(service, settings.log_level)
+    configure_logging(service, settings.log_level, settings.api_key_env_allow)
     config = uvicorn.Config(factory, factory=True, host=host or settings.host,
                             port=getattr(settings, port_field), log_level=settings.log_level,
                             access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)

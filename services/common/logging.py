@@ -1,17 +1,60 @@
-"""Structured JSON logs (structlog) carrying the request id across services."""
+"""Structured JSON logs (structlog) carrying the request id across services.
+
+Every line, structlog's and the standard library's (uvicorn's), has the provider keys this process
+knows of redacted, echoes included (services/common/redaction.py): every key in its environment
+under an allowed name, and every key it has read since."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+from services.common import redaction
+from services.common.registry.key_env import DEFAULT_ALLOW, KeyEnvRule, ProviderKeys
 
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def configure_logging(service: str, level: str = "info") -> None:
+def redact_rendered(_: Any, __: str, line: str) -> str:
+    """The last processor: the rendered line with every known credential redacted (their
+    JSON-escaped forms too, so the line stays what the renderer made of it)."""
+    return redaction.known().text(line)
+
+
+def _redacting_records(make: Any) -> Any:
+    """A LogRecord factory that redacts a record's message and traceback when it is made."""
+    if getattr(make, "redacting", False):
+        return make
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        redactor = redaction.known()
+        if not redactor:
+            return record
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: logging reports it when it formats
+            return record
+        redacted = redactor.text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    return factory
+
+
+def configure_logging(service: str, level: str = "info", key_env_allow: str = DEFAULT_ALLOW) -> None:
+    """`key_env_allow`: the names provider keys may be read from (TOLLWAY_API_KEY_ENV_ALLOW); the
+    keys under them in this process's environment are redacted from its logs from the start."""
+    ProviderKeys(KeyEnvRule.parse(key_env_allow))  # remembers them
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    logging.setLogRecordFactory(_redacting_records(logging.getLogRecordFactory()))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -19,6 +62,7 @@ def configure_logging(service: str, level: str = "info") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
+            redact_rendered,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
@@ -30,4 +74,3 @@ def configure_logging(service: str, level: str = "info") -> None:
     # control-plane clients log every call at INFO; ours are logged where they matter
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-
