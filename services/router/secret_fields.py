@@ -1,5 +1,6 @@
 """Refusing secrets in a registration: a provider's API key is referenced by the name of an
-environment variable (`api_key_env`), never sent. The refusal names the field, never the value."""
+environment variable (`api_key_env`), never sent, and only by a name the operator allowed
+(services/common/registry/key_env.py). The refusal names the field, never the value."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from services.common import contracts
 from services.common.errors import InvalidRequest
+from services.common.registry.key_env import DEFAULT_ALLOW, KeyEnvRule
 
 SECRET_WORDS = frozenset({"key", "keys", "apikey", "secret", "secrets", "token", "password", "passwd",
                           "authorization", "auth", "bearer", "credential", "credentials"})
@@ -72,8 +74,9 @@ def endpoint_secret(endpoint: str) -> str | None:
     return None
 
 
-def refuse_secrets(body: Any) -> None:
-    """Raise a 400 if the registration carries a secret; the message never contains its value."""
+def refuse_secrets(body: Any, rule: KeyEnvRule = KeyEnvRule.parse(DEFAULT_ALLOW)) -> None:
+    """Raise a 400 if the registration carries a secret, or names a variable `rule` does not allow
+    as its `api_key_env`; the message never contains a value."""
     path = secret_field(body)
     if path is not None:
         raise InvalidRequest(f"{path[:128]!r} looks like a secret and is never accepted or stored: "
@@ -84,6 +87,9 @@ def refuse_secrets(body: Any) -> None:
     if isinstance(env, str) and not _env_name().match(env):
         raise InvalidRequest("api_key_env is the NAME of an environment variable on the gateway "
                              "(letters, digits and _), not the key itself", field="api_key_env")
+    refusal = rule.refusal(env) if isinstance(env, str) else None
+    if refusal:
+        raise InvalidRequest(refusal, field="api_key_env")
     endpoint = body.get("endpoint")
     if isinstance(endpoint, str):
         reason = endpoint_secret(endpoint)

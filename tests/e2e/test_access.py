@@ -18,7 +18,7 @@ PROVIDER_SECRET = "sk-live-" + secrets.token_hex(12)  # a provider's API key, in
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     s = Swarm(tmp_path_factory.mktemp("guarded"), admin_key="adm-" + secrets.token_hex(8),
-              extra_env={"TOLLWAY_REQUIRE_KEYS": "true", "GUARDED_PROVIDER_KEY": PROVIDER_SECRET})
+              extra_env={"TOLLWAY_REQUIRE_KEYS": "true", "TOLLWAY_PROVIDER_KEY_GUARDED": PROVIDER_SECRET})
     s.start_all()
     yield s
     s.stop_all()
@@ -143,7 +143,7 @@ def test_provider_secrets_never_leave_the_gateway(guarded: Swarm) -> None:
         assert http.post(guarded.url("router") + "/register", headers=guarded.admin,
                          json={"name": "keyed-sim", "model": "keyed-model", "context_window": 4096,
                                "input_per_mtok": "1", "output_per_mtok": "1", "endpoint": guarded.url("simulator"),
-                               "api_key_env": "GUARDED_PROVIDER_KEY"}).status_code in (200, 201)
+                               "api_key_env": "TOLLWAY_PROVIDER_KEY_GUARDED"}).status_code in (200, 201)
         guarded.wait_for_model("keyed-model")
         chat = {"model": "keyed-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
         admin = {"authorization": f"Bearer {guarded.admin_key}"}
@@ -157,7 +157,7 @@ def test_provider_secrets_never_leave_the_gateway(guarded: Swarm) -> None:
                   for path in ("/v1/models", "/health", "/admin/limits")]
         reads += [http.get(guarded.url("ledger") + "/receipts/default", headers=guarded.admin)]
         assert all(r.status_code == 200 for r in reads), [(r.url, r.status_code) for r in reads]
-        assert "GUARDED_PROVIDER_KEY" in reads[1].text  # the reference is shown, the key never
+        assert "TOLLWAY_PROVIDER_KEY_GUARDED" in reads[1].text  # the reference is shown, the key never
         for r in [*answers, *reads]:
             assert PROVIDER_SECRET not in r.text, r.url
     for service in ("router", "ledger", "gateway"):

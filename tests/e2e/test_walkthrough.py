@@ -37,7 +37,7 @@ def providers(swarm, http):
                            "slo": {"latency_p95_ms": 3000}})
     register(http, swarm, {"name": "fast-gpt4", "model": "gpt-4", "context_window": 8192,
                            "input_per_mtok": "20", "output_per_mtok": "40", "endpoint": sim,
-                           "api_format": "openai", "api_key_env": "SIM_KEY",
+                           "api_format": "openai", "api_key_env": "TOLLWAY_PROVIDER_KEY_SIM",
                            "slo": {"latency_p95_ms": 300}})
     swarm.wait_for_model("gpt-4")
     return sim

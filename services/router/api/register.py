@@ -16,6 +16,7 @@ from starlette.requests import Request
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.registry.key_env import KeyEnvRule
 from services.common.registry.provider import provider_from_registration
 from services.router.context import router_context
 from services.router.secret_fields import refuse_secrets
@@ -25,9 +26,10 @@ log = structlog.get_logger("tollway.router.register")
 
 
 async def read_registration(request: Request) -> dict[str, Any]:
-    """The registration body, free of secrets and valid against its contract (money exact)."""
+    """The registration body, free of secrets, its api_key_env an allowed name, and valid against
+    its contract (money exact)."""
     try:
-        refuse_secrets(orjson.loads(await request.body()))
+        refuse_secrets(orjson.loads(await request.body()), KeyEnvRule.from_settings(router_context(request).settings))
     except orjson.JSONDecodeError:
         pass  # read_json below says what is wrong with it
     return await read_json(request, "provider_registration", exact=True)

@@ -1,6 +1,10 @@
 """The router's health checker: every `interval_s` it probes each active provider (concurrently,
 each within `timeout_s`), feeds the results and the gateways' outcome reports to the tracker, and
-writes a changed status into the registry, which moves the snapshot the gateways follow."""
+writes a changed status into the registry, which moves the snapshot the gateways follow.
+
+A probe carries the provider's key only when its `api_key_env` is a name the operator allowed
+(TOLLWAY_API_KEY_ENV_ALLOW, services/common/registry/key_env.py); a registry written before that
+rule may hold another name: its provider is probed without a key, and a warning says why."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import structlog
 
 from services.common.clock import Clock, utc_iso
 from services.common.outcome_window import Outcome
+from services.common.registry.key_env import KeyEnvRule, ProviderKeys
 from services.common.registry.provider import Health, Provider
 from services.common.settings import Settings
 from services.common.tasks import cancel_and_wait
@@ -34,7 +39,9 @@ class HealthChecker:
         self.store = store
         self.clock = clock
         self.on_change = on_change
-        self.environ = environ  # where provider keys are looked up (the router's environment)
+        # where provider keys are looked up (the router's environment), under allowed names only
+        self.environ = ProviderKeys(KeyEnvRule.from_settings(settings), environ)
+        self._refused: set[tuple[str, str]] = set()  # (provider, api_key_env) already warned about
         self.tracker = HealthTracker(Thresholds(settings.health_unhealthy_after, settings.health_healthy_after,
                                                 settings.health_passive_failures if self.enabled else 0))
         self.rounds = 0
@@ -61,8 +68,16 @@ class HealthChecker:
         self.on_change()
         log.info("provider_health_changed", provider=name, status=health.status, reason=health.reason)
 
+    def _warn_refused(self, providers: list[Provider]) -> None:
+        for p in providers:
+            env = p.api_key_env
+            if env and (p.name, env) not in self._refused and (refusal := self.environ.rule.refusal(env)):
+                self._refused.add((p.name, env))
+                log.warning("provider_key_env_refused", provider=p.name, reason=refusal + "; probed without a key")
+
     async def check_all(self, client: httpx.AsyncClient) -> None:
         providers = self.store.list()
+        self._warn_refused(providers)
         gate = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
 
         async def one(p: Provider) -> tuple[Provider, str | None]:

@@ -1,5 +1,6 @@
 """One cheap health probe of a provider: a GET of its models list in its own API format (or of
-its registered `health_url`), with its key when the router's environment has it.
+its registered `health_url`), with its key when the router's environment has it (under a name
+the operator allowed: the health checker passes a `ProviderKeys`, which reads no other).
 
 A models list that answers below 500 means the provider is up (a 401 or 404 still proves a live
 server: the router may not hold the key); a `health_url` must answer 2xx or 3xx. A connection

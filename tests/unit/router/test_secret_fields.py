@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.errors import InvalidRequest
+from services.common.registry.key_env import KeyEnvRule
 from services.router.secret_fields import endpoint_secret, looks_like_secret, refuse_secrets, secret_field
 
 VALUE = "sk-proj-abcdef0123456789"
@@ -63,3 +64,14 @@ def test_a_clean_registration_passes():
     refuse_secrets({"name": "a", "api_key_env": "OPENAI_API_KEY", "endpoint": "https://api.openai.com/v1",
                     "cost_per_input_token": 0.00003, "slo": {"latency_p95_ms": 2000}})
     refuse_secrets("not even an object")  # the contract check says what is wrong with it
+
+
+def test_api_key_env_must_be_a_name_the_operator_allowed():
+    refuse_secrets({"name": "a", "api_key_env": "OPENAI_API_KEY"})
+    for name in ("TOLLWAY_ADMIN_KEY", "PATH", "AWS_SECRET_ACCESS_KEY"):
+        with pytest.raises(InvalidRequest) as info:
+            refuse_secrets({"name": "a", "api_key_env": name})
+        assert info.value.field == "api_key_env" and "OPENAI_API_KEY" in info.value.message
+    refuse_secrets({"name": "a", "api_key_env": "MYCO_KEY"}, KeyEnvRule.parse("MYCO_*"))
+    with pytest.raises(InvalidRequest):
+        refuse_secrets({"name": "a", "api_key_env": "TOLLWAY_ADMIN_KEY"}, KeyEnvRule.parse("*"))
