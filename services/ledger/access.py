@@ -47,5 +47,7 @@ async def reader(request: Request) -> Reader:
         if ctx.settings.require_keys or admin_key:
             raise Unauthorized("unknown key")
         return Reader()
+    if key.problem is not None:
+        raise Unauthorized(f"key {key.key_id} cannot be used: it is stored in a form this ledger cannot read")
     refuse_unusable(key.key_id, revoked=key.revoked_us is not None, expires_us=key.expires_us, now_us=ctx.now_us())
     return Reader(key=key)

@@ -1,5 +1,9 @@
 """A virtual key as the ledger stores it, and the two ways it is shown: to people (no secret,
-no hash) and to gateways (the hash, to authenticate from memory)."""
+no hash) and to gateways (the hash, to authenticate from memory).
+
+A stored key the ledger cannot read back whole (`problem` set; only its id, hash and revocation
+are known) is refused everywhere: left out of listings, shown by id as unreadable, and published to
+gateways as revoked, so its secret is refused rather than taken for an unknown key."""
 
 from __future__ import annotations
 
@@ -25,9 +29,11 @@ class VirtualKey:
     cache: dict[str, Any] = field(default_factory=dict)  # its response-cache policy (key_request.schema.json)
     expires_us: int | None = None
     revoked_us: int | None = None
+    problem: str | None = None  # why the stored row cannot be read back (which column, no value)
 
     def active(self, now_us: int) -> bool:
-        return self.revoked_us is None and (self.expires_us is None or now_us < self.expires_us)
+        return self.problem is None and self.revoked_us is None and (
+            self.expires_us is None or now_us < self.expires_us)
 
     @property
     def tenant(self) -> tuple[str, str]:
@@ -35,6 +41,9 @@ class VirtualKey:
         return ("org", self.org) if self.org else ("key", self.key_id)
 
     def public(self, now_us: int) -> dict[str, Any]:
+        if self.problem is not None:
+            return {"key_id": self.key_id, "active": False, "revoked_at": _iso(self.revoked_us),
+                    "problem": f"stored in a form this ledger cannot read ({self.problem})"}
         return {"key_id": self.key_id, "prefix": self.prefix, "name": self.name, "user": self.user,
                 "team": self.team, "org": self.org, "models": self.models, "limits": self.limits,
                 "metadata": self.metadata, "cache": self.cache, "created_at": iso(self.created_us),
@@ -42,6 +51,9 @@ class VirtualKey:
                 "active": self.active(now_us)}
 
     def for_gateway(self) -> dict[str, Any]:
+        if self.problem is not None:
+            return {"key_id": self.key_id, "secret_hash": self.secret_hash, "models": [], "limits": [],
+                    "expires_at": None, "revoked": True}
         return {"key_id": self.key_id, "secret_hash": self.secret_hash, "user": self.user,
                 "team": self.team, "org": self.org, "models": self.models, "limits": self.limits,
                 "cache": self.cache, "expires_at": _iso(self.expires_us), "revoked": self.revoked_us is not None}

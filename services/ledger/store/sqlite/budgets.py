@@ -1,21 +1,36 @@
-"""Budget rows, their recorded threshold events, the snapshot version, and a budget's state."""
+"""Budget rows, their recorded threshold events, the snapshot version, and a budget's state.
+
+A budget is read back only when its amounts are integer microdollars in range and its events carry
+known thresholds at instants the ledger can show; otherwise reading it is an UnreadableRow (a
+listing leaves it out), and DELETE still removes it."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
-from services.ledger.budgets.levels import crossings
+from services.common.money import MAX_AMOUNT, to_micros
+from services.ledger.budgets.levels import LEVEL_AT, crossings
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.store.rows import UnreadableRow, readable
 from services.ledger.store.sqlite import holds, spend
+from services.ledger.times import readable_us
 
 WHERE = "WHERE scope = ? AND scope_id = ?"
+MAX_MICROS = to_micros(MAX_AMOUNT)
+
+
+def _micros(key: BudgetKey, value: object, column: str, *, least: int = -MAX_MICROS) -> int:
+    """A stored amount of microdollars, or UnreadableRow naming its column."""
+    if type(value) is not int or not least <= value <= MAX_MICROS:
+        raise UnreadableRow("budgets", f"{key.scope}/{key.scope_id}", column)
+    return value
 
 
 def amount(conn: sqlite3.Connection, key: BudgetKey) -> int | None:
     row = conn.execute(f"SELECT budget_micros FROM budgets {WHERE}",
                        (key.scope, key.scope_id)).fetchone()
-    return int(row[0]) if row else None
+    return _micros(key, row[0], "budget_micros", least=0) if row else None
 
 
 def put(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int, now_us: int) -> None:
@@ -34,28 +49,47 @@ def remove(conn: sqlite3.Connection, key: BudgetKey) -> bool:
     return cur.rowcount == 1
 
 
+def _id(row: tuple[object, ...]) -> BudgetKey:
+    scope, scope_id = row[:2]
+    if not isinstance(scope, str) or not isinstance(scope_id, str):
+        raise UnreadableRow("budgets", f"{scope}/{scope_id}", "scope or scope_id")
+    return BudgetKey(scope, scope_id)
+
+
 def all_ids(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """Every budget's id by scope, those with an unreadable amount too (a gateway then asks the
+    ledger, which refuses, rather than spending unbudgeted)."""
     out: dict[str, list[str]] = {}
-    for scope, scope_id in conn.execute("SELECT scope, scope_id FROM budgets ORDER BY scope, scope_id"):
-        out.setdefault(scope, []).append(scope_id)
+    for key in readable(conn.execute("SELECT scope, scope_id FROM budgets ORDER BY scope, scope_id"), _id):
+        out.setdefault(key.scope, []).append(key.scope_id)
     return out
 
 
+def _cap(row: tuple[object, ...]) -> tuple[str, int]:
+    key = _id(row)
+    return f"{key.scope}:{key.scope_id}", _micros(key, row[2], "budget_micros", least=0)
+
+
 def caps(conn: sqlite3.Connection) -> dict[str, int]:
-    """Every budget's cap in micros, as '<scope>:<scope_id>'."""
-    return {f"{scope}:{scope_id}": int(amount)
-            for scope, scope_id, amount in conn.execute("SELECT scope, scope_id, budget_micros FROM budgets")}
+    """Every readable budget's cap in micros, as '<scope>:<scope_id>'."""
+    return dict(readable(conn.execute("SELECT scope, scope_id, budget_micros FROM budgets"), _cap))
 
 
 def ids(conn: sqlite3.Connection, scope: str) -> list[str]:
-    rows = conn.execute("SELECT scope_id FROM budgets WHERE scope = ? ORDER BY scope_id", (scope,))
-    return [scope_id for (scope_id,) in rows]
+    rows = conn.execute("SELECT scope, scope_id FROM budgets WHERE scope = ? ORDER BY scope_id", (scope,))
+    return [key.scope_id for key in readable(rows, _id)]
 
 
 def events(conn: sqlite3.Connection, key: BudgetKey) -> tuple[ThresholdEvent, ...]:
     rows = conn.execute(f"SELECT threshold, at_us, spent_micros, budget_micros FROM budget_events"
                         f" {WHERE} ORDER BY threshold", (key.scope, key.scope_id))
-    return tuple(ThresholdEvent(key, t, at, s, b) for t, at, s, b in rows)
+    out = []
+    for threshold, at, spent_micros, budget_micros in rows:
+        if threshold not in LEVEL_AT or not readable_us(at):
+            raise UnreadableRow("budgets", f"{key.scope}/{key.scope_id}", "budget_events")
+        out.append(ThresholdEvent(key, threshold, at, _micros(key, spent_micros, "budget_events"),
+                                  _micros(key, budget_micros, "budget_events")))
+    return tuple(out)
 
 
 def record_crossings(conn: sqlite3.Connection, key: BudgetKey, spent_before: int,
@@ -79,8 +113,12 @@ def state(conn: sqlite3.Connection, key: BudgetKey, now_us: int) -> BudgetState 
     budget = amount(conn, key)
     if budget is None:
         return None
-    return BudgetState(key=key, budget_micros=budget, spent_micros=spend.spent(conn, key),
-                       held_micros=holds.held(conn, key, now_us), events=events(conn, key))
+    try:
+        spent, held = spend.spent(conn, key), holds.held(conn, key, now_us)
+    except (ValueError, TypeError, OverflowError):
+        raise UnreadableRow("budgets", f"{key.scope}/{key.scope_id}", "spend or holds") from None
+    return BudgetState(key=key, budget_micros=budget, spent_micros=_micros(key, spent, "spend"),
+                       held_micros=_micros(key, held, "holds"), events=events(conn, key))
 
 
 def version(conn: sqlite3.Connection) -> int:

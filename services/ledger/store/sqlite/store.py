@@ -19,6 +19,7 @@ from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
+from services.ledger.store.rows import readable
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
@@ -208,7 +209,7 @@ def _delete_budget(conn: sqlite3.Connection, key: BudgetKey) -> int | None:
 
 
 def _all_states(conn: sqlite3.Connection, scope: str, now_us: int) -> list[BudgetState]:
-    states = (budget_rows.state(conn, BudgetKey(scope, i), now_us) for i in budget_rows.ids(conn, scope))
+    states = readable(budget_rows.ids(conn, scope), lambda i: budget_rows.state(conn, BudgetKey(scope, i), now_us))
     return [s for s in states if s is not None]
 
 
