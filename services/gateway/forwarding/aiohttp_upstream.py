@@ -162,6 +162,7 @@ class AiohttpResponse:
 
     __slots__ = ("status", "headers", "_resp", "_content", "_inflate", "_finished", "_ended", "_timer", "_loop",
                  "_idle_s", "_deadline", "_last", "_seen")
+    resent = False  # aiohttp never sends a POST a second time
 
     def __init__(self, resp: aiohttp.ClientResponse) -> None:
         self.status = resp.status

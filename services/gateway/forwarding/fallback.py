@@ -11,13 +11,17 @@ provider's circuit breaker; a provider whose circuit refuses calls is skipped.
 
 When every attempt failed, the answer is a 502 (a 504 when all timed out); when every attempt was
 a 429, it is a 429 with the shortest Retry-After a provider asked for, so clients back off.
+
+A provider's key is read only from a variable the operator allowed (TOLLWAY_API_KEY_ENV_ALLOW);
+what comes back from an attempt that failed (an error body, the provider's message, a connection
+error) has every credential the request sent redacted before anything else sees it
+(forwarding/redaction.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from services.common.errors import ProvidersUnavailable, UpstreamFailed, UpstreamRateLimited, UpstreamTimeout
+from services.common.registry.key_env import KeyEnvRule, ProviderKeys
 from services.common.registry.provider import Provider
 from services.common.settings import Settings
 from services.gateway.adapters.base import Adapter, UpstreamRequest
@@ -40,6 +45,7 @@ from services.gateway.forwarding.http1 import (
     Response,
     UpstreamHTTPError,
 )
+from services.gateway.forwarding.redaction import RequestRedactor
 from services.gateway.forwarding.timeouts import Timeouts
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import Attempt, RequestFacts
@@ -87,16 +93,15 @@ class Outcome:
     retry: bool = True
     retry_after_s: float | None = None
     timed_out: bool = False
+    resent: bool = False  # the request went out a second time, on a fresh connection
 
 
-def api_key(provider: Provider) -> tuple[str | None, str | None]:
-    """The provider's key from the gateway's environment: (key, problem). Never logged."""
+def api_key(provider: Provider, keys: ProviderKeys) -> tuple[str | None, str | None]:
+    """The provider's key from the gateway's environment, under an allowed name only: (key,
+    problem). Never logged (and redacted from the logs should it get there)."""
     if not provider.api_key_env:
         return None, None
-    key = os.environ.get(provider.api_key_env)
-    if not key:
-        return None, f"environment variable {provider.api_key_env} is not set on the gateway"
-    return key, None
+    return keys.read(provider.api_key_env)
 
 
 BuildRequest = Callable[[Adapter, Provider, str | None], UpstreamRequest]
@@ -145,6 +150,7 @@ class Forwarder:
 
     def __post_init__(self) -> None:
         self.timeouts = Timeouts.from_settings(self.settings)
+        self.keys = ProviderKeys(KeyEnvRule.from_settings(self.settings))
 
     async def first_answer(self, candidates: list[Provider], build: BuildRequest, facts: RequestFacts, *,
                            stream: bool) -> Answer:
@@ -153,7 +159,7 @@ class Forwarder:
         skipped: list[str] = []
         for provider in candidates:
             adapter = adapter_for(provider.api_format)
-            key, problem = api_key(provider)
+            key, problem = api_key(provider, self.keys)
             if adapter is None:
                 problem = f"no adapter for api_format {provider.api_format} in this gateway"
             if problem:
@@ -165,7 +171,8 @@ class Forwarder:
             except ValueError as exc:  # this provider's format cannot carry the request
                 attempts.append(Attempt(provider.name, "error", 0.0, None, str(exc)))
                 continue
-            answer = await self._with_retries(provider, adapter, req, budget, attempts, skipped, stream=stream)
+            answer = await self._with_retries(provider, adapter, req, RequestRedactor(req, key), budget, attempts,
+                                              skipped, stream=stream)
             if answer is not None:
                 _note_skipped(facts, skipped)
                 return answer
@@ -174,8 +181,9 @@ class Forwarder:
         _note_skipped(facts, skipped)
         raise _all_failed(attempts, skipped, budget)
 
-    async def _with_retries(self, provider: Provider, adapter: Adapter, req: UpstreamRequest, budget: RetryBudget,
-                            attempts: list[Attempt], skipped: list[str], *, stream: bool) -> Answer | None:
+    async def _with_retries(self, provider: Provider, adapter: Adapter, req: UpstreamRequest,
+                            redactor: RequestRedactor, budget: RetryBudget, attempts: list[Attempt],
+                            skipped: list[str], *, stream: bool) -> Answer | None:
         breaker = self.breakers[provider.name]
         timeouts = self.timeouts.for_provider(provider)
         settings = self.settings
@@ -190,14 +198,17 @@ class Forwarder:
             budget.take(now)
             since_first = budget.since_first_ms(now)
             started = time.perf_counter()
-            result = await self._attempt(provider, adapter, req, timeouts, breaker, stream=stream)
+            result = await self._attempt(provider, adapter, req, redactor, timeouts, breaker, stream=stream)
             if isinstance(result, Answer):
                 status = "success" if result.status < 400 else "error"
-                message = None if status == "success" else adapter.error_message(result.status, result.body or b"")
-                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first))
+                message = None
+                if status == "error":
+                    message = redactor.text(adapter.error_message(result.status, result.body or b""))
+                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first,
+                                        resent=result.response.resent))
                 return result
             attempts.append(Attempt(provider.name, "error", _ms(started), result.http_status, result.error,
-                                    since_first))
+                                    since_first, resent=result.resent))
             breaker.record(False)
             budget.timed_out += result.timed_out
             if result.http_status == 429:
@@ -215,8 +226,9 @@ class Forwarder:
             await self.sleep(delay)
         return None
 
-    async def _attempt(self, provider: Provider, adapter: Adapter, req: UpstreamRequest, timeouts: Timeouts,
-                       breaker: CircuitBreaker, *, stream: bool) -> Answer | Outcome:
+    async def _attempt(self, provider: Provider, adapter: Adapter, req: UpstreamRequest, redactor: RequestRedactor,
+                       timeouts: Timeouts, breaker: CircuitBreaker, *, stream: bool) -> Answer | Outcome:
+        """One call; an error's body and message come back with the request's credentials redacted."""
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         deadline = loop.time() + timeouts.total_s
@@ -226,14 +238,17 @@ class Forwarder:
                 resp = await self.upstream.open(req, timeouts.connect_s)
             resp.watch(timeouts.idle_s, deadline)  # the body: idle gaps and the total, one timer
             if retryable(resp.status) or resp.status in PROVIDER_SETUP:
-                raw = await resp.read()
-                message = f"HTTP {resp.status}: {adapter.error_message(resp.status, raw)}"
+                raw = redactor.body(await resp.read())
+                message = f"HTTP {resp.status}: {redactor.text(adapter.error_message(resp.status, raw))}"
                 wait = retry_after_s(resp.headers)
                 if wait is not None:
                     message += f" (retry after {wait:g} s)"
                 resp.release()
-                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait)
+                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait,
+                               resent=resp.resent)
             body = None if (stream and resp.status < 400) else await resp.read()
+            if body is not None and resp.status >= 400:
+                body = redactor.body(body)  # relayed as the provider's words (pipeline.rejected)
         except TimeoutError as exc:
             if resp is not None:
                 resp.close()
@@ -241,7 +256,7 @@ class Forwarder:
         except UpstreamHTTPError as exc:
             if resp is not None:
                 resp.close()
-            return Outcome(_describe(exc), retry=not isinstance(exc, BadRequestHead))
+            return Outcome(redactor.text(_describe(exc)), retry=not isinstance(exc, BadRequestHead))
         except BaseException:  # cancelled (the client left), or nobody foresaw it: never leak the connection
             if resp is not None:
                 resp.close()

@@ -25,6 +25,7 @@ class Attempt:
     http_status: int | None = None
     error: str | None = None
     started_ms: float | None = None  # when it was sent, after the request's first attempt
+    resent: bool = False  # sent again on a fresh connection: the first never took it whole
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"provider": self.provider, "status": self.status,
@@ -33,6 +34,8 @@ class Attempt:
             out["error"] = self.error
         if self.started_ms is not None:
             out["started_ms"] = round(self.started_ms, 3)
+        if self.resent:
+            out["resent"] = True
         return out
 
 

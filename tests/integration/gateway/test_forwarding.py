@@ -274,3 +274,32 @@ async def test_no_retry_starts_past_the_retry_time_budget(upstream, client):
     f = facts()
     assert (await fwd.first_answer([slow, good], build, f, stream=False)).provider.name == "good"
     assert sleeps == [] and upstream.calls["slow"] == 1  # a 3 s wait does not fit a 2 s budget
+
+
+class ResendingClient(UpstreamClient):
+    """The real client, except that every answer says the pool had to send it a second time."""
+
+    async def open(self, req, connect_timeout_s=None):  # type: ignore[no-untyped-def]
+        resp = await super().open(req, connect_timeout_s)
+        resp.resent = True
+        return resp
+
+
+async def test_a_request_sent_again_on_a_fresh_connection_says_so_in_its_attempt(upstream: Upstream) -> None:
+    client = ResendingClient(2.0)
+    try:
+        fwd, _ = forwarder(client)
+        f = facts()
+        provider = upstream.provider("p", status(503), ok)
+        answer = await fwd.first_answer([provider], build, f, stream=False)
+        assert answer.status == 200
+        assert [a.to_json().get("resent") for a in f.attempts] == [True, True]  # the failed one and the answer
+    finally:
+        await client.close()
+
+
+async def test_an_attempt_not_sent_again_carries_no_resent_mark(upstream: Upstream, client: UpstreamClient) -> None:
+    fwd, _ = forwarder(client)
+    f = facts()
+    await fwd.first_answer([upstream.provider("q", ok)], build, f, stream=False)
+    assert ["resent" in a.to_json() for a in f.attempts] == [False]
