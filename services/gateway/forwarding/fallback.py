@@ -93,7 +93,6 @@ class Outcome:
     retry: bool = True
     retry_after_s: float | None = None
     timed_out: bool = False
-    resent: bool = False  # the request went out a second time, on a fresh connection
 
 
 def api_key(provider: Provider, keys: ProviderKeys) -> tuple[str | None, str | None]:
@@ -204,11 +203,10 @@ class Forwarder:
                 message = None
                 if status == "error":
                     message = redactor.text(adapter.error_message(result.status, result.body or b""))
-                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first,
-                                        resent=result.response.resent))
+                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first))
                 return result
             attempts.append(Attempt(provider.name, "error", _ms(started), result.http_status, result.error,
-                                    since_first, resent=result.resent))
+                                    since_first))
             breaker.record(False)
             budget.timed_out += result.timed_out
             if result.http_status == 429:
@@ -244,8 +242,7 @@ class Forwarder:
                 if wait is not None:
                     message += f" (retry after {wait:g} s)"
                 resp.release()
-                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait,
-                               resent=resp.resent)
+                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait)
             body = None if (stream and resp.status < 400) else await resp.read()
             if body is not None and resp.status >= 400:
                 body = redactor.body(body)  # relayed as the provider's words (pipeline.rejected)
