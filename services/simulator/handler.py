@@ -1,6 +1,7 @@
 """The request flow every format shares: spec, body, hang, latency, error draw (or one of the
-first `fail_first` calls), then the reply (whole, streamed, dropped or stalled half-way), rendered
-by the format's module. Embeddings (OpenAI's and Gemini's formats) share the faults."""
+first `fail_first` calls, or the credentials echoed back with `echo_key`), then the reply (whole,
+streamed, dropped or stalled half-way), rendered by the format's module. Embeddings (OpenAI's and
+Gemini's formats) share the faults."""
 
 from __future__ import annotations
 
@@ -67,10 +68,29 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+ECHOED_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+
+
+def credentials_echo(request: Request) -> str:
+    """What a careless provider answers to a key it refuses: every credential header (and `?key=`)
+    quoted whole, then the key's first 16 and last 12 characters."""
+    sent = [(f"{name}: ", request.headers[name]) for name in ECHOED_HEADERS if name in request.headers]
+    if "key" in request.query_params:
+        sent.append(("key=", request.query_params["key"]))
+    if not sent:
+        return "no credentials were sent"
+    value = sent[0][1].removeprefix("Bearer ")
+    quoted = "; ".join(label + v for label, v in sent)
+    return f"invalid credentials ({quoted}): the key starting {value[:16]} and ending {value[-12:]} is not valid"
+
+
 async def _faults(request: Request, fmt: ModuleType, state: SimState, spec: Spec) -> Response | None:
-    """The spec's hang, latency and injected error, in that order; None when the call goes on."""
+    """The spec's hang, latency and injected error (or credentials echo), in that order; None when
+    the call goes on."""
     key = request.path_params.get("spec")
     number = state.count(key)
+    if spec.echo_key:
+        return error_response(fmt, spec.echo_key, credentials_echo(request))
     if spec.hang:
         await wait_for_disconnect(request)
         return error_response(fmt, 504, "simulated hang ended")

@@ -15,6 +15,11 @@ answer's usage reports them as each provider does (see services.simulator.tokens
 `close=1`: the connection is closed right after each answer, without a `Connection: close` header,
 as a server retiring a kept-alive connection does: a client that reuses it finds it dead (see
 services.simulator.faults.CloseAfterAnswer).
+
+`echo_key=STATUS` (400-599; 0: off): every call is answered with STATUS and an error message that
+quotes the credentials the request carried (`Authorization`, `x-api-key`, `api-key`,
+`x-goog-api-key`, `?key=`), whole and in part, as a careless provider does (see
+services.simulator.handler.credentials_echo): for testing the gateway's redaction.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Spec:
     cache_write: int = 0  # prompt tokens written to the prompt cache (for 5 minutes), after those read
     cache_write_1h: int = 0  # prompt tokens written to the prompt cache for an hour, after the 5-minute ones
     close: bool = False  # close the connection after each answer, unannounced (no Connection: close)
+    echo_key: int = 0  # answer every call with this status, quoting the credentials it was sent; 0: off
 
 
 TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI, Anthropic and Gemini all accept
@@ -82,6 +88,13 @@ def _flag(text: str) -> bool:
     raise ValueError("must be 0 or 1")
 
 
+def _status_or_off(text: str) -> int:
+    value = int(text)
+    if value != 0 and not 400 <= value <= 599:
+        raise ValueError("must be 0 or between 400 and 599")
+    return value
+
+
 def _tool_name(text: str) -> str:
     if not TOOL_NAME.fullmatch(text):
         raise ValueError("must be 1 to 64 letters, digits, _ or -")
@@ -105,6 +118,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "cache_write": _integer(0, 100_000_000),
     "cache_write_1h": _integer(0, 100_000_000),
     "close": _flag,
+    "echo_key": _status_or_off,
 }
 
 
