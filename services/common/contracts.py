@@ -33,13 +33,22 @@ def _pointer(doc: dict[str, Any], pointer: str) -> Any:
     return node
 
 
+# what a "$ref" may carry beside it and keep once inlined: annotations, never a constraint (draft-07
+# ignores a $ref's siblings when validating, and so does the inlined schema)
+_ANNOTATIONS = ("title", "description")
+
+
 def _inline(node: Any, root: dict[str, Any]) -> Any:
+    """`node` with every `$ref` replaced by what it points at: `#/...` in `root`, or
+    `<name>.schema.json#/...` in another contract (e.g. definitions.schema.json's shared `safe_id`)."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str):
             target_file, _, pointer = ref.partition("#")
             doc = raw_schema(target_file.removesuffix(".schema.json")) if target_file else root
-            return _inline(_pointer(doc, pointer), doc)
+            target = _inline(_pointer(doc, pointer), doc)
+            notes = {k: node[k] for k in _ANNOTATIONS if k in node}
+            return {**target, **notes} if notes and isinstance(target, dict) else target
         return {k: _inline(v, root) for k, v in node.items() if k != "definitions"}
     if isinstance(node, list):
         return [_inline(v, root) for v in node]

@@ -12,16 +12,25 @@ import orjson
 import structlog
 from structlog.contextvars import bind_contextvars, clear_contextvars
 
-from services.common.ids import new_request_id
+from services.common.errors import InvalidRequest, PayloadTooLarge
+from services.common.ids import is_safe_id, new_request_id, safe_id_message
 
 Scope = dict[str, Any]
 
 access_log = structlog.get_logger("tollway.access")
 
 
+REQUEST_ID_FIELD = "X-Request-ID"
+
+
 class RequestContext:
     """Reads or makes `X-Request-ID`, binds it to the logs, echoes it on the response,
-    and writes one access-log line per request."""
+    and writes one access-log line per request.
+
+    A client's `X-Request-ID` is used as it is or refused: one that is not a safe id (see
+    services/common/ids.py; too long, '.', '..', '/', non-ASCII ...) is answered here with a 400
+    naming the header, before any service code runs, and the answer carries an id of ours. An
+    empty header is no header (an id is made)."""
 
     def __init__(self, app: Any, *, access_log_enabled: bool = True) -> None:
         self.app = app
@@ -34,9 +43,10 @@ class RequestContext:
         rid = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                rid = value.decode("latin-1")[:128]
+                rid = value.decode("latin-1")
                 break
-        if not rid:
+        refused = bool(rid) and not is_safe_id(rid)
+        if refused or not rid:
             rid = new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         clear_contextvars()
@@ -53,11 +63,25 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if refused:
+                await _refuse_request_id(send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             if self.access_log_enabled:
                 access_log.info("request", method=scope["method"], path=scope["path"], status=status,
                                 ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+_BAD_REQUEST_ID = orjson.dumps(InvalidRequest(safe_id_message(REQUEST_ID_FIELD), field=REQUEST_ID_FIELD).body())
+
+
+async def _refuse_request_id(send: Any) -> None:
+    """The 400 for an `X-Request-ID` that is not a safe id, in the one error shape."""
+    await send({"type": "http.response.start", "status": 400,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(_BAD_REQUEST_ID)).encode())]})
+    await send({"type": "http.response.body", "body": _BAD_REQUEST_ID})
 
 
 class BodyLimit:
@@ -89,7 +113,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         try:
@@ -106,5 +130,10 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(PayloadTooLarge):
+    """A body that grew past the limit while being read (chunked, or longer than it said): raised
+    from `receive` into the reader, it is a TollwayError, so whichever layer catches it (the one
+    error mapping) answers the same 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"request body exceeds {max_bytes} bytes")
