@@ -127,6 +127,9 @@ def _refers_to_safe_id(node: Any) -> bool:
 ID_FIELDS = {"request_id", "client_request_id", "run_id", "hold_id", "lease_id", "key_id", "scope_id", "run_ids",
              "lease_ids"}
 SCOPE_FIELDS = {"team", "org"}  # the ids of team and org budgets
+# a whole field of the id's characters, in the forms the contracts had before the one definition
+ID_PATTERNS = {"^[A-Za-z0-9._-]{1,128}$", "^(?!.*\\.\\.)[A-Za-z0-9._-]{1,128}$",
+               contracts.raw_schema("definitions")["definitions"]["safe_id"]["pattern"]}
 NOT_IDS = {"selection_request"}  # requirements.team there is a routing-rule match, not a budget's id
 
 
@@ -137,14 +140,15 @@ def test_every_contract_id_field_refers_to_the_one_definition() -> None:
         if name == "definitions" or name in NOT_IDS:
             continue
         for where, node in _walk(contracts.raw_schema(name)):
-            props = node.get("properties")
-            if not isinstance(props, dict) or where.endswith("/properties"):
+            if where.endswith("/properties"):  # field names, not a schema
                 continue
-            for field, spec in props.items():
+            pattern = node.get("pattern")
+            assert not (isinstance(pattern, str) and pattern in ID_PATTERNS), f"{name}{where}: an own id pattern"
+            props = node.get("properties")
+            for field, spec in (props.items() if isinstance(props, dict) else ()):
                 if field in ID_FIELDS | SCOPE_FIELDS:
                     assert _refers_to_safe_id(spec), f"{name}{where}/properties/{field} does not refer to {SAFE_ID_REF}"
                     checked.append(f"{name}.{field}")
-        assert "A-Za-z0-9._-]{1,128}" not in path.read_text(), f"{name} has its own copy of the id pattern"
     for expected in ("routing_request.run_id", "routing_request.request_id", "routing_receipt.run_id",
                      "routing_receipt.client_request_id",
                      "routing_receipt.lease_ids", "hold_request.hold_id", "lease_request.lease_id",
