@@ -10,6 +10,7 @@ router's health checks last concluded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -269,20 +270,37 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         api_version=body.get("api_version"),
         max_output_tokens=body.get("max_output_tokens"),
         features=normalise_features(body.get("features", [])),
-        slo={k: float(v) for k, v in (body.get("slo") or {}).items()},
+        slo=_finite_numbers(body, "slo"),
         region=body.get("region"),
         tags=tuple(body.get("tags", ())),
         priority=body.get("priority", 100),
         active=True,
         registered_at=previous.registered_at if previous else stamp,
         updated_at=stamp,
-        timeouts={k: float(v) for k, v in (body.get("timeouts") or {}).items()},
+        timeouts=_finite_numbers(body, "timeouts"),
         health_url=body.get("health_url"),
         health=_kept_health(body, previous),
         cache_read_per_token=cache_read_price,
         cache_write_per_token=cache_write_price,
         cache_write_1h_per_token=cache_write_1h_price,
     )
+
+
+def _finite_numbers(body: dict[str, Any], section: str) -> dict[str, float]:
+    """A registration's `slo` or `timeouts` as floats. The contract's bounds cannot refuse NaN (every
+    comparison with it is false) and JSON parsing reads `NaN` and `Infinity`: such a figure would be
+    stored as null, so it is a 400 naming the field."""
+    out = {}
+    for name, value in (body.get(section) or {}).items():
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InvalidRequest(f"{section}.{name} must be a finite number, not {str(value)[:32]}",
+                                 field=f"{section}.{name}")
+        out[name] = number
+    return out
 
 
 def _kept_health(body: dict[str, Any], previous: Provider | None) -> Health:

@@ -103,3 +103,21 @@ async def test_oversized_registration_is_a_413(client: httpx.AsyncClient):
 
 async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient):
     assert_error(await client.put("/providers/x", json={}), 405)
+
+
+@pytest.mark.parametrize(("section", "name", "literal"), [
+    ("slo", "latency_p95_ms", "NaN"),
+    ("slo", "throughput_tps", "NaN"),
+    ("slo", "availability", "NaN"),
+    ("slo", "latency_p95_ms", "Infinity"),
+    ("timeouts", "total_s", "NaN"),
+])
+async def test_a_figure_that_is_no_number_is_a_400_naming_it(client: httpx.AsyncClient, section: str, name: str,
+                                                             literal: str):
+    """JSON parsing reads NaN and Infinity, and no bound of the contract refuses NaN: they were
+    accepted and stored as null."""
+    good = json.dumps({**README_PROVIDER, "slo": {}, section: {name: 1}}).encode()
+    body = good.replace(f'"{name}": 1'.encode(), f'"{name}": {literal}'.encode())
+    resp = await client.post("/register", content=body, headers={"content-type": "application/json"})
+    assert_error(resp, 400, field=f"{section}.{name}")
+    assert (await client.get("/providers")).json()["providers"] == []
