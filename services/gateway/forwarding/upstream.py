@@ -1,8 +1,8 @@
 """The hot path's HTTP client to providers: the gateway's own HTTP/1.1 client (`http1/`, chosen
-by measurement; see DESIGN.md), one pool of keep-alive connections per gateway process, every
-wait bounded by the caller. Idle connections are retired after `upstream_keepalive_s`, at most
-`upstream_max_connections_per_origin` are open to one provider, and HTTPS_PROXY, HTTP_PROXY and
-NO_PROXY are honoured."""
+by measurement: `scripts/bench/upstream_ab.py`, figures in the README), one pool of keep-alive
+connections per gateway process, every wait bounded by the caller. Idle connections are retired
+after `upstream_keepalive_s`, at most `upstream_max_connections_per_origin` are open to one
+provider, and HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured."""
 
 from __future__ import annotations
 
