@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 RUN_HEADER = "x-tollway-run"
 AGENT_HEADER = "x-tollway-agent"
 OPTIMIZATION_HEADER = "x-tollway-optimization"
+AGENT_FIELD = "X-Tollway-Agent"  # as errors name it
 
 # raw (lower-case, as ASGI servers give them) header name -> ClientHeaders field
 _READ = {b"x-tollway-run": "run", b"x-tollway-agent": "agent", b"x-tollway-optimization": "optimization",
@@ -34,7 +35,7 @@ class ClientHeaders:
     `request.headers.get` scans the list once per name)."""
 
     run: str | None = None
-    agent: str | None = None
+    agent: bytes | None = None  # as sent: decoded as UTF-8 by agent_name
     optimization: str | None = None
     authorization: str | None = field(default=None, repr=False)
     api_key: str | None = field(default=None, repr=False)
@@ -47,7 +48,7 @@ class ClientHeaders:
         for name, value in request.scope["headers"]:
             attr = _READ.get(name)
             if attr is not None:
-                setattr(out, attr, value.decode("latin-1"))
+                setattr(out, attr, value if name == b"x-tollway-agent" else value.decode("latin-1"))
             elif name in _CACHE:
                 out.cache[_CACHE[name]] = value.decode("latin-1")
         return out
@@ -63,7 +64,15 @@ class ClientHeaders:
         return require_safe_id(self.client_request_id, "X-Request-ID")
 
     def agent_name(self, default: str) -> str:
-        return agent_name(self.agent or default, "X-Tollway-Agent")
+        """X-Tollway-Agent as UTF-8, the text the receipt carries (a header's bytes are not latin-1
+        text: a name in any script arrives as its UTF-8 bytes); bytes that are not UTF-8 are a 400."""
+        if not self.agent:
+            return agent_name(default, AGENT_FIELD)
+        try:
+            text = self.agent.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest(f"{AGENT_FIELD} is not valid UTF-8", field=AGENT_FIELD) from None
+        return agent_name(text, AGENT_FIELD)
 
     def strategy(self, default: str) -> str:
         return strategy(self.optimization or default, "X-Tollway-Optimization")

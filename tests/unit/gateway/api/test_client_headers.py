@@ -43,3 +43,15 @@ def test_a_bad_value_is_refused_naming_the_header(name, value, read):
 
 def test_the_key_is_not_in_the_repr():
     assert "tw-secret" not in repr(headers(("authorization", "Bearer tw-secret"), ("x-api-key", "tw-secret")))
+
+
+def test_the_agent_is_read_as_utf8():
+    scope = {"type": "http", "headers": [(b"x-tollway-agent", "Zoë-東京".encode())]}
+    assert ClientHeaders.of(Request(scope)).agent_name("d") == "Zoë-東京"  # latin-1 made it 'ZoÃ«-æ\x9d±äº¬'
+
+
+def test_an_agent_that_is_not_utf8_is_refused_naming_the_header():
+    scope = {"type": "http", "headers": [(b"x-tollway-agent", b"\xe9t\xe9")]}  # latin-1 'été'
+    with pytest.raises(InvalidRequest, match="X-Tollway-Agent") as refused:
+        ClientHeaders.of(Request(scope)).agent_name("d")
+    assert refused.value.field == "X-Tollway-Agent"
