@@ -22,6 +22,7 @@ from services.gateway.forwarding.breaker import BreakerConfig, Breakers
 from services.gateway.forwarding.fallback import Forwarder
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import RequestFacts
+from tests.integration.gateway.aiohttp_server import serving
 
 OK_BODY = orjson.dumps({"id": "x", "object": "chat.completion", "model": "m",
                         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
@@ -84,13 +85,8 @@ async def upstream() -> AsyncIterator[Upstream]:
     up = Upstream()
     app = web.Application()
     app.router.add_post("/{name}/v1/chat/completions", up.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    up.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield up
-    await runner.cleanup()
+    async with serving(app) as up.port:
+        yield up
 
 
 class Sleeps(list):

@@ -23,6 +23,7 @@ from services.gateway.forwarding.breaker import BreakerConfig, Breakers
 from services.gateway.forwarding.fallback import Forwarder
 from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.receipts.build import RequestFacts
+from tests.integration.gateway.aiohttp_server import serving
 
 KEY = "sk-fwd-Qm3Rt8Yw2Zx5Vb7Nc9Lk4Jh6"
 ADMIN = "admin-key-never-sent-4f9a8b7c6d5e"
@@ -67,13 +68,8 @@ async def echo(monkeypatch) -> AsyncIterator[Echo]:
     up = Echo()
     app = web.Application()
     app.router.add_post("/{name}/{tail:.*}", up.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    up.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield up
-    await runner.cleanup()
+    async with serving(app) as up.port:
+        yield up
 
 
 @pytest.fixture
