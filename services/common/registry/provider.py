@@ -3,7 +3,8 @@
 Built from a registration body (router) or a registry snapshot (gateway); serialised the same
 way for both (contracts/provider.schema.json). Prompt-cache prices are optional: without them,
 cache reads and writes are charged at the input price, and 1-hour writes at the write price. The
-API key is only ever a reference: the name of an environment variable the gateway reads.
+API key is only ever a reference: the name of an environment variable the gateway reads, one the
+operator allowed (services/common/registry/key_env.py; the router refuses any other at registration).
 `timeouts` override the gateway's upstream timeouts for this provider; `health` is what the
 router's health checks last concluded.
 """
