@@ -140,7 +140,7 @@ async def test_a_key_row_the_ledger_cannot_read_is_refused_and_every_other_key_i
         assert set(published) == {good[0]["key_id"], good[1]["key_id"], bad_id}
         assert published[bad_id]["revoked"] is True  # refused by gateways, never taken for an unknown key
         assert published[bad_id]["secret_hash"] == bad_hash
-        unreadable = [e for e in logs if e["event"] == "ledger_row_unreadable"]
+        unreadable = [e for e in logs if e["event"] == "stored_row_unreadable"]
         assert len(unreadable) == 1 and unreadable[0]["row_id"] == bad_id and unreadable[0]["table"] == "api_keys"
         assert bad_hash not in str(unreadable)
 
@@ -190,7 +190,7 @@ async def test_a_rate_limit_row_the_ledger_cannot_read_is_left_out(
             snap = await client.get("/keys/snapshot")
         assert limits.status_code == 200 and limits.json()["limits"] == [kept]
         assert snap.status_code == 200 and snap.json()["limits"] == [kept]
-        assert sorted(e["row_id"] for e in logs if e["event"] == "ledger_row_unreadable") == [
+        assert sorted(e["row_id"] for e in logs if e["event"] == "stored_row_unreadable") == [
             "bad-json/user/", "bad-limit/user/", "bad-shape/user/"]
 
 

@@ -10,9 +10,9 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.common.money import MAX_AMOUNT, to_micros
+from services.common.stored_rows import UnreadableRow, readable
 from services.ledger.budgets.levels import LEVEL_AT, crossings
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
-from services.ledger.store.rows import UnreadableRow, readable
 from services.ledger.store.sqlite import holds, spend
 from services.ledger.times import readable_us
 

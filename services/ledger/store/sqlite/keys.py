@@ -17,8 +17,8 @@ import orjson
 
 from services.common import contracts, jsonio
 from services.common.errors import InvalidRequest
+from services.common.stored_rows import UnreadableRow, readable, report
 from services.ledger.keys.model import VirtualKey
-from services.ledger.store.rows import UnreadableRow, readable, report
 from services.ledger.times import readable_us
 
 COLUMNS = ("key_id, secret_hash, prefix, created_us, name, user_name, team, org, models, limits,"

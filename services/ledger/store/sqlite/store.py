@@ -13,13 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from services.common.stored_rows import readable
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
-from services.ledger.store.rows import readable
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx

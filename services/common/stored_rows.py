@@ -1,6 +1,7 @@
-"""Stored rows the ledger cannot read back (written by an older release, or by hand): a listing
+"""Stored rows a service cannot read back (written by an older release, or by hand): a listing
 leaves such a row out and logs it once, by its id, never its values; reading that one row alone
-is an `UnreadableRow` error. Every other row is still served."""
+is an `UnreadableRow` error. Every other row is still served. Used by the ledger's and the
+router's stores."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import structlog
 
 from services.common.errors import TollwayError
 
-log = structlog.get_logger("tollway.ledger.store")
+log = structlog.get_logger("tollway.store")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,9 +26,9 @@ class UnreadableRow(TollwayError):
     status = 500
     type = "unreadable_row"
 
-    def __init__(self, table: str, row_id: str, why: str) -> None:
-        super().__init__(f"{table} row {row_id[:128]!r} is stored in a form this ledger cannot read"
-                         f" ({why}); every other row is served; see the ledger's log")
+    def __init__(self, table: str, row_id: str, why: str, *, service: str = "ledger") -> None:
+        super().__init__(f"{table} row {row_id[:128]!r} is stored in a form this {service} cannot read"
+                         f" ({why}); every other row is served; see the {service}'s log")
         self.table, self.row_id, self.why = table, row_id[:128], why
 
 
@@ -38,7 +39,7 @@ def report(row: UnreadableRow) -> None:
         return
     if len(_REPORTED) < _REPORTED_MAX:
         _REPORTED.add(seen)
-    log.error("ledger_row_unreadable", table=row.table, row_id=row.row_id, why=row.why)
+    log.error("stored_row_unreadable", table=row.table, row_id=row.row_id, why=row.why)
 
 
 def readable(items: Iterable[T], read: Callable[[T], R]) -> list[R]:
