@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-from services.common.money import to_decimal
+from services.common.errors import InvalidRequest
+from services.common.money import MoneyError, to_decimal
 from services.common.registry.provider import normalise_features
 from services.common.selection.estimate import (
     DEFAULT_INPUT_TOKENS,
@@ -81,11 +82,19 @@ class Requirements:
                    provider=data.get("provider"), region=data.get("region"),
                    weights=Weights.of(data.get("weights")), experiment=data.get("experiment"),
                    key=data.get("key"), team=data.get("team"), tags=frozenset(data.get("tags") or ()),
-                   max_cost_usd=None if max_cost is None else to_decimal(max_cost, field="max_cost_usd"),
+                   max_cost_usd=None if max_cost is None else _limit_usd(max_cost),
                    max_latency_ms=None if max_latency is None else float(max_latency))
 
 
 _REQUIREMENT_FIELDS = tuple(f.name for f in fields(Requirements))
+
+
+def _limit_usd(value: Any) -> Decimal:
+    """The caller's cost limit; one no amount of money can be (10^12 or more) is a 400 naming it."""
+    try:
+        return to_decimal(value, field="requirements.max_cost_usd")
+    except MoneyError as exc:
+        raise InvalidRequest(str(exc), field="requirements.max_cost_usd") from None
 
 
 @dataclass(frozen=True, slots=True)

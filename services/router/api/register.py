@@ -19,6 +19,7 @@ from services.common.http.responses import JSONResponse
 from services.common.registry.key_env import KeyEnvRule
 from services.common.registry.provider import provider_from_registration
 from services.router.context import router_context
+from services.router.ranges import check_registration
 from services.router.secret_fields import refuse_secrets
 
 router = APIRouter(tags=["registry"])
@@ -32,7 +33,9 @@ async def read_registration(request: Request) -> dict[str, Any]:
         refuse_secrets(orjson.loads(await request.body()), KeyEnvRule.from_settings(router_context(request).settings))
     except orjson.JSONDecodeError:
         pass  # read_json below says what is wrong with it
-    return await read_json(request, "provider_registration", exact=True)
+    body = await read_json(request, "provider_registration", exact=True)
+    check_registration(body)
+    return body
 
 
 @router.post("/register", openapi_extra=contract_body("provider_registration"), status_code=201,

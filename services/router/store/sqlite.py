@@ -1,13 +1,21 @@
 """The registry in one SQLite file (WAL): each provider as its JSON plus indexed columns, and
-the registry version in the same database, bumped in the same transaction as the change."""
+the registry version in the same database, bumped in the same transaction as the change.
+
+A row the router cannot read back (written by an older release, or by hand: JSON that is not a
+provider, or one it could not write out again, e.g. a number beyond 64 bits) is left out of every
+listing and the snapshot and logged once by name; looked up by name it is not there, so
+registering that name again replaces it."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from services.common import jsonio
+from services.common.errors import TollwayError
 from services.common.registry.provider import Provider
+from services.common.stored_rows import UnreadableRow, readable
 from services.router.store.sqlite_db import SqliteFile
 
 SCHEMA = """
@@ -37,6 +45,24 @@ def _decode(body: str) -> Provider:
     return Provider.from_json(jsonio.loads_exact(body))
 
 
+def _readable(row: tuple[Any, ...]) -> Provider:
+    """The provider of a (name, body) row, if the router can read it and write it out again."""
+    name, body = row
+    try:
+        provider = _decode(body)
+        jsonio.dumps(provider.to_json())
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError, TollwayError):
+        raise UnreadableRow("providers", str(name), "body", service="router") from None
+    return provider
+
+
+def _found(row: tuple[Any, ...] | None) -> Provider | None:
+    if row is None:
+        return None
+    found = readable([row], _readable)
+    return found[0] if found else None
+
+
 class SqliteRegistryStore(SqliteFile):
     schema = SCHEMA
 
@@ -55,8 +81,8 @@ class SqliteRegistryStore(SqliteFile):
 
     def get(self, name: str) -> Provider | None:
         with self._lock:
-            row = self.db.execute("SELECT body FROM providers WHERE name = ?", (name,)).fetchone()
-        return _decode(row[0]) if row else None
+            row = self.db.execute("SELECT name, body FROM providers WHERE name = ?", (name,)).fetchone()
+        return _found(row)
 
     def upsert(self, provider: Provider) -> int:
         with self._write() as db:
@@ -64,10 +90,9 @@ class SqliteRegistryStore(SqliteFile):
 
     def set_active(self, name: str, active: bool, now: datetime) -> Provider | None:
         with self._write() as db:
-            row = db.execute("SELECT body FROM providers WHERE name = ?", (name,)).fetchone()
-            if row is None:
+            provider = _found(db.execute("SELECT name, body FROM providers WHERE name = ?", (name,)).fetchone())
+            if provider is None:
                 return None
-            provider = _decode(row[0])
             if provider.active == active:
                 return provider
             changed = provider.touched(now, active=active)
@@ -75,10 +100,10 @@ class SqliteRegistryStore(SqliteFile):
             return changed
 
     def list(self, include_inactive: bool = False) -> list[Provider]:
-        sql = "SELECT body FROM providers" + ("" if include_inactive else " WHERE active = 1")
+        sql = "SELECT name, body FROM providers" + ("" if include_inactive else " WHERE active = 1")
         with self._lock:
             rows = self.db.execute(sql + " ORDER BY name").fetchall()
-        return [_decode(body) for (body,) in rows]
+        return readable(rows, _readable)
 
     def version(self) -> int:
         with self._lock:
