@@ -79,6 +79,40 @@ class _Pattern:
         return found
 
 
+class _Compiled:
+    """Every credential form, compiled for one kind of text (str or bytes): a quick test whether a
+    short text can hold an echo at all (a log line, mostly: it usually cannot), then the patterns
+    that find them. The test, on the text's UTF-8 bytes: an echo of MIN_ECHO (8) characters lies in
+    a run of bytes the forms use, and holds a piece of 4 bytes, at a multiple of 4 from the run's
+    start, that is one of the forms' pieces of 4."""
+
+    QUICK_TEST_BELOW = 4096  # longer texts go straight to the patterns (a few scans at C speed)
+
+    def __init__(self, forms: list[S]) -> None:
+        self.patterns = [_Pattern(f) for f in forms]
+        encoded = [f.encode() if isinstance(f, str) else f for f in forms]
+        long = [f for f in encoded if len(f) >= MIN_ECHO]
+        used = {c for f in long for c in f}
+        self.pieces = {f[i:i + _BLOCK] for f in long for i in range(len(f) - _BLOCK + 1)}
+        self.others_to_space = bytes(c if c in used else 0x20 for c in range(256))
+        self.always = any(len(f) < MIN_ECHO for f in forms) or 0x20 in used  # no quick test then
+
+    def may_hold(self, text: S) -> bool:
+        if self.always or len(text) >= self.QUICK_TEST_BELOW:
+            return True
+        raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+        pieces = self.pieces
+        for run in raw.translate(self.others_to_space).split(b" "):
+            if len(run) >= MIN_ECHO:
+                for i in range(0, len(run) - _BLOCK + 1, _BLOCK):
+                    if run[i:i + _BLOCK] in pieces:
+                        return True
+        return False
+
+    def replace(self, text: S, marker: S) -> S:
+        return _replace(text, self.patterns, marker) if self.may_hold(text) else text
+
+
 class Redactor:
     """Replaces the given credentials (and echoes of them, see the module's rule) in text. Cheap to
     make: the patterns are only worked out when first used (on an error path, mostly)."""
@@ -87,8 +121,8 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         self._given = tuple(s for s in secrets if s)
-        self._str: list[_Pattern] | None = None
-        self._bytes: list[_Pattern] | None = None
+        self._str: _Compiled | None = None
+        self._bytes: _Compiled | None = None
 
     def __bool__(self) -> bool:
         return bool(self._given)
@@ -103,15 +137,15 @@ class Redactor:
         if not self._given or not text:
             return text
         if self._str is None:
-            self._str = [_Pattern(f) for f in self._forms()]
-        return _replace(text, self._str, MARKER)
+            self._str = _Compiled(self._forms())
+        return self._str.replace(text, MARKER)
 
     def bytes(self, raw: bytes) -> bytes:
         if not self._given or not raw:
             return raw
         if self._bytes is None:
-            self._bytes = [_Pattern(f.encode()) for f in self._forms()]
-        return _replace(raw, self._bytes, MARKER.encode())
+            self._bytes = _Compiled([f.encode() for f in self._forms()])
+        return self._bytes.replace(raw, MARKER.encode())
 
     def body(self, raw: bytes) -> bytes:
         """An upstream body: the bytes as they are, then, if it is JSON, every string in it (which

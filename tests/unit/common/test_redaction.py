@@ -74,6 +74,27 @@ def test_several_keys_and_overlapping_echoes_give_one_marker_each():
     assert not Redactor([None, ""]) and Redactor([None, ""]).text(KEY) == KEY
 
 
+def test_every_echo_of_every_form_long_or_short_text_str_or_bytes():
+    keys = [KEY, "gsk_Q1w2E3r4T5y6U7i8O9p0", 'ab/c+d=ef/ghijk"l\\m']
+    r = Redactor(keys)
+    for key in keys:
+        for form in (key, quote(key, safe=""), orjson.dumps(key).decode()[1:-1]):
+            for start in range(len(form) - MIN_ECHO + 1):
+                for length in (MIN_ECHO, MIN_ECHO + 1, MIN_ECHO + 3, len(form) - start):
+                    echo = form[start:start + length]
+                    if len(echo) < MIN_ECHO:
+                        continue
+                    for pad in ("", "é" + "x " * 3000):  # the quick test, and past it
+                        assert r.text(f"{pad}<{echo}>") == f"{pad}<{MARKER}>", (form, start, length)
+                        assert r.bytes(f"{pad}<{echo}>".encode()) == f"{pad}<{MARKER}>".encode()
+
+
+def test_a_line_without_a_key_comes_back_as_it_was():
+    line = ('{"method": "POST", "path": "/v1/chat/completions", "status": 200, "request_id": '
+            '"0b8c1f7e2f5a4c1f9d3e6a7b8c9d0e1f", "timestamp": "2026-12-02T01:25:25.123456Z"}')
+    assert Redactor([KEY, "gsk_Q1w2E3r4T5y6U7i8O9p0"]).text(line) is line
+
+
 def test_a_value_is_redacted_everywhere_in_json_data():
     data = {"a": [KEY, {"b": f"x {KEY[:9]}"}], KEY: 1, "n": 2}
     assert Redactor([KEY]).value(data) == {"a": [MARKER, {"b": f"x {MARKER}"}], MARKER: 1, "n": 2}
