@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from services.common import redaction
@@ -42,6 +43,11 @@ def reserved(name: str) -> bool:
     return upper.startswith(RESERVED_PREFIX) and not upper.startswith(DEDICATED_PREFIX)
 
 
+@lru_cache(maxsize=4096)
+def _allows(patterns: tuple[str, ...], name: str) -> bool:
+    return not reserved(name) and any(fnmatchcase(name, p) for p in patterns)
+
+
 @dataclass(frozen=True, slots=True)
 class KeyEnvRule:
     patterns: tuple[str, ...]
@@ -55,7 +61,7 @@ class KeyEnvRule:
         return cls.parse(settings.api_key_env_allow)
 
     def allows(self, name: str) -> bool:
-        return not reserved(name) and any(fnmatchcase(name, p) for p in self.patterns)
+        return _allows(self.patterns, name)  # asked on every upstream call: remembered
 
     def described(self) -> str:
         return ", ".join(self.patterns) or "none"
