@@ -56,8 +56,9 @@ async def post_hold(request: Request) -> JSONResponse:
 async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     ctx = ledger(request)
     require_safe_id(hold_id, "hold_id")
-    receipt = parse_receipt(await read_json(request, "routing_receipt", exact=True))
-    result = await ctx.store.settle(hold_id, receipt, ctx.now_us())
+    now_us = ctx.now_us()
+    receipt = parse_receipt(await read_json(request, "routing_receipt", exact=True), now_us=now_us)
+    result = await ctx.store.settle(hold_id, receipt, now_us)
     announce(result.ingest.events)
     if result.state is None:
         return JSONResponse({"budgeted": False})

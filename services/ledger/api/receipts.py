@@ -26,8 +26,9 @@ MAX_PAGE = 10_000
 async def post_receipts(request: Request) -> JSONResponse:
     ctx = ledger(request)
     body = await read_json(request, "receipt_batch", exact=True)
-    batch = parse_batch(body["receipts"])  # the whole batch is checked before anything is written
-    result = await ctx.store.ingest(batch, ctx.now_us())
+    now_us = ctx.now_us()
+    batch = parse_batch(body["receipts"], now_us)  # the whole batch is checked before anything is written
+    result = await ctx.store.ingest(batch, now_us)
     announce(result.events)
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
 

@@ -1,7 +1,9 @@
 """From a contract-valid receipt to the row the ledger stores: exact micros, its instant, its JSON.
 
 A receipt is refused (400, naming its request_id) when any amount is finer than a microdollar,
-when cost_usd != input_cost_usd + output_cost_usd, or when its timestamp is not a real instant.
+when cost_usd != input_cost_usd + output_cost_usd, or when its timestamp is not a real instant or
+cannot be right (before 2020, or more than a day ahead of the ledger's clock: report_times.py; a
+receipt shipped days late after an outage is taken).
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.common import jsonio
+from services.common import jsonio, report_times
 from services.common.clock import parse_utc
 from services.common.errors import InvalidRequest
 from services.common.ids import is_safe_id
 from services.ledger.amounts import micros_of
-from services.ledger.times import to_us
+from services.ledger.times import US_PER_S, to_us
 
 COST_FIELDS = ("input_cost_usd", "output_cost_usd", "cost_usd")
 MAX_TOKENS = 10**15  # far above any real request; keeps sums inside SQLite's 64-bit integers
@@ -46,8 +48,9 @@ class Receipt:
         return f"key:{self.key_id}" if self.key_id else None
 
 
-def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
-    """`data` is valid against routing_receipt.schema.json and was parsed with exact numbers."""
+def parse_receipt(data: dict[str, Any], *, now_us: int, field_prefix: str = "") -> Receipt:
+    """`data` is valid against routing_receipt.schema.json and was parsed with exact numbers;
+    `now_us` is the ledger's clock, which its timestamp may not be too far ahead of."""
     request_id = str(data["request_id"])
 
     where = f"receipt {request_id}: "
@@ -75,6 +78,9 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
     except ValueError:
         raise refuse(f"timestamp {data['timestamp']!r} is not a valid UTC instant",
                      "timestamp") from None
+    wrong = report_times.refusal(ts_us / US_PER_S, now_us / US_PER_S)
+    if wrong is not None:
+        raise refuse(f"timestamp {data['timestamp']!r} {wrong}", "timestamp")
     try:
         body = jsonio.dumps(data)
     except TypeError as exc:  # e.g. an integer beyond 64 bits in a field the ledger does not use
@@ -87,6 +93,6 @@ def parse_receipt(data: dict[str, Any], *, field_prefix: str = "") -> Receipt:
                    team=data.get("team"), org=data.get("org"))
 
 
-def parse_batch(receipts: Sequence[dict[str, Any]]) -> list[Receipt]:
+def parse_batch(receipts: Sequence[dict[str, Any]], now_us: int) -> list[Receipt]:
     """Every receipt of a batch, or the first refusal: a bad batch writes nothing."""
-    return [parse_receipt(r, field_prefix=f"receipts.{i}.") for i, r in enumerate(receipts)]
+    return [parse_receipt(r, now_us=now_us, field_prefix=f"receipts.{i}.") for i, r in enumerate(receipts)]

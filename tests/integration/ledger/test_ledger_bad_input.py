@@ -137,3 +137,23 @@ def test_a_database_url_the_ledger_cannot_use_is_a_clear_startup_error(tmp_path)
     with pytest.raises(UnsupportedDatabase) as info:
         create_app(Settings(artifacts_dir=tmp_path, database_url="postgresql://u:secret@h/db"))
     assert "only SQLite" in str(info.value) and "secret" not in str(info.value)
+
+
+@pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00Z", "2019-12-31T23:59:59Z", "9999-12-31T23:59:59Z",
+                                       "2026-11-24T10:30:16Z"])
+async def test_a_receipt_time_that_cannot_be_right_is_a_400_naming_it(client: httpx.AsyncClient,
+                                                                      timestamp: str) -> None:
+    """Before 2020, or more than a day ahead of the ledger's clock (2026-11-23T10:30:15Z here): not
+    booked, whatever else the batch holds."""
+    ok = make_receipt("0.001", request_id="req-ok")
+    resp = await post(client, "/receipts", {"receipts": [ok, receipt_with(timestamp=timestamp)]})
+    err = error_of(resp)
+    assert resp.status_code == 400 and err["field"] == "receipts.1.timestamp"
+    assert "req-bad" in err["message"] and timestamp in err["message"]
+    assert (await client.get("/health")).json()["receipts"] == 0
+
+
+async def test_a_receipt_days_late_is_booked(client: httpx.AsyncClient) -> None:
+    """A gateway ships what it wrote during an outage days later: taken as any other."""
+    late = receipt_with(timestamp="2026-11-13T10:30:15Z")
+    assert (await post(client, "/receipts", {"receipts": [late]})).json() == {"accepted": 1, "duplicates": 0}

@@ -134,6 +134,21 @@ async def test_a_time_the_pattern_allows_but_no_calendar_has_is_a_400(client: ht
     assert (await client.get("/outcomes/stats")).json()["received"] == 0  # refused whole
 
 
+async def test_a_time_that_cannot_be_right_is_a_400_and_a_late_one_is_taken(client: httpx.AsyncClient):
+    """Before 2020 or more than a day ahead of the router's clock: refused whole, naming the field;
+    a gateway reporting ten days late after an outage is heard."""
+    for at in ("9999-12-31T23:59:59.999Z", utc_iso(START + timedelta(days=1, milliseconds=1)),
+               "0001-01-01T00:00:00Z", "2019-12-31T23:59:59Z"):
+        body = {"outcomes": [{"provider": "a", "latency_ms": 1, "success": True},
+                             {"provider": "a", "latency_ms": 1, "success": True, "at": at}]}
+        error = assert_error(await client.post("/outcomes", json=body), 400, field="outcomes.1.at")
+        assert at in error["message"]
+    assert (await client.get("/outcomes/stats")).json()["received"] == 0
+    late = {"outcomes": gateway_outcomes("a", 3, start_ms=10 * 86_400_000)}
+    resp = await client.post("/outcomes", json=late)  # taken; past the latency window, so not kept
+    assert resp.status_code == 202 and resp.json() == {"received": 3, "kept": 0}
+
+
 async def test_other_valid_times_are_read_as_before(client: httpx.AsyncClient, app: FastAPI):
     times = ["2026-11-23T10:30:15Z", "2026-11-23T10:30:15.2Z", "2026-11-23T10:30:15.250123456Z"]
     body = {"outcomes": [{"provider": "a", "latency_ms": 5, "success": True, "at": at} for at in times]}

@@ -32,7 +32,7 @@ def priced(request_id: str, input_cost: Decimal, output_cost: Decimal,
 
 
 def test_amounts_become_exact_micros_and_the_json_is_kept_as_sent() -> None:
-    r = parse_receipt(priced("r1", Decimal("0.000001"), Decimal("0.333333")))
+    r = parse_receipt(priced("r1", Decimal("0.000001"), Decimal("0.333333")), now_us=NOW)
     assert (r.cost_micros, r.input_tokens, r.output_tokens) == (333_334, 3, 4)
     assert r.ts_us == to_us(datetime(2026, 11, 23, 10, 30, tzinfo=UTC))
     assert b'"cost_usd":0.333334' in r.body and b'"input_cost_usd":0.000001' in r.body
@@ -40,7 +40,7 @@ def test_amounts_become_exact_micros_and_the_json_is_kept_as_sent() -> None:
 
 
 def test_trailing_zeros_beyond_six_places_are_not_extra_precision() -> None:
-    assert parse_receipt(priced("r", Decimal("0.10000000"), Decimal(0))).cost_micros == 100_000
+    assert parse_receipt(priced("r", Decimal("0.10000000"), Decimal(0)), now_us=NOW).cost_micros == 100_000
 
 
 @pytest.mark.parametrize(("inp", "out", "field"), [
@@ -50,14 +50,35 @@ def test_trailing_zeros_beyond_six_places_are_not_extra_precision() -> None:
 def test_more_than_six_decimals_is_refused_naming_the_receipt(inp: Decimal, out: Decimal,
                                                                field: str) -> None:
     with pytest.raises(InvalidRequest) as info:
-        parse_batch([priced("ok", Decimal(1), Decimal(0)), priced("r7", inp, out)])
+        parse_batch([priced("ok", Decimal(1), Decimal(0)), priced("r7", inp, out)], NOW)
     assert "r7" in info.value.message and info.value.field == field
+
+
+@pytest.mark.parametrize(("timestamp", "why"), [
+    ("0001-01-01T00:00:00Z", "before 2020"),
+    ("2019-12-31T23:59:59.999Z", "before 2020"),
+    ("9999-12-31T23:59:59Z", "ahead"),
+    ("2026-11-24T10:30:16Z", "ahead"),  # a day and a second after the ledger's clock
+])
+def test_a_timestamp_that_cannot_be_right_is_refused_naming_it(timestamp: str, why: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_batch([priced("ok", Decimal(1), Decimal(0)), priced("r3", Decimal(1), Decimal(0), timestamp)], NOW)
+    assert info.value.field == "receipts.1.timestamp"
+    assert "r3" in info.value.message and timestamp in info.value.message and why in info.value.message
+
+
+@pytest.mark.parametrize("timestamp", ["2020-01-01T00:00:00Z", "2026-11-13T10:30:15Z", "2026-11-24T10:30:15Z"])
+def test_a_late_receipt_or_a_clock_a_little_ahead_is_taken(timestamp: str) -> None:
+    """Shipped ten days late after an outage, the earliest time taken, a gateway's clock up to a day
+    ahead of the ledger's."""
+    assert parse_receipt(priced("late", Decimal(1), Decimal(0), timestamp), now_us=NOW).ts_us == to_us(
+        datetime.fromisoformat(timestamp))
 
 
 def test_cost_must_equal_input_plus_output() -> None:
     data = priced("rs", Decimal("0.1"), Decimal("0.2")) | {"cost_usd": Decimal("0.300001")}
     with pytest.raises(InvalidRequest) as info:
-        parse_receipt(data)
+        parse_receipt(data, now_us=NOW)
     assert "rs" in info.value.message and info.value.field == "cost_usd"
 
 
@@ -68,7 +89,7 @@ amounts = st.integers(min_value=0, max_value=10**12).map(from_micros)
                 max_size=40))
 def test_rollup_totals_always_equal_the_sum_of_the_receipts(
         items: list[tuple[Decimal, Decimal, int]]) -> None:
-    receipts = [parse_receipt(priced(f"r{i}", a, b)) for i, (a, b, _) in enumerate(items)]
+    receipts = [parse_receipt(priced(f"r{i}", a, b), now_us=NOW) for i, (a, b, _) in enumerate(items)]
     receipts = [replace(r, ts_us=NOW - age * 1_000_000)
                 for r, (_, _, age) in zip(receipts, items, strict=True)]
     assert from_micros(sum(r.cost_micros for r in receipts)) == sum(

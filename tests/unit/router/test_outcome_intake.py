@@ -91,6 +91,13 @@ MUTATIONS: list[tuple[str, Mutation]] = [
     ("at hour 24", _item(3, at="2026-11-23T24:00:00.000Z")),
     ("at second 60", _item(3, at="2026-11-23T10:30:60Z")),
     ("at year 0", _item(3, at="0000-11-23T10:30:14.500Z")),
+    ("at year 1", _item(3, at="0001-01-01T00:00:00.000Z")),
+    ("at 2019", _item(3, at="2019-12-31T23:59:59.999Z")),
+    ("at 2020", _item(3, at="2020-01-01T00:00:00.000Z")),
+    ("at ten days late", _item(3, at="2026-11-13T10:30:15.250Z")),
+    ("at a day ahead", _item(3, at="2026-11-24T10:30:15.250Z")),
+    ("at a day and 1 ms ahead", _item(3, at="2026-11-24T10:30:15.251Z")),
+    ("at year 9999", _item(3, at="9999-12-31T23:59:59.999Z")),
     ("at words", _item(3, at="yesterday")),
     ("at a number", _item(3, at=1795429814.5)),
     ("at newline", _item(3, at="2026-11-23T10:30:14.500Z\n")),
@@ -152,7 +159,8 @@ def test_the_quick_pass_never_changes_the_answer(mutate: Mutation):
 
 def test_it_vouches_for_the_gateways_batches_and_valid_neighbours():
     """Not only correct, also quick where it matters: these never reach the validator."""
-    quick_ones = {"valid as sent", "no at", "at whole seconds", "latency int", "latency zero", "latency max",
+    quick_ones = {"valid as sent", "no at", "at whole seconds", "at 2020", "at ten days late", "at a day ahead",
+                  "latency int", "latency zero", "latency max",
                   "provider 64 chars", "source", "source 200", "empty batch", "10,000 outcomes"}
     for name, mutate in MUTATIONS:
         data = gateway_batch()
@@ -175,6 +183,22 @@ def test_a_time_the_pattern_allows_but_the_calendar_does_not_is_a_400_naming_it(
         read_batch(data, NOW)
     assert refused.value.field == "outcomes.6.at" and refused.value.status == 400
     assert "outcomes[6].at is not a time" in str(refused.value)
+
+
+@pytest.mark.parametrize(("at", "why"), [
+    ("0001-01-01T00:00:00Z", "before 2020"),
+    ("2019-12-31T23:59:59.999Z", "before 2020"),
+    ("9999-12-31T23:59:59.999Z", "more than a day ahead"),
+    ("2026-11-24T10:30:15.251Z", "more than a day ahead"),  # NOW is 2026-11-23T10:30:15.250Z
+])
+def test_a_time_that_cannot_be_right_is_a_400_naming_it(at: str, why: str):
+    """Only what cannot be right: outcomes reported days late are taken (see the mutations)."""
+    data = gateway_batch()
+    data["outcomes"][8]["at"] = at
+    with pytest.raises(InvalidRequest) as refused:
+        read_batch(data, NOW)
+    assert refused.value.field == "outcomes.8.at" and refused.value.status == 400
+    assert at in str(refused.value) and why in str(refused.value)
 
 
 def test_the_provider_names_kept_stay_bounded(monkeypatch: pytest.MonkeyPatch):
