@@ -3,12 +3,13 @@
 Declared in a YAML file the router loads at start and changed through its API
 (contracts/routing_config.schema.json); it reaches the gateway inside the registry snapshot.
 Bodies reaching `from_json` are valid against the contract; `check_entry` adds what a schema
-cannot say (arm percentages add up to 100, arm names are unique).
+cannot say (arm percentages add up to 100, arm names are unique), and `check_alias` that no alias
+comes back to itself through other aliases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -154,3 +155,45 @@ def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
     if total != BASIS_POINTS:
         raise InvalidRequest(f"experiment {name}: arm percentages add up to {total / 100:g}, not 100",
                              field="arms")
+
+
+def alias_cycle(aliases: Mapping[str, Sequence[str]], name: str | None = None) -> tuple[str, ...] | None:
+    """A way some alias comes back to itself through other aliases, as (alias, ..., alias): through
+    `name` when given (a cycle elsewhere is not its business), else the first found. None: none.
+
+    A member that names another alias is taken as that alias; a member that names its own alias
+    is the model of that name (gpt-4: [gpt-4, gpt-4-0613]), not a cycle. Depth-first without
+    recursion, each alias explored once: a chain of any length is followed in linear time."""
+
+    def onward(alias: str) -> Iterator[str]:
+        return (m for m in aliases.get(alias, ()) if m != alias and m in aliases)
+
+    done: set[str] = set()  # explored: no cycle (through `name`) is reached from it
+    for root in (name,) if name is not None else sorted(aliases):
+        if root in done or root not in aliases:
+            continue
+        path, on_path, stack = [root], {root}, [onward(root)]
+        while stack:
+            for member in stack[-1]:
+                if member in on_path:  # the walk came back
+                    if name is None or member == name:
+                        return (*path[path.index(member):], member)
+                elif member not in done:
+                    path.append(member)
+                    on_path.add(member)
+                    stack.append(onward(member))
+                    break
+            else:
+                on_path.discard(left := path.pop())
+                done.add(left)
+                stack.pop()
+    return None
+
+
+def check_alias(aliases: Mapping[str, Sequence[str]], name: str | None = None, *, field: str) -> None:
+    """A 400 naming the alias, the cycle and `field` (`{name}` in it: the alias) when an alias
+    resolves to itself through other aliases (see `alias_cycle`)."""
+    cycle = alias_cycle(aliases, name)
+    if cycle is not None:
+        raise InvalidRequest(f"alias {cycle[0]} resolves to itself through other aliases: {' -> '.join(cycle)}",
+                             field=field.format(name=cycle[0]))

@@ -15,7 +15,13 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.selection.config import KINDS
 from services.router.context import RouterContext, router_context
-from services.router.routing.validate import KIND_CONTRACTS, require_name, validate_config, validate_entry
+from services.router.routing.validate import (
+    KIND_CONTRACTS,
+    check_alias_among,
+    require_name,
+    validate_config,
+    validate_entry,
+)
 from services.router.store.routing_sqlite import entries
 
 router = APIRouter(tags=["routing"])
@@ -69,6 +75,8 @@ async def put_entry(request: Request, kind: str, name: str) -> JSONResponse:
     require_name(name)
     body = await read_json(request, KIND_CONTRACTS[_kind(kind)])
     validate_entry(kind, name, body)
+    if kind == "aliases":
+        check_alias_among(ctx.routing.config(), name, body)
     created = ctx.routing.get(kind, name) is None
     ctx.routing.put(kind, name, body)
     version = _after_change(ctx, "put", kind=kind, name=name, created=created)

@@ -1,15 +1,16 @@
 """Checking routing configuration bodies against their contracts (one per kind, and the whole
-config), plus what the contracts cannot say (config.check_entry). Failures are 400s naming the
-field."""
+config), plus what the contracts cannot say (config.check_entry; no alias resolving to itself
+through other aliases, config.check_alias). Failures are 400s naming the field."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from services.common import contracts
 from services.common.errors import InvalidRequest
-from services.common.selection.config import KINDS, check_entry
+from services.common.selection.config import KINDS, check_alias, check_entry
 
 KIND_CONTRACTS = {"aliases": "routing_alias", "routes": "routing_route", "rules": "routing_rule",
                   "experiments": "routing_experiment"}
@@ -40,4 +41,16 @@ def validate_config(body: Any) -> dict[str, Any]:
                 check_entry(kind, name, entry)
             except InvalidRequest as exc:
                 raise InvalidRequest(exc.message, field=f"{kind}.{name}.{exc.field or ''}".rstrip(".")) from None
+    check_alias(alias_models(body), field="aliases.{name}.models")
     return body
+
+
+def alias_models(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A routing_config body's aliases: name -> the models (or aliases) it stands for."""
+    return {name: entry["models"] for name, entry in (config.get("aliases") or {}).items()}
+
+
+def check_alias_among(stored: Mapping[str, Any], name: str, body: Mapping[str, Any]) -> None:
+    """An alias `name` put beside the stored configuration's aliases must not come back to itself
+    through them (a cycle elsewhere, already stored, is not this entry's fault)."""
+    check_alias({**alias_models(stored), name: body["models"]}, name, field="models")

@@ -137,3 +137,37 @@ async def test_a_bad_yaml_file_stops_the_router(tmp_path: Path):
     with pytest.raises(RoutingFileError, match="routes.r.strategy"):
         async with serving(app):
             pass
+
+
+async def test_an_alias_resolving_to_itself_through_others_is_a_400_naming_it_and_the_cycle(
+        client: httpx.AsyncClient):
+    assert (await client.put("/routing/aliases/fam-a", json={"models": ["fam-b", "gpt-4"]})).status_code == 201
+    assert (await client.put("/routing/aliases/fam-b", json={"models": ["fam-c"]})).status_code == 201
+    before = (await client.get("/routing")).json()
+    err = assert_error(await client.put("/routing/aliases/fam-c", json={"models": ["gpt-4o", "fam-a"]}), 400,
+                       field="models")
+    assert "alias fam-c" in err["message"] and "fam-c -> fam-a -> fam-b -> fam-c" in err["message"]
+    err = assert_error(await client.put("/routing/aliases/fam-b", json={"models": ["fam-a"]}), 400, field="models")
+    assert "fam-b -> fam-a -> fam-b" in err["message"]
+    assert (await client.get("/routing")).json() == before  # nothing stored, the version unmoved
+
+    whole = {"aliases": {"x": {"models": ["y"]}, "y": {"models": ["z"]}, "z": {"models": ["x"]}}}
+    err = assert_error(await client.put("/routing", json=whole), 400, field="aliases.x.models")
+    assert "x -> y -> z -> x" in err["message"]
+    assert (await client.get("/routing")).json() == before
+
+
+async def test_an_alias_naming_the_model_of_its_own_name_or_a_chain_is_no_cycle(client: httpx.AsyncClient):
+    """Aliases resolve one level at selection: a member with the alias's own name is that model."""
+    assert (await client.put("/routing/aliases/gpt-4", json={"models": ["gpt-4", "gpt-4-0613"]})).status_code == 201
+    chain = {"aliases": {"a": {"models": ["b"]}, "b": {"models": ["c", "b"]}, "c": {"models": ["gpt-4"]}}}
+    assert (await client.put("/routing", json=chain)).status_code == 200
+
+
+async def test_a_yaml_file_with_an_alias_cycle_stops_the_router(tmp_path: Path):
+    path = tmp_path / "routing.yaml"
+    path.write_text("aliases:\n  a: {models: [b]}\n  b: {models: [a]}\n")
+    app = create_app(Settings(artifacts_dir=tmp_path, access_log=False, routing_config=path))
+    with pytest.raises(RoutingFileError, match=r"aliases\.a\.models.*a -> b -> a"):
+        async with serving(app):
+            pass
