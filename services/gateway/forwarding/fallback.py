@@ -93,6 +93,7 @@ class Outcome:
     retry: bool = True
     retry_after_s: float | None = None
     timed_out: bool = False
+    resent: bool = False  # the request went out a second time, on a fresh connection
 
 
 def api_key(provider: Provider, keys: ProviderKeys) -> tuple[str | None, str | None]:
@@ -203,10 +204,11 @@ class Forwarder:
                 message = None
                 if status == "error":
                     message = redactor.text(adapter.error_message(result.status, result.body or b""))
-                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first))
+                attempts.append(Attempt(provider.name, status, _ms(started), result.status, message, since_first,
+                                        resent=result.response.resent))
                 return result
             attempts.append(Attempt(provider.name, "error", _ms(started), result.http_status, result.error,
-                                    since_first))
+                                    since_first, resent=result.resent))
             breaker.record(False)
             budget.timed_out += result.timed_out
             if result.http_status == 429:
@@ -242,7 +244,8 @@ class Forwarder:
                 if wait is not None:
                     message += f" (retry after {wait:g} s)"
                 resp.release()
-                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait)
+                return Outcome(message, resp.status, retry=retryable(resp.status), retry_after_s=wait,
+                               resent=resp.resent)
             body = None if (stream and resp.status < 400) else await resp.read()
             if body is not None and resp.status >= 400:
                 body = redactor.body(body)  # relayed as the provider's words (pipeline.rejected)
