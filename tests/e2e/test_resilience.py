@@ -71,19 +71,28 @@ def test_sigkilled_gateway_loses_no_receipt(swarm, http, model):
     assert view["total_cost_usd"] == sum((r["cost_usd"] for r in file_receipts(swarm, "killed")), Decimal(0))
 
 
+def _budget_log(swarm, since: int) -> list[dict]:
+    """The gateway's log lines about reaching the ledger for budgets, written after offset `since`."""
+    lines = [json.loads(x) for x in swarm.log("gateway")[since:].splitlines() if x.startswith("{")]
+    return [x for x in lines if x["event"].startswith("ledger_") and ("budget" in x or "failures" in x)]
+
+
 def test_ledger_down_unbudgeted_runs_keep_flowing_budgeted_runs_fail_closed(swarm, http, model):
     http.post(swarm.url("ledger") + "/budget", json={"run_id": "guarded", "budget_usd": 100})
     swarm.wait_for_budget("guarded")
+    since = len(swarm.log("gateway"))
     swarm.stop("ledger")
     try:
         assert send(http, swarm, "free", 10, "f") == [200] * 10
-        refused = http.post(
-            swarm.url("gateway") + "/v1/chat/completions",
-            json={"model": "res-model", "messages": [{"role": "user", "content": "x"}]},
-            headers={"X-Tollway-Run": "guarded"},
-        )
-        assert refused.status_code == 503
-        assert "ledger" in refused.json()["error"]["message"]
+        for _ in range(40):  # one log line for all of them, not one each
+            refused = http.post(
+                swarm.url("gateway") + "/v1/chat/completions",
+                json={"model": "res-model", "messages": [{"role": "user", "content": "x"}]},
+                headers={"X-Tollway-Run": "guarded"},
+            )
+            assert refused.status_code == 503
+            assert "ledger" in refused.json()["error"]["message"]
+            assert refused.headers["retry-after"] == "2"  # worth trying again shortly
         health = httpx.get(swarm.url("gateway") + "/health").json()
         assert health["receipts"]["backlog_files"] >= 1
     finally:
@@ -93,3 +102,8 @@ def test_ledger_down_unbudgeted_runs_keep_flowing_budgeted_runs_fail_closed(swar
     time.sleep(1.0)  # give a duplicate delivery time to show up, if there were one
     assert ledger_view(http, swarm, "free")["count"] == 10
     assert send(http, swarm, "guarded", 1, "g") == [200]
+    logged = _budget_log(swarm, since)
+    events = [x["event"] for x in logged]
+    assert events[0] == "ledger_unreachable" and events[-1] == "ledger_reachable_again", events
+    assert events.count("ledger_unreachable") == 1 and len(events) <= 4, events  # a "still" line every 5 s
+    assert logged[-1]["failures"] >= 40  # every failure counted, few written

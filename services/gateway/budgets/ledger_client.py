@@ -1,12 +1,17 @@
 """The gateway's budget calls to the ledger: grow (or renew) a lease, return what is unused.
 
 A ledger that cannot be reached is `DependencyUnavailable` (503 for a client that needed the
-lease to grow): a budget is a hard cap, so it fails closed. A refused grant is `BudgetExceeded`.
+lease to grow, with `Retry-After: 2`): a budget is a hard cap, so it fails closed. A refused grant
+is `BudgetExceeded`. While the ledger is unreachable the log says so once, then at most every 5 s
+with the count of failures not logged meanwhile, and once more when it answers again
+(`UnreachableLog`): not one line per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +24,48 @@ from services.common.money import from_micros, to_micros
 from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError, target_of
 
 log = structlog.get_logger("tollway.gateway.budgets")
+
+RETRY_AFTER_S = 2  # the 503s while the ledger is down: about a restart's time
+LOG_EVERY_S = 5.0  # while it stays down, at most one log line this often
+
+
+def unavailable(message: str) -> DependencyUnavailable:
+    """The 503 for a ledger that cannot serve a lease now: worth retrying shortly."""
+    return DependencyUnavailable(message, headers={"retry-after": str(RETRY_AFTER_S)})
+
+
+class UnreachableLog:
+    """`ledger_unreachable` when calls start failing, then `ledger_still_unreachable` at most every
+    `every_s` with how many failures it did not log (`suppressed`), and `ledger_reachable_again`
+    when a call gets an answer: every failure is counted, few are written."""
+
+    def __init__(self, every_s: float = LOG_EVERY_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self.clock = clock
+        self.down_since: float | None = None
+        self.logged_at = 0.0
+        self.failures = 0  # since the ledger became unreachable
+        self.suppressed = 0  # since the last line
+
+    def failed(self, **fields: object) -> None:
+        now = self.clock()
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = self.logged_at = now
+            log.warning("ledger_unreachable", **fields)
+        elif now - self.logged_at >= self.every_s:
+            log.warning("ledger_still_unreachable", suppressed=self.suppressed, failures=self.failures,
+                        down_s=round(now - self.down_since, 1), **fields)
+            self.logged_at, self.suppressed = now, 0
+        else:
+            self.suppressed += 1
+
+    def reached(self) -> None:
+        if self.down_since is None:
+            return
+        log.info("ledger_reachable_again", suppressed=self.suppressed, failures=self.failures,
+                 down_s=round(self.clock() - self.down_since, 1))
+        self.down_since, self.failures, self.suppressed = None, 0, 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +80,7 @@ class LedgerBudgetClient:
         self.headers = {"content-type": "application/json", **(headers or {})}
         self.timeout_s = timeout_s
         self.pool = ConnectionPool()  # the gateway's own HTTP/1.1 client, as for providers
+        self.unreachable = UnreachableLog()
 
     async def start(self) -> None:
         """Nothing to set up: connections are made on first use."""
@@ -61,20 +109,21 @@ class LedgerBudgetClient:
                 raw = await resp.read()
             status = resp.status
         except (UpstreamHTTPError, TimeoutError) as exc:
-            log.warning("ledger_unreachable", budget=budget, path=path, error=repr(exc))
-            raise DependencyUnavailable(
+            self.unreachable.failed(budget=budget, path=path, error=repr(exc))
+            raise unavailable(
                 f"{budget.replace(':', ' ', 1)} has a budget and the ledger cannot be reached to reserve it; "
                 "refusing rather than risk overspending") from None
+        self.unreachable.reached()
         if status == 402:
             message = _error_message(raw) or f"budget of {budget} exhausted"
             scope, _, scope_id = budget.partition(":")
             raise BudgetExceeded(message, extra={"budget": budget, **({"run_id": scope_id} if scope == "run" else {})})
         if status >= 400:
-            raise DependencyUnavailable(f"ledger refused {path}: HTTP {status} {_error_message(raw)}")
+            raise unavailable(f"ledger refused {path}: HTTP {status} {_error_message(raw)}")
         try:
             data = jsonio.loads_exact(raw)
         except InvalidRequest:
-            raise DependencyUnavailable(f"ledger answered {path} with a body that is not JSON") from None
+            raise unavailable(f"ledger answered {path} with a body that is not JSON") from None
         return data if isinstance(data, dict) else {}
 
 
