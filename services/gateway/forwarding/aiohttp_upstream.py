@@ -66,8 +66,11 @@ class PoolCounters:
 
     @property
     def idle(self) -> int:
+        """Kept connections still open (aiohttp drops one the provider closed only when it next looks)."""
         connector = self._client.connector
-        return sum(len(conns) for conns in connector._conns.values()) if connector is not None else 0
+        if connector is None:
+            return 0
+        return sum(protocol.is_connected() for conns in connector._conns.values() for protocol, _ in conns)
 
 
 @lru_cache(maxsize=4096)

@@ -182,6 +182,20 @@ async def test_keep_alive_the_second_request_opens_no_connection(serve, client):
     assert client.pool.resent == 0
 
 
+async def test_a_kept_connection_the_provider_closes_leaves_the_pool_unseen(serve, client):
+    async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # keep-alive promised, then closed (as providers do with idle connections)
+
+    server = await serve(answer)
+    assert await (await client.open(post(server))).read() == b"ok"
+    await settle()
+    assert client.pool.idle == 0
+    assert await (await client.open(post(server))).read() == b"ok"
+    assert len(server.requests) == server.connections == client.pool.opened == 2 and client.pool.resent == 0
+
+
 async def test_release_keeps_a_whole_answer_s_connection_and_closes_an_unfinished_one(serve, client):
     async def answer(_: bytes, writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234")
