@@ -1,9 +1,11 @@
 """Building a receipt: who served the request, the tokens, the exact cost and the prices charged.
 
 cost_usd is input_cost_usd + output_cost_usd, each rounded to the microdollar
-(contracts/routing_receipt.schema.json). Input tokens read from or written to the provider's
-prompt cache are charged at its cache prices (Provider.input_cost), writes kept for an hour at its
-1-hour write price, the rest at the input price.
+(contracts/routing_receipt.schema.json); each also as an exact integer of microdollars
+(`input_cost_micros`, `output_cost_micros`, `cost_micros`), so that tools without exact decimals
+(jq) add them up exactly. Input tokens read from or written to the provider's prompt cache are
+charged at its cache prices (Provider.input_cost), writes kept for an hour at its 1-hour write
+price, the rest at the input price.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.common.clock import utc_iso
-from services.common.money import ZERO, cache_parts, token_cost, usd, written_1h_part
+from services.common.money import ZERO, cache_parts, to_micros, token_cost, usd, written_1h_part
 from services.common.registry.provider import Provider
 
 
@@ -110,6 +112,9 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "input_cost_usd": in_cost,
         "output_cost_usd": out_cost,
         "cost_usd": total,
+        "input_cost_micros": to_micros(in_cost),
+        "output_cost_micros": to_micros(out_cost),
+        "cost_micros": to_micros(total),
         "prices": prices(provider),
         "latency_ms": round(latency_ms, 3),
         "status": status,

@@ -1,9 +1,11 @@
 """From a contract-valid receipt to the row the ledger stores: exact micros, its instant, its JSON.
 
 A receipt is refused (400, naming its request_id) when any amount is finer than a microdollar,
-when cost_usd != input_cost_usd + output_cost_usd, or when its timestamp is not a real instant or
-cannot be right (before 2020, or more than a day ahead of the ledger's clock: report_times.py; a
-receipt shipped days late after an outage is taken).
+when cost_usd != input_cost_usd + output_cost_usd, when an integer amount it carries
+(`cost_micros`, `input_cost_micros`, `output_cost_micros`; optional) is not its dollar amount
+x 10^6, or when its timestamp is not a real instant or cannot be right (before 2020, or more than
+a day ahead of the ledger's clock: report_times.py; a receipt shipped days late after an outage
+is taken).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from services.ledger.amounts import micros_of
 from services.ledger.times import US_PER_S, to_us
 
 COST_FIELDS = ("input_cost_usd", "output_cost_usd", "cost_usd")
+MICROS_FIELDS = {"input_cost_micros": "input_cost_usd", "output_cost_micros": "output_cost_usd",
+                 "cost_micros": "cost_usd"}  # optional: receipts written before them lack them
 MAX_TOKENS = 10**15  # far above any real request; keeps sums inside SQLite's 64-bit integers
 
 
@@ -70,6 +74,9 @@ def parse_receipt(data: dict[str, Any], *, now_us: int, field_prefix: str = "") 
     if costs["cost_usd"] != costs["input_cost_usd"] + costs["output_cost_usd"]:
         raise refuse(f"cost_usd {data['cost_usd']} != input_cost_usd {data['input_cost_usd']}"
                      f" + output_cost_usd {data['output_cost_usd']}", "cost_usd")
+    for name, usd_name in MICROS_FIELDS.items():
+        if name in data and data[name] != costs[usd_name]:
+            raise refuse(f"{name} {data[name]} != {usd_name} {data[usd_name]} x 10^6", name)
     for name in ("input_tokens", "output_tokens"):
         if data[name] > MAX_TOKENS:
             raise refuse(f"{name} is too large (at most {MAX_TOKENS})", name)

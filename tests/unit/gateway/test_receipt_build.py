@@ -128,3 +128,13 @@ def test_one_hour_writes_beyond_the_writes_are_capped_on_the_receipt_and_its_cos
     assert (r["cache_read_input_tokens"], r["cache_creation_input_tokens"], r["cache_creation_1h_input_tokens"]) \
         == (80, 20, 20)
     assert r["input_cost_usd"] == Decimal("0.000144")  # 80 x 0.3e-6 + 20 x 6e-6 = 0.000024 + 0.00012
+
+
+def test_every_receipt_carries_its_amounts_as_exact_integer_micros():
+    r = build_receipt(facts(Attempt("my-gpt4", "success", 12.0, 200)), GPT4, status="success", http_status=200,
+                      input_tokens=500, output_tokens=200, latency_ms=1, timestamp=NOW)
+    assert (r["input_cost_micros"], r["output_cost_micros"], r["cost_micros"]) == (15_000, 12_000, 27_000)
+    jsonschema.validate(orjson.loads(jsonio.dumps_line(r)), contracts.schema("routing_receipt"))
+    failed = build_receipt(facts(), GPT4, status="error", http_status=502, input_tokens=9, output_tokens=0,
+                           latency_ms=1, timestamp=NOW)
+    assert (failed["input_cost_micros"], failed["output_cost_micros"], failed["cost_micros"]) == (0, 0, 0)

@@ -101,3 +101,13 @@ def test_rollup_totals_always_equal_the_sum_of_the_receipts(
         assert sum(t.cost_micros for t in rows) == sum(r.cost_micros for r in kept)
         assert sum(t.requests for t in rows) == len(kept)
         assert sum(t.input_tokens for t in rows) == 3 * len(kept)
+
+
+def test_integer_micros_on_a_receipt_are_checked_against_its_dollar_amounts() -> None:
+    good = {**priced("m1", Decimal("0.015000"), Decimal("0.012000")),
+            "input_cost_micros": 15_000, "output_cost_micros": 12_000, "cost_micros": 27_000}
+    assert parse_receipt(good, now_us=NOW).cost_micros == 27_000
+    for name in ("input_cost_micros", "output_cost_micros", "cost_micros"):
+        with pytest.raises(InvalidRequest) as refused:
+            parse_receipt({**good, name: good[name] + 1}, now_us=NOW, field_prefix="receipts.0.")
+        assert refused.value.field == f"receipts.0.{name}" and "x 10^6" in str(refused.value)
