@@ -214,8 +214,9 @@ class Pipeline:
             return
         amount = worst_case(admitted.candidates, call.payload)
         admitted.facts.hold_usd = amount
+        tenant = tenant_of(identity) if identity is not None and identity.key is not None else None
         for budget in budgets:
-            reservation = await self.leases.reserve(budget, to_micros(amount), call.trace_id)
+            reservation = await self.leases.reserve(budget, to_micros(amount), call.trace_id, tenant)
             if reservation is not None:
                 admitted.reservations.append(reservation)
                 admitted.facts.lease_ids.append(reservation.lease_id)

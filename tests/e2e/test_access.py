@@ -164,3 +164,31 @@ def test_provider_secrets_never_leave_the_gateway(guarded: Swarm) -> None:
         assert PROVIDER_SECRET not in guarded.log(service), f"{service} logged a provider key"
     for receipts in guarded.costs.glob("*.jsonl"):
         assert PROVIDER_SECRET not in receipts.read_text()
+
+
+def test_a_run_budget_belongs_to_its_first_tenant(guarded: Swarm) -> None:
+    """Key B naming A's budgeted run is refused before any call, is never charged to it and is not
+    shown it; A goes on being served and sees its own budget."""
+    gateway = guarded.url("gateway") + "/v1/chat/completions"
+    chat = {"model": "guarded-model", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(timeout=30) as http:
+        register_guarded_model(http, guarded)
+        a, b = (http.post(guarded.url("ledger") + "/keys", headers=guarded.admin, json={"org": org}).json()
+                for org in ("tenant-a", "tenant-b"))
+        assert http.post(guarded.url("ledger") + "/budget", headers=guarded.admin,
+                         json={"run_id": "run-a", "budget_usd": "1"}).status_code == 201
+        guarded.wait_for_budget("run-a")
+        as_a, as_b = ({**bearer(k["secret"]), "x-tollway-run": "run-a"} for k in (a, b))
+        wait_until(lambda: http.post(gateway, json=chat, headers=as_a).status_code == 200, what="A served on run-a")
+        calls_before = http.get(guarded.url("simulator") + "/requests").json()
+        refused = http.post(gateway, json=chat, headers=as_b)
+        assert refused.status_code == 403, refused.text
+        assert "another tenant" in refused.json()["error"]["message"]
+        assert http.get(guarded.url("simulator") + "/requests").json() == calls_before  # no upstream call
+        assert http.post(gateway, json=chat, headers=as_a).status_code == 200
+        wait_until(lambda: http.get(guarded.url("ledger") + "/budget/run-a",
+                                    headers=bearer(a["secret"])).status_code == 200, what="A reads its run's budget")
+        assert http.get(guarded.url("ledger") + "/budget/run-a", headers=bearer(b["secret"])).status_code == 404
+        receipts = [json.loads(line) for line in (guarded.costs / "run-a.jsonl").read_text().splitlines()]
+        charged_b = [r for r in receipts if r.get("org") == "tenant-b" and r["cost_usd"] > 0]
+        assert charged_b == []

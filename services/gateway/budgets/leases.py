@@ -47,6 +47,7 @@ ROUNDS = 3  # grows a request asks for itself before it gives up under heavy con
 class RunLease:
     budget: str  # 'run:<id>', 'key:<key_id>', 'team:<team>' or 'org:<org>'
     lease_id: str
+    tenant: str | None = None  # whose requests it serves (a run's budget belongs to one tenant)
     free: int = 0  # micros leased and not reserved by any request
     in_flight: int = 0  # requests holding a reservation
     renewed_at: float = float("-inf")  # monotonic start of the last successful grant
@@ -108,12 +109,14 @@ class LeaseBook:
         return sum(lease.in_flight for lease in self._leases.values())
 
     # -- the hot path ---------------------------------------------------------------------------
-    async def reserve(self, budget: str, amount: int, request_id: str) -> Reservation | None:
+    async def reserve(self, budget: str, amount: int, request_id: str, tenant: str | None = None) -> Reservation | None:
         """Take `amount` micros for one request from the lease on `budget` ('run:<id>', 'team:<team>'...);
-        None when the ledger says there is no such budget."""
-        lease = self._leases.get(budget)
+        None when the ledger says there is no such budget. A run's leases are per `tenant`: the
+        ledger refuses (403) a tenant other than the one the run's budget belongs to."""
+        name = f"{budget}|{tenant}" if tenant is not None and budget.startswith("run:") else budget
+        lease = self._leases.get(name)
         if lease is None:
-            lease = self._leases[budget] = RunLease(budget, f"{self.instance}.{next(self._seq)}")
+            lease = self._leases[name] = RunLease(budget, f"{self.instance}.{next(self._seq)}", tenant)
         chunk = amount * self.chunk_requests
         own_grows = 0
         while True:
@@ -175,7 +178,7 @@ class LeaseBook:
         started = self.monotonic()
         try:
             self.grows += 1
-            grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id)
+            grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id, lease.tenant)
             if not grant.budgeted:
                 raise Unbudgeted(lease.budget)
             lease.free += grant.micros
@@ -193,7 +196,7 @@ class LeaseBook:
         """Give back the free money of leases idle for `idle_s` (all of them with `everything`);
         renew the others at the ledger once a third of the TTL has passed (the heartbeat)."""
         now = self.monotonic()
-        for budget, lease in list(self._leases.items()):
+        for name, lease in list(self._leases.items()):
             idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
             if not (idle or everything):
                 if (lease.growing is None and lease.renewed_at != float("-inf")
@@ -201,25 +204,23 @@ class LeaseBook:
                     self._start_grow(lease, 0, 0, lease.lease_id)  # renew only: nothing more asked
                 continue
             amount = lease.free
-            del self._leases[budget]
+            del self._leases[name]
             if amount <= 0 or lease.renewed_at == float("-inf"):
                 continue
             lease.free -= amount
             try:
-                await self.client.give_back(lease.lease_id, budget, amount)
+                await self.client.give_back(lease.lease_id, lease.budget, amount)
             except TollwayError as exc:
-                log.warning("lease_return_failed", budget=budget, lease_id=lease.lease_id, error=exc.message)
+                log.warning("lease_return_failed", budget=lease.budget, lease_id=lease.lease_id, error=exc.message)
                 lease.free += amount
-                self._leases.setdefault(budget, lease)  # try again on the next sweep
+                self._leases.setdefault(name, lease)  # try again on the next sweep
 
 
     def revoke(self, budgets: set[str]) -> None:
         """These budgets' caps changed: their leases give their free money back now, and the next
         request on them is granted by the ledger under the new cap (none rides on the old lease)."""
-        for budget in budgets:
-            lease = self._leases.pop(budget, None)
-            if lease is None:
-                continue
+        for name in [n for n, lease in self._leases.items() if lease.budget in budgets]:
+            lease = self._leases.pop(name)
             self.revoked += 1
             lease.revoked = True
             self._return_now(lease)

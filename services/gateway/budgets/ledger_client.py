@@ -19,7 +19,7 @@ import orjson
 import structlog
 
 from services.common import jsonio
-from services.common.errors import BudgetExceeded, DependencyUnavailable, InvalidRequest
+from services.common.errors import BudgetExceeded, DependencyUnavailable, Forbidden, InvalidRequest
 from services.common.money import from_micros, to_micros
 from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError, target_of
 
@@ -88,11 +88,15 @@ class LedgerBudgetClient:
     async def close(self) -> None:
         self.pool.close()
 
-    async def grow(self, lease_id: str, budget: str, need: int, want: int, request_id: str) -> Grant:
-        """Ask for up to `want` micros (at least `need`) more on the lease on `budget` ('run:<id>'...)."""
+    async def grow(self, lease_id: str, budget: str, need: int, want: int, request_id: str,
+                   tenant: str | None = None) -> Grant:
+        """Ask for up to `want` micros (at least `need`) more on the lease on `budget` ('run:<id>'...);
+        `tenant` claims a run's budget (another tenant's is a 403)."""
         scope, _, scope_id = budget.partition(":")
         target = {"run_id": scope_id} if scope == "run" else {"scope": scope, "scope_id": scope_id}
         body = {"lease_id": lease_id, **target, "need_usd": from_micros(need), "want_usd": from_micros(want)}
+        if tenant is not None and scope == "run":
+            body["tenant"] = tenant
         data = await self._post("/leases", body, budget, request_id)
         return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))))
 
@@ -118,6 +122,8 @@ class LedgerBudgetClient:
             message = _error_message(raw) or f"budget of {budget} exhausted"
             scope, _, scope_id = budget.partition(":")
             raise BudgetExceeded(message, extra={"budget": budget, **({"run_id": scope_id} if scope == "run" else {})})
+        if status == 403:
+            raise Forbidden(_error_message(raw) or f"{budget} belongs to another tenant", field="X-Tollway-Run")
         if status >= 400:
             raise unavailable(f"ledger refused {path}: HTTP {status} {_error_message(raw)}")
         try:

@@ -73,8 +73,8 @@ async def _readable(request: Request, key: BudgetKey) -> BudgetState:
 async def _owns(ctx: LedgerContext, who: Reader, key: BudgetKey) -> bool:
     vk = who.key
     assert vk is not None
-    if key.scope == RUN:  # runs are shared names: visible to a tenant that spent in this one
-        return (await ctx.store.run_receipts(key.scope_id, 1, 0, who.tenant)).count > 0
+    if key.scope == RUN:  # runs are shared names: a run's budget is its owner's alone
+        return await ctx.store.run_owner(key.scope_id) == who.tenant
     return (key.scope, key.scope_id) in {("key", vk.key_id), ("team", vk.team), ("org", vk.org)}
 
 

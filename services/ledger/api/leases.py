@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.requests import Request
 
-from services.common.errors import Conflict, InvalidRequest, NotFound
+from services.common.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
@@ -48,7 +48,11 @@ async def grow_lease(request: Request) -> JSONResponse:
         raise InvalidRequest(f"want_usd {body['want_usd']} is less than need_usd {body['need_usd']}",
                              field="want_usd")
     outcome = await ctx.store.grow_lease(lease_id, key, need, want, ctx.now_us(),
-                                         int(ctx.settings.lease_ttl_s * US_PER_S), ctx.settings.lease_share)
+                                         int(ctx.settings.lease_ttl_s * US_PER_S), ctx.settings.lease_share,
+                                         body.get("tenant"))
+    if outcome.kind == "foreign":
+        raise Forbidden(f"run {key.scope_id} has a budget that belongs to another tenant; use a run id of your own",
+                        field="run_id")
     if outcome.kind == "refused" and outcome.state is not None:
         raise refusal(outcome.state, need)
     if outcome.kind == "conflict":

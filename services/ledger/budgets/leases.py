@@ -13,7 +13,7 @@ from typing import Literal
 
 from services.ledger.budgets.model import BudgetState
 
-LeaseKind = Literal["granted", "refused", "unbudgeted", "conflict"]
+LeaseKind = Literal["granted", "refused", "unbudgeted", "conflict", "foreign"]
 
 
 @dataclass(frozen=True)

@@ -96,9 +96,14 @@ class LedgerStore(Protocol):
     async def release_hold(self, hold_id: str, now_us: int) -> bool: ...
 
     async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
-                         now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
+                         now_us: int, ttl_us: int, share: float = 1.0, tenant: str | None = None) -> LeaseOutcome:
         """Grant `need` (else refused) and up to `want` within `share` of what is left, and renew
-        the lease, atomically."""
+        the lease, atomically; a run's budget is claimed by the first `tenant` to lease from it
+        and `foreign` to any other."""
+        ...
+
+    async def run_owner(self, run_id: str) -> str | None:
+        """The tenant a run's budget belongs to, if one has claimed it."""
         ...
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:

@@ -27,7 +27,8 @@ class FakeLedger:
     def held(self) -> int:
         return sum(self.leases.values())
 
-    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str) -> Grant:
+    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str,
+                   tenant: str | None = None) -> Grant:
         self.calls.append((lease_id, need, want))
         await asyncio.sleep(self.delay)
         if self.down:

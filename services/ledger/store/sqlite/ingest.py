@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import IngestResult, SettleResult
-from services.ledger.store.sqlite import budgets, holds, leases, receipts, rollups, spend
+from services.ledger.store.sqlite import budgets, holds, leases, owners, receipts, rollups, spend
 
 
 def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> IngestResult:
@@ -18,6 +18,7 @@ def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> I
     new = receipts.insert_new(conn, batch, now_us)
     holds.delete(conn, list(dict.fromkeys(r.request_id for r in batch)))
     leases.consume(conn, new)
+    owners.claim_runs(conn, new, now_us)
     rollups.apply(conn, new, now_us)
     events: list[ThresholdEvent] = []
     for key, (before, costs) in spend.add(conn, new).items():

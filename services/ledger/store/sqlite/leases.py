@@ -8,14 +8,16 @@ from collections.abc import Sequence
 
 from services.ledger.budgets.holds import Hold
 from services.ledger.budgets.leases import LeaseOutcome, grant
-from services.ledger.budgets.model import BudgetKey
+from services.ledger.budgets.model import RUN, BudgetKey
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.sqlite import budgets, holds
+from services.ledger.store.sqlite import budgets, holds, owners
 
 
 def grow(conn: sqlite3.Connection, lease_id: str, key: BudgetKey, need_micros: int,
-         want_micros: int, now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
-    """Run inside one write transaction: the check and the grant cannot interleave."""
+         want_micros: int, now_us: int, ttl_us: int, share: float = 1.0,
+         tenant: str | None = None) -> LeaseOutcome:
+    """Run inside one write transaction: the check and the grant cannot interleave. A run's budget
+    belongs to the first tenant that leases from it; another tenant's lease is `foreign`."""
     holds.expire(conn, now_us)
     existing = holds.get(conn, lease_id, now_us)
     if existing is not None and existing.key != key:
@@ -23,6 +25,8 @@ def grow(conn: sqlite3.Connection, lease_id: str, key: BudgetKey, need_micros: i
     state = budgets.state(conn, key, now_us)
     if state is None:
         return LeaseOutcome("unbudgeted")
+    if key.scope == RUN and tenant is not None and owners.claim(conn, key.scope_id, tenant, now_us) != tenant:
+        return LeaseOutcome("foreign")
     granted = grant(state, need_micros, want_micros, share)
     if granted is None:
         return LeaseOutcome("refused", state=state,

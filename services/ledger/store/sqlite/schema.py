@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS budget_events (
     PRIMARY KEY (scope, scope_id, threshold)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS run_owners (
+    run_id     TEXT PRIMARY KEY,
+    tenant     TEXT NOT NULL,   -- 'org:<org>' or 'key:<key_id>': the first tenant to lease from the run's budget
+    claimed_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS holds (
     hold_id       TEXT PRIMARY KEY,
     scope         TEXT NOT NULL,

@@ -25,6 +25,7 @@ from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
 from services.ledger.store.sqlite import keys as key_rows
 from services.ledger.store.sqlite import leases as lease_rows
+from services.ledger.store.sqlite import owners as owner_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
 from services.ledger.store.sqlite import reserve, schema
 from services.ledger.store.sqlite import rollups as rollup_rows
@@ -152,8 +153,12 @@ class SqliteLedgerStore:
         return await self._write(_release, hold_id, now_us)
 
     async def grow_lease(self, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int,
-                         now_us: int, ttl_us: int, share: float = 1.0) -> LeaseOutcome:
-        return await self._write(lease_rows.grow, lease_id, key, need_micros, want_micros, now_us, ttl_us, share)
+                         now_us: int, ttl_us: int, share: float = 1.0, tenant: str | None = None) -> LeaseOutcome:
+        return await self._write(lease_rows.grow, lease_id, key, need_micros, want_micros, now_us, ttl_us, share,
+                                 tenant)
+
+    async def run_owner(self, run_id: str) -> str | None:
+        return await self._read(owner_rows.owner, run_id)
 
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         return await self._write(lease_rows.give_back, lease_id, amount_micros, now_us)
