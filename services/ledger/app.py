@@ -11,8 +11,10 @@ from services.common.clock import Clock, SystemClock
 from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
+from services.common.http.openapi import document
 from services.common.settings import Settings
 from services.ledger.api import budgets, holds, keys, leases, limits, metrics, receipts, snapshot
+from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
@@ -50,4 +52,5 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     app.state.ledger = ctx
     for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics):
         app.include_router(module.router)
+    document(app, LEDGER)
     return app

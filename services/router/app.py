@@ -17,9 +17,11 @@ from services.common.clock import Clock, SystemClock
 from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
+from services.common.http.openapi import document
 from services.common.settings import Settings
 from services.common.tasks import cancel_and_wait
 from services.router.api import outcomes, providers, register, routing_config, selection, snapshot, stats
+from services.router.api.openapi import ROUTER
 from services.router.context import RouterContext
 from services.router.health.checker import HealthChecker
 from services.router.outcomes.book import OutcomeBook
@@ -105,4 +107,5 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
     app.state.router_context = ctx
     for module in (register, providers, selection, snapshot, stats, routing_config, outcomes):
         app.include_router(module.router)
+    document(app, ROUTER)
     return app

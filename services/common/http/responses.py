@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import Response
+from starlette import responses
 
 from services.common import jsonio
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSONResponse (so FastAPI documents a JSON body, not a string) written by orjson."""
 
     def render(self, content: Any) -> bytes:
         return jsonio.dumps(content)

@@ -1,0 +1,56 @@
+"""What every ledger route answers, for its OpenAPI document (services/common/http/openapi.py).
+
+Writes, and the internal reads (keys, limits, the budget snapshot), need the admin key when one is
+set (401/403); the other reads are tenant-scoped: a key that is unknown, revoked or expired is a
+401 there. A run, hold, lease or scope id that is not a safe id is a 400 naming it.
+"""
+
+from __future__ import annotations
+
+from services.common.http.openapi import ADMIN, BODY, Answers, answers, array, obj
+
+READ = (401,)  # a tenant-scoped read: a key the ledger refuses
+BUDGET = "budget_status"
+DELETED = obj(scope={"type": "string"}, scope_id={"type": "string"}, deleted={"const": True},
+              version={"type": "integer"})
+HOLD = {"type": "object", "required": ["hold_id", "held"],
+        "properties": {"hold_id": {"type": "string"}, "held": {"type": "boolean"},
+                       "amount_usd": {"type": "number"}, "expires_at": {"type": "string"}, "budget": BUDGET}}
+UNREADABLE_KEY = {"type": "object", "required": ["key_id", "active", "problem"], "additionalProperties": False,
+                  "description": "a key stored in a form this ledger cannot read back: refused everywhere",
+                  "properties": {"key_id": {"type": "string"}, "active": {"const": False},
+                                 "revoked_at": {"type": ["string", "null"]}, "problem": {"type": "string"}}}
+KEY_SHOWN = {"anyOf": ["virtual_key", UNREADABLE_KEY]}
+SETTLED = {"anyOf": [obj(budgeted={"const": False}), BUDGET]}
+
+LEDGER: dict[tuple[str, str], Answers] = {
+    ("GET", "/health"): answers({200: {"type": "object"}}),
+    ("POST", "/receipts"): answers({200: obj(accepted={"type": "integer"}, duplicates={"type": "integer"})},
+                                   *BODY, *ADMIN),
+    ("GET", "/receipts/{run_id}"): answers(
+        {200: obj(run_id={"type": "string"}, count={"type": "integer"}, total_cost_usd={"type": "number"},
+                  receipts=array("routing_receipt"))}, 400, 422, *READ),
+    ("POST", "/budget"): answers({200: BUDGET, 201: BUDGET}, *BODY, *ADMIN),
+    ("GET", "/budget/{run_id}"): answers({200: BUDGET}, 400, 404, *READ),
+    ("DELETE", "/budget/{run_id}"): answers({200: DELETED}, 400, 404, *ADMIN),
+    ("GET", "/budgets/{scope}/{scope_id}"): answers({200: BUDGET}, 400, 404, *READ),
+    ("DELETE", "/budgets/{scope}/{scope_id}"): answers({200: DELETED}, 400, 404, *ADMIN),
+    ("GET", "/budgets"): answers({200: array(BUDGET)}, 400, *READ),
+    ("GET", "/budgets/snapshot"): answers({200: "budget_snapshot"}, 422, *ADMIN),
+    ("POST", "/holds"): answers({200: HOLD, 201: HOLD}, 402, 409, *BODY, *ADMIN),
+    ("POST", "/holds/{hold_id}/settle"): answers({200: SETTLED}, *BODY, *ADMIN),
+    ("DELETE", "/holds/{hold_id}"): answers({200: obj(hold_id={"type": "string"}, released={"const": True})},
+                                            400, 404, *ADMIN),
+    ("POST", "/leases"): answers({200: "lease_grant"}, 402, 409, *BODY, *ADMIN),
+    ("POST", "/leases/{lease_id}/return"): answers({200: "lease_grant"}, 404, *BODY, *ADMIN),
+    ("GET", "/keys"): answers({200: obj(keys=array("virtual_key"))}, *ADMIN),
+    ("POST", "/keys"): answers({201: "virtual_key"}, *BODY, *ADMIN),
+    ("GET", "/keys/snapshot"): answers({200: "key_snapshot"}, 422, *ADMIN),
+    ("GET", "/keys/{key_id}"): answers({200: KEY_SHOWN}, 404, *ADMIN),
+    ("DELETE", "/keys/{key_id}"): answers({200: KEY_SHOWN}, 404, *ADMIN),
+    ("GET", "/limits"): answers({200: obj(limits=array("limit_spec"))}, *ADMIN),
+    ("POST", "/limits"): answers({201: "limit_spec"}, *BODY, *ADMIN),
+    ("DELETE", "/limits/{name}"): answers(
+        {200: obj(name={"type": "string"}, dimension={"type": "string"}, deleted={"const": True})}, 400, 404, *ADMIN),
+    ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, *READ),
+}
