@@ -17,6 +17,7 @@ from services.common.gc_pauses import GcPauses
 from services.common.http.admin import service_headers
 from services.common.http.app import build_app, contract_body, with_middleware
 from services.common.http.hot_path import HotPath
+from services.common.http.openapi import document
 from services.common.loop_lag import LoopLag
 from services.common.settings import Settings
 from services.gateway.api import admin_cache, admin_limits
@@ -33,6 +34,7 @@ from services.gateway.forwarding.http1.httpx_transport import Http1Transport
 from services.gateway.forwarding.upstream import make_upstream
 from services.gateway.limits.backend import make_limiter
 from services.gateway.limits.gate import RateGate, parse_specs
+from services.gateway.openapi import GATEWAY
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
@@ -193,6 +195,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         admin_limits.usage)
     app.get("/admin/limits/violations", tags=["admin"], summary="Refusals per limit on a UTC day")(
         admin_limits.violations)
+    document(app, GATEWAY)
     hot = HotPath(
         app,
         {
