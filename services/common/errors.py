@@ -1,6 +1,12 @@
 """Error types of every service, and the one place that turns them into HTTP responses.
 
-Every error body is `{"error": {"type", "message", "field"?}}` (contracts/error.schema.json).
+Every error body is `{"error": {"type", "message", "code", "param", "field"?}}`
+(contracts/error.schema.json): `type` is Tollway's kind of error, `code` OpenAI's code where
+OpenAI has one for the same case (`model_not_found`, `context_length_exceeded`,
+`insufficient_quota`, `rate_limit_exceeded`, `invalid_api_key`), else the type again, and
+`param` the offending field or null, as OpenAI's errors carry them, so the OpenAI SDK's
+`error.type`, `error.code` and `error.param` show them; `field` is the same field, Tollway's older
+name. docs/errors.md lists what each SDK raises for each.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ log = structlog.get_logger("tollway.errors")
 class TollwayError(Exception):
     status = 500
     type = "internal_error"
+    code: str | None = None  # OpenAI's code for the same case; None: the type
 
     def __init__(self, message: str, *, field: str | None = None, headers: dict[str, str] | None = None,
                  extra: dict[str, Any] | None = None) -> None:
@@ -29,11 +36,17 @@ class TollwayError(Exception):
         self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"type": self.type, "message": self.message}
-        if self.field:
-            err["field"] = self.field
+        err = fields(self.type, self.message, self.field, self.code)
         err.update(self.extra)
         return {"error": err}
+
+
+def fields(type_: str, message: str, field: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """An error's fields: Tollway's (`type`, `message`, `field`) and OpenAI's (`code`, `param`)."""
+    err: dict[str, Any] = {"type": type_, "message": message, "code": code or type_, "param": field}
+    if field:
+        err["field"] = field
+    return err
 
 
 class InvalidRequest(TollwayError):
@@ -56,9 +69,35 @@ class NoProviderMatches(TollwayError):
     type = "no_provider"
 
 
+class ModelNotFound(NoProviderMatches):
+    """No provider serves the model asked (nor an alias of that name): OpenAI's 404."""
+
+    code = "model_not_found"
+
+
+class ContextLengthExceeded(NoProviderMatches):
+    """The request (prompt and the output asked for) is larger than every context window of the
+    providers that serve its model: the caller's mistake, a 400 with OpenAI's code."""
+
+    status = 400
+    type = "context_length_exceeded"
+
+
+class UnsupportedParameter(NoProviderMatches):
+    """A parameter of the request (`response_format`, `tools`, an image) needs a feature that no
+    provider of its model offers: a 400 naming the parameter."""
+
+    status = 400
+    type = "unsupported_parameter"
+
+
 class BudgetExceeded(TollwayError):
+    """A budget cannot cover the request's worst case: 402, OpenAI's code for quota (not retried
+    by any SDK; docs/errors.md)."""
+
     status = 402
     type = "budget_exceeded"
+    code = "insufficient_quota"
 
 
 class Unauthorized(TollwayError):
@@ -66,6 +105,7 @@ class Unauthorized(TollwayError):
 
     status = 401
     type = "unauthorized"
+    code = "invalid_api_key"
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("headers", {"www-authenticate": "Bearer"})
@@ -84,6 +124,7 @@ class RateLimited(TollwayError):
 
     status = 429
     type = "rate_limited"
+    code = "rate_limit_exceeded"
 
 
 class Conflict(TollwayError):
@@ -107,6 +148,7 @@ class UpstreamRateLimited(TollwayError):
 
     status = 429
     type = "upstream_rate_limited"
+    code = "rate_limit_exceeded"
 
 
 class DependencyUnavailable(TollwayError):
@@ -150,10 +192,7 @@ class UpstreamRejected(TollwayError):
 
 def error_response(status: int, type_: str, message: str, field: str | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    err: dict[str, Any] = {"type": type_, "message": message}
-    if field:
-        err["field"] = field
-    return Response(orjson.dumps({"error": err}), status_code=status,
+    return Response(orjson.dumps({"error": fields(type_, message, field)}), status_code=status,
                     media_type="application/json", headers=headers)
 
 

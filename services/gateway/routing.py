@@ -13,12 +13,14 @@ from collections import OrderedDict
 
 import httpx
 
+from services.common.errors import ModelNotFound
 from services.common.registry.provider import Provider
 from services.common.selection.catalog import Catalog
 from services.common.selection.context import RoutingContext, Turns
 from services.common.selection.decide import Decision, select
 from services.common.selection.estimate import DEFAULT_OUTPUT_TOKENS, requested_max_output, typical_input_tokens
-from services.common.selection.request import Requirements, SelectionRequest
+from services.common.selection.refusal import unknown_model
+from services.common.selection.request import Requirements, SelectionRequest, strategy_name
 from services.common.selection.smart import VIRTUAL_MODELS
 from services.common.settings import Settings
 from services.gateway.auth.identify import Identity
@@ -74,6 +76,19 @@ def providers_for(view: RegistryView, model: str | None) -> tuple[Provider, ...]
     return view.by_model.get(model, ())
 
 
+def unserved(view: RegistryView, model: str) -> None:
+    """A model no provider serves (the gateway's catalogs hold only the model's own providers, so
+    the selection cannot list the others): a 404 naming the models that exist. An alias with a
+    served model passes."""
+    alias = view.routing.aliases.get(model)
+    if alias is None:
+        raise unknown_model(model, view.by_model, view.routing.aliases)
+    if not any(m in view.by_model for m in alias):
+        served = ", ".join(sorted(view.by_model)) or "none"
+        raise ModelNotFound(f"The model `{model}` is an alias of {', '.join(alias)}, and no registered provider "
+                            f"serves any of them; models (GET /v1/models): {served}", field="model")
+
+
 class GatewayRouting:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -124,12 +139,16 @@ class GatewayRouting:
             requirements=self.requirements(call, identity),
             # the APIs fill in the default strategy: asking for it is taken as not asking, so a
             # route's or the routing config's default applies
-            optimization=None if call.optimization == self.settings.default_optimization else call.optimization,
+            optimization=None if call.optimization == strategy_name(self.settings.default_optimization)
+            else call.optimization,
             input_tokens=typical_input_tokens(call.payload),
             output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
             payload=call.payload,
         )
-        decision = select(self.catalog(view, req.requirements.model), req, self._context(view))
+        model = req.requirements.model
+        if model and model not in view.by_model and model not in VIRTUAL_MODELS:
+            unserved(view, model)
+        decision = select(self.catalog(view, model), req, self._context(view))
         self.in_flight.start(call.request_id, decision.provider.name, time.monotonic())
         return decision
 

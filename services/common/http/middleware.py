@@ -12,7 +12,7 @@ import orjson
 import structlog
 from structlog.contextvars import bind_contextvars, clear_contextvars
 
-from services.common.errors import InvalidRequest, PayloadTooLarge
+from services.common.errors import InvalidRequest, PayloadTooLarge, fields
 from services.common.ids import is_safe_id, new_request_id, safe_id_message
 
 Scope = dict[str, Any]
@@ -122,8 +122,7 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Any) -> None:
-        body = orjson.dumps({"error": {"type": "payload_too_large",
-                                       "message": f"request body exceeds {self.max_bytes} bytes"}})
+        body = orjson.dumps({"error": fields("payload_too_large", f"request body exceeds {self.max_bytes} bytes")})
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})

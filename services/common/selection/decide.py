@@ -27,7 +27,8 @@ from services.common.selection.decision import Decision
 from services.common.selection.eligibility import partition, within_limits
 from services.common.selection.features import detect
 from services.common.selection.prepared import quick_ranking
-from services.common.selection.request import STRATEGIES, SelectionRequest, Weights
+from services.common.selection.refusal import refusal
+from services.common.selection.request import STRATEGIES, SelectionRequest, Weights, strategy_name
 from services.common.selection.strategies import BY_NAME
 
 EXCLUSIONS_IN_REASON = 3
@@ -54,7 +55,10 @@ def plan(request: SelectionRequest, ctx: RoutingContext) -> tuple[Job, frozenset
         request.optimization or (route.strategy if route else None) or ctx.config.default_strategy
         or ctx.default_strategy)
     if strategy not in STRATEGIES:
-        raise InvalidRequest(f"strategy must be one of {', '.join(STRATEGIES)}", field="optimization")
+        strategy = strategy_name(strategy)  # `round-robin` for `round_robin`, ...
+        if strategy not in STRATEGIES:
+            raise InvalidRequest(f"strategy must be one of {', '.join(STRATEGIES)} (or a spelling such as "
+                                 f"round-robin, least-busy)", field="optimization")
     weights = req.weights or (route.weights if route else None) or Weights()
     features = req.features | detect(request.payload)
     job = Job(request, ctx, strategy, weights, req.region or ctx.region, features, req.model or "*",
@@ -92,7 +96,7 @@ def full(catalog: Catalog, job: Job, models: frozenset[str] | None) -> Decision:
     """The full path: every eligible provider scored and ranked (rules and experiments included)."""
     eligible, excluded = partition(catalog, job, models)
     if not eligible:
-        raise NoProviderMatches(_nothing_matches(job, excluded))
+        raise refusal(catalog, job, models, excluded, _nothing_matches)
     candidates, limited, note = within_limits(score_all(eligible, job), job)
     excluded += limited
     if not candidates:

@@ -21,6 +21,27 @@ from services.common.selection.estimate import (
 STRATEGIES = ("cost", "latency", "balanced", "weighted", "capability", "round_robin", "least_busy",
               "failover", "ab", "region", "smart")
 OPTIMIZATIONS = STRATEGIES  # the older name, kept for the gateway's header check
+# other spellings of the strategies, as older routers and their docs name them: any case, `-` or
+# a space for `_` (`round-robin`, `Least-Busy`), and these names
+STRATEGY_ALIASES = {"cost_based": "cost", "lowest_cost": "cost", "latency_based": "latency",
+                    "lowest_latency": "latency", "roundrobin": "round_robin", "leastbusy": "least_busy",
+                    "region_based": "region", "ab_test": "ab"}
+STRATEGY_SPELLINGS = ("round-robin", "least-busy", *(a.replace("_", "-") for a in STRATEGY_ALIASES if "_" in a),
+                      *(a for a in STRATEGY_ALIASES if "_" not in a))  # as the contracts list them
+
+
+def strategy_name(value: str) -> str:
+    """The strategy `value` names (`round-robin` is `round_robin`), or `value` itself when it names
+    none (for the caller's error message)."""
+    if value in STRATEGIES:
+        return value
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    key = STRATEGY_ALIASES.get(key, key)
+    return key if key in STRATEGIES else value
+
+
+def strategy_or_none(value: str | None) -> str | None:
+    return strategy_name(value) if value else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +136,7 @@ class SelectionRequest:
         default_out = (requested_max_output(payload) if payload else None) or DEFAULT_OUTPUT_TOKENS
         return cls(
             requirements=Requirements.from_json(data.get("requirements")),
-            optimization=data.get("optimization") or data.get("strategy"),
+            optimization=strategy_or_none(data.get("optimization") or data.get("strategy")),
             input_tokens=int(data.get("estimated_input_tokens", default_in)),
             output_tokens=int(data.get("max_output_tokens", default_out)),
             exclude=frozenset(data.get("exclude") or ()),

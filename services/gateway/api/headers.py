@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
 from services.common.errors import InvalidRequest
 from services.common.http.admin import bearer_token
 from services.common.ids import require_safe_id
-from services.common.selection.request import OPTIMIZATIONS
+from services.common.selection.request import OPTIMIZATIONS, strategy_name
 from services.gateway.caching import CACHE_HEADERS
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.headers import rate_limit_headers
+from services.gateway.receipts.build import Receipt
 
 if TYPE_CHECKING:
     from services.gateway.pipeline import Admitted
@@ -90,16 +91,19 @@ def agent_name(value: str, field: str) -> str:
 
 
 def strategy(value: str, field: str) -> str:
-    if value not in OPTIMIZATIONS:
-        raise InvalidRequest(f"{field} must be one of {', '.join(OPTIMIZATIONS)}", field=field)
-    return value
+    """The strategy named, in any of its spellings (`round-robin` is `round_robin`)."""
+    name = strategy_name(value)
+    if name not in OPTIMIZATIONS:
+        raise InvalidRequest(f"{field} must be one of {', '.join(OPTIMIZATIONS)} (or a spelling such as "
+                             f"round-robin, least-busy)", field=field)
+    return name
 
 
 def request_id(request: Request) -> str:
     return require_safe_id(request.scope["state"]["request_id"], "X-Request-ID")
 
 
-def answer_headers(receipt: dict[str, Any], verdict: Verdict | None = None) -> dict[str, str]:
+def answer_headers(receipt: Receipt, verdict: Verdict | None = None) -> dict[str, str]:
     headers = {
         "x-tollway-request-id": receipt["request_id"],
         "x-tollway-provider": receipt["provider"],

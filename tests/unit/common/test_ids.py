@@ -182,7 +182,7 @@ async def test_an_unsafe_request_id_header_is_a_400_not_truncated(client: httpx.
         resp = await client.get("/x", headers=[(b"x-request-id", value.encode("utf-8"))])
     assert resp.status_code == 400
     assert resp.json() == {"error": {"type": "invalid_request", "message": f"X-Request-ID must be {SAFE_ID_RULE}",
-                                     "field": "X-Request-ID"}}
+                                     "code": "invalid_request", "param": "X-Request-ID", "field": "X-Request-ID"}}
     assert is_safe_id(resp.headers["x-request-id"])  # an id of ours, not the refused one
 
 
