@@ -2,8 +2,14 @@
 # Start the Tollway swarm in the background: router :6103, ledger :6121, provider simulator :8100,
 # gateway :6120. Waits until every /health answers, then prints where each listens and logs.
 # Stop them with scripts/stop_services.sh (it stops exactly the processes started here).
+#
+# Whole or nothing: a service already running from an earlier start is kept and only the missing
+# ones are started (run it again after one died); if a port is taken by another process, or a
+# service does not come up, the services this run started are stopped again and the message says
+# which port and which process holds it.
 #   TOLLWAY_NO_SIMULATOR=1   do not start the simulator
 #   TOLLWAY_ARTIFACTS_DIR    where data, logs and pid files go (default: artifacts)
+#   TOLLWAY_{ROUTER,LEDGER,SIMULATOR,GATEWAY}_PORT   ports (default 6103, 6121, 8100, 6120)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +19,7 @@ PIDS="$ARTIFACTS/run"
 mkdir -p "$LOGS" "$PIDS"
 
 if command -v tollway >/dev/null 2>&1; then TOLLWAY=(tollway); else TOLLWAY=(python3 -m services.cli.main); fi
+PORTS=(python3 scripts/swarm_ports.py)
 
 port_of() {
   case "$1" in
@@ -22,6 +29,9 @@ port_of() {
     gateway) echo "${TOLLWAY_GATEWAY_PORT:-6120}" ;;
   esac
 }
+# the gateway finds the router and the ledger on the ports they are started on
+export TOLLWAY_ROUTER_URL="${TOLLWAY_ROUTER_URL:-http://127.0.0.1:$(port_of router)}"
+export TOLLWAY_LEDGER_URL="${TOLLWAY_LEDGER_URL:-http://127.0.0.1:$(port_of ledger)}"
 
 healthy() { python3 - "$1" <<'PY'
 import sys, urllib.request
@@ -37,34 +47,98 @@ SERVICES=(router ledger)
 [ "${TOLLWAY_NO_SIMULATOR:-0}" = "1" ] || SERVICES+=(simulator)
 SERVICES+=(gateway)
 
+STARTED=()  # what this run started: stopped again if the start fails part-way
+
+rollback() {
+  local i svc pid
+  [ "${#STARTED[@]}" -gt 0 ] || return 0
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    svc="${STARTED[$i]}"
+    pid=$(cat "$PIDS/$svc.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+      echo "  stopped $svc (pid $pid), started by this run" >&2
+    fi
+    rm -f "$PIDS/$svc.pid"
+  done
+  STARTED=()
+}
+fail() {
+  echo "$*" >&2
+  if [ "${#STARTED[@]}" -gt 0 ]; then echo "undoing this start:" >&2; rollback; fi
+  exit 1
+}
+trap 'fail "interrupted"' INT TERM
+
+# A service of ours still running (pid file, live process, the right command) is kept.
+ours_running() {
+  local pidfile="$PIDS/$1.pid" pid
+  [ -f "$pidfile" ] || return 1
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null && "${PORTS[@]}" is-service "$pid" "$1"; then return 0; fi
+  rm -f "$pidfile"  # it died (or the pid was reused): start it again
+  return 1
+}
+
+# First pass: every port the missing services need must be free, before anything starts.
+TODO=()
+taken=()
 for svc in "${SERVICES[@]}"; do
   port=$(port_of "$svc")
-  pidfile="$PIDS/$svc.pid"
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    echo "$svc is already running (pid $(cat "$pidfile")); run scripts/stop_services.sh first" >&2
-    exit 1
+  if ours_running "$svc"; then
+    if healthy "$port"; then
+      echo "$svc is already running (pid $(cat "$PIDS/$svc.pid"), :$port): kept"
+      continue
+    fi
+    fail "$svc (pid $(cat "$PIDS/$svc.pid")) is running but does not answer /health on :$port; see $LOGS/$svc.log or run scripts/stop_services.sh"
   fi
-  if healthy "$port"; then
-    echo "port $port is already served by another process; $svc not started" >&2
-    exit 1
+  if holder=$("${PORTS[@]}" holder "$port"); then
+    taken+=("port $port (for $svc) is taken by $holder")
+  fi
+  TODO+=("$svc")
+done
+if [ "${#taken[@]}" -gt 0 ]; then
+  printf '%s\n' "${taken[@]}" >&2
+  fail "nothing started; free the port(s) or choose others with TOLLWAY_<SERVICE>_PORT (a swarm from 'honcho start' stops with scripts/stop_services.sh)"
+fi
+
+launch() {
+  local svc=$1 port
+  port=$(port_of "$svc")
+  if holder=$("${PORTS[@]}" holder "$port"); then  # taken since the first pass
+    fail "cannot start $svc: port $port is taken by $holder"
   fi
   nohup "${TOLLWAY[@]}" serve "$svc" --port "$port" >>"$LOGS/$svc.log" 2>&1 &
-  echo $! >"$pidfile"
+  echo $! >"$PIDS/$svc.pid"
+  STARTED+=("$svc")
+}
+await_health() {
+  local svc=$1 port
+  port=$(port_of "$svc")
   for _ in $(seq 1 150); do
-    healthy "$port" && break
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    healthy "$port" && return 0
+    if ! kill -0 "$(cat "$PIDS/$svc.pid")" 2>/dev/null; then
       echo "$svc exited during start; last log lines:" >&2
       tail -n 20 "$LOGS/$svc.log" >&2
-      rm -f "$pidfile"
-      exit 1
+      if holder=$("${PORTS[@]}" holder "$port"); then echo "port $port is taken by $holder" >&2; fi
+      fail "$svc did not start"
     fi
     sleep 0.2
   done
-  if ! healthy "$port"; then
-    echo "$svc did not answer /health on :$port within 30 s; see $LOGS/$svc.log" >&2
-    exit 1
-  fi
+  fail "$svc did not answer /health on :$port within 30 s; see $LOGS/$svc.log"
+}
+
+# The router, ledger and simulator start side by side; the gateway, which follows the first two, after.
+for wave in "router ledger simulator" "gateway"; do
+  launched=()
+  for svc in ${TODO[@]+"${TODO[@]}"}; do
+    case " $wave " in *" $svc "*) launch "$svc"; launched+=("$svc") ;; esac
+  done
+  for svc in ${launched[@]+"${launched[@]}"}; do await_health "$svc"; done
 done
+trap - INT TERM
 
 echo "Tollway is up:"
 for svc in "${SERVICES[@]}"; do
