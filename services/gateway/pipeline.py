@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -39,10 +39,10 @@ from services.gateway.forwarding.upstream import UpstreamClient
 from services.gateway.limits.decision import Verdict
 from services.gateway.limits.gate import RateGate
 from services.gateway.limits.resolve import Subject
-from services.gateway.receipts.build import RequestFacts
+from services.gateway.receipts.build import Receipt, RequestFacts
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
-from services.gateway.registry_view import RegistryView
+from services.gateway.registry_view import Budgets, RegistryView
 from services.gateway.routing import GatewayRouting
 from services.gateway.settlement import Outcome, Settlement, zero_cost
 from services.gateway.snapshots.follower import SnapshotFollower
@@ -74,7 +74,7 @@ class Admitted:
     settlement: Settlement = None  # type: ignore[assignment]  # set by Pipeline.admit, always
 
     @property
-    def receipt(self) -> dict[str, Any]:
+    def receipt(self) -> Receipt:
         receipt = self.settlement.receipt
         assert receipt is not None, "settled before it is answered"
         return receipt
@@ -85,7 +85,7 @@ class Completed:
     admitted: Admitted
     answer: Answer | None  # None for a cache hit
     parsed: ParsedResponse | None
-    receipt: dict[str, Any]
+    receipt: Receipt
 
     @property
     def status(self) -> int:
@@ -101,7 +101,7 @@ class Completed:
 
 class Pipeline:
     def __init__(self, settings: Settings, clock: Clock, registry: SnapshotFollower[RegistryView],
-                 budgets: SnapshotFollower[frozenset[str]], keys: SnapshotFollower[KeyDirectory],
+                 budgets: SnapshotFollower[Budgets], keys: SnapshotFollower[KeyDirectory],
                  leases: LeaseBook, gate: RateGate, cache: ResponseCache | None,
                  upstream: UpstreamClient, writer: ReceiptWriter, shipper: ReceiptShipper) -> None:
         self.settings = settings
@@ -258,7 +258,7 @@ class Pipeline:
             await self.remember(admitted, parsed.body, admitted.receipt, answer.provider)
         return Completed(admitted, answer, parsed, admitted.receipt)
 
-    async def remember(self, admitted: Admitted, body: bytes | None, receipt: dict[str, Any],
+    async def remember(self, admitted: Admitted, body: bytes | None, receipt: Receipt,
                        provider: Provider) -> None:
         """Keep a successful answer (OpenAI chat.completion bytes) in the cache, if it may be kept.
         The cache is best effort: a failure to keep is logged, and the answer goes out."""
@@ -280,10 +280,10 @@ class Pipeline:
                                 headers=answer_headers(receipt, admitted.verdict))
 
     # -- after the receipt ------------------------------------------------------------------------
-    def after_receipt(self, admitted: Admitted, provider: Provider, receipt: dict[str, Any], tokens: int) -> None:
+    def after_receipt(self, admitted: Admitted, provider: Provider, receipt: Receipt, tokens: int) -> None:
         """What follows a written receipt: the request is no longer in flight (outcomes to the
         router), its rate-limit tokens corrected to the real usage, a $0 success flagged."""
-        self.routing.finished(receipt)
+        self.routing.finished(cast(dict[str, Any], receipt))  # the outcome report reads it as JSON
         if admitted.verdict is not None and admitted.verdict.hits:
             self._background(self.gate.settle(admitted.verdict, tokens))
         if zero_cost(provider, receipt, receipt["output_tokens"]):

@@ -33,7 +33,7 @@ from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.estimate import typical_input_tokens
 from services.gateway.adapters.base import Usage
-from services.gateway.receipts.build import build_receipt
+from services.gateway.receipts.build import Receipt, build_receipt
 
 if TYPE_CHECKING:
     from services.gateway.forwarding.fallback import Answer
@@ -77,7 +77,7 @@ class Settlement:
         self.usage: Usage | None = None  # the provider's, once it has said
         self.text_chars = 0  # generated text streamed so far (the estimate when usage never comes)
         self.body_bytes = 0  # a plain answer's body size (the estimate when it cannot be read)
-        self.receipt: dict[str, Any] | None = None
+        self.receipt: Receipt | None = None
         self.handed_off = False  # a stream owns it now: the stream's end settles it
         pipeline.open_settlements += 1
 
@@ -97,7 +97,7 @@ class Settlement:
 
     # -- the one receipt --------------------------------------------------------------------------
     def settle(self, provider: Provider | None, outcome: Outcome, *, usage: Usage | None = None,
-               charged: bool | None = None) -> dict[str, Any] | None:
+               charged: bool | None = None) -> Receipt | None:
         """Write the request's receipt (before the client sees the answer), release its
         reservations and settle its rate-limit tokens; once. `usage` None: the estimate."""
         if self.receipt is not None:
@@ -108,13 +108,9 @@ class Settlement:
         estimated = usage is None and (charged if charged is not None else outcome.status == "success")
         tokens = usage if usage is not None else (self.estimate() if estimated else Usage(0, 0))
         receipt = build_receipt(
-            admitted.facts, provider, status=outcome.status, http_status=outcome.http_status,
-            input_tokens=tokens.input_tokens, output_tokens=tokens.output_tokens,
+            admitted.facts, provider, status=outcome.status, http_status=outcome.http_status, usage=tokens,
             latency_ms=(time.perf_counter() - admitted.started) * 1000, timestamp=pipeline.clock.now(),
-            usage_estimated=estimated, error=outcome.error, charged=charged,
-            cache_read_input_tokens=tokens.cache_read_input_tokens,
-            cache_creation_input_tokens=tokens.cache_creation_input_tokens,
-            cache_creation_1h_input_tokens=tokens.cache_creation_1h_input_tokens)
+            usage_estimated=estimated, error=outcome.error, charged=charged)
         self.receipt = receipt
         pipeline.open_settlements -= 1
         try:
@@ -150,7 +146,7 @@ class Settlement:
             self.pipeline.leases.release(reservation, cost_of(reservation))
 
     # -- every exit -------------------------------------------------------------------------------
-    def fail(self, exc: BaseException) -> dict[str, Any] | None:
+    def fail(self, exc: BaseException) -> Receipt | None:
         """Settle from the exception that ended the request (a paid call is charged)."""
         if self.receipt is not None:
             return self.receipt
@@ -199,7 +195,7 @@ class Settlement:
             self.close()
 
 
-def zero_cost(provider: Provider, receipt: dict[str, Any], output_tokens: int) -> bool:
+def zero_cost(provider: Provider, receipt: Receipt, output_tokens: int) -> bool:
     """A priced provider's successful answer whose receipt cost nothing: a sign of a missing price."""
     priced = provider.input_per_token > 0 or provider.output_per_token > 0
     return priced and receipt["cost_usd"] == Decimal(0) and receipt["status"] == "success" and output_tokens > 0

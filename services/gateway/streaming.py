@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
 
 import orjson
 import structlog
@@ -28,6 +27,7 @@ from services.gateway.cache.sse import ChunkAssembler
 from services.gateway.forwarding.fallback import Answer
 from services.gateway.forwarding.http1 import ReadTimeout, Response, UpstreamHTTPError
 from services.gateway.pipeline import Admitted, Pipeline
+from services.gateway.receipts.build import Receipt
 from services.gateway.settlement import CLIENT_GONE, Outcome
 
 log = structlog.get_logger("tollway.gateway.stream")
@@ -96,7 +96,7 @@ async def relay(pipeline: Pipeline, admitted: Admitted, answer: Answer) -> Async
     resp = answer.response
     facts = admitted.facts
 
-    def record(outcome: Outcome) -> dict[str, Any] | None:
+    def record(outcome: Outcome) -> Receipt | None:
         return settlement.settle(answer.provider, outcome, usage=settlement.usage, charged=True)
 
     parser = answer.adapter.stream_parser()

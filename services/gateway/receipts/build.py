@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Required, TypedDict, cast
 
 from services.common.clock import utc_iso
 from services.common.money import ZERO, cache_parts, to_micros, token_cost, usd, written_1h_part
 from services.common.registry.provider import Provider
+from services.gateway.adapters.base import Usage
 
 
 @dataclass(slots=True)
@@ -82,25 +83,73 @@ def prices(provider: Provider) -> dict[str, Decimal]:
     return out
 
 
-def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int,
-                  input_tokens: int, output_tokens: int, latency_ms: float, timestamp: Any,
-                  usage_estimated: bool = False, error: dict[str, str] | None = None,
-                  charged: bool | None = None, cache_read_input_tokens: int = 0,
-                  cache_creation_input_tokens: int = 0, cache_creation_1h_input_tokens: int = 0) -> dict[str, Any]:
-    """`charged` defaults to status == "success"; a truncated stream is an error that still cost.
-    The cache token counts (a part of input_tokens, capped at it; the 1-hour writes a part of the
-    writes, capped at them) appear when the provider reported some, and are charged at the
-    provider's cache prices."""
+class Receipt(TypedDict, total=False):
+    """One line of `artifacts/costs/<run_id>.jsonl` (contracts/routing_receipt.schema.json): what
+    `build_receipt` makes, and all the gateway reads back from it."""
+
+    request_id: Required[str]
+    run_id: Required[str]
+    agent: Required[str]
+    timestamp: Required[str]
+    provider: Required[str]
+    model: Required[str]
+    input_tokens: Required[int]
+    output_tokens: Required[int]
+    input_cost_usd: Required[Decimal]
+    output_cost_usd: Required[Decimal]
+    cost_usd: Required[Decimal]
+    input_cost_micros: Required[int]
+    output_cost_micros: Required[int]
+    cost_micros: Required[int]
+    prices: Required[dict[str, Decimal]]
+    latency_ms: Required[float]
+    status: Required[str]  # success | error | budget_exceeded
+    http_status: Required[int]
+    fallback: Required[bool]
+    attempts: Required[list[dict[str, Any]]]
+    strategy: Required[str]
+    reason: Required[str]
+    stream: Required[bool]
+    usage_estimated: Required[bool]
+    hold_usd: Required[Decimal | None]
+    client_request_id: str
+    key_id: str
+    user: str
+    team: str
+    org: str
+    cache: str
+    cache_kind: str
+    cache_similarity: float
+    saved_usd: Decimal
+    experiment: dict[str, str]
+    ttft_ms: float
+    cache_read_input_tokens: int
+    cache_creation_input_tokens: int
+    cache_creation_1h_input_tokens: int
+    lease_ids: list[str]
+    error: dict[str, str]
+
+
+def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int, usage: Usage,
+                  latency_ms: float, timestamp: Any, usage_estimated: bool = False,
+                  error: dict[str, str] | None = None, charged: bool | None = None) -> Receipt:
+    """The one place a receipt is made, from the request's facts and the `usage` it is charged
+    for (the provider's, or the gateway's estimate). `charged` defaults to status == "success";
+    a truncated stream is an error that still cost. The cache token counts (a part of
+    input_tokens, capped at it; the 1-hour writes a part of the writes, capped at them) appear
+    when the provider reported some, and are charged at the provider's cache prices."""
+    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
     _, cache_read_input_tokens, cache_creation_input_tokens = cache_parts(
-        input_tokens, cache_read_input_tokens, cache_creation_input_tokens)
-    cache_creation_1h_input_tokens = written_1h_part(cache_creation_input_tokens, cache_creation_1h_input_tokens)
+        input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens)
+    cache_creation_1h_input_tokens = written_1h_part(cache_creation_input_tokens,
+                                                     usage.cache_creation_1h_input_tokens)
     if status == "success" if charged is None else charged:
         in_cost, out_cost, total = costs(provider, input_tokens, output_tokens, cache_read_input_tokens,
                                          cache_creation_input_tokens, cache_creation_1h_input_tokens)
     else:
         in_cost = out_cost = total = usd(ZERO)
     first = facts.attempts[0].provider if facts.attempts else provider.name
-    receipt: dict[str, Any] = {
+    receipt: Receipt = {
         "request_id": facts.request_id,
         "run_id": facts.run_id,
         "agent": facts.agent,
@@ -129,8 +178,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
     }
     if facts.client_request_id is not None:
         receipt["client_request_id"] = facts.client_request_id
-    receipt.update(facts.identity)
-    receipt.update(facts.cache)
+    receipt.update(cast(Receipt, facts.identity))  # key_id, user, team, org
+    receipt.update(cast(Receipt, facts.cache))  # cache, cache_kind, cache_similarity, saved_usd
     if facts.experiment:
         receipt["experiment"] = facts.experiment
     if facts.ttft_ms is not None:

@@ -10,10 +10,10 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from services.common import jsonio
 from services.common.ids import is_safe_id
+from services.gateway.receipts.build import Receipt
 
 MAX_OPEN_FILES = 256
 
@@ -42,7 +42,7 @@ class ReceiptWriter:
             os.close(old)
         return fd
 
-    def write(self, receipt: dict[str, Any]) -> None:
+    def write(self, receipt: Receipt) -> None:
         line = jsonio.dumps_line(receipt)
         run_id = receipt["run_id"]
         fd = self._fd(run_id)
