@@ -1,5 +1,6 @@
 """The `tollway` command line: `tollway serve router|gateway|ledger|simulator`, and
-`tollway simulate` (what each routing strategy would have cost, see services/cli/whatif)."""
+`tollway simulate` (what each routing strategy would have cost, see services/cli/whatif), and
+`tollway db upgrade` (the ledger's schema migrations, see services/cli/db.py)."""
 
 from __future__ import annotations
 
@@ -61,11 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     from services.cli.whatif.run import add_arguments, run
 
     add_arguments(p_sim)
+    p_db = sub.add_parser("db", help="the ledger's database: `tollway db upgrade` applies its schema migrations")
+    from services.cli import db
+
+    db.add_arguments(p_db)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.service, args.port, args.host)
     elif args.command == "simulate":
         return run(args)
+    elif args.command == "db":
+        from services.common.settings import Settings
+
+        return db.upgrade(Settings())
     return 0
 
 

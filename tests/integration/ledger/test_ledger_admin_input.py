@@ -122,6 +122,7 @@ BAD_KEY_COLUMNS = [
 
 @pytest.mark.parametrize(("n", "columns"), list(enumerate(BAD_KEY_COLUMNS)),
                          ids=[next(iter(c)) for c in BAD_KEY_COLUMNS])
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_key_row_the_ledger_cannot_read_is_refused_and_every_other_key_is_served(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock, n: int, columns: dict[str, Any]) -> None:
     bad_id = f"key_00000000000001{n:02d}"  # a row id of its own: each is logged once per process
@@ -157,6 +158,7 @@ async def test_a_key_row_the_ledger_cannot_read_is_refused_and_every_other_key_i
             good[0]["key_id"]: True, good[1]["key_id"]: False, bad_id: True}
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_key_row_without_a_readable_id_or_hash_is_left_out(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock) -> None:
     async with ledger_at() as client:
@@ -167,6 +169,7 @@ async def test_a_key_row_without_a_readable_id_or_hash_is_left_out(
         assert [k["key_id"] for k in (await client.get("/keys")).json()["keys"]] == [good["key_id"]]
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_virtual_key_stored_unreadably_cannot_read_at_the_ledger(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock) -> None:
     async with ledger_at(admin_key="adm-1") as client:
@@ -177,6 +180,7 @@ async def test_a_virtual_key_stored_unreadably_cannot_read_at_the_ledger(
         assert resp.status_code == 401 and "cannot read" in error_of(resp)["message"]
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_rate_limit_row_the_ledger_cannot_read_is_left_out(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock) -> None:
     async with ledger_at() as client:
@@ -194,6 +198,7 @@ async def test_a_rate_limit_row_the_ledger_cannot_read_is_left_out(
             "bad-json/user/", "bad-limit/user/", "bad-shape/user/"]
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_budget_row_the_ledger_cannot_read_is_left_out_and_can_be_deleted(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock) -> None:
     async with ledger_at() as client:

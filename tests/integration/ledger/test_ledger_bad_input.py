@@ -135,8 +135,8 @@ def test_a_database_url_the_ledger_cannot_use_is_a_clear_startup_error(tmp_path)
     from services.ledger.store.factory import UnsupportedDatabase
 
     with pytest.raises(UnsupportedDatabase) as info:
-        create_app(Settings(artifacts_dir=tmp_path, database_url="postgresql://u:secret@h/db"))
-    assert "only SQLite" in str(info.value) and "secret" not in str(info.value)
+        create_app(Settings(artifacts_dir=tmp_path, database_url="mysql://u:secret@h/db"))
+    assert "only PostgreSQL" in str(info.value) and "secret" not in str(info.value)
 
 
 @pytest.mark.parametrize("timestamp", ["0001-01-01T00:00:00Z", "2019-12-31T23:59:59Z", "9999-12-31T23:59:59Z",

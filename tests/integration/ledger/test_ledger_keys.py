@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 
 import jsonschema
+import pytest
 
 from services.common import contracts
 from services.common.clock import FrozenClock
@@ -17,6 +18,7 @@ ADMIN = {"x-admin-key": "adm-1"}
 KEY = contracts.schema("virtual_key")
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_a_key_is_shown_once_and_stored_only_as_its_hash(ledger_at: Ledger, tmp_path) -> None:
     async with ledger_at(admin_key="adm-1") as client:
         assert (await client.post("/keys", json={"user": "ann"})).status_code == 401

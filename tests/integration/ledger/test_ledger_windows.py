@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 
 from services.common.clock import FrozenClock
 from tests.integration.ledger.ledger_factory import error_of, exact, make_receipt, post
@@ -85,6 +86,7 @@ async def test_duplicates_do_not_inflate_windows(client: httpx.AsyncClient) -> N
     assert exact(await client.get("/metrics"))["totals"]["requests"] == 4
 
 
+@pytest.mark.sqlite_only  # reads or writes the SQLite file itself
 async def test_windows_move_with_the_clock_and_old_minutes_are_pruned(
         client: httpx.AsyncClient, clock: FrozenClock, tmp_path: Path) -> None:
     await place(client)
@@ -128,16 +130,3 @@ async def test_cache_hits_and_what_they_saved_are_reported(client: httpx.AsyncCl
     assert body["by_provider"]["sim-openai"]["saved_usd"] == Decimal("0.030001")
     bad = await post(client, "/receipts", {"receipts": [make_receipt("0", saved_usd=Decimal("0.0000001"))]})
     assert bad.status_code == 400 and "saved_usd" in error_of(bad)["message"]
-
-
-async def test_a_ledger_file_from_before_cache_columns_is_upgraded_in_place(tmp_path: Path, ledger_at) -> None:
-    db = tmp_path / "ledger" / "ledger.db"
-    db.parent.mkdir(parents=True)
-    with sqlite3.connect(db) as conn:  # the rollups table as the previous release created it
-        conn.execute("CREATE TABLE rollups (grain TEXT NOT NULL, bucket_us INTEGER NOT NULL, provider TEXT NOT NULL,"
-                     " cost_micros INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
-                     " output_tokens INTEGER NOT NULL, PRIMARY KEY (grain, bucket_us, provider)) WITHOUT ROWID")
-        conn.execute("INSERT INTO rollups VALUES ('day', 1795392000000000, 'old', 5000000, 2, 10, 10)")
-    async with ledger_at() as client:
-        body = exact(await client.get("/metrics?window=day"))
-        assert body["by_provider"]["old"]["cost_usd"] == Decimal(5) and body["by_provider"]["old"]["cache_hits"] == 0

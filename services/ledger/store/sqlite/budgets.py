@@ -83,13 +83,17 @@ def ids(conn: sqlite3.Connection, scope: str) -> list[str]:
 def events(conn: sqlite3.Connection, key: BudgetKey) -> tuple[ThresholdEvent, ...]:
     rows = conn.execute(f"SELECT threshold, at_us, spent_micros, budget_micros FROM budget_events"
                         f" {WHERE} ORDER BY threshold", (key.scope, key.scope_id))
-    out = []
-    for threshold, at, spent_micros, budget_micros in rows:
-        if threshold not in LEVEL_AT or not readable_us(at):
-            raise UnreadableRow("budgets", f"{key.scope}/{key.scope_id}", "budget_events")
-        out.append(ThresholdEvent(key, threshold, at, _micros(key, spent_micros, "budget_events"),
-                                  _micros(key, budget_micros, "budget_events")))
-    return tuple(out)
+    return tuple(event_of(key, row) for row in rows)
+
+
+def event_of(key: BudgetKey, row: Sequence[object]) -> ThresholdEvent:
+    """A stored (threshold, at_us, spent_micros, budget_micros) row, or UnreadableRow (either backend)."""
+    threshold, at, spent_micros, budget_micros = row
+    if threshold not in LEVEL_AT or not readable_us(at):
+        raise UnreadableRow("budgets", f"{key.scope}/{key.scope_id}", "budget_events")
+    assert isinstance(threshold, int) and isinstance(at, int)
+    return ThresholdEvent(key, threshold, at, _micros(key, spent_micros, "budget_events"),
+                          _micros(key, budget_micros, "budget_events"))
 
 
 def record_crossings(conn: sqlite3.Connection, key: BudgetKey, spent_before: int,

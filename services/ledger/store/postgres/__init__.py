@@ -1,0 +1,1 @@
+"""The ledger's store on PostgreSQL (asyncpg): the same LedgerStore as the SQLite one."""

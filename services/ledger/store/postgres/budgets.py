@@ -1,0 +1,263 @@
+"""Budgets, spend, holds, leases and run owners on PostgreSQL.
+
+Every grant (a hold placed, a lease grown) first locks its budget's row (`SELECT ... FOR UPDATE`)
+and only then reads what is spent and held, in READ COMMITTED: each statement after the lock sees
+every grant committed before it, so grants on one budget from any number of ledgers take turns
+and never add up past the cap."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.common.stored_rows import readable
+from services.ledger.budgets.holds import Hold, HoldOutcome, fits
+from services.ledger.budgets.leases import LeaseOutcome, grant
+from services.ledger.budgets.levels import crossings
+from services.ledger.budgets.model import RUN, BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.receipts.parse import Receipt
+from services.ledger.store.sqlite.budgets import _cap, _id, _micros, event_of
+
+Conn = Any  # an asyncpg connection inside a transaction
+WHERE = "WHERE scope = $1 AND scope_id = $2"
+
+
+# -- budget rows -----------------------------------------------------------------------------------
+
+async def lock(conn: Conn, key: BudgetKey) -> bool:
+    """Lock the budget's row until the transaction ends; whether there is one."""
+    return await conn.fetchval(f"SELECT true FROM budgets {WHERE} FOR UPDATE", key.scope, key.scope_id) is not None
+
+
+async def amount(conn: Conn, key: BudgetKey) -> int | None:
+    value = await conn.fetchval(f"SELECT budget_micros FROM budgets {WHERE}", key.scope, key.scope_id)
+    return None if value is None else _micros(key, value, "budget_micros", least=0)
+
+
+async def put(conn: Conn, key: BudgetKey, budget_micros: int, now_us: int) -> None:
+    await conn.execute(
+        "INSERT INTO budgets (scope, scope_id, budget_micros, created_us, updated_us) VALUES ($1, $2, $3, $4, $4)"
+        " ON CONFLICT (scope, scope_id) DO UPDATE SET budget_micros = excluded.budget_micros,"
+        " updated_us = excluded.updated_us", key.scope, key.scope_id, budget_micros, now_us)
+
+
+async def remove(conn: Conn, key: BudgetKey) -> bool:
+    gone = await conn.execute(f"DELETE FROM budgets {WHERE}", key.scope, key.scope_id)
+    await conn.execute(f"DELETE FROM budget_events {WHERE}", key.scope, key.scope_id)
+    await conn.execute(f"DELETE FROM holds {WHERE}", key.scope, key.scope_id)
+    return bool(gone == "DELETE 1")
+
+
+async def all_ids(conn: Conn) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key in readable(await conn.fetch("SELECT scope, scope_id FROM budgets ORDER BY scope, scope_id"), _id):
+        out.setdefault(key.scope, []).append(key.scope_id)
+    return out
+
+
+async def caps(conn: Conn) -> dict[str, int]:
+    return dict(readable(await conn.fetch("SELECT scope, scope_id, budget_micros FROM budgets"), _cap))
+
+
+async def ids(conn: Conn, scope: str) -> list[str]:
+    rows = await conn.fetch("SELECT scope, scope_id FROM budgets WHERE scope = $1 ORDER BY scope_id", scope)
+    return [key.scope_id for key in readable(rows, _id)]
+
+
+async def events(conn: Conn, key: BudgetKey) -> tuple[ThresholdEvent, ...]:
+    rows = await conn.fetch(f"SELECT threshold, at_us, spent_micros, budget_micros FROM budget_events {WHERE}"
+                            " ORDER BY threshold", key.scope, key.scope_id)
+    return tuple(event_of(key, row) for row in rows)
+
+
+async def record_crossings(conn: Conn, key: BudgetKey, spent_before: int, costs: Sequence[int],
+                           now_us: int) -> list[ThresholdEvent]:
+    """Record the thresholds reached as `costs` join `spent_before`; each once, whichever ledger
+    reaches it first (a row another ledger recorded meanwhile is not raised again)."""
+    budget = await amount(conn, key)
+    if budget is None:
+        return []
+    already = [e.threshold for e in await events(conn, key)]
+    raised = [ThresholdEvent(key, t, now_us, at_spend, budget)
+              for t, at_spend in crossings(budget, spent_before, costs, already)]
+    if not raised:
+        return []
+    fresh = await conn.fetch(
+        "INSERT INTO budget_events (scope, scope_id, threshold, at_us, spent_micros, budget_micros)"
+        " SELECT $1, $2, * FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bigint[])"
+        " ON CONFLICT DO NOTHING RETURNING threshold", key.scope, key.scope_id,
+        [e.threshold for e in raised], [e.at_us for e in raised], [e.spent_micros for e in raised],
+        [e.budget_micros for e in raised])
+    kept = {row[0] for row in fresh}
+    return [e for e in raised if e.threshold in kept]
+
+
+async def state(conn: Conn, key: BudgetKey, now_us: int) -> BudgetState | None:
+    row = await conn.fetchrow(
+        "SELECT b.budget_micros,"
+        " COALESCE((SELECT s.spent_micros FROM spend s WHERE s.scope = b.scope AND s.scope_id = b.scope_id), 0),"
+        " (SELECT COALESCE(SUM(h.amount_micros), 0)::bigint FROM holds h WHERE h.scope = b.scope"
+        "  AND h.scope_id = b.scope_id AND h.expires_us > $3)"
+        " FROM budgets b WHERE b.scope = $1 AND b.scope_id = $2", key.scope, key.scope_id, now_us)
+    if row is None:
+        return None
+    budget, spent, held = row
+    return BudgetState(key=key, budget_micros=_micros(key, budget, "budget_micros", least=0),
+                       spent_micros=_micros(key, spent, "spend"), held_micros=_micros(key, held, "holds"),
+                       events=await events(conn, key))
+
+
+async def version(conn: Conn, name: str = "budget_version") -> int:
+    return int(await conn.fetchval("SELECT value FROM meta WHERE key = $1", name))
+
+
+async def bump_version(conn: Conn, name: str = "budget_version") -> int:
+    return int(await conn.fetchval("UPDATE meta SET value = value + 1 WHERE key = $1 RETURNING value", name))
+
+
+# -- spend -----------------------------------------------------------------------------------------
+
+async def spent(conn: Conn, key: BudgetKey) -> int:
+    value = await conn.fetchval(f"SELECT spent_micros FROM spend {WHERE}", key.scope, key.scope_id)
+    return int(value) if value is not None else 0
+
+
+async def add_spend(conn: Conn, grouped: dict[BudgetKey, list[int]]) -> dict[BudgetKey, tuple[int, list[int]]]:
+    """Add each scope's costs to its spend in one statement (rows in key order: two ledgers lock
+    them in the same order); per scope, (spend before, costs in order), read atomically."""
+    keys = sorted(grouped, key=lambda k: (k.scope, k.scope_id))
+    rows = await conn.fetch(
+        "INSERT INTO spend (scope, scope_id, spent_micros, receipts)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"
+        " ON CONFLICT (scope, scope_id) DO UPDATE SET spent_micros = spend.spent_micros + excluded.spent_micros,"
+        " receipts = spend.receipts + excluded.receipts RETURNING scope, scope_id, spent_micros",
+        [k.scope for k in keys], [k.scope_id for k in keys], [sum(grouped[k]) for k in keys],
+        [len(grouped[k]) for k in keys])
+    after = {BudgetKey(scope, scope_id): int(total) for scope, scope_id, total in rows}
+    return {k: (after[k] - sum(grouped[k]), grouped[k]) for k in keys}
+
+
+# -- holds and leases ------------------------------------------------------------------------------
+
+async def sweep(conn: Conn, now_us: int) -> None:
+    """Drop up to 1,000 expired holds no other transaction is touching (they count for nothing already)."""
+    await conn.execute("DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM holds WHERE expires_us <= $1"
+                       " LIMIT 1000 FOR UPDATE SKIP LOCKED)", now_us)
+
+
+async def get_hold(conn: Conn, hold_id: str, now_us: int, *, for_update: bool = False) -> Hold | None:
+    row = await conn.fetchrow("SELECT scope, scope_id, amount_micros, expires_us FROM holds"
+                              f" WHERE hold_id = $1 AND expires_us > $2{' FOR UPDATE' if for_update else ''}",
+                              hold_id, now_us)
+    if row is None:
+        return None
+    scope, scope_id, held, expires = row
+    return Hold(hold_id, BudgetKey(scope, scope_id), int(held), int(expires))
+
+
+async def insert_hold(conn: Conn, hold: Hold, now_us: int) -> None:
+    """A new hold (an expired one under the same id is dropped first)."""
+    await conn.execute("DELETE FROM holds WHERE hold_id = $1 AND expires_us <= $2", hold.hold_id, now_us)
+    await conn.execute("INSERT INTO holds (hold_id, scope, scope_id, amount_micros, created_us, expires_us)"
+                       " VALUES ($1, $2, $3, $4, $5, $6)", hold.hold_id, hold.key.scope, hold.key.scope_id,
+                       hold.amount_micros, now_us, hold.expires_us)
+
+
+async def release(conn: Conn, hold_ids: list[str], now_us: int) -> int:
+    """Remove these holds; how many of them had not expired."""
+    rows = await conn.fetch("DELETE FROM holds WHERE hold_id = ANY($1::text[]) RETURNING expires_us > $2",
+                            sorted(set(hold_ids)), now_us)
+    return sum(1 for (live,) in rows if live)
+
+
+async def place_hold(conn: Conn, hold_id: str, key: BudgetKey, amount_micros: int, now_us: int,
+                     ttl_us: int) -> HoldOutcome:
+    budgeted = await lock(conn, key)
+    existing = await get_hold(conn, hold_id, now_us)
+    if existing is not None:
+        same = existing.key == key and existing.amount_micros == amount_micros
+        return HoldOutcome("existing" if same else "conflict", existing, await state(conn, existing.key, now_us))
+    current = await state(conn, key, now_us) if budgeted else None
+    if current is None:
+        return HoldOutcome("unbudgeted")
+    if await conn.fetchval("SELECT true FROM receipts WHERE request_id = $1", hold_id):
+        return HoldOutcome("settled", state=current)
+    if not fits(current.budget_micros, current.spent_micros, current.held_micros, amount_micros):
+        return HoldOutcome("refused", state=current)
+    hold = Hold(hold_id, key, amount_micros, now_us + ttl_us)
+    await insert_hold(conn, hold, now_us)
+    return HoldOutcome("held", hold, await state(conn, key, now_us))
+
+
+async def grow_lease(conn: Conn, lease_id: str, key: BudgetKey, need_micros: int, want_micros: int, now_us: int,
+                     ttl_us: int, share: float, tenant: str | None) -> LeaseOutcome:
+    budgeted = await lock(conn, key)
+    existing = await get_hold(conn, lease_id, now_us, for_update=True)
+    if existing is not None and existing.key != key:
+        return LeaseOutcome("conflict", lease_micros=existing.amount_micros)
+    current = await state(conn, key, now_us) if budgeted else None
+    if current is None:
+        return LeaseOutcome("unbudgeted")
+    if key.scope == RUN and tenant is not None and await claim_run(conn, key.scope_id, tenant, now_us) != tenant:
+        return LeaseOutcome("foreign")
+    granted = grant(current, need_micros, want_micros, share)
+    if granted is None:
+        return LeaseOutcome("refused", state=current, lease_micros=existing.amount_micros if existing else 0)
+    expires = now_us + ttl_us
+    if existing is None:
+        await insert_hold(conn, Hold(lease_id, key, granted, expires), now_us)
+    else:
+        await conn.execute("UPDATE holds SET amount_micros = amount_micros + $1, expires_us = $2 WHERE hold_id = $3",
+                           granted, expires, lease_id)
+    total = granted + (existing.amount_micros if existing else 0)
+    return LeaseOutcome("granted", granted, total, expires, await state(conn, key, now_us))
+
+
+async def return_lease(conn: Conn, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
+    existing = await get_hold(conn, lease_id, now_us, for_update=True)
+    if existing is None:
+        return None
+    returned = min(amount_micros, existing.amount_micros)
+    await conn.execute("UPDATE holds SET amount_micros = amount_micros - $1 WHERE hold_id = $2", returned, lease_id)
+    return LeaseOutcome("granted", -returned, existing.amount_micros - returned, existing.expires_us,
+                        await state(conn, existing.key, now_us))
+
+
+async def consume_leases(conn: Conn, new: Sequence[Receipt]) -> None:
+    """Move each new receipt's cost out of its leases (never below zero): it is spent now."""
+    drawn: dict[str, int] = {}
+    for receipt in new:
+        if receipt.cost_micros:
+            for lease_id in receipt.lease_ids:
+                drawn[lease_id] = drawn.get(lease_id, 0) + receipt.cost_micros
+    if drawn:
+        ids = sorted(drawn)
+        await conn.execute("UPDATE holds h SET amount_micros = GREATEST(h.amount_micros - d.cost, 0)"
+                           " FROM unnest($1::text[], $2::bigint[]) AS d(id, cost) WHERE h.hold_id = d.id",
+                           ids, [drawn[i] for i in ids])
+
+
+# -- run owners ------------------------------------------------------------------------------------
+
+async def claim_run(conn: Conn, run_id: str, tenant: str, now_us: int) -> str:
+    await conn.execute("INSERT INTO run_owners (run_id, tenant, claimed_us) VALUES ($1, $2, $3)"
+                       " ON CONFLICT (run_id) DO NOTHING", run_id, tenant, now_us)
+    return await run_owner(conn, run_id) or tenant
+
+
+async def run_owner(conn: Conn, run_id: str) -> str | None:
+    value = await conn.fetchval("SELECT tenant FROM run_owners WHERE run_id = $1", run_id)
+    return None if value is None else str(value)
+
+
+async def claim_runs(conn: Conn, new: Sequence[Receipt], now_us: int) -> None:
+    """A tenant's first receipt on a run no one has claimed makes the run its own."""
+    firsts: dict[str, str] = {}
+    for r in new:
+        if r.tenant is not None:
+            firsts.setdefault(r.run_id, r.tenant)
+    if firsts:
+        runs = sorted(firsts)
+        await conn.execute("INSERT INTO run_owners (run_id, tenant, claimed_us)"
+                           " SELECT r, t, $3 FROM unnest($1::text[], $2::text[]) AS x(r, t)"
+                           " ON CONFLICT (run_id) DO NOTHING", runs, [firsts[r] for r in runs], now_us)
