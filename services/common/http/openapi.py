@@ -10,6 +10,7 @@ error shape it really sends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,6 +110,7 @@ def _documented(doc: dict[str, Any], table: Mapping[tuple[str, str], Answers]
     seen, missing = set(), []
     for path, operations in doc.get("paths", {}).items():
         for method, operation in operations.items():
+            _declare_path_parameters(path, operation)
             entry = table.get((method.upper(), path))
             responses = operation.setdefault("responses", {})
             if entry is None:
@@ -123,3 +125,13 @@ def _documented(doc: dict[str, Any], table: Mapping[tuple[str, str], Answers]
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
     return doc, (missing, sorted(set(table) - seen))
+
+
+def _declare_path_parameters(path: str, operation: dict[str, Any]) -> None:
+    """Every {name} of the path is a parameter of the operation: a route that reads it from the
+    request (not from its signature) is not given it by FastAPI, and the document is invalid without."""
+    declared = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "path"}
+    for name in re.findall(r"{([^}:]+)(?::[^}]*)?}", path):
+        if name not in declared:
+            operation.setdefault("parameters", []).append(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from starlette.requests import Request
 
 from services.common import contracts
 from services.common.http.openapi import answers, document
@@ -71,3 +72,15 @@ def test_a_route_left_out_of_the_table_and_an_entry_for_none_are_reported() -> N
     document(app, {("GET", "/things"): answers({200: {"type": "object"}}, 404)})
     assert sorted(app.openapi()["paths"]["/things"]["get"]["responses"]) == ["200", "404"]
     assert app.state.openapi_gaps == ([], [])
+
+
+def test_a_path_parameter_read_from_the_request_is_declared() -> None:
+    app = FastAPI()
+
+    @app.get("/models/{model:path}")
+    async def model(request: Request) -> dict[str, Any]:
+        return {"id": request.path_params["model"]}
+
+    document(app, {("GET", "/models/{model}"): answers({200: {"type": "object"}}, 404)})
+    assert app.openapi()["paths"]["/models/{model}"]["get"]["parameters"] == [
+        {"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}]
