@@ -22,9 +22,10 @@ from services.common.loop_lag import LoopLag
 from services.common.settings import Settings
 from services.gateway.api import admin_cache, admin_limits
 from services.gateway.api.breakers import list_breakers
+from services.gateway.api.completions import completions
 from services.gateway.api.embeddings import embeddings
-from services.gateway.api.messages import messages
-from services.gateway.api.openai_routes import chat_completions, list_models
+from services.gateway.api.messages import count_tokens, messages
+from services.gateway.api.openai_routes import chat_completions, list_models, retrieve_model
 from services.gateway.api.route import route
 from services.gateway.auth.directory import KeyDirectory
 from services.gateway.budgets.leases import LeaseBook
@@ -128,8 +129,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             writer.close()
             await control.aclose()
 
+    def dependencies() -> dict[str, Any]:
+        """The router and the ledger, each reachable only while every channel to it works (the
+        snapshot long-polls notice at once; outcome reports and receipt shipping when they send)."""
+        router = {"url": settings.router_url, "reachable": registry.connected and pipeline.routing.reporter.connected,
+                  "registry_snapshot": registry.connected, "outcome_reports": pipeline.routing.reporter.connected}
+        ledger = {"url": settings.ledger_url,
+                  "reachable": budgets.connected and keys.connected and shipper.connected,
+                  "budgets_snapshot": budgets.connected, "keys_snapshot": keys.connected,
+                  "receipt_shipping": shipper.connected}
+        return {"router": router, "ledger": ledger}
+
     def health() -> dict[str, Any]:
+        deps = dependencies()
+        down = [name for name, dep in deps.items() if not dep["reachable"]]
         return {
+            # "degraded" names each dependency it cannot reach; the flags below say which channel
+            "status": "degraded" if down else "ok",
+            "degraded": down,
+            "dependencies": deps,
             "registry": {
                 "version": registry.version,
                 "providers": len(registry.value.providers),
@@ -147,7 +165,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             # admitted requests whose receipt is not written yet: 0 whenever nothing is in flight
             "settlements_open": pipeline.open_settlements,
             "keys": {"version": keys.version, "keys": len(keys.value), "connected": keys.connected},
-            "routing": pipeline.routing.health(),
+            "routing": {**pipeline.routing.health(), "router_connected": deps["router"]["reachable"]},
             "rate_limits": {"backend": settings.rate_limit_backend, **asdict(gate.limiter.counters)},
             "breakers": pipeline.forwarder.breakers.summary(),
             "event_loop_lag": loop_lag.summary(),
@@ -159,7 +177,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "shipped": shipper.shipped,
                 "zero_cost_successes": pipeline.zero_cost_successes,
                 "backlog_files": shipper.backlog_files,
-                "ledger_connected": shipper.connected,
+                "ledger_connected": deps["ledger"]["reachable"],
             },
         }
 
@@ -175,6 +193,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )(chat_completions)
     app.post("/chat/completions", tags=["openai"], include_in_schema=False)(chat_completions)
     app.get("/v1/models", tags=["openai"], summary="Models served by registered providers")(list_models)
+    app.get("/v1/models/{model:path}", tags=["openai"], summary="One model or alias (404 model_not_found)")(
+        retrieve_model)
+    app.post("/v1/completions", tags=["openai"],
+             summary="OpenAI legacy completions, served by chat models (plain or SSE stream)")(completions)
+    app.post("/v1/messages/count_tokens", tags=["anthropic"],
+             summary="Anthropic token count: the gateway's estimate, no provider called")(count_tokens)
     app.get("/admin/breakers", tags=["ops"], summary="Circuit breakers of this gateway process")(list_breakers)
     app.post("/v1/messages", tags=["anthropic"], openapi_extra=contract_body("messages_request"),
              summary="Anthropic Messages (plain or SSE stream), routed to any provider")(messages)

@@ -1,6 +1,12 @@
 """POST /v1/messages: Anthropic's Messages API, so the `anthropic` SDK can use the gateway. The
 request is translated to the OpenAI chat format, routed to any provider like every other call,
-and the answer (whole or streamed) translated back; errors come in Anthropic's error shape."""
+and the answer (whole or streamed) translated back; errors come in Anthropic's error shape.
+
+POST /v1/messages/count_tokens (the SDK's `messages.count_tokens`) answers `{"input_tokens": N}`
+with the gateway's own estimate of the translated request (about 4 bytes a token plus a few per
+message, services/common/selection/estimate.py: the figure routing and rate limits use), not a
+provider's tokenizer: no provider is called and nothing is charged. The key and the model are
+checked as for a message (an unknown model is Anthropic's 404)."""
 
 from __future__ import annotations
 
@@ -10,9 +16,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.common import contracts
 from services.common.errors import TollwayError
-from services.common.http.body import read_json
+from services.common.http.body import read_json, read_object
+from services.common.selection.estimate import typical_input_tokens
 from services.common.selection.request import Requirements
+from services.common.selection.smart import VIRTUAL_MODELS
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
@@ -21,6 +30,7 @@ from services.gateway.clients.anthropic_answer import error_of, to_message
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
 from services.gateway.pipeline import Pipeline
+from services.gateway.routing import unserved
 from services.gateway.streaming import relay
 
 JSON = "application/json"
@@ -31,6 +41,29 @@ async def messages(request: Request) -> Response:
         return await _messages(request)
     except TollwayError as exc:
         return Response(error_of(exc), status_code=exc.status, media_type=JSON, headers=exc.headers)
+
+
+async def count_tokens(request: Request) -> Response:
+    try:
+        return await _count_tokens(request)
+    except TollwayError as exc:
+        return Response(error_of(exc), status_code=exc.status, media_type=JSON, headers=exc.headers)
+
+
+async def _count_tokens(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    body = await read_object(request)
+    body.pop("stream", None)
+    contracts.validate("messages_request", {**body, "max_tokens": body.get("max_tokens") or 1})
+    payload = to_openai({**body, "max_tokens": 1})
+    model = body["model"]
+    call = call_from(request, pipeline.settings, payload, Requirements(model=model))
+    pipeline.authenticate(call)
+    view = pipeline.registry.value
+    if model not in view.by_model and model not in VIRTUAL_MODELS:
+        unserved(view, model)
+    return Response(orjson.dumps({"input_tokens": typical_input_tokens(payload)}), media_type=JSON,
+                    headers={"x-tollway-token-count": "estimate"})
 
 
 async def _messages(request: Request) -> Response:

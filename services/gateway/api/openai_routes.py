@@ -1,6 +1,10 @@
-"""The OpenAI-compatible client API: POST /v1/chat/completions (plain and SSE), GET /v1/models."""
+"""The OpenAI-compatible client API: POST /v1/chat/completions (plain and SSE), GET /v1/models and
+GET /v1/models/{id} (the OpenAI SDK's models.retrieve; an alias too; an unknown id is OpenAI's 404
+`model_not_found`, naming the models that exist)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,12 +12,14 @@ from starlette.responses import Response
 from services.common.errors import InvalidRequest
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.selection.refusal import unknown_model
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
 from services.gateway.cache import replay
 from services.gateway.pipeline import Pipeline
+from services.gateway.registry_view import RegistryView
 from services.gateway.streaming import relay
 
 
@@ -39,9 +45,8 @@ async def chat_completions(request: Request) -> Response:
                        settlement=admitted.settlement)
 
 
-async def list_models(request: Request) -> Response:
-    pipeline: Pipeline = request.app.state.pipeline
-    view = pipeline.registry.value
+def _models(view: RegistryView) -> list[dict[str, Any]]:
+    """Every model a provider serves, then every alias of the routing config with a served model."""
     data = [
         {"id": model, "object": "model", "created": 0, "owned_by": "tollway",
          "providers": sorted(p.name for p in providers)}
@@ -52,4 +57,19 @@ async def list_models(request: Request) -> Response:
         if served and alias not in view.by_model:
             data.append({"id": alias, "object": "model", "created": 0, "owned_by": "tollway",
                          "providers": served, "alias_of": list(models)})
-    return JSONResponse({"object": "list", "data": data})
+    return data
+
+
+async def list_models(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    return JSONResponse({"object": "list", "data": _models(pipeline.registry.value)})
+
+
+async def retrieve_model(request: Request) -> Response:
+    pipeline: Pipeline = request.app.state.pipeline
+    view = pipeline.registry.value
+    model = request.path_params["model"]
+    for entry in _models(view):
+        if entry["id"] == model:
+            return JSONResponse(entry)
+    raise unknown_model(model, view.by_model, view.routing.aliases)
