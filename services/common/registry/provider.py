@@ -11,6 +11,7 @@ router's health checks last concluded.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -29,11 +30,25 @@ from services.common.money import (
 )
 
 FEATURE_ALIASES = {"tools": "function_calling", "json": "json_mode"}
+# What a provider may declare at registration (docs/providers.md); `streaming` is offered unless the
+# provider is tagged `no-streaming` (services/common/selection/features.py).
+KNOWN_FEATURES = ("embeddings", "function_calling", "json_mode", "streaming", "vision")
 HEALTH_STATES = ("unknown", "healthy", "unhealthy")  # unknown: not checked yet (selectable)
 
 
 def normalise_features(features: list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[str]:
     return frozenset(FEATURE_ALIASES.get(f, f) for f in features)
+
+
+def checked_features(features: list[str]) -> frozenset[str]:
+    """A registration's features, each a known name or alias; else a 400 on `features.N`."""
+    for i, name in enumerate(features):
+        if name not in KNOWN_FEATURES and name not in FEATURE_ALIASES:
+            near = difflib.get_close_matches(name, [*KNOWN_FEATURES, *FEATURE_ALIASES], n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InvalidRequest(f"unknown feature {name!r}{hint}; known features: "
+                                 f"{', '.join(KNOWN_FEATURES)} (aliases: tools, json)", field=f"features.{i}")
+    return normalise_features(features)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +285,7 @@ def provider_from_registration(body: dict[str, Any], now: datetime,
         api_key_env=body.get("api_key_env"),
         api_version=body.get("api_version"),
         max_output_tokens=body.get("max_output_tokens"),
-        features=normalise_features(body.get("features", [])),
+        features=checked_features(body.get("features", [])),
         slo=_finite_numbers(body, "slo"),
         region=body.get("region"),
         tags=tuple(body.get("tags", ())),
