@@ -138,8 +138,8 @@ class LeaseBook:
                     and shortfall >= refused[2]):
                 raise refused[3]  # nothing changed since the ledger refused a smaller need
             if own_grows == ROUNDS:
-                raise BudgetExceeded(f"{budget}: the budget left is reserved by requests in flight; "
-                                     f"a request needing ${from_micros(amount)} does not fit now",
+                raise BudgetExceeded(f"{budget}: what the budget has left is held by requests in flight; this "
+                                     f"request's worst case, ${from_micros(amount)}, does not fit until they finish",
                                      extra={"budget": budget})
             own_grows += 1
             try:
