@@ -3,8 +3,6 @@ round), in linear time however long the chain; a member naming its own alias is 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from services.common.errors import InvalidRequest
@@ -25,16 +23,17 @@ def test_cycles_through_other_aliases_are_found(aliases, name, cycle):
     assert alias_cycle(aliases, name) == cycle
 
 
-def test_a_long_chain_is_followed_quickly_and_without_recursion():
+def test_a_long_chain_is_followed_without_recursion_and_a_dense_graph_in_one_pass():
+    """A recursive walk would overflow the stack at 50,000 links; a walk that revisits nodes would
+    not finish the dense graph (3,000 nodes, 40 edges each: ~10^51 paths) within the suite's
+    timeout. No wall-clock assertion: the machines are shared."""
     chain = {f"n{i}": [f"n{i + 1}", "m"] for i in range(50_000)}
-    started = time.perf_counter()
     assert alias_cycle(chain) is None and alias_cycle(chain, "n0") is None
     chain["n50000"] = ["n0"]
     cycle = alias_cycle(chain, "n0")
     assert cycle is not None and len(cycle) == 50_002 and cycle[0] == cycle[-1] == "n0"
     dense = {f"n{i}": [f"n{j}" for j in range(i + 1, min(i + 40, 3000))] for i in range(3000)}
     assert alias_cycle(dense) is None
-    assert time.perf_counter() - started < 5
 
 
 def test_the_refusal_names_the_alias_the_cycle_and_the_field():
