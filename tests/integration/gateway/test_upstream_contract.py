@@ -164,7 +164,7 @@ async def test_pieces_within_the_idle_timeout_and_a_body_past_its_total(serve, c
 
     server = await serve(answer)
     resp = await client.open(post(server))
-    resp.watch(1.0, asyncio.get_running_loop().time() + 10)  # 20 ms gaps under a 1 s idle timeout (room for a loaded machine)
+    resp.watch(1.0, asyncio.get_running_loop().time() + 10)  # 20 ms gaps, 1 s idle: room for a loaded machine
     assert await resp.read() == b"x" * 40
     resp = await client.open(post(server))
     resp.watch(5.0, asyncio.get_running_loop().time() + 0.2)
