@@ -1,7 +1,8 @@
-"""A/B splits: a named experiment sends each request to one arm (a provider or a model) by its
-percentages; sticky experiments hash the caller's key so a key always lands in the same arm.
-The arm's providers come first (ranked by the strategy), the rest follow as fallbacks; the
-experiment and arm go into the decision and the receipt.
+"""A/B splits: a named experiment sends each request to one arm (a provider, a model or a
+strategy) by its percentages; sticky experiments hash the caller's key so a key always lands in
+the same arm. The arm's providers come first (ranked by the strategy: the arm's own when it names
+one, which then ranks the fallbacks too), the rest follow as fallbacks; the experiment and arm go
+into the decision and the receipt.
 
 `ab` as a strategy ranks by cost within the arm, and says so when no experiment applies.
 """

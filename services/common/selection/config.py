@@ -16,11 +16,12 @@ from typing import Any
 
 from services.common.errors import InvalidRequest
 from services.common.registry.provider import normalise_features
-from services.common.selection.request import Weights
+from services.common.selection.request import STRATEGIES, Weights, strategy_name
 
 KINDS = ("aliases", "routes", "rules", "experiments")
 TIERS = ("simple", "medium", "complex")
 BASIS_POINTS = 10_000  # an arm's share of traffic, in hundredths of a percent
+ARM_STRATEGIES = tuple(s for s in STRATEGIES if s != "ab")  # an arm's own strategy: any but the split itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +59,24 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
+    """One arm: its providers (one provider, or every provider of a model; neither: every eligible
+    provider) and the strategy that ranks them (None: the request's)."""
+
     name: str
     basis_points: int
     provider: str | None = None
     model: str | None = None
+    strategy: str | None = None
 
     def takes(self, provider_name: str, model: str) -> bool:
-        return provider_name == self.provider if self.provider else model == self.model
+        if self.provider:
+            return provider_name == self.provider
+        return model == self.model if self.model else True
 
 
 @dataclass(frozen=True, slots=True)
 class Experiment:
-    """A traffic split across arms (providers or models). Applies to requests that name it, and
+    """A traffic split across arms (providers, models or strategies). Applies to requests that name it, and
     to every request for `model` when one is set."""
 
     name: str
@@ -134,7 +141,8 @@ def _rule(name: str, body: Mapping[str, Any]) -> Rule:
 
 def _experiment(name: str, body: Mapping[str, Any]) -> Experiment:
     arms = tuple(Arm(a["name"], round(float(a["percent"]) * BASIS_POINTS / 100), a.get("provider"),
-                     a.get("model")) for a in body["arms"])
+                     a.get("model"), strategy_name(a["strategy"]) if a.get("strategy") else None)
+                 for a in body["arms"])
     return Experiment(name, arms, body.get("model"), bool(body.get("sticky", False)),
                       bool(body.get("enabled", True)))
 
@@ -148,9 +156,12 @@ def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
     if len(set(names)) != len(names):
         raise InvalidRequest(f"experiment {name}: arm names must be unique", field="arms")
     for i, arm in enumerate(arms):
-        if ("provider" in arm) == ("model" in arm):
-            raise InvalidRequest(f"experiment {name}: arm {arm['name']} needs exactly one of provider or model",
-                                 field=f"arms.{i}")
+        if "provider" in arm and "model" in arm or not ({"provider", "model", "strategy"} & arm.keys()):
+            raise InvalidRequest(f"experiment {name}: arm {arm['name']} needs a strategy, or exactly one of"
+                                 " provider or model (or a strategy and one of them)", field=f"arms.{i}")
+        if "strategy" in arm and strategy_name(arm["strategy"]) not in ARM_STRATEGIES:
+            raise InvalidRequest(f"experiment {name}: arm {arm['name']}: strategy must be one of"
+                                 f" {', '.join(ARM_STRATEGIES)}", field=f"arms.{i}.strategy")
     total = sum(round(float(a["percent"]) * BASIS_POINTS / 100) for a in arms)
     if total != BASIS_POINTS:
         raise InvalidRequest(f"experiment {name}: arm percentages add up to {total / 100:g}, not 100",

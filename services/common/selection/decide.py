@@ -121,6 +121,8 @@ def full(catalog: Catalog, job: Job, models: frozenset[str] | None) -> Decision:
         inside = [c for c in candidates if arm.takes(c.name, c.provider.model)]
         outside = [c for c in candidates if not arm.takes(c.name, c.provider.model)]
         if inside:
+            if arm.strategy:  # a strategy arm: the arm's strategy ranks its providers and the fallbacks
+                job.strategy = arm.strategy
             first = _ranked_group(inside, job, arm.name)
             tail = _ranked_group(outside, job, "rest").ordered if outside else []
             ordered, confidence = [*first.ordered, *tail], first.confidence

@@ -90,7 +90,46 @@ def test_ab_strategy_says_when_no_experiment_applies():
     ([{"name": "a", "provider": "x", "percent": 50}, {"name": "a", "provider": "y", "percent": 50}], "unique"),
     ([{"name": "a", "provider": "x", "model": "m", "percent": 100}], "exactly one of provider or model"),
     ([{"name": "a", "percent": 100}], "exactly one of provider or model"),
+    ([{"name": "a", "strategy": "ab", "percent": 100}], "strategy must be one of"),
+    ([{"name": "a", "strategy": "fastest-ever", "percent": 100}], "strategy must be one of"),
 ])
 def test_experiments_that_cannot_split_are_refused(arms, message):
     with pytest.raises(InvalidRequest, match=message):
         check_entry("experiments", "e", {"arms": arms})
+
+
+def strategy_split(percent_cost: float, **extra) -> dict:
+    return {"experiments": {"swarm": {"model": "gpt-4", "arms": [
+        {"name": "cost", "strategy": "cost", "percent": percent_cost},
+        {"name": "latency", "strategy": "latency", "percent": 100 - percent_cost, **extra}]}}}
+
+
+SLOW_CHEAP = [provider("cheap", inp="1", latency_ms=900), provider("quick", inp="5", latency_ms=100)]
+
+
+def test_an_arm_may_be_a_strategy_that_ranks_every_eligible_provider():
+    d = ask(SLOW_CHEAP, "cost", ctx(strategy_split(0)), model="gpt-4")  # everything to the latency arm
+    assert d.experiment == ("swarm", "latency") and d.strategy == "latency"
+    assert names(d) == ["quick", "cheap"]
+    assert "experiment swarm (cost 0%/latency 100%): arm latency (random draw)" in d.reason
+    d = ask(SLOW_CHEAP, "latency", ctx(strategy_split(100)), model="gpt-4")
+    assert d.experiment == ("swarm", "cost") and d.strategy == "cost" and names(d) == ["cheap", "quick"]
+
+
+def test_a_ninety_ten_strategy_split_sends_about_a_tenth_to_the_treatment():
+    shared = ctx(strategy_split(90), seed=11)
+    n = 4000
+    decisions = [ask(SLOW_CHEAP, "cost", shared, model="gpt-4") for _ in range(n)]
+    arms = Counter(d.experiment[1] for d in decisions)
+    assert abs(arms["latency"] / n - 0.10) < 5 * (0.1 * 0.9 / n) ** 0.5
+    assert all(d.provider.name == {"cost": "cheap", "latency": "quick"}[d.experiment[1]] for d in decisions)
+
+
+def test_a_strategy_arm_may_also_name_a_model_and_spellings_are_accepted():
+    fleet = [*SLOW_CHEAP, provider("claude", model="claude-3", inp="0.5", latency_ms=50)]
+    config = {"experiments": {"e": {"arms": [{"name": "rr", "model": "gpt-4", "strategy": "Round-Robin",
+                                              "percent": 100}]}}}
+    check_entry("experiments", "e", config["experiments"]["e"])
+    jsonschema.validate(config["experiments"]["e"], contracts.schema("routing_experiment"))
+    d = ask(fleet, "cost", ctx(config), experiment="e")
+    assert d.strategy == "round_robin" and d.provider.model == "gpt-4" and names(d)[-1] == "claude"
