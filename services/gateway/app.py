@@ -26,6 +26,7 @@ from services.gateway.api.completions import completions
 from services.gateway.api.embeddings import embeddings
 from services.gateway.api.messages import count_tokens, messages
 from services.gateway.api.openai_routes import chat_completions, list_models, retrieve_model
+from services.gateway.api.own_limits import own_limits
 from services.gateway.api.route import route
 from services.gateway.auth.directory import KeyDirectory
 from services.gateway.budgets.leases import LeaseBook
@@ -217,8 +218,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         admin_limits.limits)
     app.get("/admin/limits/usage", tags=["admin"], summary="Where one caller stands in every limit")(
         admin_limits.usage)
-    app.get("/admin/limits/violations", tags=["admin"], summary="Refusals per limit on a UTC day")(
+    app.get("/admin/limits/violations", tags=["admin"],
+            summary="Refusals per limit on a UTC day, and the newest refusals: who, which limit, asked vs left")(
         admin_limits.violations)
+    app.get("/admin/limits/active", tags=["admin"], summary="Buckets near their limit now (?near=0.8)")(
+        admin_limits.active)
+    app.post("/admin/limits/reset", tags=["admin"],
+             summary="A limit starts afresh for one key, user, team, org, IP, provider or globally")(
+        admin_limits.reset)
+    app.get("/v1/limits", tags=["tollway"], summary="The calling key's own rate limits and where it stands")(
+        own_limits)
     document(app, GATEWAY)
     hot = HotPath(
         app,

@@ -33,5 +33,8 @@ GATEWAY: dict[tuple[str, str], Answers] = {
     ("DELETE", "/admin/cache"): answers({200: OBJECT}, 400, 404, *ADMIN),
     ("GET", "/admin/limits"): answers({200: OBJECT}, *ADMIN),
     ("GET", "/admin/limits/usage"): answers({200: OBJECT}, 400, 404, *ADMIN),
-    ("GET", "/admin/limits/violations"): answers({200: OBJECT}, 400, *ADMIN),
+    ("GET", "/admin/limits/violations"): answers({200: OBJECT}, 400, 503, *ADMIN),
+    ("GET", "/admin/limits/active"): answers({200: OBJECT}, 400, 503, *ADMIN),
+    ("POST", "/admin/limits/reset"): answers({200: OBJECT}, *BODY, 404, 503, *ADMIN),
+    ("GET", "/v1/limits"): answers({200: obj(limits={"type": "array"})}, 401, 403, 503),
 }

@@ -58,10 +58,37 @@ class RateGate:
             return None
         if len(hits) > 1:  # the same limit set in two places counts once
             hits = list({h.key: h for h in reversed(hits)}.values())[::-1]
-        verdict = await self.limiter.check(hits, now)
+        verdict = await self.limiter.check(hits, now, subject)
         if not verdict.allowed:
             raise rate_limited(verdict)
         return verdict
+
+    def standing(self, subject: Subject, own: Sequence[LimitSpec], now: int,
+                 published: LimitSet | None = None) -> list[Hit]:
+        """The hits (of cost zero) of every limit that applies to `subject` now, to `peek` at
+        where it stands: this gateway's, the published ones and the key's `own`."""
+        hits = self.general.hits(subject, now_us=now, usage=True)
+        if published is not None:
+            hits += published.hits(subject, now_us=now, usage=True)
+        if subject.key is not None:
+            hits += [Hit(s, f"{s.fingerprint}|{subject.key}", 0) for s in own if s.active(now)]
+        return list({h.key: h for h in hits}.values())
+
+    def in_force(self, published: LimitSet | None, own: Iterable[LimitSpec] = ()) -> list[LimitSpec]:
+        """Every spec this gateway applies: its own, the published ones, and the keys' `own`."""
+        sets = [self.general] if published is None else [self.general, published]
+        return [*(s for ls in sets for s in [*ls.general, *(c for cs in ls.custom.values() for c in cs)]), *own]
+
+    def reset_keys(self, specs: Iterable[LimitSpec], dimension: str, value: str, name: str | None,
+                   now: int) -> list[tuple[LimitSpec, str]]:
+        """The storage keys of the limits among `specs` (in force) that count `value` in `dimension`,
+        the one named `name` (every one when None)."""
+        out: dict[str, LimitSpec] = {}
+        for spec in specs:
+            if (spec.dimension == dimension and (name is None or spec.name == name)
+                    and spec.match in (None, value) and spec.active(now)):
+                out.setdefault(f"{spec.fingerprint}|{value}", spec)
+        return [(spec, key) for key, spec in out.items()]
 
     def may_limit(self, published: LimitSet | None, own: Sequence[LimitSpec]) -> bool:
         """Whether any limit could apply to a caller (false with no limits anywhere: nothing to check)."""
@@ -86,7 +113,7 @@ class RateGate:
                          if h.spec.dimension == "provider"]
             if not hits:
                 return list(providers[i:])
-            verdict = await self.limiter.check(hits, now)
+            verdict = await self.limiter.check(hits, now, subject)
             if verdict.allowed:
                 return list(providers[i:])
             if refusal is None or (verdict.retry_after_us or 0) < (refusal.retry_after_us or 0):

@@ -9,7 +9,7 @@ recently used go (their limits start afresh; counted in `counters.evicted_active
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -19,25 +19,34 @@ from services.common.clock import Clock, SystemClock
 from services.gateway.limits.algorithms import ALGORITHMS
 from services.gateway.limits.decision import Decision, Hit, Verdict
 from services.gateway.limits.limiter import LimiterCounters, corrections, distinct
+from services.gateway.limits.records import Bucket, Buckets, ViolationRing, near_enough, split_key, violation_records
+from services.gateway.limits.resolve import Subject
+from services.gateway.limits.spec import LimitSpec
 from services.gateway.limits.timebase import day_of, to_us
 
 log = structlog.get_logger("tollway.gateway.limits")
 
 
 class MemoryLimiter:
-    def __init__(self, *, clock: Clock | None = None, max_keys: int = 100_000, violation_days: int = 8) -> None:
+    def __init__(self, *, clock: Clock | None = None, max_keys: int = 100_000, violation_days: int = 8,
+                 violation_records: int = 10_000) -> None:
         self._clock = clock or SystemClock()
         self.max_keys = max_keys
         self.violation_days = violation_days
         self._states: dict[str, Any] = {}  # insertion order = least recently used first
         self._violations: dict[date, Counter[str]] = {}
+        self._records = ViolationRing(violation_records)  # the newest refusals, who and what
         self.counters = LimiterCounters()
 
     def __len__(self) -> int:
         return len(self._states)
 
-    async def check(self, hits: Sequence[Hit], now_us: int | None = None) -> Verdict:
-        return self.check_now(hits, to_us(self._clock.now()) if now_us is None else now_us)
+    async def check(self, hits: Sequence[Hit], now_us: int | None = None,
+                    subject: Subject | None = None) -> Verdict:
+        verdict = self.check_now(hits, to_us(self._clock.now()) if now_us is None else now_us)
+        if not verdict.allowed:
+            self._records.extend(violation_records(verdict, subject))
+        return verdict
 
     def check_now(self, hits: Sequence[Hit], now: int) -> Verdict:
         distinct(hits)
@@ -82,6 +91,29 @@ class MemoryLimiter:
 
     async def violations(self, day: date) -> dict[str, int]:
         return dict(self._violations.get(day, {}))
+
+    async def violation_records(self, wanted: Mapping[str, str], most: int) -> list[dict[str, Any]]:
+        return self._records.newest(wanted, most)
+
+    async def reset(self, keys: Sequence[str]) -> int:
+        dropped = sum(self._states.pop(key, None) is not None for key in keys)
+        self.counters.resets += dropped
+        return dropped
+
+    async def buckets(self, known: Mapping[str, LimitSpec], now_us: int, *, near: float, most: int,
+                      scan: int) -> Buckets:
+        found = []
+        scanned = 0
+        for key, state in list(self._states.items()):
+            if scanned >= scan:
+                break
+            scanned += 1
+            spec = known.get(split_key(key)[0])
+            if spec is None or state.idle_at <= now_us:
+                continue
+            algo = ALGORITHMS[spec.algorithm]
+            found.append(Bucket(key, spec, algo.decide(algo.refresh(state, spec, now_us), spec, 0, now_us)))
+        return Buckets(near_enough(found, near, most), scanned, scanned == len(self._states))
 
     async def close(self) -> None:
         self._states.clear()

@@ -17,8 +17,10 @@ pool whose `max_connections` stay busy longer than `timeout_s` (Redis overloaded
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -34,7 +36,9 @@ from services.common.clock import Clock, SystemClock
 from services.common.errors import DependencyUnavailable
 from services.gateway.limits.decision import Decision, Hit, Verdict
 from services.gateway.limits.limiter import LimiterCounters, corrections, distinct
+from services.gateway.limits.records import Bucket, Buckets, hit_for, near_enough, take, violation_records
 from services.gateway.limits.redis_scripts import CHECK, CORRECT, Script
+from services.gateway.limits.resolve import Subject
 from services.gateway.limits.spec import OVERSHOOT, LimitSpec
 from services.gateway.limits.timebase import DAY_US, day_number, to_us
 
@@ -60,7 +64,7 @@ def params(spec: LimitSpec) -> tuple[int, int, int, int]:
 class RedisLimiter:
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", *, fail_open: bool = True,
                  clock: Clock | None = None, prefix: str = "tollway:rl:", timeout_s: float = 0.25,
-                 down_s: float = 1.0, max_connections: int = 64) -> None:
+                 down_s: float = 1.0, max_connections: int = 64, violation_records: int = 10_000) -> None:
         # at most `max_connections` at once; a check waits up to `timeout_s` for a free one
         pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=timeout_s,
                                                socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
@@ -71,6 +75,7 @@ class RedisLimiter:
         self.prefix = prefix
         self.down_s = down_s
         self._down_until = 0.0
+        self.violation_records_kept = violation_records  # the stream's length, for all replicas
         self.counters = LimiterCounters()
 
     def _now(self, now_us: int | None) -> int:
@@ -86,7 +91,12 @@ class RedisLimiter:
     def _violations_key(self, day: int) -> str:
         return f"{self.prefix}v:{day}"
 
-    async def check(self, hits: Sequence[Hit], now_us: int | None = None) -> Verdict:
+    @property
+    def _records_key(self) -> str:
+        return f"{self.prefix}vlog"
+
+    async def check(self, hits: Sequence[Hit], now_us: int | None = None,
+                    subject: Subject | None = None) -> Verdict:
         now = self._now(now_us)
         distinct(hits)
         self.counters.checks += 1
@@ -103,9 +113,23 @@ class RedisLimiter:
                                         "gateway is set to fail closed", headers={"Retry-After": "1"}) from None
         decisions = _decode(hits, raw)
         allowed = all(d.allowed for d in decisions)
+        verdict = Verdict(allowed, decisions, tuple(hits), now)
         if not allowed:
             self.counters.refused += 1
-        return Verdict(allowed, decisions, tuple(hits), now)
+            await self._record(verdict, subject)
+        return verdict
+
+    async def _record(self, verdict: Verdict, subject: Subject | None) -> None:
+        """The refusal's records on the shared stream (capped at `violation_records_kept`): one
+        more round trip, for refusals only; a record Redis cannot take is counted, not waited for."""
+        pipe = self._redis.pipeline(transaction=False)
+        for record in violation_records(verdict, subject):
+            pipe.xadd(self._records_key, {"r": json.dumps(record, separators=(",", ":"))},
+                      maxlen=self.violation_records_kept, approximate=False)
+        try:
+            await self._guarded(pipe.execute())
+        except StoreUnreachable:
+            self.counters.lost_violation_records += 1
 
     async def peek(self, hits: Sequence[Hit], now_us: int | None = None) -> tuple[Decision, ...]:
         if not hits:
@@ -147,6 +171,69 @@ class RedisLimiter:
             raise DependencyUnavailable("rate-limit violations cannot be read: Redis is unreachable") from None
         return {name.decode(): int(count) for name, count in raw.items()}
 
+    async def violation_records(self, wanted: Mapping[str, str], most: int) -> list[dict[str, Any]]:
+        """Newest first, read back from the stream a page at a time until `most` match."""
+        out: list[dict[str, Any]] = []
+        last = "+"
+        try:
+            while len(out) < most:
+                page = await self._guarded(self._redis.xrevrange(self._records_key, max=last, min="-", count=500))
+                if last != "+":
+                    page = page[1:]  # the first is the last of the page before
+                if not page:
+                    break
+                out += take((json.loads(fields[b"r"]) for _, fields in page), wanted, most - len(out))
+                last = page[-1][0].decode()
+        except StoreUnreachable:
+            raise DependencyUnavailable("rate-limit violations cannot be read: Redis is unreachable") from None
+        return out
+
+    async def reset(self, keys: Sequence[str]) -> int:
+        if not keys:
+            return 0
+        stored = [f"{self.prefix}s:{key}" for key in keys] + [f"{self.prefix}l:{key}" for key in keys]
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            for key in keys:
+                pipe.exists(f"{self.prefix}s:{key}")
+            pipe.delete(*stored)
+            *found, _ = await self._guarded(pipe.execute())
+        except StoreUnreachable:
+            raise DependencyUnavailable("rate limits cannot be reset: Redis is unreachable") from None
+        dropped = sum(1 for f in found if f)
+        self.counters.resets += dropped
+        return dropped
+
+    async def buckets(self, known: Mapping[str, LimitSpec], now_us: int, *, near: float, most: int,
+                      scan: int) -> Buckets:
+        """SCAN the state keys (`<prefix>s:*`, `scan` at most) and peek at those of limits in
+        force, a hundred per script call."""
+        state = f"{self.prefix}s:"
+        found: list[Bucket] = []
+        hits: list[Hit] = []
+        scanned, cursor, cut = 0, 0, False
+        try:
+            while True:
+                cursor, keys = await self._guarded(
+                    self._redis.scan(cursor, match=_glob_escape(state) + "*", count=min(1000, scan)))
+                for raw in keys:
+                    if scanned >= scan:
+                        cut = True
+                        break
+                    scanned += 1
+                    hit = hit_for(raw.decode()[len(state):], known)
+                    if hit is not None:
+                        hits.append(hit)
+                if cursor == 0 or scanned >= scan:
+                    break
+            for i in range(0, len(hits), 100):
+                batch = hits[i:i + 100]
+                decisions = _decode(batch, await self._decide(batch, now_us, "peek"))
+                found += [Bucket(h.key, h.spec, d) for h, d in zip(batch, decisions, strict=True)]
+        except StoreUnreachable:
+            raise DependencyUnavailable("rate-limit buckets cannot be read: Redis is unreachable") from None
+        return Buckets(near_enough(found, near, most), scanned, cursor == 0 and not cut)
+
     async def close(self) -> None:
         await self._redis.aclose()
 
@@ -170,6 +257,11 @@ class RedisLimiter:
             log.warning("rate_limit_store_unreachable", error=repr(exc), fail_open=self.fail_open,
                         retry_in_s=self.down_s)
             raise StoreUnreachable from exc
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal in a SCAN MATCH pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def _decode(hits: Sequence[Hit], raw: list[int]) -> tuple[Decision, ...]:
