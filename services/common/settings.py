@@ -116,6 +116,8 @@ class Settings(BaseSettings):
 
     # router: routing strategies
     routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start
+    # router: the operator's price rows (JSON or YAML) over the shipped price catalog (docs/pricing.md)
+    price_catalog: Path | None = None
     latency_window_s: float = 86400.0  # outcomes older than this no longer count (sliding window)
     latency_min_samples: int = 20  # below this many outcomes a provider's SLO stands in for its P95
     success_rate_floor: float = 0.8  # latency strategies leave out providers under this success rate

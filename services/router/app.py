@@ -20,7 +20,7 @@ from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
 from services.common.tasks import cancel_and_wait
-from services.router.api import outcomes, providers, register, routing_config, selection, snapshot, stats
+from services.router.api import catalog, outcomes, providers, register, routing_config, selection, snapshot, stats
 from services.router.api.openapi import ROUTER
 from services.router.context import RouterContext
 from services.router.health.checker import HealthChecker
@@ -105,7 +105,8 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
     app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health,
                     admin_rule=management, hot_routes=outcomes.HOT_ROUTES)
     app.state.router_context = ctx
-    for module in (register, providers, selection, snapshot, stats, routing_config, outcomes):
+    catalog.install(app, settings.price_catalog)  # an unreadable operator file stops the router here
+    for module in (register, providers, selection, snapshot, stats, routing_config, outcomes, catalog):
         app.include_router(module.router)
     document(app, ROUTER)
     return app

@@ -101,6 +101,10 @@ class Provider:
     cache_read_per_token: Decimal | None = None  # prompt-cache reads; None: the input price
     cache_write_per_token: Decimal | None = None  # prompt-cache writes; None: the input price
     cache_write_1h_per_token: Decimal | None = None  # 1-hour prompt-cache writes; None: the write price
+    # where the prices came from: "registration", "catalog:<version>" or "registration+catalog:<version>"
+    # (services/common/pricing/registration.py), and the catalog row, e.g. "openai/gpt-4o"
+    priced_by: str = "registration"
+    catalog_model: str | None = None
 
     # the per-Mtok prices, worked out once (every receipt and every decision's reason shows them)
     input_per_mtok: Decimal = field(init=False, repr=False, compare=False)
@@ -164,6 +168,8 @@ class Provider:
             "cost_per_cache_creation_input_token": _plain_or_none(self.cache_write_per_token),
             "cache_write_1h_per_mtok": self.cache_write_1h_per_mtok,
             "cost_per_cache_creation_1h_input_token": _plain_or_none(self.cache_write_1h_per_token),
+            "priced_by": self.priced_by,
+            "catalog_model": self.catalog_model,
             "features": sorted(self.features),
             "slo": self.slo,
             "region": self.region,
@@ -205,6 +211,8 @@ class Provider:
             cache_read_per_token=_decimal_or_none(data.get("cost_per_cache_read_input_token")),
             cache_write_per_token=_decimal_or_none(data.get("cost_per_cache_creation_input_token")),
             cache_write_1h_per_token=_decimal_or_none(data.get("cost_per_cache_creation_1h_input_token")),
+            priced_by=data.get("priced_by") or "registration",
+            catalog_model=data.get("catalog_model"),
         )
 
     def touched(self, now: datetime, *, active: bool | None = None) -> Provider:

@@ -31,4 +31,5 @@ ROUTER: dict[tuple[str, str], Answers] = {
     ("POST", "/outcomes"): answers({202: obj(received={"type": "integer"}, kept={"type": "integer"})},
                                    *BODY, *ADMIN),
     ("GET", "/outcomes/stats"): answers({200: OBJECT}),
+    ("GET", "/catalog"): answers({200: OBJECT}, 400, 404),
 }

@@ -1,11 +1,14 @@
 """POST /register: add a provider, update it, or bring a soft-deleted one back.
 
 201 when new, 200 otherwise; `registered_at` survives updates and reactivation. A body that
-carries a secret is refused before anything else, without echoing or logging the value.
+carries a secret is refused before anything else, without echoing or logging the value. Prices and
+the context window a registration leaves out come from the price catalog when it knows the model
+(services/common/pricing/registration.py); the answer's `catalog` says which row and fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -16,8 +19,10 @@ from starlette.requests import Request
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
+from services.common.pricing.registration import priced_registration
 from services.common.registry.key_env import KeyEnvRule
 from services.common.registry.provider import provider_from_registration
+from services.router.api.catalog import price_catalog
 from services.router.context import router_context
 from services.router.ranges import check_registration
 from services.router.secret_fields import refuse_secrets
@@ -42,14 +47,17 @@ async def read_registration(request: Request) -> dict[str, Any]:
              summary="Register, update or reactivate a provider")
 async def register(request: Request) -> JSONResponse:
     ctx = router_context(request)
-    body = await read_registration(request)
+    body, pricing = priced_registration(await read_registration(request), price_catalog(request))
     previous = ctx.store.get(body["name"])
-    provider = provider_from_registration(body, ctx.clock.now(), previous)
+    provider = replace(provider_from_registration(body, ctx.clock.now(), previous),
+                       priced_by=pricing.priced_by, catalog_model=pricing.catalog_model)
     ctx.store.upsert(provider)
     version = ctx.changed()
     created = previous is None
     reactivated = previous is not None and not previous.active
-    log.info("provider_registered", provider=provider.name, model=provider.model,
+    log.info("provider_registered", provider=provider.name, model=provider.model, priced_by=provider.priced_by,
              created=created, reactivated=reactivated, version=version)
-    return JSONResponse({"provider": provider.to_json(), "created": created, "reactivated": reactivated},
-                        status_code=201 if created else 200)
+    used = None if pricing.match is None else {"model": pricing.catalog_model, "match": pricing.match.how,
+                                               "filled": list(pricing.filled)}
+    return JSONResponse({"provider": provider.to_json(), "created": created, "reactivated": reactivated,
+                         "catalog": used}, status_code=201 if created else 200)

@@ -11,6 +11,7 @@ import pytest
 from tests.integration.router.router_support import README_PROVIDER, assert_error
 
 SECRET = "sk-live-9f8e7d6c5b4a3210-do-not-echo"
+UNCATALOGUED = {**README_PROVIDER, "model": "my-own-model"}
 
 REGISTER_CASES = [
     (b"{not json", 400, None),
@@ -25,9 +26,11 @@ REGISTER_CASES = [
     (json.dumps({**README_PROVIDER, "endpoint": "ftp://x"}).encode(), 400, "endpoint"),
     (json.dumps({**README_PROVIDER, "name": "../../x"}).encode(), 400, "name"),
     (json.dumps({**README_PROVIDER, "name": "a/b"}).encode(), 400, "name"),
-    (json.dumps({k: v for k, v in README_PROVIDER.items() if not k.startswith("cost_")}).encode(), 400, None),
-    (json.dumps({k: v for k, v in README_PROVIDER.items() if k != "cost_per_output_token"}).encode(), 400,
+    # a model the price catalog does not know needs its prices (gpt-4 takes the catalog's: docs/pricing.md)
+    (json.dumps({k: v for k, v in UNCATALOGUED.items() if not k.startswith("cost_")}).encode(), 400, "model"),
+    (json.dumps({k: v for k, v in UNCATALOGUED.items() if k != "cost_per_output_token"}).encode(), 400,
      "cost_per_output_token"),
+    (json.dumps({k: v for k, v in UNCATALOGUED.items() if k != "context_window"}).encode(), 400, "context_window"),
     (json.dumps({**README_PROVIDER, "input_per_mtok": 30}).encode(), 400, None),
     (json.dumps({k: v for k, v in README_PROVIDER.items() if k != "model"}).encode(), 400, None),
     (json.dumps({**README_PROVIDER, "max_output_tokens": 10_000}).encode(), 400, "max_output_tokens"),
