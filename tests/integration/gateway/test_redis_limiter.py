@@ -141,6 +141,44 @@ async def test_many_concurrent_tasks_never_get_more_than_the_limit(limiter, algo
     assert sum(v.allowed for v in verdicts) == 50
 
 
+async def test_refusals_are_recorded_with_the_caller_newest_first(limiter):
+    limits = LimitSet([LimitSpec("rpm", "key", "fixed_window", 1, 3600),
+                       LimitSpec("tpm", "org", "fixed_window", 100, 3600, unit="tokens")])
+    other = Subject(key="k2", user="u2", org="o1")
+    assert (await limiter.check(limits.hits(SUBJECT, tokens=30, now_us=START), START, SUBJECT)).allowed
+    assert not (await limiter.check(limits.hits(SUBJECT, tokens=30, now_us=START), START + 1, SUBJECT)).allowed
+    assert not (await limiter.check(limits.hits(other, tokens=80, now_us=START), START + 2, other)).allowed
+    records = await limiter.violation_records({}, 10)
+    assert [(r["key_id"], r["limit"], r["requested"], r["available"]) for r in records] == [
+        ("k2", "tpm", 80, 70), ("k1", "rpm", 1, 0)]
+    assert records[1]["at_us"] == START + 1 and records[1]["ip"] == "10.0.0.1"
+    assert [r["limit"] for r in await limiter.violation_records({"key_id": "k1"}, 10)] == ["rpm"]
+    assert await limiter.violations(day_of(START)) == {"rpm": 1, "tpm": 1}
+
+
+async def test_a_reset_lets_a_refused_caller_through_at_once(limiter):
+    for algorithm in ALGORITHM_NAMES:
+        limits = LimitSet([LimitSpec(f"r-{algorithm}", "key", algorithm, 2, 3600)])  # type: ignore[arg-type]
+        hits = limits.hits(SUBJECT, now_us=START)
+        assert [(await limiter.check(hits, START)).allowed for _ in range(3)] == [True, True, False]
+        assert await limiter.reset([h.key for h in hits]) == 1
+        assert (await limiter.check(hits, START)).allowed, algorithm
+        assert await limiter.reset(["nothing|here"]) == 0
+
+
+async def test_buckets_near_their_limit(limiter):
+    spec = LimitSpec("ip-rpm", "ip", "sliding_log", 10, 3600)
+    for ip, n in (("a", 10), ("b", 8), ("c", 2)):
+        hits = LimitSet([spec]).hits(Subject(ip=ip), now_us=START)
+        for i in range(n):
+            await limiter.check(hits, START + i)
+    found = await limiter.buckets({spec.fingerprint: spec}, START + 20, near=0.8, most=10, scan=1000)
+    assert [(b.key, b.used) for b in found.buckets] == [(f"{spec.fingerprint}|a", 10), (f"{spec.fingerprint}|b", 8)]
+    assert found.complete and found.scanned == 3
+    assert (await limiter.buckets({}, START + 20, near=0, most=10, scan=1000)).buckets == []  # none in force
+    assert not (await limiter.buckets({spec.fingerprint: spec}, START + 20, near=0, most=10, scan=1)).complete
+
+
 # --- Redis only -------------------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -293,6 +331,39 @@ async def test_unreachable_redis_fails_closed_visibly(logs):
     assert len([e for e in logs if e["event"] == "rate_limit_store_unreachable"]) == 2  # down_s=0: retried
     with pytest.raises(DependencyUnavailable):
         await limiter.violations(day_of(START))
+    await limiter.close()
+
+
+async def test_the_record_stream_is_capped_for_every_replica(redis_prefix):
+    one_replica = RedisLimiter(REDIS_URL, prefix=redis_prefix, violation_records=5, timeout_s=5)
+    another = RedisLimiter(REDIS_URL, prefix=redis_prefix, violation_records=5, timeout_s=5)
+    tiny = LimitSet([LimitSpec("tiny", "global", "fixed_window", 1, 3600)]).hits(Subject(), now_us=START)
+    await one_replica.check(tiny, START)
+    for i in range(8):
+        await (one_replica if i % 2 else another).check(tiny, START + i + 1, Subject(ip=f"ip{i}"))
+    client = Redis.from_url(REDIS_URL)
+    assert await client.xlen(f"{redis_prefix}vlog") == 5
+    await client.aclose()
+    assert [r["ip"] for r in await another.violation_records({}, 100)] == [f"ip{i}" for i in range(7, 2, -1)]
+    assert [r["ip"] for r in await one_replica.violation_records({"ip": "ip3"}, 100)] == ["ip3"]
+    for limiter in (one_replica, another):
+        await limiter.close()
+
+
+async def test_unreachable_redis_loses_a_record_visibly_and_cannot_be_read_or_reset():
+    tiny = LimitSet([LimitSpec("tiny", "global", "fixed_window", 1, 3600)]).hits(Subject(), now_us=START)
+    memory = MemoryLimiter()
+    await memory.check(tiny, START)
+    refused = await memory.check(tiny, START)  # as if Redis refused, then went away before the record
+    limiter = RedisLimiter(UNREACHABLE_URL, fail_open=False, down_s=60)
+    await limiter._record(refused, SUBJECT)
+    assert limiter.counters.lost_violation_records == 1
+    with pytest.raises(DependencyUnavailable):
+        await limiter.violation_records({}, 10)
+    with pytest.raises(DependencyUnavailable):
+        await limiter.reset(["a|b"])
+    with pytest.raises(DependencyUnavailable):
+        await limiter.buckets({}, START, near=0, most=10, scan=10)
     await limiter.close()
 
 
