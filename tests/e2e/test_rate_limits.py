@@ -2,6 +2,7 @@
 answer carries X-RateLimit-*, a refusal is a 429 naming the limit, and Retry-After is honest."""
 
 import asyncio
+import json
 import secrets
 import time
 
@@ -101,3 +102,84 @@ def test_operators_see_usage_and_violations(replicas: Swarm) -> None:
         # the other replica shares the count through Redis: the same caller is refused there too
         assert http.post(s.url("gateway2") + "/v1/chat/completions", json=chat).status_code == 429
         assert http.delete(s.url("ledger") + f"/limits/{name}?dimension=ip", headers=s.admin).status_code == 200
+
+
+def _key_with_limit(s: Swarm, http: httpx.Client, limit_name: str, limit: int, **extra: object) -> dict:
+    answer = http.post(s.url("ledger") + "/keys", headers=s.admin,
+                       json={"org": "acme", **extra, "limits": [{"name": limit_name, "algorithm": "sliding_log",
+                                                                 "limit": limit, "window_s": 3600}]})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _wait_known(s: Swarm, http: httpx.Client, key_id: str) -> None:
+    for gw in ("gateway", "gateway2"):
+        deadline = time.monotonic() + 5
+        while http.get(s.url(gw) + f"/admin/limits/usage?key_id={key_id}", headers=s.admin).status_code == 404:
+            assert time.monotonic() < deadline, f"{gw} never learnt of {key_id}"
+            time.sleep(0.05)
+
+
+def test_a_limit_reset_lets_a_refused_caller_through_at_once_on_every_replica(replicas: Swarm) -> None:
+    s = replicas
+    chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(timeout=30) as http:
+        http.post(s.url("router") + "/register", headers=s.admin,
+                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
+                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
+        s.wait_for_model("rl-model")
+        name = "hour-" + secrets.token_hex(3)
+        key = _key_with_limit(s, http, name, 2)
+        _wait_known(s, http, key["key_id"])
+        auth = {"authorization": f"Bearer {key['secret']}"}
+        codes = [http.post(s.url("gateway") + "/v1/chat/completions", json=chat, headers=auth).status_code
+                 for _ in range(3)]
+        assert codes == [200, 200, 429]
+        refused = http.post(s.url("gateway2") + "/v1/chat/completions", json=chat, headers=auth)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 3000  # an hour's wait
+        # the operator sees who is at the limit, and who was refused by what
+        active = http.get(s.url("gateway2") + "/admin/limits/active?near=1", headers=s.admin).json()
+        mine = [b for b in active["buckets"] if b.get("key_id") == key["key_id"]]
+        assert [(b["name"], b["used"], b["capacity"]) for b in mine] == [(name, 2, 2)]
+        violations = http.get(s.url("gateway") + f"/admin/limits/violations?key_id={key['key_id']}",
+                              headers=s.admin).json()
+        assert violations["violations"][name] == 2  # the daily counts, shared by both replicas
+        assert [(r["key_id"], r["limit"], r["requested"], r["available"]) for r in violations["records"]] == [
+            (key["key_id"], name, 1, 0)] * 2
+        assert violations["records"][0]["at_us"] >= violations["records"][1]["at_us"]  # newest first
+        # reset on one replica: the other admits at once (they share the counters through Redis)
+        reset = http.post(s.url("gateway") + "/admin/limits/reset", headers=s.admin,
+                          json={"name": name, "key_id": key["key_id"]})
+        assert reset.status_code == 200, reset.text
+        assert reset.json()["cleared"] == 1 and "every gateway" in reset.json()["scope"]
+        again = http.post(s.url("gateway2") + "/v1/chat/completions", json=chat, headers=auth)
+        assert again.status_code == 200, again.text
+        assert again.headers["x-ratelimit-remaining"] == "1"
+
+
+def test_a_key_reads_its_own_limits_and_not_anothers(replicas: Swarm) -> None:
+    s = replicas
+    chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.Client(timeout=30) as http:
+        http.post(s.url("router") + "/register", headers=s.admin,
+                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
+                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
+        s.wait_for_model("rl-model")
+        mine_name, theirs_name = "mine-" + secrets.token_hex(3), "theirs-" + secrets.token_hex(3)
+        mine = _key_with_limit(s, http, mine_name, 10, user="ann")
+        theirs = _key_with_limit(s, http, theirs_name, 7, user="bob")
+        _wait_known(s, http, mine["key_id"])
+        _wait_known(s, http, theirs["key_id"])
+        auth = {"authorization": f"Bearer {mine['secret']}"}
+        for _ in range(3):
+            assert http.post(s.url("gateway") + "/v1/chat/completions", json=chat, headers=auth).status_code == 200
+        seen = http.get(s.url("gateway2") + "/v1/limits", headers=auth)
+        assert seen.status_code == 200, seen.text
+        body = seen.json()
+        assert (body["key_id"], body["user"]) == (mine["key_id"], "ann")
+        own = next(x for x in body["limits"] if x["name"] == mine_name)
+        assert (own["limit"], own["used"], own["remaining"]) == (10, 3, 7)
+        assert theirs["key_id"] not in seen.text and theirs_name not in seen.text
+        other = http.get(s.url("gateway") + "/v1/limits", headers={"x-api-key": theirs["secret"]}).json()
+        assert other["key_id"] == theirs["key_id"] and mine_name not in json.dumps(other)
+        assert next(x for x in other["limits"] if x["name"] == theirs_name)["used"] == 0
