@@ -13,7 +13,7 @@ from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
-from services.ledger.api import budgets, holds, keys, leases, limits, metrics, receipts, snapshot
+from services.ledger.api import budgets, experiments, holds, keys, leases, limits, metrics, receipts, snapshot
 from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
 from services.ledger.store.base import LedgerStore
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
                     admin_rule=management)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics):
+    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

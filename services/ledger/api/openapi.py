@@ -53,4 +53,7 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("DELETE", "/limits/{name}"): answers(
         {200: obj(name={"type": "string"}, dimension={"type": "string"}, deleted={"const": True})}, 400, 404, *ADMIN),
     ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, *READ),
+    ("GET", "/routing/experiments/{name}/report"): answers(
+        {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},
+                  comparisons={"type": "array"}, verdict={"type": "string"})}, 400, 404, 422, *READ),
 }

@@ -174,13 +174,14 @@ def ratio_interval(numerators: Sequence[float], denominators: Sequence[float],
 
 def welch_t(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
     """(t, degrees of freedom, two-sided p) of Welch's t-test for H0: mean(a) = mean(b);
-    (0, 0, 1) when it cannot be told (fewer than two values in an arm, or no variance at all)."""
+    (0, 0, 1) when it cannot be told (fewer than two values in an arm, or no variance and the
+    same mean); (+/-inf, 0, 0) when neither arm varies and their means differ."""
     if len(a) < 2 or len(b) < 2:
         return 0.0, 0.0, 1.0
     (ma, va), (mb, vb) = mean_and_variance(a), mean_and_variance(b)
     sa, sb = va / len(a), vb / len(b)
-    if sa + sb == 0:
-        return 0.0, 0.0, 1.0 if ma == mb else 0.0
+    if sa + sb == 0:  # no spread at all: equal, or certainly different (t infinite, its sign tells which)
+        return (0.0, 0.0, 1.0) if ma == mb else (math.copysign(math.inf, ma - mb), 0.0, 0.0)
     t = (ma - mb) / math.sqrt(sa + sb)
     df = (sa + sb) ** 2 / ((sa * sa / (len(a) - 1) if sa else 0) + (sb * sb / (len(b) - 1) if sb else 0))
     return t, df, t_two_sided_p(t, df)

@@ -43,6 +43,8 @@ class Receipt:
     key_id: str | None = None  # the virtual key that sent the request, and its tenant
     team: str | None = None
     org: str | None = None
+    experiment: str | None = None  # the A/B experiment and arm that routed it
+    arm: str | None = None
 
     @property
     def tenant(self) -> str | None:
@@ -92,12 +94,14 @@ def parse_receipt(data: dict[str, Any], *, now_us: int, field_prefix: str = "") 
         body = jsonio.dumps(data)
     except TypeError as exc:  # e.g. an integer beyond 64 bits in a field the ledger does not use
         raise refuse(f"cannot be stored: {exc}", "") from None
+    experiment = data.get("experiment") or {}
     return Receipt(request_id=request_id, run_id=str(data["run_id"]), ts_us=ts_us,
                    provider=str(data["provider"]), input_tokens=int(data["input_tokens"]),
                    output_tokens=int(data["output_tokens"]), cost_micros=costs["cost_usd"],
                    body=body, saved_micros=saved, cache_hit=data.get("cache") == "hit",
                    lease_ids=tuple(data.get("lease_ids") or ()), key_id=data.get("key_id"),
-                   team=data.get("team"), org=data.get("org"))
+                   team=data.get("team"), org=data.get("org"), experiment=experiment.get("name"),
+                   arm=experiment.get("arm"))
 
 
 def parse_batch(receipts: Sequence[dict[str, Any]], now_us: int) -> list[Receipt]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
@@ -47,6 +47,17 @@ class RunReceipts:
     bodies: list[str]  # each receipt's JSON exactly as stored, ordered by timestamp
 
 
+class ArmSample(NamedTuple):
+    """One receipt of an A/B experiment, as its report needs it."""
+
+    arm: str
+    status: str  # success | error | budget_exceeded
+    latency_ms: float
+    cost_micros: int
+    input_tokens: int
+    output_tokens: int
+
+
 class LedgerStore(Protocol):
     @property
     def receipt_count(self) -> int:
@@ -69,6 +80,10 @@ class LedgerStore(Protocol):
     async def run_receipts(self, run_id: str, limit: int, offset: int,
                            tenant: str | None = None) -> RunReceipts:
         """A run's receipts in time order; with `tenant`, only that tenant's."""
+        ...
+
+    async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
+        """Every receipt routed by an A/B experiment (with `tenant`, only that tenant's), unordered."""
         ...
 
     async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange: ...

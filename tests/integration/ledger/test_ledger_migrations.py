@@ -41,7 +41,8 @@ async def test_a_ledger_file_from_the_release_before_migrations_upgrades_in_plac
         assert body["by_provider"]["old"]["cost_usd"] == Decimal(5)
         assert (await post(client, "/receipts", {"receipts": [make_receipt()]})).json()["accepted"] == 1
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version, name FROM schema_version").fetchall() == [(1, "initial")]
+        assert conn.execute("SELECT version, name FROM schema_version").fetchall() == [
+            (1, "initial"), (2, "receipt_experiments")]
 
 
 @pytest.mark.sqlite_only
@@ -68,11 +69,11 @@ async def test_a_restart_applies_nothing_twice_and_a_newer_schema_is_refused(
         pass
     if backend == "sqlite":
         with sqlite3.connect(tmp_path / "ledger" / "ledger.db") as conn:
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,), (2,)]
             conn.execute("INSERT INTO schema_version VALUES (99, 'future', 0)")
     else:
         conn = await asyncpg.connect(database_url)
-        assert [r[0] for r in await conn.fetch("SELECT version FROM schema_version")] == [1]
+        assert [r[0] for r in await conn.fetch("SELECT version FROM schema_version ORDER BY 1")] == [1, 2]
         await conn.execute("INSERT INTO schema_version VALUES (99, 'future', 0)")
         await conn.close()
     with pytest.raises(SchemaError, match="schema version 99, newer than this ledger knows"):

@@ -85,7 +85,7 @@ def test_welch_t_matches_the_textbook_example():
 def test_welch_t_degenerate_inputs():
     assert welch_t([1.0], [2.0, 3.0]) == (0.0, 0.0, 1.0)
     assert welch_t([2.0, 2.0], [2.0, 2.0]) == (0.0, 0.0, 1.0)
-    assert welch_t([2.0, 2.0], [3.0, 3.0])[2] == 0.0  # no variance at all and different: certain
+    assert welch_t([2.0, 2.0], [3.0, 3.0]) == (float("-inf"), 0.0, 0.0)  # no variance at all and different
 
 
 def test_mean_interval_is_the_t_interval():

@@ -9,7 +9,7 @@ from typing import Any
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.budgets.scopes import scopes_of
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import IngestResult, RunReceipts, SettleResult
+from services.ledger.store.base import ArmSample, IngestResult, RunReceipts, SettleResult
 from services.ledger.store.postgres import budgets
 from services.ledger.windows.buckets import GRAINS
 from services.ledger.windows.rollup import Row, Tally, rollup_deltas
@@ -18,10 +18,11 @@ Conn = Any
 
 INSERT = """
 INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens, cost_micros, body,
-                      ingested_us, tenant, saved_micros, cache_hit)
-SELECT r, run, ts, p, i, o, c, b, $9, t, s, h
+                      ingested_us, tenant, saved_micros, cache_hit, experiment, arm)
+SELECT r, run, ts, p, i, o, c, b, $9, t, s, h, e, a
 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-            $8::text[], $10::text[], $11::bigint[], $12::int[]) AS x(r, run, ts, p, i, o, c, b, t, s, h)
+            $8::text[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[])
+     AS x(r, run, ts, p, i, o, c, b, t, s, h, e, a)
 ON CONFLICT (request_id) DO NOTHING
 RETURNING request_id
 """
@@ -50,7 +51,8 @@ async def insert_new(conn: Conn, batch: Sequence[Receipt], now_us: int) -> list[
         INSERT, [r.request_id for r in rows], [r.run_id for r in rows], [r.ts_us for r in rows],
         [r.provider for r in rows], [r.input_tokens for r in rows], [r.output_tokens for r in rows],
         [r.cost_micros for r in rows], [r.body.decode() for r in rows], now_us, [r.tenant for r in rows],
-        [r.saved_micros for r in rows], [int(r.cache_hit) for r in rows])
+        [r.saved_micros for r in rows], [int(r.cache_hit) for r in rows], [r.experiment for r in rows],
+        [r.arm for r in rows])
     fresh = {row[0] for row in inserted}
     return [r for r in batch if r.request_id in fresh and first[r.request_id] is r]
 
@@ -110,6 +112,16 @@ async def run_page(conn: Conn, run_id: str, limit: int, offset: int, tenant: str
     rows = await conn.fetch(f"SELECT body FROM receipts WHERE {where} ORDER BY ts_us, seq"
                             f" LIMIT ${n + 1} OFFSET ${n + 2}", *args, limit, offset)
     return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[row[0] for row in rows])
+
+
+async def experiment_samples(conn: Conn, experiment: str, tenant: str | None = None) -> list[ArmSample]:
+    where, args = ("experiment = $1", (experiment,)) if tenant is None else (
+        "experiment = $1 AND tenant = $2", (experiment, tenant))
+    rows = await conn.fetch(
+        "SELECT arm, body::jsonb ->> 'status', (body::jsonb ->> 'latency_ms')::float8, cost_micros, input_tokens,"
+        f" output_tokens FROM receipts WHERE {where}", *args)
+    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o))
+            for arm, status, latency, cost, i, o in rows]
 
 
 async def tenant_window(conn: Conn, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:

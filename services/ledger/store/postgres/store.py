@@ -23,7 +23,7 @@ from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import BudgetChange, IngestResult, RunReceipts, SettleResult
+from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, RunReceipts, SettleResult
 from services.ledger.store.migrations import upgrade_postgres
 from services.ledger.store.postgres import budgets as budget_rows
 from services.ledger.store.postgres import keys as key_rows
@@ -109,6 +109,9 @@ class PostgresLedgerStore:
 
     async def run_receipts(self, run_id: str, limit: int, offset: int, tenant: str | None = None) -> RunReceipts:
         return await self._read(receipt_rows.run_page, run_id, limit, offset, tenant)
+
+    async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
+        return await self._read(receipt_rows.experiment_samples, experiment, tenant)
 
     async def tenant_window(self, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
         return await self._read(receipt_rows.tenant_window, tenant, size_us, first_us, last_us)

@@ -6,13 +6,13 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import RunReceipts
+from services.ledger.store.base import ArmSample, RunReceipts
 from services.ledger.windows.rollup import Row, Tally
 
 INSERT = """
 INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens,
-                      cost_micros, body, ingested_us, tenant, saved_micros, cache_hit)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      cost_micros, body, ingested_us, tenant, saved_micros, cache_hit, experiment, arm)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id) DO NOTHING
 """
 
@@ -23,7 +23,7 @@ def insert_new(conn: sqlite3.Connection, receipts: Sequence[Receipt], now_us: in
     for r in receipts:
         cur = conn.execute(INSERT, (r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens,
                                     r.output_tokens, r.cost_micros, r.body.decode(), now_us, r.tenant,
-                                    r.saved_micros, int(r.cache_hit)))
+                                    r.saved_micros, int(r.cache_hit), r.experiment, r.arm))
         if cur.rowcount == 1:
             new.append(r)
     return new
@@ -60,3 +60,15 @@ def tenant_window(conn: sqlite3.Connection, tenant: str, size_us: int, first_us:
         (size_us, tenant, first_us, last_us + size_us))
     return [(int(start), provider, Tally(int(cost), int(n), int(i), int(o), int(saved), int(hits)))
             for start, provider, cost, n, i, o, saved, hits in rows]
+
+
+def experiment_samples(conn: sqlite3.Connection, experiment: str, tenant: str | None = None) -> list[ArmSample]:
+    """Every receipt of an experiment (with `tenant`, only that tenant's) as (arm, status,
+    latency_ms, cost_micros, input_tokens, output_tokens), by the experiment's index."""
+    where, args = ("experiment = ?", (experiment,)) if tenant is None else (
+        "experiment = ? AND tenant = ?", (experiment, tenant))
+    rows = conn.execute(
+        "SELECT arm, json_extract(body, '$.status'), json_extract(body, '$.latency_ms'), cost_micros,"
+        f" input_tokens, output_tokens FROM receipts WHERE {where}", args)
+    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o))
+            for arm, status, latency, cost, i, o in rows]

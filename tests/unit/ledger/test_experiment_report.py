@@ -1,0 +1,58 @@
+"""The report's verdicts on synthetic arms with known answers."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from services.ledger.experiments.report import build
+from services.ledger.store.base import ArmSample
+
+
+def arm(name: str, n: int, error_rate: float, latency_ms: float, cost_micros: int, seed: int) -> list[ArmSample]:
+    rng = random.Random(seed)
+    errors = round(n * error_rate)
+    return [ArmSample(name, "error" if i < errors else "success", rng.lognormvariate(0, 0.3) * latency_ms,
+                      0 if i < errors else cost_micros, 100, 50) for i in range(n)]
+
+
+def test_two_percent_against_ten_percent_at_two_thousand_each_names_the_better_arm():
+    report = build("e", arm("control", 2000, 0.10, 100, 1000, 1) + arm("treatment", 2000, 0.02, 100, 1000, 2))
+    (c,) = report["comparisons"]
+    assert c["error_rate"]["better"] == "treatment" and c["error_rate"]["p_value"] < 1e-20
+    assert not c["latency_ms"]["significant"]
+    # every answer costs the same: failures that cost nothing do not make an arm look cheaper
+    assert not c["cost_per_request_usd"]["significant"]
+    assert report["better_arm"] == "treatment" and report["verdict"].startswith("treatment is the better arm")
+    assert report["arms"]["control"]["cost"]["total_usd"] == Decimal("1.8")  # 1800 answers x 1000 micros
+    assert report["arms"]["treatment"]["error_rate"] == 0.02
+    low, high = report["arms"]["treatment"]["error_rate_ci95"]
+    assert (low, high) == (0.014722, 0.027119)  # Wilson, 40 of 2000
+
+
+def test_equal_arms_are_not_yet_significant():
+    report = build("e", arm("a", 2000, 0.05, 100, 1000, 3) + arm("b", 2000, 0.05, 100, 1000, 4))
+    assert report["better_arm"] is None
+    assert report["verdict"] == "not yet significant at alpha 0.05 with 2000 requests in a, 2000 requests in b"
+
+
+def test_a_faster_cheaper_arm_with_fewer_errors_is_better_and_money_is_exact():
+    # control: 900 requests, 72 failed (cost 0), 828 answered at 3000 micros for 150 tokens
+    report = build("e", arm("control", 900, 0.08, 200, 3000, 5) + arm("latency", 100, 0.0, 80, 2000, 6))
+    assert report["baseline"] == "control"  # the arm with the most requests
+    assert report["better_arm"] == "latency" and report["verdict"].startswith("latency is the better arm")
+    cost = report["arms"]["control"]["cost"]
+    assert cost["total_usd"] == Decimal("2.484") and cost["per_request_usd"] == Decimal("0.003")
+    assert cost["per_1k_tokens_usd"] == Decimal("0.02") and cost["answered"] == 828
+    p50, p95 = report["arms"]["latency"]["latency_ms"]["p50"], report["arms"]["latency"]["latency_ms"]["p95"]
+    latencies = sorted(s.latency_ms for s in arm("latency", 100, 0.0, 80, 2000, 6))
+    assert (p50, p95) == (latencies[49], latencies[94])
+
+
+def test_three_arms_split_alpha_and_one_arm_alone_has_no_comparison():
+    report = build("e", arm("a", 1000, 0.1, 100, 1000, 7) + arm("b", 1000, 0.1, 100, 1000, 8)
+                   + arm("c", 1000, 0.01, 100, 1000, 9), baseline="a")
+    assert [c["alpha"] for c in report["comparisons"]] == [0.025, 0.025]
+    assert report["comparisons"][1]["error_rate"]["better"] == "c"
+    single = build("e", arm("a", 10, 0.0, 100, 1000, 10))
+    assert single["comparisons"] == [] and single["verdict"].startswith("not yet significant")
