@@ -104,6 +104,15 @@ def test_operators_see_usage_and_violations(replicas: Swarm) -> None:
         assert http.delete(s.url("ledger") + f"/limits/{name}?dimension=ip", headers=s.admin).status_code == 200
 
 
+def _model(s: Swarm, http: httpx.Client) -> dict:
+    """The simulator registered as rl-model; a chat request for it."""
+    http.post(s.url("router") + "/register", headers=s.admin,
+              json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
+                    "output_per_mtok": "2", "endpoint": s.url("simulator")})
+    s.wait_for_model("rl-model")
+    return {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
+
+
 def _key_with_limit(s: Swarm, http: httpx.Client, limit_name: str, limit: int, **extra: object) -> dict:
     answer = http.post(s.url("ledger") + "/keys", headers=s.admin,
                        json={"org": "acme", **extra, "limits": [{"name": limit_name, "algorithm": "sliding_log",
@@ -122,12 +131,8 @@ def _wait_known(s: Swarm, http: httpx.Client, key_id: str) -> None:
 
 def test_a_limit_reset_lets_a_refused_caller_through_at_once_on_every_replica(replicas: Swarm) -> None:
     s = replicas
-    chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
     with httpx.Client(timeout=30) as http:
-        http.post(s.url("router") + "/register", headers=s.admin,
-                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
-                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
-        s.wait_for_model("rl-model")
+        chat = _model(s, http)
         name = "hour-" + secrets.token_hex(3)
         key = _key_with_limit(s, http, name, 2)
         _wait_known(s, http, key["key_id"])
@@ -159,12 +164,8 @@ def test_a_limit_reset_lets_a_refused_caller_through_at_once_on_every_replica(re
 
 def test_a_key_reads_its_own_limits_and_not_anothers(replicas: Swarm) -> None:
     s = replicas
-    chat = {"model": "rl-model", "max_tokens": 3, "messages": [{"role": "user", "content": "hi"}]}
     with httpx.Client(timeout=30) as http:
-        http.post(s.url("router") + "/register", headers=s.admin,
-                  json={"name": "rl-sim", "model": "rl-model", "context_window": 4096, "input_per_mtok": "1",
-                        "output_per_mtok": "2", "endpoint": s.url("simulator")})
-        s.wait_for_model("rl-model")
+        chat = _model(s, http)
         mine_name, theirs_name = "mine-" + secrets.token_hex(3), "theirs-" + secrets.token_hex(3)
         mine = _key_with_limit(s, http, mine_name, 10, user="ann")
         theirs = _key_with_limit(s, http, theirs_name, 7, user="bob")
