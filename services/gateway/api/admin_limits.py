@@ -24,7 +24,7 @@ from services.gateway.auth.directory import KeyRecord
 from services.gateway.limits.decision import Decision, Hit
 from services.gateway.limits.records import FILTERS, iso, split_key
 from services.gateway.limits.resolve import GLOBAL, Subject
-from services.gateway.limits.spec import DIMENSIONS, LimitSpec
+from services.gateway.limits.spec import LimitSpec
 from services.gateway.limits.timebase import ceil_seconds
 from services.gateway.pipeline import Pipeline
 
@@ -194,7 +194,6 @@ async def reset(request: Request) -> Response:
         if not isinstance(value, str) or not value:
             raise InvalidRequest(f"{field} is a non-empty string", field=field)
         dimension = SUBJECTS[field]
-    assert dimension in DIMENSIONS
     own: tuple[LimitSpec, ...] = ()
     if dimension == "key" and (record := _key(pipeline, value)) is not None:
         own = record.specs
