@@ -200,7 +200,9 @@ def build(experiment: str, samples: Sequence[ArmSample], baseline: str | None = 
     elif len(beating) == 1 and sum(w == baseline for w in winners) == len(winners) - 1:
         better = beating[0]  # better than the baseline, which is better than every other arm
     out["better_arm"] = better
-    if better is not None:
+    if better is not None and len(comparisons) == 1:
+        out["verdict"] = comparisons[0]["verdict"]
+    elif better is not None:
         out["verdict"] = f"{better} is the better arm: " + "; ".join(c["verdict"] for c in comparisons)
     elif all(w is None for w in winners) and not any(c["verdict"].startswith("mixed") for c in comparisons):
         out["verdict"] = (f"not yet significant at alpha {alpha:g} with "

@@ -49,7 +49,8 @@ async def test_the_report_counts_each_arm_and_names_the_better_one(ledger_at: Le
     assert treatment["cost"]["per_request_usd"] == Decimal("0.001") and treatment["cost"]["answered"] == 588
     # 0.588 USD over 588 x 150 tokens, rounded half-even to 10^-12
     assert treatment["cost"]["per_1k_tokens_usd"] == Decimal("0.006666666667")
-    assert body["better_arm"] == "treatment" and body["verdict"].startswith("treatment is the better arm")
+    assert body["better_arm"] == "treatment"
+    assert body["verdict"].startswith("treatment is better than control: a lower error rate")
     (c,) = body["comparisons"]
     assert c["error_rate"]["better"] == c["latency_ms"]["better"] == c["cost_per_request_usd"]["better"] == "treatment"
     assert c["error_rate"]["p_value"] < 1e-6

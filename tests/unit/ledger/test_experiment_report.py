@@ -23,7 +23,8 @@ def test_two_percent_against_ten_percent_at_two_thousand_each_names_the_better_a
     assert not c["latency_ms"]["significant"]
     # every answer costs the same: failures that cost nothing do not make an arm look cheaper
     assert not c["cost_per_request_usd"]["significant"]
-    assert report["better_arm"] == "treatment" and report["verdict"].startswith("treatment is the better arm")
+    assert report["better_arm"] == "treatment"
+    assert report["verdict"].startswith("treatment is better than control: a lower error rate")
     assert report["arms"]["control"]["cost"]["total_usd"] == Decimal("1.8")  # 1800 answers x 1000 micros
     assert report["arms"]["treatment"]["error_rate"] == 0.02
     low, high = report["arms"]["treatment"]["error_rate_ci95"]
@@ -40,7 +41,7 @@ def test_a_faster_cheaper_arm_with_fewer_errors_is_better_and_money_is_exact():
     # control: 900 requests, 72 failed (cost 0), 828 answered at 3000 micros for 150 tokens
     report = build("e", arm("control", 900, 0.08, 200, 3000, 5) + arm("latency", 100, 0.0, 80, 2000, 6))
     assert report["baseline"] == "control"  # the arm with the most requests
-    assert report["better_arm"] == "latency" and report["verdict"].startswith("latency is the better arm")
+    assert report["better_arm"] == "latency" and report["verdict"].startswith("latency is better than control: ")
     cost = report["arms"]["control"]["cost"]
     assert cost["total_usd"] == Decimal("2.484") and cost["per_request_usd"] == Decimal("0.003")
     assert cost["per_1k_tokens_usd"] == Decimal("0.02") and cost["answered"] == 828
@@ -54,5 +55,9 @@ def test_three_arms_split_alpha_and_one_arm_alone_has_no_comparison():
                    + arm("c", 1000, 0.01, 100, 1000, 9), baseline="a")
     assert [c["alpha"] for c in report["comparisons"]] == [0.025, 0.025]
     assert report["comparisons"][1]["error_rate"]["better"] == "c"
+    assert report["better_arm"] is None  # c is better than a, but a and b cannot be told apart: c against b unknown
+    ranked = build("e", arm("a", 1000, 0.1, 100, 1000, 7) + arm("b", 1000, 0.3, 100, 1000, 8)
+                   + arm("c", 1000, 0.01, 100, 1000, 9), baseline="a")
+    assert ranked["better_arm"] == "c" and ranked["verdict"].startswith("c is the better arm: a is better than b")
     single = build("e", arm("a", 10, 0.0, 100, 1000, 10))
     assert single["comparisons"] == [] and single["verdict"].startswith("not yet significant")
