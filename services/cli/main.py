@@ -1,6 +1,6 @@
 """The `tollway` command line: `tollway serve router|gateway|ledger|simulator`, and
 `tollway simulate` (what each routing strategy would have cost, see services/cli/whatif), and
-`tollway db upgrade` (the ledger's schema migrations, see services/cli/db.py)."""
+`tollway db upgrade` (the ledger's and the router's schema migrations, see services/cli/db.py)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     from services.cli.whatif.run import add_arguments, run
 
     add_arguments(p_sim)
-    p_db = sub.add_parser("db", help="the ledger's database: `tollway db upgrade` applies its schema migrations")
+    p_db = sub.add_parser("db", help="the services' database: `tollway db upgrade` applies the ledger's and"
+                                            " the router's schema migrations")
     from services.cli import db
 
     db.add_arguments(p_db)

@@ -3,6 +3,7 @@ password masked) in a log line or an error. A URL with a password is never shown
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -43,3 +44,17 @@ def scrub(text: str, url: str) -> str:
     except ValueError:
         password = None
     return text.replace(password, "***") if password else text
+
+
+async def open_pool(url: str, service: str, *, min_size: int = 1, max_size: int = 8,
+                    connect_timeout_s: float = 5.0) -> Any:
+    """An asyncpg pool on `url`; unreachable (or refused), a `DatabaseUnavailable` naming the URL
+    with its password masked."""
+    import asyncpg
+
+    try:
+        return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, timeout=connect_timeout_s,
+                                         command_timeout=60)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        raise DatabaseUnavailable(f"the {service} cannot reach PostgreSQL at {mask_url(url)}:"
+                                  f" {type(exc).__name__}: {scrub(str(exc), url)}") from None

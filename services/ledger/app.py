@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.db import is_postgres
+from services.common.db_watch import ChangeListener
 from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
@@ -27,20 +29,37 @@ def management(method: str, path: str) -> bool:
     return writes_are_management(method, path) or path.startswith(("/keys", "/limits", "/budgets/snapshot"))
 
 
+async def replica_changed(ctx: LedgerContext) -> None:
+    """Another ledger moved a version (or this one did): long-polls behind it are answered."""
+    budgets, keys = await ctx.store.versions()  # type: ignore[attr-defined]
+    if budgets > ctx.signal.version:
+        ctx.signal.bump(to=budgets)
+    if keys > ctx.keys_signal.version:
+        ctx.keys_signal.bump(to=keys)
+
+
 def create_app(settings: Settings | None = None, *, store: LedgerStore | None = None,
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = LedgerContext(settings=settings, store=store or make_store(settings),
                         clock=clock or SystemClock())
+    url = settings.database_url
+    # replicas on one PostgreSQL: another ledger's budget or key change wakes this one's long-polls
+    replicas = ChangeListener(url, "tollway_ledger", lambda: replica_changed(ctx), service="ledger") \
+        if is_postgres(url) and hasattr(ctx.store, "versions") else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.store.open()
         ctx.signal = VersionSignal(await ctx.store.version())
         ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0])
+        if replicas is not None:
+            replicas.start()
         try:
             yield
         finally:
+            if replicas is not None:
+                await replicas.stop()
             await ctx.store.close()
 
     # the routes gateways call per request, lease or batch skip FastAPI's routing layers

@@ -1,5 +1,6 @@
 """The router app: wires the registry store, the routing configuration, the outcome book, the
-clock and the routes (uvicorn factory `services.router.app:create_app`, run by `tollway serve router`)."""
+clock and the routes (uvicorn factory `services.router.app:create_app`, run by `tollway serve router`).
+On PostgreSQL it also listens for other router replicas' changes (services/common/db_watch.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import structlog
 from fastapi import FastAPI
 
 from services.common.clock import Clock, SystemClock
+from services.common.db_watch import ChangeListener
 from services.common.http.admin import writes_are_management
 from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
@@ -27,9 +29,7 @@ from services.router.health.checker import HealthChecker
 from services.router.outcomes.book import OutcomeBook
 from services.router.routing.config_file import read_routing_file
 from services.router.store.base import RegistryStore
-from services.router.store.factory import make_store
-from services.router.store.outcomes_sqlite import SqliteOutcomeLog
-from services.router.store.routing_sqlite import SqliteRoutingStore
+from services.router.store.factory import RouterStores, make_stores
 
 log = structlog.get_logger("tollway.router")
 
@@ -40,13 +40,12 @@ def management(method: str, path: str) -> bool:
     return writes_are_management(method, path) and path != "/select"
 
 
-def make_context(settings: Settings, store: RegistryStore | None, clock: Clock) -> RouterContext:
-    router_dir = settings.service_dir("router")
-    book = OutcomeBook(SqliteOutcomeLog(router_dir / "outcomes.db"), clock,
+def make_context(settings: Settings, stores: RouterStores, clock: Clock) -> RouterContext:
+    book = OutcomeBook(stores.outcomes, clock,
                        window_s=settings.latency_window_s, max_samples=settings.outcome_max_samples,
                        min_samples=settings.latency_min_samples, success_floor=settings.success_rate_floor)
-    return RouterContext(settings=settings, store=store or make_store(settings), clock=clock,
-                         routing=SqliteRoutingStore(router_dir / "routing.db"), outcomes=book)
+    return RouterContext(settings=settings, store=stores.registry, clock=clock,
+                         routing=stores.routing, outcomes=book)
 
 
 async def publish_stats(ctx: RouterContext) -> None:
@@ -54,8 +53,8 @@ async def publish_stats(ctx: RouterContext) -> None:
     while True:
         await asyncio.sleep(ctx.settings.stats_publish_interval_s)
         try:
-            if ctx.outcomes.publish():
-                ctx.changed()
+            if await ctx.outcomes.publish():
+                await ctx.changed()
         except Exception as exc:  # a failed round is retried at the next interval
             log.warning("stats_publish_failed", error=repr(exc))
 
@@ -63,21 +62,27 @@ async def publish_stats(ctx: RouterContext) -> None:
 def create_app(settings: Settings | None = None, *, store: RegistryStore | None = None,
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    ctx = make_context(settings, store, clock or SystemClock())
-    ctx.health = health_checks = HealthChecker(settings, ctx.store, ctx.clock, ctx.changed, os.environ)
+    stores = make_stores(settings, store)
+    ctx = make_context(settings, stores, clock or SystemClock())
+    ctx.health = health_checks = HealthChecker(settings, ctx.store, ctx.clock, ctx.changed, os.environ,
+                                               providers=lambda: ctx.providers)
+    # replicas on one PostgreSQL: another router's change wakes this one's long-polls
+    replicas = ChangeListener(stores.url, "tollway_router", ctx.changed, service="router") if stores.url else None
     serving = False
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         nonlocal serving
-        ctx.store.open()
-        ctx.routing.open()
-        ctx.outcomes.open()
+        await ctx.store.open()  # PostgreSQL unreachable: DatabaseUnavailable (its URL masked), start fails
+        await ctx.routing.open()
+        await ctx.outcomes.open()
         if settings.routing_config is not None:
-            version = ctx.routing.put_many(read_routing_file(settings.routing_config))
+            version = await ctx.routing.put_many(read_routing_file(settings.routing_config))
             log.info("routing_config_loaded", path=str(settings.routing_config), routing_version=version)
-        ctx.reload_config()
+        await ctx.changed()
         ctx.signal = VersionSignal(ctx.snapshot_version())
+        if replicas is not None:
+            replicas.start()
         publisher = asyncio.create_task(publish_stats(ctx), name="publish-stats")
         probes = httpx.AsyncClient(follow_redirects=False)
         health_checks.start(probes)
@@ -86,17 +91,19 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
             yield
         finally:
             serving = False
+            if replicas is not None:
+                await replicas.stop()
             await cancel_and_wait(publisher)
             await health_checks.stop()
             await probes.aclose()
-            ctx.outcomes.close()
-            ctx.routing.close()
-            ctx.store.close()
+            await ctx.outcomes.close()
+            await ctx.routing.close()
+            await ctx.store.close()
 
     def health() -> dict[str, Any]:
         if not serving:
             return {}
-        return {"registry": {"version": ctx.signal.version, "providers": len(ctx.store.list())},
+        return {"registry": {"version": ctx.signal.version, "providers": len(ctx.providers)},
                 "routing": {"version": ctx.config.version},
                 "outcomes": {"epoch": ctx.outcomes.epoch, "received": ctx.outcomes.received,
                              "providers": len(ctx.outcomes.observed.providers)},

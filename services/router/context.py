@@ -3,11 +3,15 @@ outcome book, the clock, the version signal that wakes snapshot long-polls, and 
 prepared for selection (one catalog per registry and stats version).
 
 The snapshot's version is the sum of three counters that only go up: the registry's, the routing
-configuration's and the stats epoch, so it moves whenever any of them does.
+configuration's and the stats epoch, so it moves whenever any of them does. The active providers
+and the routing configuration are kept here as of their versions (a snapshot or a selection reads
+no database); `changed()` reloads what moved, after a write here or when another router replica's
+write is seen (services/common/db_watch.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 
@@ -15,6 +19,7 @@ from starlette.requests import Request
 
 from services.common.clock import Clock
 from services.common.http.longpoll import VersionSignal
+from services.common.registry.provider import Provider
 from services.common.selection.catalog import Catalog
 from services.common.selection.config import RoutingConfig
 from services.common.selection.context import RoutingContext, Turns
@@ -22,8 +27,7 @@ from services.common.selection.observed import Observed
 from services.common.settings import Settings
 from services.router.health.checker import HealthChecker
 from services.router.outcomes.book import OutcomeBook
-from services.router.store.base import RegistryStore
-from services.router.store.routing_sqlite import SqliteRoutingStore
+from services.router.store.base import RegistryStore, RoutingStore
 
 
 @dataclass
@@ -31,7 +35,7 @@ class RouterContext:
     settings: Settings
     store: RegistryStore
     clock: Clock
-    routing: SqliteRoutingStore
+    routing: RoutingStore
     outcomes: OutcomeBook
     signal: VersionSignal = field(default_factory=VersionSignal)
     config: RoutingConfig = field(default_factory=RoutingConfig)
@@ -39,30 +43,38 @@ class RouterContext:
     rng: random.Random = field(default_factory=random.Random)
     _prepared: tuple[int, Observed, Catalog, dict[str, str]] | None = field(default=None, repr=False)
     health: HealthChecker | None = None  # active probes and passive health from outcome reports
+    registry_version: int = -1  # the version `providers` were read at (-1: not read yet)
+    providers: list[Provider] = field(default_factory=list)  # the active ones, ordered by name
+    _reloading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def snapshot_version(self) -> int:
-        return self.store.version() + self.config.version + self.outcomes.epoch
+        return max(self.registry_version, 0) + self.config.version + self.outcomes.epoch
 
-    def reload_config(self) -> None:
-        self.config = RoutingConfig.from_json(self.routing.config())
+    async def reload_config(self) -> None:
+        self.config = RoutingConfig.from_json(await self.routing.config())
 
-    def changed(self) -> int:
-        """Call after a write: wakes the long-pollers if the snapshot's version moved."""
-        if self.routing.version() != self.config.version:
-            self.reload_config()
-        version = self.snapshot_version()
-        if version != self.signal.version:
-            self.signal.bump(version)
-        return version
+    async def changed(self) -> int:
+        """Call after a write (or when another replica wrote): reloads the providers and the routing
+        configuration if their versions moved, and wakes the long-pollers if the snapshot's did."""
+        async with self._reloading:  # one reload at a time: an older read never lands after a newer
+            registry_version = await self.store.version()
+            if registry_version != self.registry_version:
+                # read after the version: a change in between is read again at the next call
+                self.providers, self.registry_version = await self.store.list(), registry_version
+            if await self.routing.version() != self.config.version:
+                await self.reload_config()
+            version = self.snapshot_version()
+            if version != self.signal.version:
+                self.signal.bump(version)
+            return version
 
     def prepared(self) -> tuple[Catalog, dict[str, str]]:
         """The active providers prepared for selection and the unhealthy ones (name -> why), kept
-        until the registry or the stats move (the version is read before the providers: a change
-        in between only rebuilds them sooner)."""
-        version, observed = self.store.version(), self.outcomes.observed
+        until the registry or the stats move."""
+        version, observed = self.registry_version, self.outcomes.observed
         kept = self._prepared
         if kept is None or kept[0] != version or kept[1] is not observed:
-            providers = self.store.list()
+            providers = self.providers
             unhealthy = {p.name: why for p in providers if (why := p.health.exclusion()) is not None}
             kept = self._prepared = (version, observed, Catalog(providers, observed), unhealthy)
         return kept[2], kept[3]

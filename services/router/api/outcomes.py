@@ -25,9 +25,9 @@ router = APIRouter(tags=["outcomes"])
 async def report_outcomes(request: Request) -> JSONResponse:
     ctx = router_context(request)
     batch = read_batch(await read_object(request), ctx.outcomes.now())  # a 400 naming the field when invalid
-    kept = ctx.outcomes.record(batch)
+    kept = await ctx.outcomes.record(batch)
     if ctx.health is not None:
-        ctx.health.observe_outcomes(batch)  # passive health: failed requests in a row take a provider out
+        await ctx.health.observe_outcomes(batch)  # passive health: failed requests in a row take a provider out
     return JSONResponse({"received": len(batch), "kept": kept}, status_code=202)
 
 

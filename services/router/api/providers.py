@@ -23,13 +23,13 @@ def _unknown(name: str) -> NotFound:
 async def list_providers(request: Request) -> JSONResponse:
     wanted = filter_from_query(request.query_params)
     ctx = router_context(request)
-    found = apply(ctx.store.list(include_inactive=wanted.include_inactive), wanted)
+    found = apply(await ctx.store.list(include_inactive=wanted.include_inactive), wanted)
     return JSONResponse({"providers": [p.to_json() for p in found], "count": len(found)})
 
 
 @router.get("/providers/{name}", summary="One provider, active or soft-deleted")
 async def show_provider(request: Request, name: str) -> JSONResponse:
-    provider = router_context(request).store.get(name)
+    provider = await router_context(request).store.get(name)
     if provider is None:
         raise _unknown(name)
     return JSONResponse(provider.to_json())
@@ -38,9 +38,9 @@ async def show_provider(request: Request, name: str) -> JSONResponse:
 @router.delete("/providers/{name}", summary="Soft-delete a provider (register it again to reactivate)")
 async def delete_provider(request: Request, name: str) -> JSONResponse:
     ctx = router_context(request)
-    provider = ctx.store.set_active(name, False, ctx.clock.now())
+    provider = await ctx.store.set_active(name, False, ctx.clock.now())
     if provider is None:
         raise _unknown(name)
-    version = ctx.changed()
+    version = await ctx.changed()
     log.info("provider_deactivated", provider=name, version=version)
     return JSONResponse({"name": provider.name, "active": False})

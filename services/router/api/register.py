@@ -48,11 +48,11 @@ async def read_registration(request: Request) -> dict[str, Any]:
 async def register(request: Request) -> JSONResponse:
     ctx = router_context(request)
     body, pricing = priced_registration(await read_registration(request), price_catalog(request))
-    previous = ctx.store.get(body["name"])
+    previous = await ctx.store.get(body["name"])
     provider = replace(provider_from_registration(body, ctx.clock.now(), previous),
                        priced_by=pricing.priced_by, catalog_model=pricing.catalog_model)
-    ctx.store.upsert(provider)
-    version = ctx.changed()
+    await ctx.store.upsert(provider)
+    version = await ctx.changed()
     created = previous is None
     reactivated = previous is not None and not previous.active
     log.info("provider_registered", provider=provider.name, model=provider.model, priced_by=provider.priced_by,

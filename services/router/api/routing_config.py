@@ -34,15 +34,15 @@ def _kind(kind: str) -> str:
     return kind
 
 
-def _after_change(ctx: RouterContext, what: str, **fields: object) -> int:
-    version = ctx.changed()
+async def _after_change(ctx: RouterContext, what: str, **fields: object) -> int:
+    version = await ctx.changed()
     log.info("routing_changed", what=what, routing_version=ctx.config.version, snapshot_version=version, **fields)
     return ctx.config.version
 
 
 @router.get("/routing", summary="The whole routing configuration and its version")
 async def show_config(request: Request) -> JSONResponse:
-    return JSONResponse(router_context(request).routing.config())
+    return JSONResponse(await router_context(request).routing.config())
 
 
 @router.put("/routing", openapi_extra=contract_body("routing_config"),
@@ -50,19 +50,19 @@ async def show_config(request: Request) -> JSONResponse:
 async def replace_config(request: Request) -> JSONResponse:
     ctx = router_context(request)
     body = validate_config(await read_json(request, "routing_config"))
-    ctx.routing.replace(entries(body))
-    version = _after_change(ctx, "replaced")
-    return JSONResponse({**ctx.routing.config(), "version": version})
+    await ctx.routing.replace(entries(body))
+    version = await _after_change(ctx, "replaced")
+    return JSONResponse({**(await ctx.routing.config()), "version": version})
 
 
 @router.get("/routing/{kind}", summary="Every entry of one kind (aliases, routes, rules, experiments)")
 async def list_entries(request: Request, kind: str) -> JSONResponse:
-    return JSONResponse(router_context(request).routing.config()[_kind(kind)])
+    return JSONResponse((await router_context(request).routing.config())[_kind(kind)])
 
 
 @router.get("/routing/{kind}/{name}", summary="One routing entry")
 async def show_entry(request: Request, kind: str, name: str) -> JSONResponse:
-    body = router_context(request).routing.get(_kind(kind), name)
+    body = await router_context(request).routing.get(_kind(kind), name)
     if body is None:
         raise NotFound(f"no {kind} entry named {name[:128]!r}", field="name")
     return JSONResponse(body)
@@ -76,10 +76,10 @@ async def put_entry(request: Request, kind: str, name: str) -> JSONResponse:
     body = await read_json(request, KIND_CONTRACTS[_kind(kind)])
     validate_entry(kind, name, body)
     if kind == "aliases":
-        check_alias_among(ctx.routing.config(), name, body)
-    created = ctx.routing.get(kind, name) is None
-    ctx.routing.put(kind, name, body)
-    version = _after_change(ctx, "put", kind=kind, name=name, created=created)
+        check_alias_among(await ctx.routing.config(), name, body)
+    created = await ctx.routing.get(kind, name) is None
+    await ctx.routing.put(kind, name, body)
+    version = await _after_change(ctx, "put", kind=kind, name=name, created=created)
     return JSONResponse({"kind": kind, "name": name, "entry": body, "created": created, "version": version},
                         status_code=201 if created else 200)
 
@@ -87,7 +87,7 @@ async def put_entry(request: Request, kind: str, name: str) -> JSONResponse:
 @router.delete("/routing/{kind}/{name}", summary="Remove one routing entry")
 async def delete_entry(request: Request, kind: str, name: str) -> JSONResponse:
     ctx = router_context(request)
-    if ctx.routing.delete(_kind(kind), name) is None:
+    if await ctx.routing.delete(_kind(kind), name) is None:
         raise NotFound(f"no {kind} entry named {name[:128]!r}", field="name")
-    version = _after_change(ctx, "deleted", kind=kind, name=name)
+    version = await _after_change(ctx, "deleted", kind=kind, name=name)
     return JSONResponse({"kind": kind, "name": name, "deleted": True, "version": version})

@@ -24,6 +24,6 @@ async def registry_snapshot(request: Request) -> JSONResponse:
     wait = float_param(request.query_params, "wait") or 0.0
     ctx = router_context(request)
     await ctx.signal.answer_when_changed(after, wait)
-    version = ctx.snapshot_version()  # read before the rest: a change in between is seen next time
-    return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.store.list()],
+    version = ctx.snapshot_version()  # the providers are the ones read at that registry version
+    return JSONResponse({"version": version, "providers": [p.to_json() for p in ctx.providers],
                          "routing": ctx.config.to_json(), "observed": ctx.outcomes.observed.to_json()})

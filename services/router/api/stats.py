@@ -15,5 +15,5 @@ router = APIRouter(tags=["registry"])
 @router.get("/stats", summary="Registry statistics")
 async def stats(request: Request) -> JSONResponse:
     store = router_context(request).store
-    version = store.version()
-    return JSONResponse(registry_stats(store.list(include_inactive=True), version))
+    version = await store.version()
+    return JSONResponse(registry_stats(await store.list(include_inactive=True), version))

@@ -9,7 +9,7 @@ rule may hold another name: its provider is probed without a key, and a warning 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -32,13 +32,15 @@ MAX_CONCURRENT_PROBES = 32
 
 
 class HealthChecker:
-    def __init__(self, settings: Settings, store: RegistryStore, clock: Clock, on_change: Callable[[], Any],
-                 environ: Mapping[str, str]) -> None:
+    def __init__(self, settings: Settings, store: RegistryStore, clock: Clock,
+                 on_change: Callable[[], Awaitable[Any]], environ: Mapping[str, str],
+                 providers: Callable[[], list[Provider]] | None = None) -> None:
         self.interval_s = settings.health_check_interval_s
         self.timeout_s = settings.health_check_timeout_s
         self.store = store
         self.clock = clock
         self.on_change = on_change
+        self.providers = providers or (lambda: [])  # the active providers as the router last read them
         # where provider keys are looked up (the router's environment), under allowed names only
         self.environ = ProviderKeys(KeyEnvRule.from_settings(settings), environ)
         self._refused: set[tuple[str, str]] = set()  # (provider, api_key_env) already warned about
@@ -51,21 +53,21 @@ class HealthChecker:
     def enabled(self) -> bool:
         return self.interval_s > 0
 
-    def _current(self, name: str, endpoint: str | None = None) -> Provider | None:
+    async def _current(self, name: str, endpoint: str | None = None) -> Provider | None:
         """The stored provider a result is about; None when it is gone, inactive, or (for a probe)
         no longer at the address probed."""
-        provider = self.store.get(name)
+        provider = await self.store.get(name)
         if provider is None or not provider.active or (endpoint is not None and provider.endpoint != endpoint):
             return None
         return provider
 
-    def _store(self, provider: Provider, health: Health | None) -> None:
+    async def _store(self, provider: Provider, health: Health | None) -> None:
         """A changed status goes into the registry (and moves the snapshot)."""
         if health is None:
             return
         name = provider.name
-        self.store.upsert(replace(provider, health=health))
-        self.on_change()
+        await self.store.upsert(replace(provider, health=health))
+        await self.on_change()
         log.info("provider_health_changed", provider=name, status=health.status, reason=health.reason)
 
     def _warn_refused(self, providers: list[Provider]) -> None:
@@ -76,7 +78,7 @@ class HealthChecker:
                 log.warning("provider_key_env_refused", provider=p.name, reason=refusal + "; probed without a key")
 
     async def check_all(self, client: httpx.AsyncClient) -> None:
-        providers = self.store.list()
+        providers = await self.store.list()
         self._warn_refused(providers)
         gate = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
 
@@ -85,22 +87,22 @@ class HealthChecker:
                 return p, await probe(client, p, self.environ, self.timeout_s)
 
         for probed, failure in await asyncio.gather(*(one(p) for p in providers)):
-            current = self._current(probed.name, probed.endpoint)
+            current = await self._current(probed.name, probed.endpoint)
             if current is not None:
                 now = utc_iso(self.clock.now())
-                self._store(current, self.tracker.probe(current.name, current.health, failure is None,
+                await self._store(current, self.tracker.probe(current.name, current.health, failure is None,
                                                         failure or "", now))
         self.rounds += 1
 
-    def observe_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+    async def observe_outcomes(self, outcomes: Iterable[Outcome]) -> None:
         """Passive health: the gateways' reports of real requests (POST /outcomes)."""
         if not self.tracker.thresholds.passive_failures:
             return
         now = utc_iso(self.clock.now())
         for o in outcomes:
-            current = self._current(o.provider)
+            current = await self._current(o.provider)
             if current is not None:
-                self._store(current, self.tracker.outcome(o.provider, current.health, o.success, now))
+                await self._store(current, self.tracker.outcome(o.provider, current.health, o.success, now))
 
     async def _run(self, client: httpx.AsyncClient) -> None:
         while True:
@@ -120,6 +122,6 @@ class HealthChecker:
         await cancel_and_wait(self._task)
 
     def summary(self) -> dict[str, Any]:
-        statuses = [p.health.status for p in self.store.list()]
+        statuses = [p.health.status for p in self.providers()]
         return {"interval_s": self.interval_s, "rounds": self.rounds,
                 **{s: statuses.count(s) for s in ("healthy", "unhealthy", "unknown")}}

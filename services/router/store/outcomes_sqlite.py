@@ -4,93 +4,57 @@ posted (its outcomes as JSON columns, and the time of its newest), not one per o
 an index entry per outcome cost the router ~20x more (measured: scripts/bench/outcomes.py). A
 batch is pruned once its newest outcome is older than the window; reading filters the older
 outcomes of a batch still kept. Also keeps the stats epoch: how many times new stats were
-published (it is part of the registry snapshot's version, so it must never go back)."""
+published (it is part of the registry snapshot's version, so it must never go back). Its tables:
+migrations/sqlite/outcomes/."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from operator import attrgetter
-
-import orjson
 
 from services.common.outcome_window import Outcome
+from services.router.store.codec import encode_outcomes, kept_since
+from services.router.store.migrations import SQLITE
 from services.router.store.sqlite_db import SqliteFile
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS outcome_batches (
-    id INTEGER PRIMARY KEY,
-    newest_at REAL NOT NULL,
-    outcomes BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outcome_batches_newest_at ON outcome_batches (newest_at);
-CREATE TABLE IF NOT EXISTS stats_epoch (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    epoch INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO stats_epoch (id, epoch) VALUES (1, 0);
-"""
-LEGACY_CHUNK = 10_000  # outcomes per batch when a log of one row per outcome is converted
+
+def _append(db: sqlite3.Connection, outcomes: Sequence[Outcome]) -> None:
+    db.execute("INSERT INTO outcome_batches (newest_at, outcomes) VALUES (?, ?)", encode_outcomes(outcomes))
 
 
-def encode(outcomes: Sequence[Outcome]) -> tuple[float, bytes]:
-    """The newest `at` and the outcomes as four JSON columns: [providers, ats, latencies, successes]."""
-    columns = list(zip(*outcomes, strict=True))
-    return max(columns[1]), orjson.dumps(columns)
+def _since(db: sqlite3.Connection, horizon: float) -> list[Outcome]:
+    rows = db.execute("SELECT outcomes FROM outcome_batches WHERE newest_at >= ? ORDER BY id", (horizon,))
+    return kept_since([blob for (blob,) in rows.fetchall()], horizon)
 
 
-def decode(blob: bytes) -> list[Outcome]:
-    return list(map(Outcome._make, zip(*orjson.loads(blob), strict=True)))
+def _prune(db: sqlite3.Connection, horizon: float) -> int:
+    return db.execute("DELETE FROM outcome_batches WHERE newest_at < ?", (horizon,)).rowcount
+
+
+def _epoch(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT epoch FROM stats_epoch WHERE id = 1").fetchone()[0])
+
+
+def _bump_epoch(db: sqlite3.Connection) -> int:
+    return int(db.execute("UPDATE stats_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch").fetchone()[0])
 
 
 class SqliteOutcomeLog(SqliteFile):
-    schema = SCHEMA
+    migrations = SQLITE["outcomes"]
     synchronous = "NORMAL"  # a power cut may lose the last outcomes; the window re-learns them
 
-    def open(self) -> None:
-        super().open()
-        self._convert_legacy()
+    async def append(self, outcomes: Sequence[Outcome]) -> None:
+        if outcomes:
+            await self._call(_append, outcomes, write=True)
 
-    def _convert_legacy(self) -> None:
-        """A log written one row per outcome (before batches) becomes batches, once."""
-        with self._write() as db:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outcomes'").fetchone() is None:
-                return
-            rows = db.execute("SELECT provider, at, latency_ms, success FROM outcomes ORDER BY rowid")
-            while chunk := rows.fetchmany(LEGACY_CHUNK):
-                self._insert(db, [Outcome(p, at, lat, bool(ok)) for p, at, lat, ok in chunk])
-            db.execute("DROP TABLE outcomes")
+    async def since(self, horizon: float) -> list[Outcome]:
+        return await self._call(_since, horizon)
 
-    @staticmethod
-    def _insert(db: sqlite3.Connection, outcomes: Sequence[Outcome]) -> None:
-        db.execute("INSERT INTO outcome_batches (newest_at, outcomes) VALUES (?, ?)", encode(outcomes))
+    async def prune(self, horizon: float) -> int:
+        return await self._call(_prune, horizon, write=True)
 
-    def append(self, outcomes: Sequence[Outcome]) -> None:
-        """One batch, one row, one transaction."""
-        if not outcomes:
-            return
-        with self._write() as db:
-            self._insert(db, outcomes)
+    async def epoch(self) -> int:
+        return await self._call(_epoch)
 
-    def since(self, horizon: float) -> list[Outcome]:
-        """Every outcome at or after `horizon`, in time order (arrival order among equal times)."""
-        with self._read() as db:
-            blobs = db.execute("SELECT outcomes FROM outcome_batches WHERE newest_at >= ? ORDER BY id",
-                               (horizon,)).fetchall()
-        kept = [o for (blob,) in blobs for o in decode(blob) if o.at >= horizon]
-        kept.sort(key=attrgetter("at"))
-        return kept
-
-    def prune(self, horizon: float) -> int:
-        """Drop the batches whose every outcome is older than `horizon`; how many."""
-        with self._write() as db:
-            return db.execute("DELETE FROM outcome_batches WHERE newest_at < ?", (horizon,)).rowcount
-
-    def epoch(self) -> int:
-        with self._read() as db:
-            return int(db.execute("SELECT epoch FROM stats_epoch WHERE id = 1").fetchone()[0])
-
-    def bump_epoch(self) -> int:
-        with self._write() as db:
-            row = db.execute("UPDATE stats_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch").fetchone()
-            return int(row[0])
+    async def bump_epoch(self) -> int:
+        return await self._call(_bump_epoch, write=True)

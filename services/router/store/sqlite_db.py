@@ -1,57 +1,78 @@
-"""One SQLite file (WAL) opened the same way by every router store: its schema created on open,
-one connection shared under a lock, writes in `BEGIN IMMEDIATE` transactions."""
+"""One SQLite file (WAL) opened the same way by every router store: its migrations applied on
+open, one connection used by one worker thread (so no call blocks the event loop), writes in
+`BEGIN IMMEDIATE` transactions."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from services.common.migrations import MigrationSet
+
+T = TypeVar("T")
 
 
 class SqliteFile:
-    schema = ""  # executed on open (CREATE ... IF NOT EXISTS)
+    migrations: ClassVar[MigrationSet]
     synchronous = "FULL"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None
 
-    def open(self) -> None:
+    def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={self.synchronous}")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(self.schema)
-        self._db = db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA synchronous={self.synchronous}")
+            db.execute("PRAGMA busy_timeout=5000")
+            self.migrations.upgrade_sqlite(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    async def open(self) -> None:
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix=f"router-{self.path.stem}")
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(self._worker, self._open)
+        except BaseException:
+            self._worker.shutdown()
+            self._worker = None
+            raise
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
+    async def close(self) -> None:
+        db, worker, self._db, self._worker = self._db, self._worker, None, None
+        if db is not None and worker is not None:
+            await asyncio.get_running_loop().run_in_executor(worker, db.close)
+        if worker is not None:
+            worker.shutdown()
+
+    async def _call(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
+        """`fn(connection, *args)` on the worker thread; in one write transaction if `write`."""
+        db, worker = self._db, self._worker
+        if db is None or worker is None:
             raise RuntimeError(f"{type(self).__name__} is not open")
-        return self._db
+        return await asyncio.get_running_loop().run_in_executor(worker, _in_transaction if write else _plain,
+                                                                db, fn, args)
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self.db
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = self.db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+def _plain(db: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    return fn(db, *args)
+
+
+def _in_transaction(db: sqlite3.Connection, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        out = fn(db, *args)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return out

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from structlog.testing import capture_logs
@@ -70,16 +71,26 @@ async def test_a_cost_limit_no_amount_can_be_is_a_400(client: httpx.AsyncClient)
         assert resp.json()["error"]["field"] == "requirements.max_cost_usd"
 
 
-async def test_a_provider_row_the_router_cannot_read_is_left_out(client: httpx.AsyncClient, tmp_path: Path) -> None:
+async def test_a_provider_row_the_router_cannot_read_is_left_out(client: httpx.AsyncClient, tmp_path: Path,
+                                                                 database_url: str, monkeypatch) -> None:
+    monkeypatch.setattr("services.common.stored_rows._REPORTED", set())  # logged once per process: this run's
     assert (await client.post("/register", json=provider("good"))).status_code == 201
     good = (await client.get("/providers/good")).json()
-    with sqlite3.connect(tmp_path / "router" / "registry.db", isolation_level=None) as db:
-        for name, body in (("huge", {**good, "name": "huge", "slo": {"latency_p95_ms": 10**400}}),
-                           ("broken", "{not json"), ("odd", [1, 2])):
-            text = body if isinstance(body, str) else json.dumps(body)
-            db.execute("INSERT INTO providers VALUES (?, 'gpt-4', 1, 8192, '', '', ?)", (name, text))
-        db.execute("UPDATE registry_version SET version = version + 1")
-    with capture_logs() as logs:
+    rows = [(name, body if isinstance(body, str) else json.dumps(body))
+            for name, body in (("huge", {**good, "name": "huge", "slo": {"latency_p95_ms": 10**400}}),
+                               ("broken", "{not json"), ("odd", [1, 2]))]
+    with capture_logs() as logs:  # from the write: on PostgreSQL the router reads the rows when notified
+        if database_url:  # PostgreSQL: written by hand in the test's schema
+            conn = await asyncpg.connect(database_url)
+            try:
+                await conn.executemany("INSERT INTO providers VALUES ($1, 'gpt-4', true, 8192, '', '', $2)", rows)
+                await conn.execute("UPDATE registry_version SET version = version + 1")
+            finally:
+                await conn.close()
+        else:
+            with sqlite3.connect(tmp_path / "router" / "registry.db", isolation_level=None) as db:
+                db.executemany("INSERT INTO providers VALUES (?, 'gpt-4', 1, 8192, '', '', ?)", rows)
+                db.execute("UPDATE registry_version SET version = version + 1")
         for _ in range(2):
             for path in ("/providers", "/registry/snapshot", "/stats", "/providers?include_inactive=true"):
                 assert (await client.get(path)).status_code == 200, path

@@ -26,8 +26,8 @@ def outcomes(name: str, latency: float, n: int, *, ok: bool = True) -> list[dict
 async def publish(app: FastAPI) -> None:
     """What the background publisher does every interval."""
     ctx: RouterContext = app.state.router_context
-    if ctx.outcomes.publish():
-        ctx.changed()
+    if await ctx.outcomes.publish():
+        await ctx.changed()
 
 
 async def test_reports_become_stats_in_the_snapshot(client: httpx.AsyncClient, app: FastAPI):
@@ -154,7 +154,7 @@ async def test_other_valid_times_are_read_as_before(client: httpx.AsyncClient, a
     body = {"outcomes": [{"provider": "a", "latency_ms": 5, "success": True, "at": at} for at in times]}
     assert (await client.post("/outcomes", json=body)).json() == {"received": 3, "kept": 3}
     ctx: RouterContext = app.state.router_context
-    assert [o.at for o in ctx.outcomes.log.since(0.0)] == [parse_utc(at).timestamp() for at in times]
+    assert [o.at for o in await ctx.outcomes.log.since(0.0)] == [parse_utc(at).timestamp() for at in times]
 
 
 async def test_outcomes_are_served_on_the_hot_path_behind_the_admin_key(tmp_path: Path, clock: FrozenClock):

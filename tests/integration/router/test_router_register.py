@@ -104,12 +104,12 @@ async def test_health_reports_provider_count_and_registry_version(client: httpx.
     assert health["registry"] == {"version": 3, "providers": 1}
 
 
-async def test_the_registry_survives_a_restart(tmp_path: Path, clock: FrozenClock):
-    settings = Settings(artifacts_dir=tmp_path, access_log=False)
+async def test_the_registry_survives_a_restart(tmp_path: Path, clock: FrozenClock, database_url: str):
+    settings = Settings(artifacts_dir=tmp_path, access_log=False, database_url=database_url)
     async with serving(create_app(settings, clock=clock)) as first:
         await register(first, README_PROVIDER)
         await register(first, provider("b"))
-    assert (tmp_path / "router" / "registry.db").is_file()
+    assert (tmp_path / "router" / "registry.db").is_file() == (not database_url)
     async with serving(create_app(settings, clock=clock)) as second:
         snap = (await second.get("/registry/snapshot")).json()
         assert snap["version"] == 2

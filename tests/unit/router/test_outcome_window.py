@@ -60,47 +60,47 @@ def test_adding_many_is_adding_each_in_order():
     assert at_once.stats(now=63.0)["a"].samples == 9  # the newest 10 of "a"; the first (at 2.0) expired
 
 
-def book(tmp_path: Path, clock: FrozenClock) -> OutcomeBook:
+async def book(tmp_path: Path, clock: FrozenClock) -> OutcomeBook:
     b = OutcomeBook(SqliteOutcomeLog(tmp_path / "outcomes.db"), clock, window_s=3600, max_samples=100,
                     min_samples=3, success_floor=0.8)
-    b.open()
+    await b.open()
     return b
 
 
-def test_publishing_moves_the_epoch_only_when_the_stats_change(tmp_path: Path):
+async def test_publishing_moves_the_epoch_only_when_the_stats_change(tmp_path: Path):
     clock = FrozenClock(T0)
-    b = book(tmp_path, clock)
-    assert b.publish() is False and b.epoch == 0
+    b = await book(tmp_path, clock)
+    assert await b.publish() is False and b.epoch == 0
     now = clock.now().timestamp()
-    assert b.record([Outcome("a", now, 120.0, True), Outcome("a", now, 80.0, False)]) == 2
-    assert b.publish() is True and b.epoch == 1
+    assert await b.record([Outcome("a", now, 120.0, True), Outcome("a", now, 80.0, False)]) == 2
+    assert await b.publish() is True and b.epoch == 1
     assert b.observed.providers["a"].success_rate == 0.5
-    assert b.publish() is False and b.epoch == 1
+    assert await b.publish() is False and b.epoch == 1
     assert b.observed.min_samples == 3 and b.observed.success_floor == 0.8
-    b.close()
+    await b.close()
 
 
-def test_reports_older_than_the_window_are_not_kept(tmp_path: Path):
+async def test_reports_older_than_the_window_are_not_kept(tmp_path: Path):
     clock = FrozenClock(T0)
-    b = book(tmp_path, clock)
+    b = await book(tmp_path, clock)
     old = (T0 - timedelta(hours=2)).timestamp()
-    assert b.record([Outcome("a", old, 120.0, True)]) == 0
-    b.close()
+    assert await b.record([Outcome("a", old, 120.0, True)]) == 0
+    await b.close()
 
 
-def test_a_restarted_router_rebuilds_its_window_and_keeps_its_epoch(tmp_path: Path):
+async def test_a_restarted_router_rebuilds_its_window_and_keeps_its_epoch(tmp_path: Path):
     clock = FrozenClock(T0)
-    b = book(tmp_path, clock)
+    b = await book(tmp_path, clock)
     now = clock.now().timestamp()
-    b.record([Outcome("a", now - i, 100.0 + i, True) for i in range(10)])
-    b.publish()
+    await b.record([Outcome("a", now - i, 100.0 + i, True) for i in range(10)])
+    await b.publish()
     before = b.observed
-    b.close()
+    await b.close()
     clock.set(T0 + timedelta(minutes=5))
-    again = book(tmp_path, clock)
+    again = await book(tmp_path, clock)
     assert again.epoch == 1
     assert again.observed.providers == before.providers
     clock.set(T0 + timedelta(hours=2))  # everything has left the window
-    assert again.publish() is True and again.observed.providers == {} and again.epoch == 2
-    assert again.log.since(0.0) == []  # pruned
-    again.close()
+    assert await again.publish() is True and again.observed.providers == {} and again.epoch == 2
+    assert await again.log.since(0.0) == []  # pruned
+    await again.close()

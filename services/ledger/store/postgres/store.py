@@ -139,6 +139,10 @@ class PostgresLedgerStore:
     async def version(self) -> int:
         return await self._read(budget_rows.version)
 
+    async def versions(self) -> tuple[int, int]:
+        """(budget version, keys version): what a replica's listener compares (services/ledger/app.py)."""
+        return await self._read(_versions)
+
     # -- holds and leases --------------------------------------------------------------------
 
     async def place_hold(self, hold_id: str, key: BudgetKey, amount_micros: int, now_us: int,
@@ -223,6 +227,10 @@ async def _all_states(conn: Any, scope: str, now_us: int) -> list[BudgetState]:
 
 async def _snapshot(conn: Any) -> tuple[int, dict[str, list[str]], dict[str, int]]:
     return await budget_rows.version(conn), await budget_rows.all_ids(conn), await budget_rows.caps(conn)
+
+
+async def _versions(conn: Any) -> tuple[int, int]:
+    return await budget_rows.version(conn), await budget_rows.version(conn, key_rows.KEYS)
 
 
 async def _keys_snapshot(conn: Any, now_us: int) -> tuple[int, list[VirtualKey], list[dict[str, Any]]]:

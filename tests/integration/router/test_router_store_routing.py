@@ -1,49 +1,53 @@
-"""The routing configuration: stored entries and their version, the YAML file read at start,
-and the parsed model the selection uses."""
+"""The routing configuration on both backends: stored entries and their version; the YAML file
+read at start, and the parsed model the selection uses."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from services.common.selection.config import RoutingConfig
+from services.common.settings import Settings
 from services.router.routing.config_file import RoutingFileError, read_routing_file
-from services.router.store.routing_sqlite import SqliteRoutingStore
+from services.router.store.base import RoutingStore
+from services.router.store.factory import make_stores
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "routing" / "routing.yaml"
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = SqliteRoutingStore(tmp_path / "routing.db")
-    s.open()
+async def store(router_settings: Settings) -> AsyncIterator[RoutingStore]:
+    s = make_stores(router_settings).routing
+    await s.open()
     yield s
-    s.close()
+    await s.close()
 
 
-def test_entries_version_only_when_something_changes(store: SqliteRoutingStore):
-    assert store.version() == 0 and store.config() == {"version": 0, "aliases": {}, "routes": {}, "rules": {},
-                                                        "experiments": {}}
-    assert store.put("aliases", "fam", {"models": ["a", "b"]}) == 1
-    assert store.put("aliases", "fam", {"models": ["a", "b"]}) == 1  # the same body: no change
-    assert store.put("aliases", "fam", {"models": ["a"]}) == 2
-    assert store.delete("aliases", "nope") is None
-    assert store.delete("aliases", "fam") == 3
-    assert store.get("aliases", "fam") is None
+async def test_entries_version_only_when_something_changes(store: RoutingStore):
+    assert await store.version() == 0
+    assert await store.config() == {"version": 0, "aliases": {}, "routes": {}, "rules": {}, "experiments": {}}
+    assert await store.put("aliases", "fam", {"models": ["a", "b"]}) == 1
+    assert await store.put("aliases", "fam", {"models": ["a", "b"]}) == 1  # the same body: no change
+    assert await store.put("aliases", "fam", {"models": ["a"]}) == 2
+    assert await store.delete("aliases", "nope") is None
+    assert await store.delete("aliases", "fam") == 3
+    assert await store.get("aliases", "fam") is None
 
 
-def test_replace_makes_the_config_exactly_the_body(store: SqliteRoutingStore):
-    store.put("aliases", "old", {"models": ["x"]})
-    store.replace([("routes", "r", {"model": "m", "strategy": "latency"}), ("settings", "default_strategy", "latency")])
-    config = store.config()
+async def test_replace_makes_the_config_exactly_the_body(store: RoutingStore):
+    await store.put("aliases", "old", {"models": ["x"]})
+    await store.replace([("routes", "r", {"model": "m", "strategy": "latency"}),
+                         ("settings", "default_strategy", "latency")])
+    config = await store.config()
     assert config["aliases"] == {} and config["routes"] == {"r": {"model": "m", "strategy": "latency"}}
     assert config["default_strategy"] == "latency" and config["version"] == 2
 
 
-def test_the_example_file_loads_and_parses(store: SqliteRoutingStore):
-    store.put_many(read_routing_file(EXAMPLE))
-    config = RoutingConfig.from_json(store.config())
+async def test_the_example_file_loads_and_parses(store: RoutingStore):
+    await store.put_many(read_routing_file(EXAMPLE))
+    config = RoutingConfig.from_json(await store.config())
     assert config.aliases and config.rules and config.experiments and config.routes
     assert config.version == 1
 
