@@ -8,6 +8,8 @@ process's CPU, its CPU per request and the req/s one core of it would serve are 
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -111,3 +113,57 @@ def write_json(path: Path, rows: list[Row], stream_rows: list[StreamRow]) -> Non
           "cpu_s": r.cpu_s} for r in rows]
         + [{**asdict(r.result), "ttfts_ms": None, "totals_ms": None, "scenario": r.scenario, "stream": True,
             "concurrency": r.concurrency, "rps": r.result.rps, "cpu_s": r.cpu_s} for r in stream_rows], indent=2))
+
+
+REGRESSION_PCT = 5.0  # the --baseline verdict: a ratio to the floor that much worse than the baseline's fails
+ToFloor = Callable[[WrkResult, WrkResult, WrkResult], float]  # (row, floor, direct) → the row as a ratio to the floor
+
+
+def _rps_to_floor(r: WrkResult, floor: WrkResult, _direct: WrkResult) -> float:
+    return r.rps / floor.rps if floor.rps else float("nan")
+
+
+def _overhead_to_floor(r: WrkResult, floor: WrkResult, direct: WrkResult) -> float:
+    base = floor.p50_ms - direct.p50_ms
+    return (r.p50_ms - direct.p50_ms) / base if base > MIN_FLOOR_OVERHEAD_MS else float("nan")
+
+
+# what the verdict compares: (figure, concurrency, as a ratio to the floor, whether higher is better)
+VERDICT: tuple[tuple[str, int, ToFloor, bool], ...] = (("req/s", 64, _rps_to_floor, True),
+                                                       ("p50 overhead", 1, _overhead_to_floor, False))
+
+
+def baseline_verdict(rows: list[Row], suffix: str, tolerance_pct: float = REGRESSION_PCT) -> list[str]:
+    """Each scenario that has a twin named `scenario + suffix` (another checkout's, measured in the
+    same rounds): its figures of VERDICT as ratios to the floor, the twin's, the relative change,
+    the same change round by round, and PASS unless it is more than `tolerance_pct` worse. (The
+    floor and direct call are the same for both, so the change is also the row's own vs its
+    twin's; the ratios make the figures comparable across runs and machines.)"""
+    by = {(r.scenario, r.concurrency): r for r in rows}
+    lines = [f"verdict: this checkout vs {suffix} (another checkout's swarm, measured in the same rounds), each "
+             f"as a ratio to the floor; FAIL if more than {tolerance_pct:g} % worse"]
+    for figure, conc, to_floor, higher_is_better in VERDICT:
+        floor, direct = by.get((FLOOR, conc)), by.get((DIRECT, conc))
+        for now in (r for r in rows if r.concurrency == conc and (r.scenario + suffix, conc) in by):
+            base = by[(now.scenario + suffix, conc)]
+            if floor is None or direct is None:
+                lines.append(f"  {now.scenario} c={conc} {figure}: no verdict (the run has no floor or direct row)")
+                continue
+            ours, theirs = (to_floor(r.result, floor.result, direct.result) for r in (now, base))
+            change = (ours / theirs - 1) * 100
+            worse = -change if higher_is_better else change
+            paired = sorted((to_floor(a, f, d) / to_floor(b, f, d) - 1) * 100
+                            for a, b, f, d in zip(now.rounds, base.rounds, floor.rounds, direct.rounds, strict=True))
+            outcome = ("no verdict (a ratio is undefined)" if math.isnan(worse) else
+                       f"FAIL (more than {tolerance_pct:g} % worse)" if worse > tolerance_pct else
+                       f"PASS (more than {tolerance_pct:g} % better)" if worse < -tolerance_pct else
+                       f"PASS (within {tolerance_pct:g} %)")
+            lines.append(f"  {now.scenario} c={conc} {figure} / floor's: {ours:.3f} vs {theirs:.3f}{suffix}, "
+                         f"{change:+.1f} % ({'higher' if higher_is_better else 'lower'} is better)"
+                         + (f"; round by round median {statistics.median(paired):+.1f} %, {paired[0]:+.1f} to "
+                            f"{paired[-1]:+.1f} % over {len(paired)}" if paired else "") + f": {outcome}")
+            ours_cpu, theirs_cpu = cpu_us(now), cpu_us(base)
+            if higher_is_better and ours_cpu and theirs_cpu:  # the gateway process's own cost, less shaken by load
+                lines.append(f"    (not judged) its process's CPU per request at c={conc}: {ours_cpu:.0f} µs vs "
+                             f"{theirs_cpu:.0f} µs{suffix}, {(ours_cpu / theirs_cpu - 1) * 100:+.1f} %")
+    return lines

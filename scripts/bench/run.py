@@ -2,7 +2,9 @@
 bare uvicorn + Starlette + aiohttp pass-through, floor.py), through the Tollway swarm (router,
 ledger, gateway on their own ports) and, where installed, through LiteLLM's proxy, in one run:
 plain requests measured with wrk, streams (time to first token and total time) with a small
-aiohttp client; printed as two markdown tables.
+aiohttp client; printed as two markdown tables. With `--baseline DIR` a second swarm, from another
+checkout of Tollway, runs beside the first in the same rounds ("gateway@base"), and a verdict
+compares the two gateways' ratios to the floor.
 
 The swarm and proxies are pinned to one core, the mock, wrk and the stream client to the other.
 Every process this script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
@@ -29,7 +31,7 @@ import httpx
 import litellm_proxy
 import wrkrun
 from processes import Processes, answers, cpu_seconds, port_free, wait_until
-from report import DIRECT, FLOOR, Row, StreamRow, stream_table, table, write_json
+from report import DIRECT, FLOOR, Row, StreamRow, baseline_verdict, stream_table, table, write_json
 from stream_client import merge, run_stream_client, stream_body
 from wrkrun import run_wrk
 
@@ -41,6 +43,8 @@ BODY = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hel
 PROVIDER = {"name": "bench", "model": MODEL, "context_window": 8192, "input_per_mtok": "1",
             "output_per_mtok": "2"}
 BUDGET_RUN = "bench-budget"
+BASE = "@base"  # the scenarios of the --baseline swarm: "gateway@base", "gateway + budget@base"
+SWARM = ("router", "ledger", "gateway")
 
 
 class SetupFailed(Exception):
@@ -61,6 +65,8 @@ EXAMPLES = """examples:
   scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm --no-floor
   scripts/bench.sh --only-stream --seconds 5         # the streaming rows only (no wrk needed)
   LITELLM_BIN=/path/to/venv scripts/bench.sh
+  git worktree add /tmp/tollway-base <commit>        # then: this gateway against that one, same rounds
+  scripts/bench.sh --baseline /tmp/tollway-base --no-stream --no-litellm --seconds 60 --rounds 6
 
 Stream rows: the mock sends a role chunk at once, then --stream-chunks content chunks
 --stream-delay-ms apart (the first one too), a finish chunk, the usage chunk when asked, [DONE].
@@ -94,12 +100,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--stream-delay-ms", type=float, default=2,
                    help="the mock's delay before each content chunk, in ms (default 2)")
     p.add_argument("--base-port", type=int, default=16100,
-                   help="router +3, gateway +20, ledger +21, mock +90, litellm +40, floor +50 (default 16100)")
+                   help="router +3, gateway +20, ledger +21, mock +90, litellm +40, floor +50; the --baseline "
+                        "swarm's router +4, gateway +22, ledger +23 (default 16100)")
     p.add_argument("--no-gateway", action="store_true", help="measure the direct calls only")
     p.add_argument("--no-floor", action="store_true",
                    help="skip the floor (a bare uvicorn + Starlette + aiohttp pass-through on the swarm's core)")
     p.add_argument("--no-budget", action="store_true", help="skip the budgeted gateway scenario")
     p.add_argument("--no-litellm", action="store_true", help="skip LiteLLM even if installed")
+    p.add_argument("--baseline", type=Path, metavar="DIR",
+                   help="another checkout of Tollway (e.g. `git worktree add DIR <commit>`): its swarm, run with "
+                        "this Python and PYTHONPATH=DIR on the same core, takes turns with this one in every round "
+                        f"as gateway{BASE} (and gateway + budget{BASE}); a verdict compares their ratios to the floor")
     p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
     p.add_argument("--load-cpu", default="1", help="core for the mock, wrk and the stream client (default 1)")
     p.add_argument("--json", type=Path, help="also write the results to this file")
@@ -156,22 +167,28 @@ def swarm_env(root: Path, urls: dict[str, str], **extra: str) -> dict[str, str]:
             **extra}
 
 
-def start_service(procs: Processes, name: str, svc: str, port: int, cpu: str | None, env: dict[str, str]) -> int:
-    """One Tollway service on `port`, as process `name`, up and answering /health; its pid."""
+def start_service(procs: Processes, name: str, svc: str, port: int, cpu: str | None, env: dict[str, str],
+                  repo: Path = REPO) -> int:
+    """One Tollway service (from the checkout `repo`) on `port`, as process `name`, up and answering
+    /health; its pid."""
     proc = procs.start(name, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(port)],
-                       cpu=cpu, env=env, cwd=REPO)
+                       cpu=cpu, env=env, cwd=repo)
     if not wait_until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, proc):
         raise SetupFailed(f"the {name} did not come up on :{port}; last log lines:\n{procs.tail(name)}")
     return proc.pid
 
 
-def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path,
-                **extra_env: str) -> tuple[dict[str, str], int]:
-    """Router, ledger and gateway; their addresses and the gateway's pid."""
+def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path, repo: Path = REPO,
+                label: str = "", **extra_env: str) -> tuple[dict[str, str], int]:
+    """Router, ledger and gateway from the checkout `repo` (another than this one: on PYTHONPATH, as
+    scripts/bench/outcomes.py runs its baseline), processes named `svc + label`; their addresses
+    and the gateway's pid."""
     urls = {svc: f"http://127.0.0.1:{port}" for svc, port in ports.items()}
+    if repo != REPO:
+        extra_env = {"PYTHONPATH": str(repo), **extra_env}
     env = swarm_env(root, urls, **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
                     **extra_env)
-    pids = {svc: start_service(procs, svc, svc, ports[svc], cpu, env) for svc in ("router", "ledger", "gateway")}
+    pids = {svc: start_service(procs, svc + label, svc, ports[svc], cpu, env, repo) for svc in SWARM}
     return urls, pids["gateway"]
 
 
@@ -223,6 +240,36 @@ def check(args: argparse.Namespace, target: Target) -> None:
         _stream_ok(target)
 
 
+def gateway_targets(args: argparse.Namespace, procs: Processes, root: Path, cpu: str | None, ports: dict[str, int],
+                    mock_url: str, repo: Path = REPO, label: str = "") -> list[Target]:
+    """A swarm from `repo` on `ports[svc + label]`: its gateway and, unless --no-budget, its gateway
+    under a budget, as scenarios named "gateway" and "gateway + budget" followed by `label`."""
+    urls, pid = start_swarm(procs, {svc: ports[svc + label] for svc in SWARM}, cpu, root, repo, label)
+    register_and_wait(urls, mock_url)
+    gateway = Target("gateway" + label, urls["gateway"] + "/v1/chat/completions", run="bench", pid=pid)
+    check(args, gateway)
+    if args.no_budget:
+        return [gateway]
+    add_budget(urls)
+    budgeted = Target("gateway + budget" + label, gateway.url, run=BUDGET_RUN, pid=pid)
+    check(args, budgeted)
+    return [gateway, budgeted]
+
+
+def turns(targets: list[Target], round_no: int) -> list[Target]:
+    """The order in which the targets take turns in a round: as listed, but each baseline scenario
+    beside its twin (gateway, gateway@base), the twin first in odd rounds, so that neither always
+    runs in the other's wake (the receipts and lease work a run leaves to its swarm)."""
+    names = {t.scenario for t in targets}
+    order: list[Target] = []
+    for t in targets:
+        if t.scenario.endswith(BASE) and t.scenario.removesuffix(BASE) in names:
+            continue  # it runs beside its twin
+        twin = [b for b in targets if b.scenario == t.scenario + BASE]
+        order += [t, *twin] if round_no % 2 == 0 else [*twin, t]
+    return order
+
+
 def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tuple[str | None, str | None],
                 ports: dict[str, int]) -> list[Target]:
     swarm_cpu, load_cpu = cpus
@@ -237,22 +284,16 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
             targets.append(floor)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"floor: FAILED, its rows are skipped: {exc}")
+    swarms = [] if args.no_gateway else [(REPO, "", root)]
     if args.no_gateway:
         note("gateway: skipped (--no-gateway)")
-    else:
+    elif args.baseline:
+        swarms.append((args.baseline.resolve(), BASE, root / "baseline"))  # its own receipts and state
+    for repo, label, state in swarms:
         try:
-            urls, pid = start_swarm(procs, {k: ports[k] for k in ("router", "ledger", "gateway")}, swarm_cpu, root)
-            register_and_wait(urls, mock_url)
-            gateway = Target("gateway", urls["gateway"] + "/v1/chat/completions", run="bench", pid=pid)
-            check(args, gateway)
-            targets.append(gateway)
-            if not args.no_budget:
-                add_budget(urls)
-                budgeted = Target("gateway + budget", gateway.url, run=BUDGET_RUN, pid=pid)
-                check(args, budgeted)
-                targets.append(budgeted)
+            targets += gateway_targets(args, procs, state, swarm_cpu, ports, mock_url, repo, label)
         except (SetupFailed, httpx.HTTPError) as exc:
-            note(f"gateway: FAILED, its rows are skipped: {exc}")
+            note(f"gateway{label} ({repo}): FAILED, its rows are skipped: {exc}")
     binary = None if args.no_litellm else litellm_proxy.find_litellm()
     if binary is None:
         note("litellm: skipped (" + ("--no-litellm" if args.no_litellm else
@@ -265,7 +306,7 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
             targets.append(proxy)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"litellm: FAILED, its rows are skipped: {exc}")
-    return targets
+    return turns(targets, 0)
 
 
 def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu: str | None,
@@ -277,7 +318,7 @@ def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu
         results: dict[str, list[Any]] = {t.scenario: [] for t in targets}
         cpu: dict[str, float] = {t.scenario: 0.0 for t in targets}
         for round_no in range(rounds):
-            for t in targets:
+            for t in turns(targets, round_no):
                 options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
                 if round_no == 0 and args.warmup > 0:
                     runner(t.url, conns, args.warmup, **options)
@@ -292,6 +333,7 @@ def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | Non
     rows: list[Row] = []
     for conns, results, cpu in _runs(args, args.concurrency, targets, load_cpu, run_wrk,
                                      rounds=max(1, args.rounds)):
+        note(f"  c={conns}: measured; load average {load_average()}")
         for t in targets:
             result = wrkrun.merge(results[t.scenario])
             note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
@@ -319,21 +361,21 @@ def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: s
     return rows
 
 
-def budget_summary(ports: dict[str, int]) -> str:
+def budget_summary(ports: dict[str, int], label: str = "") -> str:
     """Proof that the budgeted rows reserved against a budget: spend at the ledger, lease grows."""
     time.sleep(1.0)  # the last receipts ship
     try:
-        status = httpx.get(f"http://127.0.0.1:{ports['ledger']}/budget/{BUDGET_RUN}", timeout=5).json()
-        health = httpx.get(f"http://127.0.0.1:{ports['gateway']}/health", timeout=5).json()
+        status = httpx.get(f"http://127.0.0.1:{ports['ledger' + label]}/budget/{BUDGET_RUN}", timeout=5).json()
+        health = httpx.get(f"http://127.0.0.1:{ports['gateway' + label]}/health", timeout=5).json()
     except (httpx.HTTPError, ValueError) as exc:
-        return f"budget: could not read the ledger or gateway: {exc}"
+        return f"budget{label}: could not read the ledger or gateway: {exc}"
     budgets = health.get("budgets", {})
     lag = health.get("event_loop_lag", {})
     upstream = health.get("upstream", {})
     full = health.get("gc_pauses", {}).get("gen2", {})
-    return (f"budget {BUDGET_RUN}: spent ${status.get('spent_usd')} held ${status.get('held_usd')} "
+    return (f"budget {BUDGET_RUN}{label}: spent ${status.get('spent_usd')} held ${status.get('held_usd')} "
             f"of ${status.get('budget_usd')}; {budgets.get('lease_grows')} lease grows at the ledger\n"
-            f"gateway: event loop late by at worst {lag.get('worst_since_start_ms')} ms during the run; "
+            f"gateway{label}: event loop late by at worst {lag.get('worst_since_start_ms')} ms during the run; "
             f"{full.get('collections')} full garbage collections, the longest {full.get('longest_ms')} ms; "
             f"{upstream.get('connections_opened')} connections opened to the mock")
 
@@ -350,6 +392,11 @@ def versions() -> str:
             f"{first_line(['wrk', '--version']).split(' Copyright')[0]}, {os.cpu_count()} cores")
 
 
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes (other work on it skews the figures)."""
+    return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def interrupt(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -364,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     cpus = (args.swarm_cpu, args.load_cpu) if pinned else (None, None)
     b = args.base_port
     ports = {"router": b + 3, "gateway": b + 20, "ledger": b + 21, "mock": b + 90, "litellm": b + 40, "floor": b + 50}
+    if args.baseline:
+        if not (args.baseline / "services" / "cli" / "main.py").is_file():
+            note(f"bench: --baseline {args.baseline} is no checkout of Tollway (no services/cli/main.py)")
+            return 2
+        ports |= {"router" + BASE: b + 4, "gateway" + BASE: b + 22, "ledger" + BASE: b + 23}
     busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
     if busy:
         note(f"bench: ports already in use: {', '.join(busy)} (stop what holds them or pass --base-port)")
@@ -378,10 +430,13 @@ def main(argv: list[str] | None = None) -> int:
                 else "NOT pinned (taskset missing or one core)"))
         targets = targets_for(args, procs, root, cpus, ports)
         note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
+        loads = [load_average()]
         rows = [] if args.only_stream else measure(args, targets, cpus[1])
         stream_rows = [] if args.no_stream else measure_streams(args, targets, cpus[1])
-        if any(t.run == BUDGET_RUN for t in targets):
-            note(budget_summary(ports))
+        loads.append(load_average())
+        for label in ("", BASE):
+            if any(t.scenario == "gateway + budget" + label for t in targets):
+                note(budget_summary(ports, label))
     except SetupFailed as exc:
         note(f"bench: {exc}")
         return 1
@@ -396,13 +451,16 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
           f"{versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
-                                "unpinned") + "\n")
+                                "unpinned") + f"; load average (1 / 5 / 15 min) {loads[0]} at the start, "
+          f"{loads[1]} at the end" + (f"; @base = {args.baseline.resolve()}" if args.baseline else "") + "\n")
     if rows:
         print(table(rows))
         print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio; "
               "vs floor = the row's req/s, or overhead, over the floor's (a bare uvicorn + Starlette + aiohttp "
               "pass-through on the same core, same run); CPU = the serving process's, per request, and the "
               "req/s one core of it would serve.")
+    if args.baseline and rows:
+        print("\n" + "\n".join(baseline_verdict(rows, BASE)))
     if stream_rows:
         print(("\n" if rows else "") + stream_table(stream_rows))
         print(f"\nStreams: {args.stream_chunks} content chunks {args.stream_delay_ms:g} ms apart; TTFT = time to the "
