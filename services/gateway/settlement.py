@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -29,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from services.common.errors import BudgetExceeded, ReceiptNotWritten, TollwayError, UpstreamUnreadable
-from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.estimate import typical_input_tokens
 from services.gateway.adapters.base import Usage
@@ -121,7 +118,7 @@ class Settlement:
             log.error("receipt_not_written", request_id=admitted.call.request_id, error=str(exc))
             raise ReceiptNotWritten(f"the receipt could not be written ({exc.strerror or exc}); "
                                     "the answer is withheld because it cannot be metered") from None
-        cost = to_micros(receipt["cost_usd"])
+        cost = receipt["cost_micros"]
         self._release(lambda _reservation: cost)
         pipeline.after_receipt(admitted, provider, receipt, tokens.input_tokens + tokens.output_tokens)
         return receipt
@@ -175,24 +172,35 @@ class Settlement:
                     if self.receipt is None or self.receipt["status"] != "success":
                         answer.response.close()  # cut short: the upstream request is cancelled
                 self.answer = None
+            if self.receipt is not None:
+                # settled and closed: nothing here reads the request again. Letting go of it breaks
+                # the admitted <-> settlement cycle, so reference counting frees the request's
+                # objects at once; left to the cyclic collector, they outlived collections and
+                # made each one walk them (twice the gateway's GC time per request)
+                self.admitted = None  # type: ignore[assignment]
 
-    @contextmanager
-    def owned(self) -> Iterator[Settlement]:
-        """The request's scope in its handler: any exception settles it and closes the upstream
-        response (an unexpected one after a paid answer reaches the client as a 502); a normal
-        exit closes it too, unless a stream took it over (`handed_off`)."""
-        try:
-            yield self
-        except BaseException as exc:
-            paid = self.paid
-            self.close(exc)
-            if paid and not isinstance(exc, (TollwayError, asyncio.CancelledError, GeneratorExit)):
-                assert self.receipt is not None
-                raise UpstreamUnreadable(f"the answer of provider {self.receipt['provider']} could not be read "
-                                         f"({type(exc).__name__}); charged at the gateway's estimate") from exc
-            raise
-        if not self.handed_off:
-            self.close()
+    def owned(self) -> Settlement:
+        """The request's scope in its handler (`with settlement.owned():`): any exception settles
+        it and closes the upstream response (an unexpected one after a paid answer reaches the
+        client as a 502); a normal exit closes it too, unless a stream took it over (`handed_off`).
+        The settlement is its own context manager: no generator-based one on every request."""
+        return self
+
+    def __enter__(self) -> Settlement:
+        return self
+
+    def __exit__(self, _type: type[BaseException] | None, exc: BaseException | None, _tb: Any) -> None:
+        if exc is None:
+            if not self.handed_off:
+                self.close()
+            return
+        paid = self.paid
+        self.close(exc)
+        if paid and not isinstance(exc, (TollwayError, asyncio.CancelledError, GeneratorExit)):
+            assert self.receipt is not None
+            raise UpstreamUnreadable(f"the answer of provider {self.receipt['provider']} could not be read "
+                                     f"({type(exc).__name__}); charged at the gateway's estimate") from exc
+        # None: the exception goes on as it was
 
 
 def zero_cost(provider: Provider, receipt: Receipt, output_tokens: int) -> bool:

@@ -161,9 +161,9 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "input_cost_usd": in_cost,
         "output_cost_usd": out_cost,
         "cost_usd": total,
-        "input_cost_micros": to_micros(in_cost),
-        "output_cost_micros": to_micros(out_cost),
-        "cost_micros": to_micros(total),
+        "input_cost_micros": (in_micros := to_micros(in_cost)),
+        "output_cost_micros": (out_micros := to_micros(out_cost)),
+        "cost_micros": in_micros + out_micros,  # total is in_cost + out_cost: no third conversion
         "prices": prices(provider),
         "latency_ms": round(latency_ms, 3),
         "status": status,
