@@ -6,6 +6,8 @@
 #   scripts/bench.sh --seconds 5 --concurrency 1,64 --no-litellm
 #   scripts/bench.sh --only-stream       # streaming rows only: time to first token and total, c=1,16
 #   LITELLM_BIN=/path/to/venv scripts/bench.sh
+#   scripts/bench.sh --baseline /tmp/tollway-base   # and a swarm from another checkout (`git worktree add
+#                                                   # /tmp/tollway-base <commit>`), same rounds, with a verdict
 # Needs wrk (not with --only-stream), node and taskset; runs with $PYTHON, or the first
 # python3/python that has httpx.
 set -euo pipefail
