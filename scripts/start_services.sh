@@ -19,16 +19,8 @@ PIDS="$ARTIFACTS/run"
 mkdir -p "$LOGS" "$PIDS"
 
 if command -v tollway >/dev/null 2>&1; then TOLLWAY=(tollway); else TOLLWAY=(python3 -m services.cli.main); fi
-PORTS=(python3 scripts/swarm_ports.py)
-
-port_of() {
-  case "$1" in
-    router) echo "${TOLLWAY_ROUTER_PORT:-6103}" ;;
-    ledger) echo "${TOLLWAY_LEDGER_PORT:-6121}" ;;
-    simulator) echo "${TOLLWAY_SIMULATOR_PORT:-8100}" ;;
-    gateway) echo "${TOLLWAY_GATEWAY_PORT:-6120}" ;;
-  esac
-}
+# shellcheck source=scripts/swarm_ports.sh
+. scripts/swarm_ports.sh  # PORTS, port_of
 # the gateway finds the router and the ledger on the ports they are started on
 export TOLLWAY_ROUTER_URL="${TOLLWAY_ROUTER_URL:-http://127.0.0.1:$(port_of router)}"
 export TOLLWAY_LEDGER_URL="${TOLLWAY_LEDGER_URL:-http://127.0.0.1:$(port_of ledger)}"

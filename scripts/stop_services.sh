@@ -8,16 +8,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PIDS="${TOLLWAY_ARTIFACTS_DIR:-artifacts}/run"
-PORTS=(python3 scripts/swarm_ports.py)
-
-port_of() {
-  case "$1" in
-    router) echo "${TOLLWAY_ROUTER_PORT:-6103}" ;;
-    ledger) echo "${TOLLWAY_LEDGER_PORT:-6121}" ;;
-    simulator) echo "${TOLLWAY_SIMULATOR_PORT:-8100}" ;;
-    gateway) echo "${TOLLWAY_GATEWAY_PORT:-6120}" ;;
-  esac
-}
+# shellcheck source=scripts/swarm_ports.sh
+. scripts/swarm_ports.sh  # PORTS, port_of
 
 stop_pid() {  # stop_pid PID WHAT [SECONDS]
   local pid=$1 what=$2 tries=$((${3:-10} * 5))
