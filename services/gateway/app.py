@@ -32,6 +32,7 @@ from services.gateway.auth.directory import KeyDirectory
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.caching import make_gateway_cache
+from services.gateway.failover import Addresses
 from services.gateway.forwarding.http1.httpx_transport import Http1Transport
 from services.gateway.forwarding.upstream import make_upstream
 from services.gateway.limits.backend import make_limiter
@@ -58,29 +59,31 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     state_dir = settings.service_dir("gateway")
     state_dir.mkdir(parents=True, exist_ok=True)
 
-    def follow(name: str, url: str, parse: Callable[[dict[str, Any]], T], empty: T) -> SnapshotFollower[T]:
+    # every address of each (TOLLWAY_ROUTER_URL / TOLLWAY_LEDGER_URL, comma-separated), shared by
+    # every channel to it: one that fails is skipped by all for its back-off (failover.py)
+    router = Addresses.of("router", settings.router_url)
+    ledger = Addresses.of("ledger", settings.ledger_url)
+
+    def follow(name: str, addresses: Addresses, path: str, parse: Callable[[dict[str, Any]], T],
+               empty: T) -> SnapshotFollower[T]:
         """A long-polled snapshot of another service, cached on disk for a restart while it is down."""
-        return SnapshotFollower(name, url, parse, empty, cache_file=state_dir / f"{name}.json",
+        return SnapshotFollower(name, addresses, path, parse, empty, cache_file=state_dir / f"{name}.json",
                                 wait_s=settings.snapshot_wait_s)
 
-    registry = follow("registry", settings.router_url.rstrip("/") + "/registry/snapshot",
-                      RegistryView.from_snapshot, RegistryView())
-    budgets = follow("budgets", settings.ledger_url.rstrip("/") + "/budgets/snapshot", budgeted, budgeted({}))
-    keys = follow("keys", settings.ledger_url.rstrip("/") + "/keys/snapshot", KeyDirectory.from_snapshot,
-                  KeyDirectory())
+    registry = follow("registry", router, "/registry/snapshot", RegistryView.from_snapshot, RegistryView())
+    budgets = follow("budgets", ledger, "/budgets/snapshot", budgeted, budgeted({}))
+    keys = follow("keys", ledger, "/keys/snapshot", KeyDirectory.from_snapshot, KeyDirectory())
     followers: list[SnapshotFollower[Any]] = [registry, budgets, keys]
     shipper = ReceiptShipper(
         settings.costs_dir,
         state_dir / "shipped.json",
-        settings.ledger_url,
+        ledger,
         batch_size=settings.ship_batch_size,
         interval_s=settings.ship_interval_s,
         rejected_file=state_dir / "rejected.jsonl",
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
-    ledger_budgets = LedgerBudgetClient(
-        settings.ledger_url, settings.ledger_timeout_s, headers=service_headers(settings)
-    )
+    ledger_budgets = LedgerBudgetClient(ledger, settings.ledger_timeout_s, headers=service_headers(settings))
     leases = LeaseBook(
         ledger_budgets, ttl_s=settings.lease_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
     )
@@ -133,13 +136,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def dependencies() -> dict[str, Any]:
         """The router and the ledger, each reachable only while every channel to it works (the
         snapshot long-polls notice at once; outcome reports and receipt shipping when they send)."""
-        router = {"url": settings.router_url, "reachable": registry.connected and pipeline.routing.reporter.connected,
-                  "registry_snapshot": registry.connected, "outcome_reports": pipeline.routing.reporter.connected}
-        ledger = {"url": settings.ledger_url,
-                  "reachable": budgets.connected and keys.connected and shipper.connected,
-                  "budgets_snapshot": budgets.connected, "keys_snapshot": keys.connected,
-                  "receipt_shipping": shipper.connected}
-        return {"router": router, "ledger": ledger}
+        router_dep = {"url": router.current, "urls": router.urls,
+                      "reachable": registry.connected and pipeline.routing.reporter.connected,
+                      "registry_snapshot": registry.connected, "outcome_reports": pipeline.routing.reporter.connected}
+        ledger_dep = {"url": ledger.current, "urls": ledger.urls,
+                      "reachable": budgets.connected and keys.connected and shipper.connected,
+                      "budgets_snapshot": budgets.connected, "keys_snapshot": keys.connected,
+                      "receipt_shipping": shipper.connected}
+        return {"router": router_dep, "ledger": ledger_dep}
 
     def health() -> dict[str, Any]:
         deps = dependencies()

@@ -122,7 +122,8 @@ class Pipeline:
         self.forwarder = Forwarder(upstream, settings, Breakers(BreakerConfig.from_settings(settings)))
         self.zero_cost_successes = 0  # successful answers at a priced provider whose receipt cost $0
         self.open_settlements = 0  # admitted requests without their receipt yet (/health: back to 0 when idle)
-        self.routing = GatewayRouting(settings)  # selection context, in-flight counts, outcome reports
+        # selection context, in-flight counts, outcome reports (to the router the registry follows)
+        self.routing = GatewayRouting(settings, registry.addresses)
 
     # -- admission: decide and reserve ---------------------------------------------------------
     def decide(self, call: Call, identity: Identity | None = None) -> Decision:

@@ -25,6 +25,7 @@ from services.common.selection.smart import VIRTUAL_MODELS
 from services.common.settings import Settings
 from services.gateway.auth.identify import Identity
 from services.gateway.call import Call
+from services.gateway.failover import Addresses
 from services.gateway.outcomes.reporter import OutcomeReporter
 from services.gateway.registry_view import RegistryView
 
@@ -90,12 +91,12 @@ def unserved(view: RegistryView, model: str) -> None:
 
 
 class GatewayRouting:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, router: Addresses | None = None) -> None:
         self.settings = settings
         self.turns = Turns()
         self.rng = random.Random()
         self.in_flight = InFlight()
-        self.reporter = OutcomeReporter(settings.router_url, interval_s=settings.outcome_report_interval_s,
+        self.reporter = OutcomeReporter(router or settings.router_url, interval_s=settings.outcome_report_interval_s,
                                         batch_size=settings.outcome_batch_size)
         self._view: RegistryView | None = None
         self._catalogs: dict[str | None, Catalog] = {}

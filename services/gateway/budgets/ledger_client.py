@@ -4,7 +4,9 @@ A ledger that cannot be reached is `DependencyUnavailable` (503 for a client tha
 lease to grow, with `Retry-After: 2`): a budget is a hard cap, so it fails closed. A refused grant
 is `BudgetExceeded`. While the ledger is unreachable the log says so once, then at most every 5 s
 with the count of failures not logged meanwhile, and once more when it answers again
-(`UnreachableLog`): not one line per request.
+(`UnreachableLog`): not one line per request. With several ledger addresses a call that cannot
+reach one (or that one answers 5xx: its database is away) is made on the next at once; the ledgers
+share one database, so any of them grows, renews or takes back any lease.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import structlog
 from services.common import jsonio
 from services.common.errors import BudgetExceeded, DependencyUnavailable, Forbidden, InvalidRequest
 from services.common.money import from_micros, to_micros
+from services.gateway.failover import Addresses, first_answer
 from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError, target_of
 
 log = structlog.get_logger("tollway.gateway.budgets")
@@ -74,9 +77,17 @@ class Grant:
     micros: int  # granted (or returned)
 
 
+class LedgerRefused(Exception):
+    """A ledger answered 5xx: it cannot serve the call now; another ledger may."""
+
+    def __init__(self, status: int, raw: bytes) -> None:
+        super().__init__(f"HTTP {status} {_error_message(raw)}")
+        self.status, self.raw = status, raw
+
+
 class LedgerBudgetClient:
-    def __init__(self, ledger_url: str, timeout_s: float, *, headers: dict[str, str] | None = None) -> None:
-        self.base = ledger_url.rstrip("/")
+    def __init__(self, ledger: Addresses | str, timeout_s: float, *, headers: dict[str, str] | None = None) -> None:
+        self.ledger = Addresses.of("ledger", ledger)
         self.headers = {"content-type": "application/json", **(headers or {})}
         self.timeout_s = timeout_s
         self.pool = ConnectionPool()  # the gateway's own HTTP/1.1 client, as for providers
@@ -105,18 +116,27 @@ class LedgerBudgetClient:
         return Grant(True, to_micros(Decimal(data.get("returned_usd", 0))))
 
     async def _post(self, path: str, body: dict[str, object], budget: str, request_id: str) -> dict:
-        try:
+        payload = jsonio.dumps(body)
+        headers = {**self.headers, "x-request-id": request_id}
+
+        async def post(base: str) -> tuple[int, bytes]:
             async with asyncio.timeout(self.timeout_s):
-                resp = await self.pool.request("POST", target_of(self.base + path),
-                                               {**self.headers, "x-request-id": request_id}, jsonio.dumps(body),
-                                               self.timeout_s)
+                resp = await self.pool.request("POST", target_of(base + path), headers, payload, self.timeout_s)
                 raw = await resp.read()
-            status = resp.status
+            if resp.status >= 500:
+                raise LedgerRefused(resp.status, raw)
+            return resp.status, raw
+
+        try:
+            status, raw = await first_answer(self.ledger, post, (UpstreamHTTPError, TimeoutError, LedgerRefused))
         except (UpstreamHTTPError, TimeoutError) as exc:
             self.unreachable.failed(budget=budget, path=path, error=repr(exc))
             raise unavailable(
                 f"{budget.replace(':', ' ', 1)} has a budget and the ledger cannot be reached to reserve it; "
                 "refusing rather than risk overspending") from None
+        except LedgerRefused as exc:
+            self.unreachable.reached()
+            raise unavailable(f"ledger refused {path}: {exc}") from None
         self.unreachable.reached()
         if status == 402:
             message = _error_message(raw) or f"budget of {budget} exhausted"

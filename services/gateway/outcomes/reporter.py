@@ -3,7 +3,8 @@ in batches, off the hot path: `observe(receipt)` only appends to a bounded buffe
 task ships it every `interval_s`. One outcome per attempt: its latency to the upstream's answer,
 and whether the provider failed (timeout, connection, 408, 429, 5xx, a stream cut short); a
 caller's own 4xx and attempts that never reached the upstream are not the provider's doing and
-are not reported. When the router is away the buffer keeps the newest `capacity` outcomes.
+are not reported. When the router is away the buffer keeps the newest `capacity` outcomes. With
+several router addresses a batch goes to the first that takes it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import structlog
 
 from services.common import jsonio
 from services.common.tasks import cancel_and_wait
+from services.gateway.failover import Addresses, first_answer
 
 log = structlog.get_logger("tollway.gateway.outcomes")
 
@@ -44,8 +46,9 @@ def outcomes_of(receipt: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class OutcomeReporter:
-    def __init__(self, router_url: str, *, interval_s: float, batch_size: int, capacity: int = 100_000) -> None:
-        self.url = router_url.rstrip("/") + "/outcomes"
+    def __init__(self, router: Addresses | str, *, interval_s: float, batch_size: int,
+                 capacity: int = 100_000) -> None:
+        self.router = Addresses.of("router", router)
         self.interval_s = interval_s
         self.batch_size = batch_size
         self.buffer: deque[dict[str, Any]] = deque(maxlen=capacity)
@@ -70,8 +73,8 @@ class OutcomeReporter:
             batch = [self.buffer.popleft() for _ in range(min(self.batch_size, due, len(self.buffer)))]
             due -= len(batch)
             try:
-                resp = await client.post(self.url, content=jsonio.dumps({"outcomes": batch}),
-                                         headers={"content-type": "application/json"})
+                resp = await first_answer(self.router, lambda base, body=jsonio.dumps({"outcomes": batch}):
+                                          self._post(client, base, body))
                 if resp.status_code == 400:  # the router will never take it: drop, never block the rest
                     log.error("outcomes_rejected", body=resp.text[:300])
                     continue
@@ -83,6 +86,13 @@ class OutcomeReporter:
                 self.buffer.extendleft(reversed(keep))
                 raise
             self.sent += len(batch)
+
+    @staticmethod
+    async def _post(client: httpx.AsyncClient, base: str, body: bytes) -> httpx.Response:
+        resp = await client.post(base + "/outcomes", content=body, headers={"content-type": "application/json"})
+        if resp.status_code >= 500:
+            resp.raise_for_status()
+        return resp
 
     async def _run(self, client: httpx.AsyncClient) -> None:
         backoff = self.interval_s

@@ -3,7 +3,8 @@
 The files are the outbox: a cursor (byte offset per file, in `artifacts/gateway/shipped.json`)
 records what the ledger has acknowledged. After a crash the shipper resumes from the cursor, so
 nothing is lost; the ledger is idempotent on request_id, so a batch re-sent after a crash between
-ack and cursor update is counted once.
+ack and cursor update is counted once. With several ledger addresses a batch goes to the first
+that takes it (any ledger on the shared database books it; one reached twice counts it once).
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ import structlog
 
 from services.common import jsonio
 from services.common.tasks import cancel_and_wait
+from services.gateway.failover import Addresses, first_answer
 
 log = structlog.get_logger("tollway.gateway.shipper")
 
 
 class ReceiptShipper:
-    def __init__(self, costs_dir: Path, state_file: Path, ledger_url: str, *, batch_size: int,
+    def __init__(self, costs_dir: Path, state_file: Path, ledger: Addresses | str, *, batch_size: int,
                  interval_s: float, rejected_file: Path) -> None:
         self.costs_dir = costs_dir
         self.state_file = state_file
-        self.url = ledger_url.rstrip("/") + "/receipts"
+        self.ledger = Addresses.of("ledger", ledger)
         self.batch_size = batch_size
         self.interval_s = interval_s
         self.rejected_file = rejected_file
@@ -104,8 +106,15 @@ class ReceiptShipper:
                     self.offsets[name] = end
                     self._save_state()
                 return (self.costs_dir / name).stat().st_size <= self.offsets.get(name, 0)
-            resp = await client.post(self.url, content=b'{"receipts":[' + b",".join(receipts) + b"]}",
-                                     headers={"content-type": "application/json"})
+            body = b'{"receipts":[' + b",".join(receipts) + b"]}"
+
+            async def post(base: str, body: bytes = body) -> httpx.Response:
+                resp = await client.post(base + "/receipts", content=body, headers={"content-type": "application/json"})
+                if resp.status_code >= 500:  # that ledger cannot book it now (its database is away): the next may
+                    resp.raise_for_status()
+                return resp
+
+            resp = await first_answer(self.ledger, post)
             if resp.status_code == 400:
                 # a receipt the ledger will never take: set it aside, never block the rest
                 log.error("receipts_rejected", file=name, body=resp.text[:500])

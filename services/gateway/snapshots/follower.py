@@ -1,7 +1,9 @@
 """Keeps a local copy of a remote snapshot fresh by long-polling `GET <url>?after=<v>&wait=<s>`.
 
-Used for the router's registry and the ledger's budgeted runs. The last good snapshot is kept
-on disk so a restart while the remote is down still knows what it knew.
+Used for the router's registry and the ledger's budgets and keys. With several addresses of the
+service (replicas) the poll moves to the next one as soon as one fails, and waits `retry_s` only
+when none answers. The last good snapshot is kept on disk so a restart while the remote is down
+still knows what it knew.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import structlog
 
 from services.common import jsonio
 from services.common.tasks import cancel_and_wait
+from services.gateway.failover import Addresses, first_answer
 
 T = TypeVar("T")
 log = structlog.get_logger("tollway.gateway.snapshot")
 
 
 class SnapshotFollower(Generic[T]):
-    def __init__(self, name: str, url: str, parse: Callable[[dict[str, Any]], T], empty: T, *,
-                 cache_file: Path, wait_s: float, retry_s: float = 1.0) -> None:
+    def __init__(self, name: str, addresses: Addresses | str, path: str, parse: Callable[[dict[str, Any]], T],
+                 empty: T, *, cache_file: Path, wait_s: float, retry_s: float = 1.0) -> None:
         self.name = name
-        self.url = url
+        self.addresses = Addresses.of(name, addresses)
+        self.path = path
         self.parse = parse
         self.value: T = empty
         self.version = -1
@@ -66,13 +70,24 @@ class SnapshotFollower(Generic[T]):
             if self.on_change is not None:
                 self.on_change(old, self.value)
 
+    @property
+    def url(self) -> str:
+        """The snapshot's URL on the address followed now."""
+        return self.addresses.current + self.path
+
     async def refresh(self, client: httpx.AsyncClient, wait: float = 0.0) -> None:
-        params: dict[str, Any] = {"wait": wait}
-        if self.version >= 0 and wait > 0:
-            params["after"] = self.version
-        resp = await client.get(self.url, params=params, timeout=wait + 10.0)
-        resp.raise_for_status()
-        self._apply(resp.content)
+        """One poll, on the first address that answers (a long wait only on the one that answered last)."""
+
+        async def poll(base: str) -> bytes:
+            held = wait if base == self.addresses.current else 0.0
+            params: dict[str, Any] = {"wait": held}
+            if self.version >= 0 and held > 0:
+                params["after"] = self.version
+            resp = await client.get(base + self.path, params=params, timeout=held + 10.0)
+            resp.raise_for_status()
+            return resp.content
+
+        self._apply(await first_answer(self.addresses, poll))
         self.connected = True
         self._first.set()
 
@@ -84,7 +99,7 @@ class SnapshotFollower(Generic[T]):
                 raise
             except Exception as exc:
                 if self.connected:
-                    log.warning("snapshot_unreachable", snapshot=self.name, url=self.url, error=repr(exc))
+                    log.warning("snapshot_unreachable", snapshot=self.name, urls=self.addresses.urls, error=repr(exc))
                 self.connected = False
                 await asyncio.sleep(self.retry_s)
 
