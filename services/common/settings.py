@@ -113,6 +113,8 @@ class Settings(BaseSettings):
 
     # ledger
     hold_ttl_s: float = 600.0  # a hold or lease never settled or renewed (gateway died) expires after this
+    events_ring: int = 4096  # GET /events: the newest events kept for Last-Event-ID resume
+    events_heartbeat_s: float = 15.0  # GET /events: a heartbeat comment after this long with nothing sent
 
     # router: routing strategies
     routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start

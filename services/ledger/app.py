@@ -15,9 +15,10 @@ from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
-from services.ledger.api import budgets, experiments, holds, keys, leases, limits, metrics, receipts, snapshot
+from services.ledger.api import budgets, events, experiments, holds, keys, leases, limits, metrics, receipts, snapshot
 from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
+from services.ledger.events.bus import EventBus
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = LedgerContext(settings=settings, store=store or make_store(settings),
-                        clock=clock or SystemClock())
+                        clock=clock or SystemClock(), events=EventBus(settings.events_ring))
     url = settings.database_url
     # replicas on one PostgreSQL: another ledger's budget or key change wakes this one's long-polls
     replicas = ChangeListener(url, "tollway_ledger", lambda: replica_changed(ctx), service="ledger") \
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
                     admin_rule=management)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments):
+    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments, events):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

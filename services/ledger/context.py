@@ -1,4 +1,4 @@
-"""What every ledger route needs: settings, store, clock and the budget snapshot signal."""
+"""What every ledger route needs: settings, store, clock, the snapshot signals and the event bus."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from services.common.clock import Clock
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
+from services.ledger.events.bus import EventBus
 from services.ledger.store.base import LedgerStore
 from services.ledger.times import to_us
 
@@ -20,6 +21,7 @@ class LedgerContext:
     clock: Clock
     signal: VersionSignal = field(default_factory=VersionSignal)  # budgets snapshot
     keys_signal: VersionSignal = field(default_factory=VersionSignal)  # keys snapshot
+    events: EventBus = field(default_factory=EventBus)  # GET /events (services/ledger/events/bus.py)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

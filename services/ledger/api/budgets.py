@@ -21,6 +21,7 @@ from services.ledger.budgets.alerts import announce
 from services.ledger.budgets.model import RUN, SCOPES, BudgetKey, BudgetState
 from services.ledger.budgets.status import status_body
 from services.ledger.context import LedgerContext, ledger
+from services.ledger.events.kinds import publish_budget_change
 
 router = APIRouter(tags=["budgets"])
 
@@ -49,6 +50,7 @@ async def post_budget(request: Request) -> JSONResponse:
     change = await ctx.store.set_budget(key, micros_of(data["budget_usd"], "budget_usd"), ctx.now_us())
     ctx.signal.bump(to=change.version)
     announce(change.events)
+    await publish_budget_change(ctx.events, ctx.store, change.events)
     return JSONResponse(status_body(change.state), status_code=201 if change.created else 200)
 
 

@@ -17,6 +17,7 @@ from services.ledger.budgets.holds import HoldOutcome, refusal
 from services.ledger.budgets.model import BudgetKey
 from services.ledger.budgets.status import status_body
 from services.ledger.context import ledger
+from services.ledger.events.kinds import publish_ingest
 from services.ledger.receipts.parse import parse_receipt
 from services.ledger.times import US_PER_S, iso
 
@@ -60,6 +61,7 @@ async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     receipt = parse_receipt(await read_json(request, "routing_receipt", exact=True), now_us=now_us)
     result = await ctx.store.settle(hold_id, receipt, now_us)
     announce(result.ingest.events)
+    publish_ingest(ctx.events, result.ingest.new, result.ingest.events)
     if result.state is None:
         return JSONResponse({"budgeted": False})
     return JSONResponse(status_body(result.state))

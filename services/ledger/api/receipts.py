@@ -16,6 +16,7 @@ from services.common.money import from_micros
 from services.ledger.access import reader
 from services.ledger.budgets.alerts import announce
 from services.ledger.context import ledger
+from services.ledger.events.kinds import publish_ingest
 from services.ledger.receipts.parse import parse_batch
 
 router = APIRouter(tags=["receipts"])
@@ -30,6 +31,7 @@ async def post_receipts(request: Request) -> JSONResponse:
     batch = parse_batch(body["receipts"], now_us)  # the whole batch is checked before anything is written
     result = await ctx.store.ingest(batch, now_us)
     announce(result.events)
+    publish_ingest(ctx.events, result.new, result.events)
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
 
 

@@ -23,6 +23,7 @@ class IngestResult:
     accepted: int
     duplicates: int
     events: list[ThresholdEvent] = field(default_factory=list)  # raised by this ingest
+    new: Sequence[Receipt] = ()  # the receipts accepted (not duplicates), in batch order
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestRes
         for key, (before, costs) in (await budgets.add_spend(conn, grouped)).items():
             if (key.scope, key.scope_id) in budgeted:
                 events += await budgets.record_crossings(conn, key, before, costs, now_us)
-    return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events)
+    return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
 
 
 async def settle(conn: Conn, hold_id: str, receipt: Receipt, now_us: int) -> SettleResult:

@@ -23,7 +23,7 @@ def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> I
     events: list[ThresholdEvent] = []
     for key, (before, costs) in spend.add(conn, new).items():
         events += budgets.record_crossings(conn, key, before, costs, now_us)
-    return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events)
+    return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
 
 
 def settle(conn: sqlite3.Connection, hold_id: str, receipt: Receipt, now_us: int) -> SettleResult:
