@@ -4,10 +4,11 @@ Unreachable, the tests that need it fail: they are never skipped."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import asyncpg
 import pytest
@@ -33,6 +34,25 @@ async def pg_schema(url: str = PG_URL) -> AsyncIterator[str]:
     finally:
         await admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         await admin.close()
+
+
+@contextmanager
+def pg_schema_sync(url: str = PG_URL) -> Iterator[str]:
+    """`pg_schema` for sync tests (the e2e swarms): a fresh schema's URL, dropped on the way out."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f"CREATE SCHEMA {schema}"))
+    try:
+        yield with_schema(url, schema)
+    finally:
+        asyncio.run(run(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
 def parametrize_backend(metafunc: pytest.Metafunc) -> None:

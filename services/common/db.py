@@ -1,16 +1,33 @@
 """Database URLs: which backend a `TOLLWAY_DATABASE_URL` names, and the URL fit to show (its
-password masked) in a log line or an error. A URL with a password is never shown otherwise."""
+password masked) in a log line or an error. A URL with a password is never shown otherwise.
+And the database lost while a service runs: `database_lost` turns the driver's connection errors
+into one 503 (`DatabaseLost`) naming the masked URL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import structlog
+
+from services.common.errors import DependencyUnavailable
+
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+RETRY_AFTER_S = 2
+log = structlog.get_logger("tollway.db")
 
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or used at start; the message names the masked URL."""
+
+
+class DatabaseLost(DependencyUnavailable):
+    """The database went away while the service runs: the call was not done (or not confirmed:
+    a commit whose answer was lost); try again shortly."""
+
+    type = "database_unavailable"
 
 
 def scheme(url: str) -> str:
@@ -58,3 +75,26 @@ async def open_pool(url: str, service: str, *, min_size: int = 1, max_size: int 
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
         raise DatabaseUnavailable(f"the {service} cannot reach PostgreSQL at {mask_url(url)}:"
                                   f" {type(exc).__name__}: {scrub(str(exc), url)}") from None
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    """What asyncpg raises when the server cannot be reached or the connection dies: refused or
+    reset sockets, timeouts, class 08 (connection exception), class 57 (the server shutting down,
+    crashed, not accepting connections yet), a connection closed under a query."""
+    import asyncpg
+
+    return (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+            asyncpg.exceptions.OperatorInterventionError)
+
+
+@contextmanager
+def database_lost(url: str, service: str) -> Iterator[None]:
+    """Inside: a lost connection to `url` is a `DatabaseLost` (503, Retry-After) naming the URL with
+    its password masked; every other error passes unchanged."""
+    try:
+        yield
+    except _connection_errors() as exc:
+        detail = scrub(f"{type(exc).__name__}: {exc}", url)
+        log.warning("database_unavailable", service=service, url=mask_url(url), error=detail)
+        raise DatabaseLost(f"the {service} cannot reach its database ({mask_url(url)}) now; try again shortly"
+                           f" ({detail})", headers={"retry-after": str(RETRY_AFTER_S)}) from None

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from services.common import jsonio
-from services.common.db import mask_url, open_pool
+from services.common.db import database_lost, mask_url, open_pool
 from services.common.outcome_window import Outcome
 from services.common.registry.provider import Provider
 from services.router.store import codec
@@ -24,6 +24,7 @@ from services.router.store.base import Entry
 from services.router.store.migrations import POSTGRES
 
 T = TypeVar("T")
+ACQUIRE_TIMEOUT_S = 5.0  # the database away: a request waits this long for a connection at most
 
 
 class PgRouterDatabase:
@@ -65,20 +66,25 @@ class PgRouterDatabase:
         return self._pool
 
     async def write(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        async with self.pool().acquire() as conn, conn.transaction():
-            return await fn(conn, *args)
+        with database_lost(self.url, "router"):
+            async with self.pool().acquire(timeout=ACQUIRE_TIMEOUT_S) as conn, conn.transaction():
+                return await fn(conn, *args)
 
     async def read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        async with self.pool().acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            return await fn(conn, *args)
+        with database_lost(self.url, "router"):
+            async with self.pool().acquire(timeout=ACQUIRE_TIMEOUT_S) as conn, \
+                    conn.transaction(isolation="repeatable_read", readonly=True):
+                return await fn(conn, *args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self.pool().fetchval(sql, *args)
+        with database_lost(self.url, "router"):
+            return await self.pool().fetchval(sql, *args)
 
     async def versions(self) -> tuple[int, int]:
         """(registry version, routing version), read together: what a replica's watcher compares."""
-        row = await self.pool().fetchrow("SELECT (SELECT version FROM registry_version WHERE id = 1),"
-                                         " (SELECT version FROM routing_version WHERE id = 1)")
+        with database_lost(self.url, "router"):
+            row = await self.pool().fetchrow("SELECT (SELECT version FROM registry_version WHERE id = 1),"
+                                             " (SELECT version FROM routing_version WHERE id = 1)")
         return int(row[0]), int(row[1])
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from services.common.db import DatabaseUnavailable, mask_url, scrub
+from services.common.db import DatabaseUnavailable, database_lost, mask_url, scrub
 from services.common.stored_rows import UnreadableRow, report
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
@@ -82,8 +82,9 @@ class PostgresLedgerStore:
         pool = self._need_pool()
         for attempt in range(RETRIES):
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    return await fn(conn, *args)
+                with database_lost(self.url, "ledger"):
+                    async with pool.acquire(timeout=self.connect_timeout_s) as conn, conn.transaction():
+                        return await fn(conn, *args)
             except RETRYABLE:
                 if attempt == RETRIES - 1:
                     raise
@@ -91,9 +92,10 @@ class PostgresLedgerStore:
         raise AssertionError("unreachable")
 
     async def _read(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        async with self._need_pool().acquire() as conn, \
-                conn.transaction(isolation="repeatable_read", readonly=True):
-            return await fn(conn, *args)
+        with database_lost(self.url, "ledger"):
+            async with self._need_pool().acquire(timeout=self.connect_timeout_s) as conn, \
+                    conn.transaction(isolation="repeatable_read", readonly=True):
+                return await fn(conn, *args)
 
     # -- receipts ----------------------------------------------------------------------------
 
