@@ -1,5 +1,6 @@
 """A semantic lookup: embed the prompt, take the nearest entries of its scope above the
-threshold, and serve the first one that every near-miss guard lets through."""
+threshold, and serve the first one whose every difference from the prompt the aligner
+(services/gateway/cache/aligner.py) knows to be harmless."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from services.gateway.cache.embedder import Embedder
 from services.gateway.cache.entry import Entry
-from services.gateway.cache.guards import Facts, why_not
+from services.gateway.cache.aligner import Prompt, why_not
 from services.gateway.cache.store import CacheStore
 
 
@@ -21,11 +22,10 @@ class Match:
 
 
 class SemanticMatcher:
-    def __init__(self, embedder: Embedder, *, threshold: float = 0.60, word_threshold: float = 0.45,
-                 candidates: int = 4, max_chars: int = 2000) -> None:
+    def __init__(self, embedder: Embedder, *, threshold: float = 0.60, candidates: int = 4,
+                 max_chars: int = 2000) -> None:
         self.embedder = embedder
         self.threshold = threshold
-        self.word_threshold = word_threshold
         self.candidates = candidates
         self.max_chars = max_chars
         self.rejections: Counter[str] = Counter()
@@ -37,19 +37,18 @@ class SemanticMatcher:
     def vector(self, prompt: str) -> np.ndarray:
         return self.embedder.embed([prompt])[0]
 
-    def accepts(self, prompt: str, cached_prompt: str, facts: Facts | None = None) -> str | None:
-        """None when the cached prompt may answer this one, else the guard that refused it."""
-        return why_not(facts or Facts(prompt), Facts(cached_prompt), self.embedder.word_similarity,
-                       self.word_threshold)
+    def accepts(self, prompt: str, cached_prompt: str, parsed: Prompt | None = None) -> str | None:
+        """None when the cached prompt may answer this one, else why not (the aligner's reason)."""
+        return why_not(parsed or Prompt(prompt), Prompt(cached_prompt))
 
     async def find(self, store: CacheStore, tenant: str, scope: str, prompt: str, vector: np.ndarray,
                    now: float, threshold: float | None = None) -> Match | None:
-        facts = Facts(prompt)
+        parsed = Prompt(prompt)
         limit = self.threshold if threshold is None else threshold
         for entry, sim in await store.nearest(scope, vector, self.candidates, limit, now):
             if entry.tenant != tenant or entry.scope != scope or entry.prompt is None:
                 continue  # never another tenant's entry, whatever a backend returns
-            reason = self.accepts(prompt, entry.prompt, facts)
+            reason = self.accepts(prompt, entry.prompt, parsed)
             if reason is None:
                 return Match(entry, sim)
             self.rejections[reason] += 1
