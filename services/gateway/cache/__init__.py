@@ -1,6 +1,6 @@
 """Response cache: exact (hash of the answer-changing request fields, per tenant) and semantic
-(nearest earlier prompt of the same tenant, model, parameters and conversation, behind near-miss
-guards), in-process or in Redis.
+(nearest earlier prompt of the same tenant, model, parameters and conversation, served only when
+every difference from it is one the aligner knows to be harmless), in-process or in Redis.
 
 Wiring (see cache.py): `req = cache.prepare(tenant, payload, headers, key_policy)` before
 selection and forward `req.payload`; `hit = await cache.lookup(req)` -> answer `hit.body` (or

@@ -10,10 +10,12 @@ allowed only when every difference is harmless:
   the same order;
 - no token was changed, added or removed, except a bare `of`/`in`/`for`/`on`/`at`/`about` on
   one side only (`capital of France` / `France's capital`);
+- words written together or apart (`time zone` / `timezone`);
 - a reordering moves one block of words and keeps every relation intact: the neighbours of each
   `to`, `from`, `than`, `by`, operator ... are the same on both sides (`miles to km` is not
   `km to miles`), and the same words merely permuted are allowed only as a rotation (`In Python,
-  how do I X` / `How do I X in Python`), never as a swap (`is a square a rectangle`).
+  how do I X` / `How do I X in Python`) or as the two sides of one `and`/`or`/`vs` exchanged
+  (`compare X and Y`), never as another swap (`is a square a rectangle`).
 
 Anything else, however small and wherever it is, refuses: the reason is one of `verbatim`,
 `changed`, `order`.
@@ -72,8 +74,11 @@ def why_not(a: Prompt, b: Prompt) -> str | None:
         if tag != "equal":
             deleted.update(ta[i1:i2])
             inserted.update(tb[j1:j2])
-    moved = deleted & inserted
-    only_a, only_b = deleted - moved, inserted - moved
+        if tag == "replace" and _joined(ta[i1:i2]) == _joined(tb[j1:j2]):
+            deleted.subtract(ta[i1:i2])  # `time zone` / `timezone`, `e-commerce` / `ecommerce`
+            inserted.subtract(tb[j1:j2])
+    moved = +deleted & +inserted
+    only_a, only_b = +deleted - moved, +inserted - moved
     droppable = table().droppable
     if (only_a and only_b) or any(t not in droppable for t in (only_a + only_b)):
         return "changed"
@@ -82,9 +87,15 @@ def why_not(a: Prompt, b: Prompt) -> str | None:
     return None
 
 
+def _joined(tokens: list[str]) -> str:
+    """The letters of some words run together; `e` left out, which the stemmer drops from some
+    word ends (`time zone` -> `tim zon`, `timezone` -> `timezon`)."""
+    return "".join(tokens).replace("/", "").replace(".", "").replace("e", "")
+
+
 def _harmless_move(a: Prompt, b: Prompt, moved: Counter[str]) -> bool:
     if Counter(a.plain) == Counter(b.plain):
-        return _is_rotation(a.plain, b.plain)
+        return _is_rotation(a.plain, b.plain) or _swapped_conjuncts(a.plain, b.plain)
     if _runs(a.tokens, moved) > 1 or _runs(b.tokens, moved) > 1:
         return False
     return _relations(a.tokens) == _relations(b.tokens)
@@ -92,6 +103,23 @@ def _harmless_move(a: Prompt, b: Prompt, moved: Counter[str]) -> bool:
 
 def _is_rotation(x: list[str], y: list[str]) -> bool:
     return len(x) == len(y) and any(y == x[k:] + x[:k] for k in range(1, len(x)))
+
+
+_COORDINATORS = frozenset({"and", "or", "vs", "versus"})
+
+
+def _swapped_conjuncts(x: list[str], y: list[str], longest: int = 4) -> bool:
+    """`compare X and Y` / `compare Y and X`: the same words with the two sides of one `and`,
+    `or` or `vs` exchanged (each side at most `longest` words)."""
+    for k, tok in enumerate(x):
+        if tok not in _COORDINATORS:
+            continue
+        for left in range(1, min(longest, k) + 1):
+            for right in range(1, min(longest, len(x) - k - 1) + 1):
+                swapped = x[:k - left] + x[k + 1:k + 1 + right] + [tok] + x[k - left:k] + x[k + 1 + right:]
+                if swapped == y:
+                    return True
+    return False
 
 
 def _runs(tokens: list[str], moved: Counter[str]) -> int:

@@ -55,7 +55,6 @@ class ResponseCache:
             from services.gateway.cache.semantic import SemanticMatcher
             s = self.settings
             self.matcher = SemanticMatcher(embedder, threshold=s.semantic_threshold,
-                                           word_threshold=s.semantic_word_threshold,
                                            candidates=s.semantic_candidates, max_chars=s.semantic_max_chars)
 
     def now(self) -> float:

@@ -32,7 +32,6 @@ class CacheSettings:
     max_ttl_s: float = 7 * 86400.0
     semantic: bool = False
     semantic_threshold: float = 0.60
-    semantic_word_threshold: float = 0.45
     semantic_max_chars: int = 2000
     semantic_candidates: int = 4
 

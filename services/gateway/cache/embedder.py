@@ -12,7 +12,6 @@ Optional: `pip install 'tollway[semantic]'`; the exact cache needs none of this.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,10 +27,6 @@ class Embedder(Protocol):
         """(len(texts), dim) float32 rows of unit length."""
         ...
 
-    def word_similarity(self, words: Sequence[str], others: Sequence[str]) -> list[list[float]]:
-        """Cosine similarity of each word to each of the others."""
-        ...
-
 
 class SemanticUnavailable(RuntimeError):
     pass
@@ -40,7 +35,7 @@ class SemanticUnavailable(RuntimeError):
 class WordLlamaEmbedder:
     name = "wordllama-l2-supercat"
 
-    def __init__(self, dim: int = 128, word_cache: int = 50_000) -> None:
+    def __init__(self, dim: int = 128) -> None:
         try:
             import wordllama
             from safetensors import safe_open
@@ -60,28 +55,12 @@ class WordLlamaEmbedder:
         self.dim = dim
         self.name = f"{WordLlamaEmbedder.name}-{dim}"
         self._model: Any = WordLlamaInference(table, Tokenizer.from_file(str(tokenizer)), binary=False)
-        self._words: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._word_cache = word_cache
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         full = np.asarray(self._model.embed(list(texts), norm=False), dtype=np.float32).reshape(len(texts), -1)
         cut = np.ascontiguousarray(full[:, : self.dim])
         norms = np.linalg.norm(cut, axis=1, keepdims=True)
         return cut / np.maximum(norms, 1e-12)
-
-    def word_similarity(self, words: Sequence[str], others: Sequence[str]) -> list[list[float]]:
-        a = self._word_vectors(words)
-        b = self._word_vectors(others)
-        return (a @ b.T).tolist()  # type: ignore[no-any-return]
-
-    def _word_vectors(self, words: Sequence[str]) -> np.ndarray:
-        missing = [w for w in dict.fromkeys(words) if w not in self._words]
-        if missing:
-            for word, vec in zip(missing, self.embed(missing), strict=True):
-                self._words[word] = vec
-            while len(self._words) > self._word_cache:
-                self._words.popitem(last=False)
-        return np.stack([self._words[w] for w in words])
 
 
 def load_embedder(name: str = "wordllama", dim: int = 128) -> Embedder:

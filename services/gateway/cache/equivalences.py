@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -28,15 +29,16 @@ _CONTRACTIONS = [
     (re.compile(r"'m\b"), " am"), (re.compile(r"'d\b"), " would"),
     (re.compile(r"\b(what|that|it|there|here|who|where|how|when|which|why)'s\b"), r"\1 is"),
     (re.compile(r"(?<=\w)'s\b"), ""), (re.compile(r"(?<=s)'(?=\s|$)"), ""), (re.compile(r"\bcannot\b"), "can not"),
-    (re.compile(r"\bu\b"), "you"), (re.compile(r"\br\b"), "are"),
+    (re.compile(r"\bu\b(?!\.\w)"), "you"), (re.compile(r"\br\b(?!\.\w)"), "are"),
 ]
-_UNICODE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "−": "-", "–": "-", "—": " ", "×": "*", "÷": "/"})
+_UNICODE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "−": "-", "–": "-", "—": " ", "×": "*", "÷": "/",
+                          "²": "^2", "³": "^3", "π": " pi ", "ß": "ss", "æ": "ae", "ø": "o", "œ": "oe"})
 # a sign belongs to a number only where no word or number precedes it: `-1` but `x-1`, `10-2`
 _TOKEN = re.compile(
     r"(?P<ph>\x00\d+\x00)"
-    r"|(?P<num>(?<![\w)\].])[-+]?\d+(?:,\d{3})+(?:\.\d+)?(?![\d,a-z_])|(?<![\w)\].])[-+]?\d+(?:\.\d+)?(?![\da-z_]|\.\d))"
+    r"|(?P<num>(?<![\w)\].])[-+]?\d+(?:,\d{3})+(?:\.\d+)?(?!\d|,\d|[a-z_])|(?<![\w)\].])[-+]?\d+(?:\.\d+)?(?![\da-z_]|\.\d))"
     r"|(?P<word>[a-z_][a-z0-9_]*(?:\+\+|#)?(?:[.@/][a-z0-9_]+)*|\d+(?:\.\d+)?[a-z][a-z0-9_]*)"
-    r"|(?P<op>[+*/=<>^%$€£¥₹&|-])"
+    r"|(?P<op>[+*/=<>^%$€£¥₹&|()-])"
 )
 _ONES = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                                       "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
@@ -65,7 +67,8 @@ class Table:
 def table() -> Table:
     raw = json.loads(DATA.read_text())
     phrases: dict[tuple[str, ...], str] = {}
-    for canonical, forms in raw["phrases"].items():
+    for name, forms in raw["phrases"].items():
+        canonical = " ".join(_key(name))  # as the text's own words look, so the two compare
         for form in forms:
             phrases[_key(form)] = canonical
     for form in raw["filler"]:
@@ -106,15 +109,23 @@ def stem(word: str) -> str:
 def canonical_tokens(text: str) -> tuple[list[str], list[str]]:
     """(canonical tokens, the plain lower-case words before any rewriting) of free text, where
     verbatim segments already stand as `\\x00N\\x00` placeholders."""
-    low = text.translate(_UNICODE).lower()
+    low = _fold(text.translate(_UNICODE).lower())
     for pattern, repl in _CONTRACTIONS:
         low = pattern.sub(repl, low)
-    low = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", low)
+    low = re.sub(r"(?<=[a-z0-9])-(?=[a-z])", " ", low)  # high-priority, 3-day (but x-1 stays a subtraction)
     raw = [part for m in _TOKEN.finditer(low) for part in _split_unit(m.group(0))]
     plain = [t for t in raw if t not in table().articles]
     toks = _quantities(_numbers(raw))
     toks = [t for t in toks if t not in table().articles]
     return _phrases([stem(t) for t in toks]), plain
+
+
+def _fold(text: str) -> str:
+    """Accents off letters (`Fjällräven` = `Fjallraven`); other characters as they are."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _split_unit(tok: str) -> list[str]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.gateway.cache.aligner import Prompt, why_not
 from services.gateway.cache.embedder import Embedder
 from services.gateway.cache.entry import Entry
-from services.gateway.cache.aligner import Prompt, why_not
 from services.gateway.cache.store import CacheStore
 
 

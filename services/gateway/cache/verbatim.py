@@ -1,16 +1,30 @@
 """The parts of a prompt that must match character for character: fenced and inline code, quoted
-text, bracketed data (JSON objects and arrays, tool arguments and schemas) and indented lines.
+text, bracketed data (JSON objects and arrays, tool arguments and schemas), indented lines, and
+the text after a data label at the start of a line (`Text:`, `Input:`, `Email:` ...: what is to be
+translated, summarised or extracted from, where `2 hours` is not `120 minutes`).
 
     free, segments = split_verbatim(text)
 
 `free` is the text with each segment replaced by a placeholder `\\x00N\\x00` (N its index), so
 that the aligner sees where each one stood; `segments` are the segments as written (quoted text
 without its quote marks: `'hello'` and `"hello"` say the same). Nothing inside a segment is
-normalised: case, spacing, indentation and every character count.
+normalised: case, spacing, indentation and every character count, except that a bracketed
+segment which parses as JSON is compared as the data it is (`{"a": 1}` = `{"a":1}`), and a single
+word in backticks (`yield`) is read as the word.
 """
 
 from __future__ import annotations
 
+import json
+import re
+
+_DATA_LABEL = re.compile(
+    r"(?:text|input|document|doc|email|e-mail|message|review|passage|article|sentence|paragraph|transcript|"
+    r"ticket|snippet|excerpt|source|original|content|note|notes|comment|feedback|tweet|post|abstract|data|"
+    r"record|log|description|title|query|question|string)\s*:[ \t]*(?=\S)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z_][\w.]*")
 _CLOSE = {'"': '"', "“": "”", "`": "`", "'": "'", "‘": "’"}
 _BRACKETS = {"{": "}", "[": "]"}
 
@@ -39,6 +53,10 @@ def split_verbatim(text: str) -> tuple[str, list[str]]:
 def _segment_at(text: str, i: int, line_start: bool) -> tuple[int, str]:
     """(end, segment) of a verbatim segment starting at i, or (i, "") when none does."""
     c = text[i]
+    if (i == 0 or text[i - 1] == "\n") and (label := _DATA_LABEL.match(text, i)):
+        end = text.find("\n\n", label.end())
+        end = len(text) if end < 0 else end
+        return end, text[label.end():end].strip()
     if line_start and c in " \t":
         end = text.find("\n", i)
         end = len(text) if end < 0 else end + 1
@@ -51,7 +69,9 @@ def _segment_at(text: str, i: int, line_start: bool) -> tuple[int, str]:
         return end, text[i:end]
     if c in _BRACKETS:
         end = _matching(text, i)
-        return (end, text[i:end]) if end > i else (i, "")
+        return (end, _as_data(text[i:end])) if end > i else (i, "")
+    if c == "`" and (close := text.find("`", i + 1)) > i and _WORD.fullmatch(text[i + 1:close]):
+        return i, ""  # `yield`: a word in code type, read as the word
     if c in _CLOSE:
         if c in "'‘" and i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
             return i, ""  # an apostrophe: don't, the users' names
@@ -59,6 +79,14 @@ def _segment_at(text: str, i: int, line_start: bool) -> tuple[int, str]:
         if close > i:
             return close + 1, text[i + 1:close]
     return i, ""
+
+
+def _as_data(segment: str) -> str:
+    """A JSON object or array as canonical JSON (members in their order); anything else as written."""
+    try:
+        return json.dumps(json.loads(segment), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        return segment
 
 
 def _closing_quote(text: str, start: int, mark: str) -> int:
