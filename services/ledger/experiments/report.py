@@ -5,6 +5,9 @@ baseline arm with a test per measure and its p-value; a verdict in plain words.
 What is counted, per arm (every receipt whose "experiment" names it and the arm):
 - requests: every receipt; `errors`: those whose status is not `success` (what the caller saw:
   an error, or a budget refusal);
+- first attempt: of the receipts that sent anything upstream (a cache hit or a budget refusal
+  sends nothing), those whose first attempt failed, whether or not a retry or a fallback then
+  answered: what an arm's own provider did, which the final error rate hides behind fallbacks;
 - latency: the receipt's `latency_ms` of the successful requests only (a fast failure is not a
   fast answer); P50/P95 are nearest-rank sample values;
 - cost: `total_usd` is every receipt's exact `cost_micros` (what the arm spent, failures that
@@ -56,6 +59,15 @@ class Arm:
         return sum(1 for s in self.samples if s.status != "success")
 
     @property
+    def sent(self) -> int:
+        """Receipts with at least one upstream attempt."""
+        return sum(1 for s in self.samples if s.first_attempt is not None)
+
+    @property
+    def first_attempt_errors(self) -> int:
+        return sum(1 for s in self.samples if s.first_attempt not in (None, "success"))
+
+    @property
     def latencies(self) -> list[float]:
         return sorted(s.latency_ms for s in self.samples if s.status == "success")
 
@@ -88,6 +100,7 @@ def arm_summary(arm: Arm) -> dict[str, Any]:
         "errors": arm.errors,
         "error_rate": _round(arm.errors / arm.n) if arm.n else None,
         "error_rate_ci95": [_round(low), _round(high)],
+        "first_attempt": first_attempt_summary(arm),
     }
     lat = arm.latencies
     if lat:
@@ -120,6 +133,13 @@ def arm_summary(arm: Arm) -> dict[str, Any]:
     return out
 
 
+def first_attempt_summary(arm: Arm) -> dict[str, Any]:
+    sent, failed = arm.sent, arm.first_attempt_errors
+    low, high = stats.wilson(failed, sent)
+    return {"requests": sent, "errors": failed, "error_rate": _round(failed / sent) if sent else None,
+            "error_rate_ci95": [_round(low), _round(high)]}
+
+
 def _better(arm: str, baseline: str, statistic: float, p: float, alpha: float) -> str | None:
     """Lower is better for every measure here: a negative statistic means `arm` is lower."""
     if p >= alpha:
@@ -131,6 +151,8 @@ def compare(arm: Arm, baseline: Arm, alpha: float) -> dict[str, Any]:
     z, p_err = stats.two_proportion_z(arm.errors, arm.n, baseline.errors, baseline.n)
     u, uz, p_lat = stats.mann_whitney(arm.latencies, baseline.latencies)
     t, df, p_cost = stats.welch_t(arm.costs, baseline.costs)
+    fz, p_first = stats.two_proportion_z(arm.first_attempt_errors, arm.sent, baseline.first_attempt_errors,
+                                         baseline.sent)
     return {
         "arm": arm.name, "baseline": baseline.name, "alpha": alpha,
         "error_rate": {"test": "two-proportion z-test (pooled)", "z": _round(z, 4), "p_value": p_err,
@@ -138,6 +160,16 @@ def compare(arm: Arm, baseline: Arm, alpha: float) -> dict[str, Any]:
                        "difference": _round(arm.errors / arm.n - baseline.errors / baseline.n)
                        if arm.n and baseline.n else None,
                        "better": _better(arm.name, baseline.name, z, p_err, alpha)},
+        "first_attempt_error_rate": {
+            "test": "two-proportion z-test (pooled)", "z": _round(fz, 4), "p_value": p_first,
+            "significant": p_first < alpha,
+            "difference": _round(arm.first_attempt_errors / arm.sent - baseline.first_attempt_errors / baseline.sent)
+            if arm.sent and baseline.sent else None,
+            "better": _better(arm.name, baseline.name, fz, p_first, alpha),
+            # the same counts as the error rate's in both arms (no retry or fallback rescued any):
+            # the same evidence, not counted twice in the verdict
+            "same_as_error_rate": (arm.first_attempt_errors, arm.sent, baseline.first_attempt_errors, baseline.sent)
+            == (arm.errors, arm.n, baseline.errors, baseline.n)},
         "latency_ms": {"test": "Mann-Whitney U (normal approximation, tie-corrected)", "u": u,
                        "z": _round(uz, 4), "p_value": p_lat, "significant": p_lat < alpha,
                        "better": _better(arm.name, baseline.name, uz, p_lat, alpha)},
@@ -147,7 +179,8 @@ def compare(arm: Arm, baseline: Arm, alpha: float) -> dict[str, Any]:
     }
 
 
-MEASURES = {"error_rate": "a lower error rate", "latency_ms": "lower latency",
+MEASURES = {"error_rate": "a lower error rate", "first_attempt_error_rate": "fewer failed first attempts",
+            "latency_ms": "lower latency",
             "cost_per_request_usd": "a lower cost per request"}
 
 
@@ -156,7 +189,7 @@ def comparison_verdict(c: dict[str, Any]) -> tuple[str | None, str]:
     wins: dict[str, list[str]] = {c["arm"]: [], c["baseline"]: []}
     for measure, words in MEASURES.items():
         result = c[measure]
-        if result["better"]:
+        if result["better"] and not result.get("same_as_error_rate"):
             wins[result["better"]].append(f"{words} (p = {result['p_value']:.2g})")
     arm, baseline = c["arm"], c["baseline"]
     if wins[arm] and not wins[baseline]:
@@ -215,6 +248,8 @@ def build(experiment: str, samples: Sequence[ArmSample], baseline: str | None = 
 def methods(alpha: float, comparisons: int) -> dict[str, str]:
     return {
         "error_rate": "errors: receipts whose status is not success; Wilson score interval; two-proportion z-test",
+        "first_attempt": "of the receipts that sent anything upstream, those whose first attempt failed (a retry or"
+                         " a fallback may have answered); Wilson score interval; two-proportion z-test",
         "latency_ms": "successful requests' latency_ms; nearest-rank P50/P95 with order-statistic intervals;"
                       " Mann-Whitney U",
         "cost": "total: every receipt's exact cost_micros; per request and per 1k tokens: the successful requests'"

@@ -57,6 +57,7 @@ class ArmSample(NamedTuple):
     cost_micros: int
     input_tokens: int
     output_tokens: int
+    first_attempt: str | None = None  # the first upstream attempt's status; None: nothing was sent
 
 
 class LedgerStore(Protocol):

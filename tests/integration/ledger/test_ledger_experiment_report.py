@@ -112,3 +112,25 @@ def test_receipts_from_before_the_experiment_column_are_found(tmp_path: Path) ->
 
     (sample,) = asyncio.run(read())
     assert (sample.arm, sample.status, sample.latency_ms, sample.cost_micros) == ("x", "success", 12.5, 7)
+
+
+async def test_first_attempts_that_failed_are_counted_from_the_receipts_attempts(ledger_at: Ledger) -> None:
+    rescued = [make_receipt("0.001", experiment={"name": "exp-f", "arm": "flaky"}, fallback=True,
+                            attempts=[{"provider": "p1", "status": "error", "http_status": 503, "latency_ms": 3.0},
+                                      {"provider": "p2", "status": "success", "http_status": 200, "latency_ms": 9.0}])
+               for _ in range(3)]
+    steady = arm_receipts("flaky", 2, 0, "0.001", 10.0, experiment="exp-f") + arm_receipts(
+        "steady", 4, 1, "0.001", 10.0, experiment="exp-f")
+    for r in steady:
+        if r["status"] == "error":
+            r["attempts"] = [{"provider": "p1", "status": "error", "http_status": 500, "latency_ms": 1.0}]
+    sent_nothing = make_receipt("0", status="budget_exceeded", attempts=[],
+                                experiment={"name": "exp-f", "arm": "steady"})
+    async with ledger_at() as client:
+        await ship(client, rescued + steady + [sent_nothing])
+        body = exact(await client.get("/routing/experiments/exp-f/report"))
+    flaky, steady_arm = body["arms"]["flaky"], body["arms"]["steady"]
+    assert (flaky["errors"], flaky["first_attempt"]["requests"], flaky["first_attempt"]["errors"]) == (0, 5, 3)
+    assert (steady_arm["requests"], steady_arm["errors"]) == (5, 2)
+    assert (steady_arm["first_attempt"]["requests"], steady_arm["first_attempt"]["errors"]) == (4, 1)
+    assert body["comparisons"][0]["first_attempt_error_rate"]["test"] == "two-proportion z-test (pooled)"

@@ -6,6 +6,7 @@ import random
 from decimal import Decimal
 
 from services.ledger.experiments.report import build
+from services.ledger.experiments.stats import wilson
 from services.ledger.store.base import ArmSample
 
 
@@ -61,3 +62,52 @@ def test_three_arms_split_alpha_and_one_arm_alone_has_no_comparison():
     assert ranked["better_arm"] == "c" and ranked["verdict"].startswith("c is the better arm: a is better than b")
     single = build("e", arm("a", 10, 0.0, 100, 1000, 10))
     assert single["comparisons"] == [] and single["verdict"].startswith("not yet significant")
+
+
+def rescued(name: str, n: int, first_failed: int, errors: int, seed: int) -> list[ArmSample]:
+    """`first_failed` requests whose first attempt failed; of them, all but `errors` answered by a
+    fallback; the rest answered at once."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        first = "error" if i < first_failed else "success"
+        status = "error" if i < errors else "success"
+        out.append(ArmSample(name, status, rng.lognormvariate(0, 0.3) * 100, 0 if status == "error" else 1000,
+                             100, 50, first))
+    return out
+
+
+def test_failed_first_attempts_a_fallback_hid_still_decide_the_verdict():
+    # both arms end with 20 errors in 1000; the treatment's provider failed first 200 times, rescued by fallbacks
+    report = build("e", rescued("control", 1000, 20, 20, 11) + rescued("treatment", 1000, 200, 20, 12))
+    control, treatment = report["arms"]["control"], report["arms"]["treatment"]
+    assert control["error_rate"] == treatment["error_rate"] == 0.02
+    assert treatment["first_attempt"] == {"requests": 1000, "errors": 200, "error_rate": 0.2,
+                                          "error_rate_ci95": list(map(round6, wilson(200, 1000)))}
+    assert control["first_attempt"]["errors"] == 20
+    (c,) = report["comparisons"]
+    assert not c["error_rate"]["significant"]
+    first = c["first_attempt_error_rate"]
+    assert first["better"] == "control" and first["p_value"] < 1e-20 and first["difference"] == 0.18
+    assert report["better_arm"] == "control"
+    assert report["verdict"].startswith("control is better than treatment: fewer failed first attempts (p = ")
+
+
+def test_first_attempts_that_are_the_errors_are_not_counted_twice():
+    # no fallback: the first attempt's failures are the errors; the verdict names the error rate alone
+    report = build("e", rescued("control", 1000, 100, 100, 13) + rescued("treatment", 1000, 20, 20, 14))
+    (c,) = report["comparisons"]
+    first = c["first_attempt_error_rate"]
+    assert first["better"] == "treatment" and first["same_as_error_rate"]
+    assert report["verdict"].startswith("treatment is better than control: a lower error rate (p = ")
+    assert "first attempts" not in report["verdict"]
+
+
+def test_receipts_that_sent_nothing_are_not_first_attempts():
+    samples = rescued("a", 10, 2, 2, 15) + [ArmSample("a", "success", 1.0, 0, 0, 0, None)] * 5  # cache hits
+    first = build("e", samples)["arms"]["a"]["first_attempt"]
+    assert (first["requests"], first["errors"], first["error_rate"]) == (10, 2, 0.2)
+
+
+def round6(x: float) -> float:
+    return round(x, 6)

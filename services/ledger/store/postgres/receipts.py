@@ -119,9 +119,9 @@ async def experiment_samples(conn: Conn, experiment: str, tenant: str | None = N
         "experiment = $1 AND tenant = $2", (experiment, tenant))
     rows = await conn.fetch(
         "SELECT arm, body::jsonb ->> 'status', (body::jsonb ->> 'latency_ms')::float8, cost_micros, input_tokens,"
-        f" output_tokens FROM receipts WHERE {where}", *args)
-    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o))
-            for arm, status, latency, cost, i, o in rows]
+        f" output_tokens, body::jsonb -> 'attempts' -> 0 ->> 'status' FROM receipts WHERE {where}", *args)
+    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o), first)
+            for arm, status, latency, cost, i, o, first in rows]
 
 
 async def tenant_window(conn: Conn, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:

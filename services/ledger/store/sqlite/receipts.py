@@ -64,11 +64,13 @@ def tenant_window(conn: sqlite3.Connection, tenant: str, size_us: int, first_us:
 
 def experiment_samples(conn: sqlite3.Connection, experiment: str, tenant: str | None = None) -> list[ArmSample]:
     """Every receipt of an experiment (with `tenant`, only that tenant's) as (arm, status,
-    latency_ms, cost_micros, input_tokens, output_tokens), by the experiment's index."""
+    latency_ms, cost_micros, input_tokens, output_tokens, first attempt's status), by the
+    experiment's index."""
     where, args = ("experiment = ?", (experiment,)) if tenant is None else (
         "experiment = ? AND tenant = ?", (experiment, tenant))
     rows = conn.execute(
         "SELECT arm, json_extract(body, '$.status'), json_extract(body, '$.latency_ms'), cost_micros,"
-        f" input_tokens, output_tokens FROM receipts WHERE {where}", args)
-    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o))
-            for arm, status, latency, cost, i, o in rows]
+        f" input_tokens, output_tokens, json_extract(body, '$.attempts[0].status') FROM receipts WHERE {where}",
+        args)
+    return [ArmSample(arm, status, float(latency), int(cost), int(i), int(o), first)
+            for arm, status, latency, cost, i, o, first in rows]
