@@ -1,18 +1,46 @@
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from tests.e2e.swarm import Swarm
+from tests.pg import pg_schema_sync
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets `SWARM_BACKENDS = ("sqlite", "postgres")` runs its swarm tests once per
+    backend of the ledger and the router; the others run on SQLite only."""
+    backends = getattr(metafunc.module, "SWARM_BACKENDS", None)
+    if backends and "swarm_backend" in metafunc.fixturenames:
+        metafunc.parametrize("swarm_backend", backends, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
-def swarm(tmp_path_factory):
-    s = Swarm(tmp_path_factory.mktemp("swarm"))
-    s.start_all()
-    yield s
-    s.stop_all()
+def swarm_backend(request: pytest.FixtureRequest) -> str:
+    """'sqlite' (the default) or 'postgres'."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@contextmanager
+def database_env(backend: str) -> Iterator[dict[str, str]]:
+    """The environment that puts a swarm's ledger and router on `backend`: for PostgreSQL a schema
+    of the swarm's own (dropped afterwards)."""
+    if backend == "sqlite":
+        yield {}
+        return
+    with pg_schema_sync() as url:
+        yield {"TOLLWAY_DATABASE_URL": url}
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory, swarm_backend):
+    with database_env(swarm_backend) as env:
+        s = Swarm(tmp_path_factory.mktemp("swarm"), extra_env=env)
+        s.start_all()
+        yield s
+        s.stop_all()
 
 
 @pytest.fixture(scope="module")

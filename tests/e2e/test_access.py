@@ -9,19 +9,24 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import database_env, wait_until
 from tests.e2e.swarm import Swarm
 
 PROVIDER_SECRET = "sk-live-" + secrets.token_hex(12)  # a provider's API key, in the gateway's environment
 
 
+SWARM_BACKENDS = ("sqlite", "postgres")  # keys and tenants on either backend of the ledger
+
+
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
-    s = Swarm(tmp_path_factory.mktemp("guarded"), admin_key="adm-" + secrets.token_hex(8),
-              extra_env={"TOLLWAY_REQUIRE_KEYS": "true", "TOLLWAY_PROVIDER_KEY_GUARDED": PROVIDER_SECRET})
-    s.start_all()
-    yield s
-    s.stop_all()
+def guarded(tmp_path_factory, swarm_backend):
+    with database_env(swarm_backend) as env:
+        s = Swarm(tmp_path_factory.mktemp("guarded"), admin_key="adm-" + secrets.token_hex(8),
+                  extra_env={"TOLLWAY_REQUIRE_KEYS": "true", "TOLLWAY_PROVIDER_KEY_GUARDED": PROVIDER_SECRET,
+                             **env})
+        s.start_all()
+        yield s
+        s.stop_all()
 
 
 def guarded_provider(swarm: Swarm) -> dict:

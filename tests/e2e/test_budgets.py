@@ -11,6 +11,8 @@ import pytest
 
 from tests.e2e.conftest import register
 
+SWARM_BACKENDS = ("sqlite", "postgres")  # budgets on either backend of the ledger and router
+
 
 @pytest.fixture(scope="module")
 def model(swarm, http):

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from tests.e2e.conftest import register, wait_until
 
+SWARM_BACKENDS = ("sqlite", "postgres")  # receipts on either backend of the ledger and router
+
 RUN = "reused-ids"
 
 
