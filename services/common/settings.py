@@ -115,6 +115,20 @@ class Settings(BaseSettings):
     hold_ttl_s: float = 600.0  # a hold or lease never settled or renewed (gateway died) expires after this
     events_ring: int = 4096  # GET /events: the newest events kept for Last-Event-ID resume
     events_heartbeat_s: float = 15.0  # GET /events: a heartbeat comment after this long with nothing sent
+    # ledger: alerts (docs/alerts.md). Rules are evaluated every alert_interval_s; notifications are
+    # delivered by a background queue, retried alert_delivery_attempts times with exponential backoff
+    # (alert_retry_base_s doubling up to alert_retry_cap_s); the daily summary of a UTC day goes out
+    # at alert_summary_hour (UTC) the day after; spend_anomaly compares with the previous
+    # alert_anomaly_days days
+    alerts_enabled: bool = True  # the background evaluator and delivery queue run
+    alert_interval_s: float = 60.0
+    alert_poll_s: float = 1.0  # how often the queue looks for deliveries that are due
+    alert_delivery_timeout_s: float = 10.0
+    alert_delivery_attempts: int = 6
+    alert_retry_base_s: float = 30.0
+    alert_retry_cap_s: float = 3600.0
+    alert_summary_hour: int = 8
+    alert_anomaly_days: int = 7
 
     # router: routing strategies
     routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start

@@ -15,7 +15,20 @@ from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
-from services.ledger.api import budgets, events, experiments, holds, keys, leases, limits, metrics, receipts, snapshot
+from services.ledger.alerts.runner import AlertRunner
+from services.ledger.api import (
+    alerts,
+    budgets,
+    events,
+    experiments,
+    holds,
+    keys,
+    leases,
+    limits,
+    metrics,
+    receipts,
+    snapshot,
+)
 from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
 from services.ledger.events.bus import EventBus
@@ -24,10 +37,11 @@ from services.ledger.store.factory import make_store
 
 
 def management(method: str, path: str) -> bool:
-    """Every write (budgets, holds, leases, receipts, keys, limits) and the internal reads (virtual
-    keys, limits, the budget snapshot gateways follow) need the admin key; the other reads are
-    tenant-scoped."""
-    return writes_are_management(method, path) or path.startswith(("/keys", "/limits", "/budgets/snapshot"))
+    """Every write (budgets, holds, leases, receipts, keys, limits, alerts) and the internal reads
+    (virtual keys, limits, the budget snapshot gateways follow, alerts and their channels) need the
+    admin key; the other reads are tenant-scoped."""
+    return writes_are_management(method, path) or path.startswith(("/keys", "/limits", "/budgets/snapshot",
+                                                                   "/alerts"))
 
 
 async def replica_changed(ctx: LedgerContext) -> None:
@@ -44,6 +58,8 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     settings = settings or Settings()
     ctx = LedgerContext(settings=settings, store=store or make_store(settings),
                         clock=clock or SystemClock(), events=EventBus(settings.events_ring))
+    runner = AlertRunner(ctx)  # alert rules, channels and deliveries (services/ledger/alerts/)
+    ctx.on_threshold = runner.budget_events
     url = settings.database_url
     # replicas on one PostgreSQL: another ledger's budget or key change wakes this one's long-polls
     replicas = ChangeListener(url, "tollway_ledger", lambda: replica_changed(ctx), service="ledger") \
@@ -56,9 +72,12 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
         ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0])
         if replicas is not None:
             replicas.start()
+        if settings.alerts_enabled:
+            runner.start()
         try:
             yield
         finally:
+            await runner.stop()
             if replicas is not None:
                 await replicas.stop()
             await ctx.store.close()
@@ -70,7 +89,9 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
                     admin_rule=management)
     app.state.ledger = ctx
-    for module in (receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments, events):
+    app.state.alerts = runner
+    for module in (alerts, receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments,
+                   events):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

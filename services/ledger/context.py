@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from services.common.clock import Clock
 from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
+from services.ledger.budgets.model import ThresholdEvent
 from services.ledger.events.bus import EventBus
 from services.ledger.store.base import LedgerStore
 from services.ledger.times import to_us
@@ -22,6 +24,8 @@ class LedgerContext:
     signal: VersionSignal = field(default_factory=VersionSignal)  # budgets snapshot
     keys_signal: VersionSignal = field(default_factory=VersionSignal)  # keys snapshot
     events: EventBus = field(default_factory=EventBus)  # GET /events (services/ledger/events/bus.py)
+    # budget threshold events go here too (the alert channels' queue), after their log line
+    on_threshold: Callable[[Sequence[ThresholdEvent]], None] | None = None
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

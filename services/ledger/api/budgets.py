@@ -49,7 +49,7 @@ async def post_budget(request: Request) -> JSONResponse:
     key = _key(data.get("scope") or RUN, data["run_id"] if "run_id" in data else data["scope_id"])
     change = await ctx.store.set_budget(key, micros_of(data["budget_usd"], "budget_usd"), ctx.now_us())
     ctx.signal.bump(to=change.version)
-    announce(change.events)
+    announce(change.events, ctx.on_threshold)
     await publish_budget_change(ctx.events, ctx.store, change.events)
     return JSONResponse(status_body(change.state), status_code=201 if change.created else 200)
 

@@ -60,7 +60,7 @@ async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     now_us = ctx.now_us()
     receipt = parse_receipt(await read_json(request, "routing_receipt", exact=True), now_us=now_us)
     result = await ctx.store.settle(hold_id, receipt, now_us)
-    announce(result.ingest.events)
+    announce(result.ingest.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.ingest.new, result.ingest.events)
     if result.state is None:
         return JSONResponse({"budgeted": False})

@@ -22,6 +22,16 @@ UNREADABLE_KEY = {"type": "object", "required": ["key_id", "active", "problem"],
                                  "revoked_at": {"type": ["string", "null"]}, "problem": {"type": "string"}}}
 KEY_SHOWN = {"anyOf": ["virtual_key", UNREADABLE_KEY]}
 SETTLED = {"anyOf": [obj(budgeted={"const": False}), BUDGET]}
+STRING, TIME = {"type": "string"}, {"type": ["string", "null"]}
+CHANNEL = obj(channel_id=STRING, kind={"enum": ["webhook", "slack", "email"]}, name=STRING,
+              events={"type": "array", "items": STRING})
+ALERT = obj(alert_id=STRING, rule_id=STRING, state={"enum": ["firing", "acknowledged", "resolved"]},
+            severity=STRING, summary=STRING, value=TIME, fired_at=STRING, acknowledged_at=TIME, resolved_at=TIME)
+WITH_HISTORY = {**ALERT, "required": [*ALERT["required"], "history"],
+                "properties": {**ALERT["properties"], "history": {"type": "array", "items": obj(
+                    at=STRING, state=STRING, value=TIME, note=TIME)}}}
+DELIVERY = obj(delivery_id=STRING, channel_id=STRING, kind=STRING, subject=STRING,
+               status={"enum": ["pending", "delivered", "failed"]}, attempts={"type": "integer"}, last_error=TIME)
 
 LEDGER: dict[tuple[str, str], Answers] = {
     ("GET", "/health"): answers({200: {"type": "object"}}),
@@ -52,6 +62,27 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("POST", "/limits"): answers({201: "limit_spec"}, *BODY, *ADMIN),
     ("DELETE", "/limits/{name}"): answers(
         {200: obj(name={"type": "string"}, dimension={"type": "string"}, deleted={"const": True})}, 400, 404, *ADMIN),
+    ("POST", "/alerts/rules"): answers({201: "alert_rule"}, 409, *BODY, *ADMIN),
+    ("GET", "/alerts/rules"): answers({200: array("alert_rule")}, *ADMIN),
+    ("GET", "/alerts/rules/{rule_id}"): answers({200: "alert_rule"}, 400, 404, *ADMIN),
+    ("PUT", "/alerts/rules/{rule_id}"): answers({200: "alert_rule", 201: "alert_rule"}, *BODY, *ADMIN),
+    ("DELETE", "/alerts/rules/{rule_id}"): answers({200: obj(rule_id=STRING, deleted={"const": True})},
+                                                   400, 404, *ADMIN),
+    ("POST", "/alerts/channels"): answers({201: CHANNEL}, 409, *BODY, *ADMIN),
+    ("GET", "/alerts/channels"): answers({200: array(CHANNEL)}, *ADMIN),
+    ("GET", "/alerts/channels/{channel_id}"): answers({200: CHANNEL}, 400, 404, *ADMIN),
+    ("PUT", "/alerts/channels/{channel_id}"): answers({200: CHANNEL, 201: CHANNEL}, *BODY, *ADMIN),
+    ("DELETE", "/alerts/channels/{channel_id}"): answers({200: obj(channel_id=STRING, deleted={"const": True})},
+                                                         400, 404, *ADMIN),
+    ("POST", "/alerts/evaluate"): answers({200: obj(fired={"type": "array"}, resolved={"type": "array"},
+                                                    values={"type": "object"})}, *ADMIN),
+    ("GET", "/alerts"): answers({200: array(ALERT)}, 400, *ADMIN),
+    ("GET", "/alerts/{alert_id}"): answers({200: WITH_HISTORY}, 400, 404, *ADMIN),
+    ("POST", "/alerts/{alert_id}/ack"): answers({200: WITH_HISTORY}, 404, 409, *BODY, *ADMIN),
+    ("GET", "/alerts/deliveries"): answers({200: array(DELIVERY)}, 400, *ADMIN),
+    ("GET", "/alerts/deliveries/{delivery_id}"): answers({200: DELIVERY}, 400, 404, *ADMIN),
+    ("POST", "/alerts/deliveries/{delivery_id}/retry"): answers(
+        {200: obj(delivery_id=STRING, status={"const": "pending"})}, 400, 404, *ADMIN),
     ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, *READ),
     ("GET", "/routing/experiments/{name}/report"): answers(
         {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},

@@ -30,7 +30,7 @@ async def post_receipts(request: Request) -> JSONResponse:
     now_us = ctx.now_us()
     batch = parse_batch(body["receipts"], now_us)  # the whole batch is checked before anything is written
     result = await ctx.store.ingest(batch, now_us)
-    announce(result.events)
+    announce(result.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.new, result.events)
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
 

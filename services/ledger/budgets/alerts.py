@@ -1,8 +1,9 @@
-"""Announcing threshold crossings: one structlog warning per event, raised once (see levels)."""
+"""Announcing threshold crossings: one structlog warning per event, raised once (see levels), and
+the events handed to `notify` (the alert channels' queue, services/ledger/alerts/runner.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -14,7 +15,10 @@ from services.ledger.times import iso
 log = structlog.get_logger("tollway.ledger.budgets")
 
 
-def announce(events: Iterable[ThresholdEvent]) -> None:
+def announce(events: Sequence[ThresholdEvent],
+             notify: Callable[[Sequence[ThresholdEvent]], None] | None = None) -> None:
+    if events and notify is not None:
+        notify(events)
     for event in events:
         log.warning("budget_threshold_crossed", scope=event.key.scope, scope_id=event.key.scope_id,
                     threshold=event.threshold, level=LEVEL_AT[event.threshold], at=iso(event.at_us),

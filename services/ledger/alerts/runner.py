@@ -1,0 +1,127 @@
+"""The ledger's alert loop, off every request path: evaluates the rules every `alert_interval_s`,
+queues each day's summary once, turns budget threshold events into notifications, and delivers
+what is due. `tick()` does one round at the clock's instant (tests drive it with a frozen clock);
+`start()` runs rounds in the background, woken at once by a budget event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from services.common.settings import Settings
+from services.ledger.alerts.channels import Channel, stored_channel
+from services.ledger.alerts.delivery import RetryPolicy, deliver_due
+from services.ledger.alerts.evaluate import Evaluation, Publish, evaluate
+from services.ledger.alerts.payloads import BUDGET_THRESHOLD, budget_payload, budget_subject, deliveries
+from services.ledger.alerts.rules import AlertRule, stored_rule
+from services.ledger.alerts.source import MetricSource, ReceiptMetrics
+from services.ledger.alerts.summary import due_day, queue_summary
+from services.ledger.budgets.model import ThresholdEvent
+from services.ledger.context import LedgerContext
+from services.ledger.events.kinds import ALERT
+from services.ledger.store.alerts import AlertStore
+
+US_PER_S = 1_000_000
+log = structlog.get_logger("tollway.ledger.alerts")
+
+
+class AlertRunner:
+    def __init__(self, ctx: LedgerContext, *, source: MetricSource | None = None,
+                 publish: Publish | None = None) -> None:
+        self.ctx = ctx
+        self.settings: Settings = ctx.settings
+        self.store = AlertStore(ctx.store)
+        self.source = source or ReceiptMetrics(self.store)
+        self.publish = publish or self._to_event_stream
+        self.policy = RetryPolicy(attempts=self.settings.alert_delivery_attempts,
+                                  base_s=self.settings.alert_retry_base_s, cap_s=self.settings.alert_retry_cap_s,
+                                  timeout_s=self.settings.alert_delivery_timeout_s)
+        self.next_evaluation_us = 0
+        self.summarised: datetime | None = None
+        self._budget_events: list[ThresholdEvent] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.http = httpx.AsyncClient()
+
+    def _to_event_stream(self, kind: str, payload: dict[str, Any]) -> None:
+        """Firing and resolved alerts on GET /events (kind `alert`, admin readers only)."""
+        self.ctx.events.publish(ALERT, payload)
+
+    # -- what the rest of the ledger calls -------------------------------------------------------
+
+    def budget_events(self, events: Iterable[ThresholdEvent]) -> None:
+        """The budget threshold hook (services/ledger/budgets/alerts.py): queued here, sent by the
+        loop, so the request that raised them does not wait."""
+        self._budget_events.extend(events)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Run a round now (a delivery was put back in the queue)."""
+        self._wake.set()
+
+    async def rules(self) -> list[AlertRule]:
+        return [stored_rule(spec) for _, spec, _ in await self.store.rules()]
+
+    async def channels(self) -> dict[str, Channel]:
+        return {cid: stored_channel(spec) for cid, spec, _ in await self.store.channels()}
+
+    async def evaluate_now(self) -> Evaluation:
+        now = self.ctx.now_us()
+        result = await evaluate(self.store, self.source, self.ctx.store, await self.rules(), await self.channels(),
+                                now, self.settings.alert_anomaly_days, self.publish)
+        self.next_evaluation_us = now + int(self.settings.alert_interval_s * US_PER_S)
+        return result
+
+    async def tick(self) -> None:
+        now = self.ctx.now_us()
+        if now >= self.next_evaluation_us:
+            await self.evaluate_now()
+        channels = await self.channels()
+        await self._queue_budget_events(channels, now)
+        day = due_day(now, self.settings.alert_summary_hour)
+        if day != self.summarised:
+            await queue_summary(self.store, self.source, channels, day, now)
+            self.summarised = day
+        await deliver_due(self.store, channels, now, self.http, self.policy)
+
+    async def _queue_budget_events(self, channels: dict[str, Channel], now_us: int) -> None:
+        events, self._budget_events = self._budget_events, []
+        targets = [c for c in channels.values() if c.wants("budget")]
+        try:
+            for event in events:
+                await self.store.enqueue(deliveries(targets, BUDGET_THRESHOLD, budget_subject(event),
+                                                    budget_payload(event), now_us))
+        except BaseException:  # kept for the next round (queueing one twice is a no-op)
+            self._budget_events[:0] = events
+            raise
+
+    # -- the background loop ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-alerts")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.http.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bad round (database away) must not end the loop
+                log.exception("alert_round_failed", error=type(exc).__name__)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.alert_poll_s)

@@ -1,0 +1,298 @@
+"""Alerts end to end in one ledger (both backends), with real receivers and a frozen clock:
+rules fire once, are acknowledged and resolve with their history; webhooks arrive signed, Slack
+and email arrive in their formats; failures are retried with backoff and an unreachable receiver
+is a failed delivery record; budget events and the daily summary go to their channels once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from services.common.clock import FrozenClock, utc_iso
+from services.common.settings import Settings
+from services.ledger.alerts.runner import AlertRunner
+from services.ledger.alerts.signing import verify
+from services.ledger.app import create_app
+from tests.integration.ledger.alert_receivers import free_port, http_receiver, smtp_receiver
+from tests.integration.ledger.ledger_factory import error_of, make_receipt, post
+
+SECRET = "whsec-0123456789abcdef-tollway"
+Alerting = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, AlertRunner]]]
+
+
+@pytest.fixture
+def alerting(tmp_path: Path, clock: FrozenClock, database_url: str) -> Alerting:
+    """A ledger whose alert loop the test drives (`runner.tick()`), not a background task."""
+
+    @asynccontextmanager
+    async def run(**settings: Any) -> AsyncIterator[tuple[httpx.AsyncClient, AlertRunner]]:
+        settings = {"database_url": database_url, "alerts_enabled": False, "alert_retry_base_s": 30.0,
+                    "alert_delivery_attempts": 3, "alert_delivery_timeout_s": 2.0, **settings}
+        app = create_app(Settings(artifacts_dir=tmp_path, access_log=False, **settings), clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as client:
+                yield client, app.state.alerts
+            await app.state.alerts.stop()
+
+    return run
+
+
+def later(clock: FrozenClock, **delta: float) -> None:
+    clock.set(clock.now() + timedelta(**delta))
+
+
+async def spend(client: httpx.AsyncClient, clock: FrozenClock, cost: str, n: int = 1, **extra: Any) -> None:
+    receipts = [make_receipt(cost, timestamp=utc_iso(clock.now()), **extra) for _ in range(n)]
+    resp = await post(client, "/receipts", {"receipts": receipts})
+    assert resp.status_code == 200 and resp.json()["accepted"] == n, resp.text
+
+
+async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    resp = await client.post(path, json=body)
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+COST_RULE = {"rule_id": "spend-high", "name": "spend high", "metric": "cost", "operator": ">", "threshold": "0.50",
+             "window": "1h", "severity": "critical", "channels": ["hook"]}
+
+
+def hook(url: str, **extra: Any) -> dict[str, Any]:
+    return {"channel_id": "hook", "kind": "webhook", "url": url, "secret": SECRET, "events": ["alerts"], **extra}
+
+
+async def test_a_rule_fires_once_is_acknowledged_and_resolves_with_its_history(
+        alerting: Alerting, clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/hook")))
+        await created(client, "/alerts/rules", COST_RULE)
+        await spend(client, clock, "0.20", n=2)
+        await runner.tick()
+        assert (await client.get("/alerts")).json() == []  # $0.40 is not above $0.50
+        await spend(client, clock, "0.20")
+        later(clock, seconds=61)
+        await runner.tick()
+        [alert] = (await client.get("/alerts")).json()
+        assert (alert["state"], alert["value"], alert["severity"]) == ("firing", "0.600000", "critical")
+        for _ in range(3):  # later evaluations while it stays breached: no second alert, no second notice
+            later(clock, seconds=61)
+            await runner.tick()
+        assert len((await client.get("/alerts")).json()) == 1
+        [firing] = receiver.on("/hook")
+        body = orjson.loads(firing.body)
+        assert (body["type"], body["alert"]["alert_id"], body["value"]) == ("alert.firing", alert["alert_id"],
+                                                                           "0.600000")
+        assert verify(SECRET, firing.headers["X-Tollway-Timestamp"], firing.headers["X-Tollway-Signature"],
+                      firing.body, now_s=int(firing.headers["X-Tollway-Timestamp"]))
+        assert not verify(SECRET, firing.headers["X-Tollway-Timestamp"], firing.headers["X-Tollway-Signature"],
+                          firing.body + b" ", now_s=int(firing.headers["X-Tollway-Timestamp"]))
+
+        acked = await client.post(f"/alerts/{alert['alert_id']}/ack", json={"note": "looking"})
+        assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+        later(clock, hours=1)  # the receipts leave the window
+        await runner.tick()
+        done = (await client.get(f"/alerts/{alert['alert_id']}")).json()
+        assert done["state"] == "resolved"
+        assert [(h["state"], h["note"]) for h in done["history"]][1:] == [
+            ("acknowledged", "looking"), ("resolved", "the metric is back within its threshold")]
+        assert [orjson.loads(r.body)["type"] for r in receiver.on("/hook")] == ["alert.firing", "alert.resolved"]
+        again = await client.post(f"/alerts/{alert['alert_id']}/ack")
+        assert again.status_code == 409
+        assert [a["state"] for a in (await client.get("/alerts?state=resolved")).json()] == ["resolved"]
+
+
+async def test_slack_and_email_channels_receive_the_alert_in_their_formats(
+        alerting: Alerting, clock: FrozenClock) -> None:
+    smtp = {"host": "127.0.0.1", "sender": "tollway@example.test", "recipients": ["ops@example.test"]}
+    with smtp_receiver() as (smtp_port, inbox):
+        async with http_receiver() as receiver, alerting() as (client, runner):
+            await created(client, "/alerts/channels", {"channel_id": "slack", "kind": "slack", "events": ["alerts"],
+                                                       "url": receiver.url("/services/T000/B000/XXXXSECRET")})
+            await created(client, "/alerts/channels", {"channel_id": "mail", "kind": "email", "events": ["alerts"],
+                                                       "smtp": {**smtp, "port": smtp_port}})
+            # a server that offers no AUTH cannot take a password: a recorded failure, the password never shown
+            authed = await created(client, "/alerts/channels", {
+                "channel_id": "mail-auth", "kind": "email", "events": ["alerts"],
+                "smtp": {**smtp, "port": smtp_port, "username": "u", "password": "hunter2-smtp"}})
+            assert authed["smtp"]["password"] == "****"
+            await created(client, "/alerts/rules", {**COST_RULE, "channels": ["slack", "mail", "mail-auth"]})
+            await spend(client, clock, "0.60", provider="sim-anthropic")
+            await runner.tick()
+            [slack] = receiver.on("/services/T000/B000/XXXXSECRET")
+            text = orjson.loads(slack.body)["text"]
+            assert text.startswith("[CRITICAL] FIRING spend high") and "0.600000" in text
+            assert orjson.loads(slack.body)["blocks"][0]["text"]["text"] == text
+            [envelope] = inbox
+            assert envelope.rcpt_tos == ["ops@example.test"]
+            assert b"FIRING spend high" in envelope.content
+            [pending] = (await client.get("/alerts/deliveries?status=pending")).json()
+            assert pending["channel_id"] == "mail-auth" and "AUTH" in pending["last_error"]
+            listed = (await client.get("/alerts/channels")).json() + \
+                (await client.get("/alerts/deliveries")).json()
+            assert "XXXXSECRET" not in str(listed) and "hunter2" not in str(listed)
+
+
+async def test_a_failing_receiver_is_retried_with_backoff_then_delivered(alerting: Alerting,
+                                                                          clock: FrozenClock) -> None:
+    async with http_receiver(fail_first=2) as receiver, alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/hook")))
+        await created(client, "/alerts/rules", COST_RULE)
+        await spend(client, clock, "0.60")
+        await runner.tick()
+        [d] = (await client.get("/alerts/deliveries")).json()
+        assert (d["status"], d["attempts"]) == ("pending", 1)
+        later(clock, seconds=29)  # the first retry is due 30 s after the first attempt
+        await runner.tick()
+        assert receiver.calls == 1
+        later(clock, seconds=1)
+        await runner.tick()
+        assert receiver.calls == 2
+        later(clock, seconds=59)  # then 60 s
+        await runner.tick()
+        assert receiver.calls == 2
+        later(clock, seconds=1)
+        await runner.tick()
+        full = (await client.get(f"/alerts/deliveries/{d['delivery_id']}")).json()
+        assert (full["status"], full["attempts"]) == ("delivered", 3)
+        assert [a["ok"] for a in full["attempts_made"]] == [False, False, True]
+        assert full["attempts_made"][0]["error"] == "HTTP 500 from the receiver"
+        assert len(receiver.on("/hook")) == 1
+
+
+async def test_an_unreachable_receiver_is_a_failed_delivery_and_the_alert_stands(alerting: Alerting,
+                                                                                  clock: FrozenClock) -> None:
+    async with alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(f"http://127.0.0.1:{free_port()}/hook"))
+        await created(client, "/alerts/rules", COST_RULE)
+        await spend(client, clock, "0.60")
+        for _ in range(3):
+            await runner.tick()
+            later(clock, minutes=5)
+        [failed] = (await client.get("/alerts/deliveries?status=failed")).json()
+        assert (failed["kind"], failed["attempts"]) == ("alert.firing", 3)
+        assert "ConnectError" in failed["last_error"] and SECRET not in str(failed)
+        [alert] = (await client.get("/alerts")).json()
+        assert alert["state"] == "firing"
+        retried = await client.post(f"/alerts/deliveries/{failed['delivery_id']}/retry")
+        assert retried.status_code == 200
+        assert (await client.get("/alerts/deliveries?status=pending")).json()[0]["delivery_id"] == \
+            failed["delivery_id"]
+
+
+async def test_a_slow_receiver_does_not_slow_receipts(alerting: Alerting, clock: FrozenClock) -> None:
+    """Notifications are sent by the alert loop: ingesting receipts (which raises a budget event)
+    never waits for a receiver."""
+    async with alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(f"http://127.0.0.1:{free_port()}/hook",
+                                                       events=["budget"]))
+        await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
+        await spend(client, clock, "0.80")
+        assert (await client.get("/alerts/deliveries")).json() == []  # queued in memory, not yet sent
+        await runner.tick()
+        [d] = (await client.get("/alerts/deliveries")).json()
+        assert (d["kind"], d["status"]) == ("budget.threshold", "pending")
+
+
+async def test_budget_threshold_events_go_to_budget_channels_once_each(alerting: Alerting,
+                                                                       clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/budget"), events=["budget"]))
+        await created(client, "/alerts/channels", {**hook(receiver.url("/alerts-only")), "channel_id": "other"})
+        await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
+        await spend(client, clock, "0.80")  # 80 %: the 75 % event
+        await runner.tick()
+        await spend(client, clock, "0.15")  # 95 %: the 90 % event
+        await spend(client, clock, "0.01")
+        await runner.tick()
+        await runner.tick()
+        bodies = [orjson.loads(r.body) for r in receiver.on("/budget")]
+        assert [(b["type"], b["budget"]["threshold"], b["budget"]["scope_id"]) for b in bodies] == [
+            ("budget.threshold", 75, "run-a"), ("budget.threshold", 90, "run-a")]
+        assert bodies[0]["budget"]["budget_usd"] == "1.000000" and receiver.on("/alerts-only") == []
+
+
+async def test_the_daily_summary_goes_to_each_channel_once_per_day(alerting: Alerting, clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting(alert_summary_hour=8) as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/summary"), events=["summary"]))
+        await spend(client, clock, "0.25", n=4)  # 2026-11-23 10:30
+        await runner.tick()  # the summary of the 22nd (nothing happened)
+        later(clock, hours=12)  # 22:30: the 23rd's summary is not due yet
+        await runner.tick()
+        clock.set(clock.now().replace(day=24, hour=8, minute=0, second=0))
+        await runner.tick()
+        await runner.tick()
+        later(clock, hours=3)
+        await runner.tick()
+        days = [orjson.loads(r.body) for r in receiver.on("/summary")]
+        assert [d["day"] for d in days] == ["2026-11-22", "2026-11-23"]
+        assert (days[1]["spend_usd"], days[1]["requests"]) == ("1.000000", 4)
+
+
+async def test_two_ledgers_evaluating_at_once_fire_and_notify_once(alerting: Alerting, clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting() as (client, one), alerting() as (_, two):
+        await created(client, "/alerts/channels", hook(receiver.url("/hook")))
+        await created(client, "/alerts/rules", COST_RULE)
+        await spend(client, clock, "0.60")
+        import asyncio
+
+        await asyncio.gather(one.evaluate_now(), two.evaluate_now(), one.evaluate_now())
+        await asyncio.gather(one.tick(), two.tick())
+        assert len((await client.get("/alerts")).json()) == 1
+        assert len((await client.get("/alerts/deliveries")).json()) == 1
+        assert len(receiver.on("/hook")) == 1
+
+
+async def test_rules_and_channels_with_a_bad_field_are_a_400_naming_it(alerting: Alerting) -> None:
+    async with alerting() as (client, _):
+        bad_rules = {
+            "metric": {**COST_RULE, "metric": "dollars"},
+            "operator": {**COST_RULE, "operator": "=>"},
+            "threshold": {**COST_RULE, "threshold": "0.1234567"},
+            "window": {**COST_RULE, "window": "90d"},
+            "filters": {**COST_RULE, "filters": {"modle": "x"}},
+            "budget": {**COST_RULE, "metric": "budget_percent"},
+            "severity": {**COST_RULE, "severity": "loud"},
+            "rule_id": {**COST_RULE, "rule_id": "../x"},
+        }
+        bad_rules["threshold-rate"] = {**COST_RULE, "metric": "error_rate", "threshold": "5"}
+        for name, body in bad_rules.items():
+            resp = await client.post("/alerts/rules", json=body)
+            assert error_of(resp)["field"] == name.split("-")[0], (name, resp.text)
+        assert error_of(await client.post("/alerts/rules", content=b"{")).get("type") == "invalid_request"
+        for field, body in {"secret": {"kind": "webhook", "url": "http://x.test/h"},
+                            "url": {"kind": "slack"},
+                            "smtp.port": {"kind": "email", "smtp": {"host": "h", "port": 0, "sender": "a@b",
+                                                                     "recipients": ["c@d"]}},
+                            "kind": {"kind": "pager"}}.items():
+            assert error_of(await client.post("/alerts/channels", json=body))["field"] == field
+        for query, field in (("state=open", "state"), ("limit=0", "limit")):
+            assert error_of(await client.get(f"/alerts?{query}"))["field"] == field
+        assert error_of(await client.get("/alerts/deliveries?status=lost"))["field"] == "status"
+        assert (await client.get("/alerts/nope")).status_code == 404
+        await created(client, "/alerts/rules", COST_RULE)
+        assert (await client.post("/alerts/rules", json=COST_RULE)).status_code == 409
+        assert (await client.put("/alerts/rules/spend-high", json={**COST_RULE, "threshold": 2})).status_code == 200
+        assert (await client.get("/alerts/rules/spend-high")).json()["threshold"] == "2"
+        assert (await client.delete("/alerts/rules/spend-high")).status_code == 200
+        assert (await client.get("/alerts/rules")).json() == []
+
+
+async def test_alerts_need_the_admin_key(alerting: Alerting) -> None:
+    async with alerting(admin_key="admin-secret-key") as (client, _):
+        assert (await client.get("/alerts")).status_code == 401
+        assert (await client.post("/alerts/rules", json=COST_RULE)).status_code == 401
+        ok = await client.get("/alerts/channels", headers={"authorization": "Bearer admin-secret-key"})
+        assert ok.status_code == 200
+
+
+def test_the_clock_not_the_wall_decides(clock: FrozenClock) -> None:
+    assert abs(clock.now().timestamp() - time.time()) > 0  # the frozen clock is a parameter
