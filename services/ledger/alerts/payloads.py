@@ -12,8 +12,8 @@ from services.common.money import fmt_usd, from_micros
 from services.ledger.alerts.channels import Channel
 from services.ledger.alerts.model import Alert, Delivery
 from services.ledger.alerts.rules import AlertRule
-from services.ledger.budgets.levels import LEVEL_AT
 from services.ledger.budgets.model import ThresholdEvent
+from services.ledger.events.kinds import threshold_payload
 from services.ledger.times import iso
 
 ALERT_FIRING, ALERT_RESOLVED = "alert.firing", "alert.resolved"
@@ -38,13 +38,12 @@ def alert_payload(kind: str, alert: Alert, rule: AlertRule, value: Decimal | Non
 
 
 def budget_payload(event: ThresholdEvent) -> dict[str, Any]:
-    key = event.key
-    spent, budget = fmt_usd(from_micros(event.spent_micros)), fmt_usd(from_micros(event.budget_micros))
-    level = LEVEL_AT.get(event.threshold, str(event.threshold))
-    return {"type": BUDGET_THRESHOLD, "at": iso(event.at_us),
-            "text": f"[BUDGET {event.threshold}%] {key.scope} {key.scope_id} spent ${spent} of ${budget} ({level})",
-            "budget": {"scope": key.scope, "scope_id": key.scope_id, "threshold": event.threshold, "level": level,
-                       "spent_usd": spent, "budget_usd": budget}}
+    """The same `budget` object as GET /events' budget_threshold events."""
+    budget = threshold_payload(event)
+    return {"type": BUDGET_THRESHOLD, "at": budget["at"],
+            "text": f"[BUDGET {event.threshold}%] {event.key.scope} {event.key.scope_id} spent"
+                    f" ${budget['spent_usd']} of ${budget['budget_usd']} ({budget['level']})",
+            "budget": budget}
 
 
 def budget_subject(event: ThresholdEvent) -> str:
