@@ -1,7 +1,9 @@
 """Routing on real processes: an alias or a rule put through the router's API changes the
 gateway's choice within a couple of seconds, without a restart; the strategy asked per request,
 and an experiment's arm, are in the receipt; latency routing moves traffic away from a provider
-whose simulated latency is raised, from the gateway's own outcome reports."""
+whose simulated latency is raised, from the gateway's own outcome reports; smart routing's
+latency mode (tollway/auto-latency) takes the fastest of the request's tier, and follows what the
+gateways observe."""
 
 from __future__ import annotations
 
@@ -23,6 +25,10 @@ routes:
   yaml-route:
     model: failover-model
     strategy: failover
+smart:
+  tiers:
+    simple: [al-small-a, al-small-b]
+    complex: [al-big]
 """
 
 
@@ -169,3 +175,31 @@ def test_latency_routing_moves_traffic_away_from_a_provider_whose_latency_is_rai
     last = route(http, swarm, "lat-model", "lat-run", optimization="latency").json()["decision"]
     assert last["provider"] == "steady"
     assert "observed over" in last["reason"] and "jumpy" in [a["provider"] for a in last["alternatives"]]
+
+
+def test_auto_latency_takes_the_fastest_of_the_tier_and_follows_observed_latency(swarm, http):
+    register(http, swarm, "al-slow", "al-small-a", "1", slo_ms=200, spec="tps=0,latency_ms=60")
+    register(http, swarm, "al-fast", "al-small-b", "3", slo_ms=100, spec="tps=0,latency_ms=5")
+    register(http, swarm, "al-top", "al-big", "30", slo_ms=50, spec="tps=0,latency_ms=5")  # complex tier
+    for model in ("al-small-a", "al-small-b", "al-big"):
+        swarm.wait_for_model(model)
+    cheap = route(http, swarm, "tollway/auto", "auto-lat-run").json()
+    assert cheap["decision"]["provider"] == "al-slow"  # cost mode: the cheapest of the simple tier
+    out = route(http, swarm, "tollway/auto-latency", "auto-lat-run").json()
+    decision, receipt = out["decision"], out["receipt"]
+    assert decision["provider"] == "al-fast" and decision["complexity"]["class"] == "simple"
+    assert "auto-latency: the fastest in the tier; tier simple (tiers declared); fastest there al-fast" in (
+        decision["reason"])
+    assert receipt["provider"] == "al-fast" and receipt["strategy"] == "smart"
+    jsonschema.validate(receipt, contracts.schema("routing_receipt"))
+    # al-fast's simulated latency goes up; its SLO still says 100 ms: the gateways' outcomes move the choice
+    register(http, swarm, "al-fast", "al-small-b", "3", slo_ms=100, spec="tps=0,latency_ms=400")
+    served = []
+    for _ in range(25):
+        served.append(route(http, swarm, "tollway/auto-latency", "auto-lat-run").json()["receipt"]["provider"])
+        if served[-3:] == ["al-slow"] * 3:
+            break
+    assert served[-3:] == ["al-slow"] * 3, served
+    assert "al-top" not in served  # the complex tier's faster provider is not the simple request's
+    last = route(http, swarm, "tollway/auto-latency", "auto-lat-run").json()["decision"]
+    assert last["provider"] == "al-slow" and "al-fast" in [a["provider"] for a in last["alternatives"]]

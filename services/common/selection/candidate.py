@@ -55,6 +55,7 @@ class Job:
     features: frozenset[str]  # asked for plus detected in the payload
     pool: str  # the model or alias asked ("*" for any): the round-robin counter's name
     tier_shift: int = 0  # smart routing: auto-cost -1, auto-quality +1
+    smart_mode: str = "cost"  # smart routing: what wins within a tier (cost, or latency for auto-latency)
     complexity: Complexity | None = None  # set by smart routing
 
     @property

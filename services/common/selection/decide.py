@@ -62,7 +62,7 @@ def plan(request: SelectionRequest, ctx: RoutingContext) -> tuple[Job, frozenset
     weights = req.weights or (route.weights if route else None) or Weights()
     features = req.features | detect(request.payload)
     job = Job(request, ctx, strategy, weights, req.region or ctx.region, features, req.model or "*",
-              tier_shift=shift or 0)
+              tier_shift=shift or 0, smart_mode=smart.MODES.get(req.model or "", "cost"))
     return job, models
 
 

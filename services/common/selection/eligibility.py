@@ -14,6 +14,11 @@ from services.common.selection.observed import Latency, Observed, below_floor
 FLOOR_STRATEGIES = frozenset({"latency", "balanced", "weighted"})
 
 
+def floored(job: Job) -> bool:
+    """Whether the success-rate floor applies: latency strategies, and smart routing's latency mode."""
+    return job.strategy in FLOOR_STRATEGIES or job.smart_mode == "latency"
+
+
 def why_not(entry: Entry, job: Job, models: frozenset[str] | None,
             unavailable: Mapping[str, str]) -> str | None:
     """The reason the entry's provider cannot serve the job's request, or None when it can."""
@@ -91,10 +96,11 @@ def over_limit(c: Candidate, job: Job) -> str | None:
 
 
 def within_limits(candidates: list[Candidate], job: Job) -> tuple[list[Candidate], list[tuple[str, str]], str]:
-    """Candidates within the caller's limits and, for latency strategies, above the success-rate
+    """Candidates within the caller's limits and, where the floor applies (`floored`), above the success-rate
     floor (unless every one is under it: then all stay, and the note says so)."""
     req = job.request.requirements
-    if req.max_cost_usd is None and req.max_latency_ms is None and job.strategy not in FLOOR_STRATEGIES:
+    floor = floored(job)
+    if req.max_cost_usd is None and req.max_latency_ms is None and not floor:
         return candidates, [], ""
     kept: list[Candidate] = []
     excluded: list[tuple[str, str]] = []
@@ -104,7 +110,7 @@ def within_limits(candidates: list[Candidate], job: Job) -> tuple[list[Candidate
             kept.append(c)
         else:
             excluded.append((c.name, reason))
-    if job.strategy not in FLOOR_STRATEGIES or not kept:
+    if not floor or not kept:
         return kept, excluded, ""
     observed = job.ctx.observed
     healthy = [c for c in kept if not below_floor(c.latency, observed)]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from services.common.selection import ab_split, rules
 from services.common.selection.candidate import Job, Ranking
 from services.common.selection.catalog import Catalog
-from services.common.selection.eligibility import FLOOR_STRATEGIES, all_under_floor, under_floor
+from services.common.selection.eligibility import all_under_floor, floored, under_floor
 from services.common.selection.eligible import Exclusions, eligible
 from services.common.selection.strategies import BY_NAME
 from services.common.selection.view import View
@@ -33,7 +33,8 @@ def _quick(catalog: Catalog, job: Job) -> bool:
 
 
 def _floor(view: View, job: Job, excluded: Exclusions, notes: list[str]) -> View:
-    """Latency strategies leave out who is under the success-rate floor, unless everyone is."""
+    """Latency strategies (and smart's latency mode) leave out who is under the success-rate floor,
+    unless everyone is."""
     observed = job.ctx.observed
     healthy = view.of(view.pool.healthy())
     if not len(healthy):
@@ -55,7 +56,7 @@ def quick_ranking(catalog: Catalog, job: Job,
     if not len(view) or ab_split.experiment_for(job) is not None:
         return None
     notes: list[str] = []
-    if job.strategy in FLOOR_STRATEGIES:
+    if floored(job):
         view = _floor(view, job, excluded, notes)
     ranking = HEADS[job.strategy](view, job)
     if job.strategy == "ab":

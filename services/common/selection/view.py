@@ -6,7 +6,7 @@ a pool deepens a shortlist by as many layers, so it still holds them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from services.common.selection.catalog import Entry
@@ -47,15 +47,16 @@ class View:
         """A superset of the `want` first left by `kind`'s order (shortlist.py), in tie-break order."""
         return self._left(self.pool.shortlist(kind, want + self.gone(self.pool)))
 
-    def across(self, groups: Iterable[Pool], want: int) -> list[Entry]:
-        """A superset of the `want` first left by group (in the order given), then cost, then
-        tie-break order."""
+    def across(self, groups: Iterable[Pool], want: int,
+               pick: Callable[[View, int], list[Entry]] | None = None) -> list[Entry]:
+        """A superset of the `want` first left by group (in the order given), then cost (or the
+        order `pick` gives a superset of the first few of, within a group), then tie-break order."""
         found: list[Entry] = []
         for group in groups:
             part = self.of(group)
             left = len(part)
             if left:
-                found += part.cheapest(want)
+                found += pick(part, want) if pick else part.cheapest(want)
                 want -= left
                 if want <= 0:
                     break

@@ -35,7 +35,8 @@ NEEDS = (frozenset(),) * 4 + tuple(frozenset({f}) for f in FEATURES)
 PRICES = ("0", "1", "2.5", "10", "10", "30", "0.0000000003")
 WINDOWS = (4096, 8192, 32_000, 128_000)
 REGIONS = (None, "us", "eu")
-TARGETS = (None, None, None, *MODELS, "family", "tollway/auto", "tollway/auto-cost", "tollway/auto-quality", "nobody")
+TARGETS = (None, None, None, *MODELS, "family", "tollway/auto", "tollway/auto-cost", "tollway/auto-quality",
+           "tollway/auto-latency", "nobody")
 PAYLOADS = (None, None, {"messages": [{"role": "user", "content": "hi"}]},
             {"messages": [{"role": "user", "content": "prove it step by step: def f(x): return x"}]},
             {"messages": [{"role": "user", "content": "compare"}], "tools": [{"type": "function"}], "stream": True})

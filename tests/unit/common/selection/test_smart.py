@@ -1,5 +1,5 @@
 """Smart routing: complexity classes from length, code, reasoning cues, turns and tools; tiers
-by price or declared; virtual models tollway/auto, auto-cost, auto-quality."""
+by price or declared; virtual models tollway/auto, auto-cost, auto-quality, auto-latency."""
 
 from __future__ import annotations
 
@@ -81,3 +81,56 @@ def test_declared_tiers_win_over_price_and_an_empty_tier_falls_to_the_nearest():
 def test_smart_as_a_strategy_stays_within_the_model_asked():
     d = ask(FLEET, "smart", model="gpt-4o", payload=HARD, input_tokens=60, output_tokens=200)
     assert d.provider.model == "gpt-4o" and d.strategy == "smart"
+
+
+# two models per tier by price: in each, a cheaper slow one and a dearer fast one
+SPEEDY = [provider("mini-slow", model="mini-a", inp="0.1", out="0.4", latency_ms=900, features=TOOLS),
+          provider("mini-fast", model="mini-b", inp="0.15", out="0.6", latency_ms=300, features=TOOLS),
+          provider("mid-slow", model="mid-a", inp="1", out="4", latency_ms=2000, features=TOOLS),
+          provider("mid-fast", model="mid-b", inp="1.2", out="5", latency_ms=700, features=TOOLS),
+          provider("top-slow", model="top-a", inp="3", out="12", latency_ms=5000, features=TOOLS),
+          provider("top-fast", model="top-b", inp="5", out="15", latency_ms=1500, features=TOOLS)]
+
+
+@pytest.mark.parametrize(("payload", "cheapest", "fastest", "level"), [
+    (user("hi"), "mini-slow", "mini-fast", "simple"),
+    (HARD, "top-slow", "top-fast", "complex"),
+])
+def test_auto_latency_picks_the_fastest_in_the_tier_auto_the_cheapest(payload, cheapest, fastest, level):
+    common = {"payload": payload, "input_tokens": 60, "output_tokens": 200}
+    assert ask(SPEEDY, None, model="tollway/auto", **common).provider.name == cheapest
+    d = ask(SPEEDY, None, model="tollway/auto-latency", **common)
+    assert d.strategy == "smart" and d.provider.name == fastest and d.complexity.level == level
+    assert f"auto-latency: the fastest in the tier; tier {level}" in d.reason
+    assert f"fastest there {fastest}" in d.reason and "ms (SLO)" in d.reason
+    assert d.ranked[1].name == cheapest  # the same tier's slower one next, before any other tier
+    jsonschema.validate(d.to_json(), contracts.schema("routing_decision"))
+
+
+def test_auto_latency_goes_by_observed_p95_once_there_are_enough_outcomes():
+    stats = {"mini-slow": (120.0, 1.0, 50), "mini-fast": (400.0, 1.0, 50)}  # observed: the "slow" one is faster
+    d = ask(SPEEDY, None, ctx(stats=stats), model="tollway/auto-latency", payload=user("hi"), input_tokens=60,
+            output_tokens=200)
+    assert d.provider.name == "mini-slow" and "p95 120 ms observed over 50 outcomes" in d.reason
+
+
+def test_auto_latency_leaves_out_who_is_under_the_success_floor():
+    stats = {"mini-fast": (100.0, 0.5, 50)}
+    d = ask(SPEEDY, None, ctx(stats=stats), model="tollway/auto-latency", payload=user("hi"), input_tokens=60,
+            output_tokens=200)
+    assert d.provider.name == "mini-slow"
+    assert ("mini-fast", "success rate 50% < floor 80% over 50 outcomes") in d.excluded
+    # cost mode has no floor: the same provider stays (and, cheapest or not, is ranked)
+    d = ask(SPEEDY, None, ctx(stats=stats), model="tollway/auto", payload=user("hi"), input_tokens=60,
+            output_tokens=200)
+    assert "mini-fast" in [c.name for c in d.ranked]
+
+
+def test_auto_latency_with_an_empty_tier_falls_to_the_lower_neighbour():
+    # medium has no provider: cost and latency modes go down to simple, auto (quality on ties) goes up
+    fleet = [p for p in SPEEDY if not p.name.startswith("mid")]
+    declared = ctx({"smart": {"tiers": {"simple": ["mini-a", "mini-b"], "complex": ["top-a", "top-b"]}}})
+    common = {"payload": user("please compare a and b"), "input_tokens": 60, "output_tokens": 200}
+    assert ask(fleet, None, declared, model="tollway/auto", **common).provider.name == "top-slow"
+    d = ask(fleet, None, declared, model="tollway/auto-latency", **common)
+    assert d.provider.name == "mini-fast" and "tier medium has no eligible provider, nearest is simple" in d.reason
