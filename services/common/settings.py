@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.registry.key_env import DEFAULT_ALLOW
@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     alert_retry_cap_s: float = 3600.0
     alert_summary_hour: int = 8
     alert_anomaly_days: int = 7
+    # ledger: retention (services/ledger/analytics/retention.py), pruned every retention_interval_s (0: never)
+    retention_receipts_days: float = Field(90.0, gt=0)
+    retention_minute_days: float = Field(7.0, gt=0)
+    retention_hour_days: float = Field(90.0, gt=0)
+    retention_day_days: float = Field(730.0, gt=0)
+    retention_interval_s: float = Field(300.0, ge=0)
 
     # router: routing strategies
     routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start

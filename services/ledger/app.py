@@ -16,8 +16,10 @@ from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
 from services.ledger.alerts.runner import AlertRunner
+from services.ledger.analytics.retention import Pruner, Retention
 from services.ledger.api import (
     alerts,
+    analytics,
     budgets,
     events,
     experiments,
@@ -74,9 +76,12 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
             replicas.start()
         if settings.alerts_enabled:
             runner.start()
+        pruner = Pruner(ctx.store, Retention.of(settings), ctx.now_us, settings.retention_interval_s)
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.stop()
             await runner.stop()
             if replicas is not None:
                 await replicas.stop()
@@ -91,7 +96,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     app.state.ledger = ctx
     app.state.alerts = runner
     for module in (alerts, receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments,
-                   events):
+                   events, analytics):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

@@ -45,6 +45,12 @@ class Receipt:
     org: str | None = None
     experiment: str | None = None  # the A/B experiment and arm that routed it
     arm: str | None = None
+    model: str = ""  # the series' other dimensions and measures (services/ledger/analytics/)
+    agent: str = ""
+    user: str | None = None
+    status: str = "success"
+    latency_ms: float = 0.0
+    cached_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
 
     @property
     def tenant(self) -> str | None:
@@ -101,7 +107,10 @@ def parse_receipt(data: dict[str, Any], *, now_us: int, field_prefix: str = "") 
                    body=body, saved_micros=saved, cache_hit=data.get("cache") == "hit",
                    lease_ids=tuple(data.get("lease_ids") or ()), key_id=data.get("key_id"),
                    team=data.get("team"), org=data.get("org"), experiment=experiment.get("name"),
-                   arm=experiment.get("arm"))
+                   arm=experiment.get("arm"), model=str(data.get("model", "")), agent=str(data.get("agent", "")),
+                   user=data.get("user"), status=str(data.get("status", "success")),
+                   latency_ms=float(data.get("latency_ms", 0)),
+                   cached_tokens=int(data.get("cache_read_input_tokens") or 0))
 
 
 def parse_batch(receipts: Sequence[dict[str, Any]], now_us: int) -> list[Receipt]:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from services.ledger.analytics.query import SeriesQuery, SeriesRows
+from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
@@ -133,6 +135,14 @@ class LedgerStore(Protocol):
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         """Rollup rows of `grain` with bucket start in [first_us, last_us]."""
+        ...
+
+    async def series_rows(self, query: SeriesQuery) -> SeriesRows:
+        """The series rollups a query asks for, summed per (bucket, group) (services/ledger/analytics/query.py)."""
+        ...
+
+    async def prune(self, cutoffs: Cutoffs) -> Pruned:
+        """Delete rollup rows and raw receipts older than their retention, in one transaction."""
         ...
 
     async def create_key(self, key: VirtualKey) -> int:

@@ -10,7 +10,7 @@ from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.budgets.scopes import scopes_of
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import ArmSample, IngestResult, RunReceipts, SettleResult
-from services.ledger.store.postgres import budgets
+from services.ledger.store.postgres import budgets, series
 from services.ledger.windows.buckets import GRAINS
 from services.ledger.windows.rollup import Row, Tally, rollup_deltas
 
@@ -77,6 +77,7 @@ async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestRes
     await budgets.consume_leases(conn, new)
     await budgets.claim_runs(conn, new, now_us)
     await apply_rollups(conn, new, now_us)
+    await series.apply(conn, new)
     grouped: dict[BudgetKey, list[int]] = {}
     for receipt in new:
         for key in scopes_of(receipt):

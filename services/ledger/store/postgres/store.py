@@ -18,6 +18,8 @@ import asyncpg
 
 from services.common.db import DatabaseUnavailable, database_lost, mask_url, scrub
 from services.common.stored_rows import UnreadableRow, report
+from services.ledger.analytics.query import SeriesQuery, SeriesRows
+from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
@@ -28,6 +30,7 @@ from services.ledger.store.migrations import upgrade_postgres
 from services.ledger.store.postgres import budgets as budget_rows
 from services.ledger.store.postgres import keys as key_rows
 from services.ledger.store.postgres import receipts as receipt_rows
+from services.ledger.store.postgres import series as series_rows
 from services.ledger.windows.rollup import Row
 
 T = TypeVar("T")
@@ -120,6 +123,14 @@ class PostgresLedgerStore:
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         return await self._read(receipt_rows.rollups, grain, first_us, last_us)
+
+    async def series_rows(self, query: SeriesQuery) -> SeriesRows:
+        return await self._read(series_rows.rows, query)
+
+    async def prune(self, cutoffs: Cutoffs) -> Pruned:
+        pruned = await self._write(series_rows.prune, cutoffs)
+        self._count = max(0, self._count - pruned.receipts)
+        return pruned
 
     # -- budgets -----------------------------------------------------------------------------
 

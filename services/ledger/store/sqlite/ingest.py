@@ -1,5 +1,5 @@
-"""The ingest transaction: new receipts, their holds dropped or leases drawn down, spend, rollups
-and threshold events."""
+"""The ingest transaction: new receipts, their holds dropped or leases drawn down, spend, rollups,
+series rollups and threshold events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import IngestResult, SettleResult
-from services.ledger.store.sqlite import budgets, holds, leases, owners, receipts, rollups, spend
+from services.ledger.store.sqlite import budgets, holds, leases, owners, receipts, rollups, series, spend
 
 
 def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> IngestResult:
@@ -20,6 +20,7 @@ def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> I
     leases.consume(conn, new)
     owners.claim_runs(conn, new, now_us)
     rollups.apply(conn, new, now_us)
+    series.apply(conn, new)
     events: list[ThresholdEvent] = []
     for key, (before, costs) in spend.add(conn, new).items():
         events += budgets.record_crossings(conn, key, before, costs, now_us)

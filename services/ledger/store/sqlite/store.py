@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.common.stored_rows import readable
+from services.ledger.analytics.query import SeriesQuery, SeriesRows
+from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
@@ -29,6 +31,7 @@ from services.ledger.store.sqlite import owners as owner_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
 from services.ledger.store.sqlite import reserve, schema
 from services.ledger.store.sqlite import rollups as rollup_rows
+from services.ledger.store.sqlite import series as series_rows
 from services.ledger.store.sqlite import spend as spend_rows
 from services.ledger.windows.rollup import Row
 
@@ -124,6 +127,14 @@ class SqliteLedgerStore:
 
     async def rollups(self, grain: str, first_us: int, last_us: int) -> list[Row]:
         return await self._read(rollup_rows.window, grain, first_us, last_us)
+
+    async def series_rows(self, query: SeriesQuery) -> SeriesRows:
+        return await self._read(series_rows.rows, query)
+
+    async def prune(self, cutoffs: Cutoffs) -> Pruned:
+        pruned = await self._write(series_rows.prune, cutoffs)
+        self._count = max(0, self._count - pruned.receipts)
+        return pruned
 
     # -- budgets -----------------------------------------------------------------------------
 

@@ -1,0 +1,55 @@
+"""Merging many stored latency sketches into one per point, and their quantiles, with numpy: the
+blobs of all rows are joined and read as one array, each pair tagged with its point, summed per
+(point, bucket index) and searched by cumulative count. Cost grows with the pairs read, not with
+the points or the range of indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from services.ledger.analytics.sketch import GAMMA, QUANTILES, ZERO_INDEX
+
+Quantiles = tuple[float | None, ...]
+
+
+def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points: int,
+                    qs: Sequence[float] = QUANTILES) -> list[Quantiles]:
+    """For each point 0..points-1, the q-quantiles of the merged sketches of the rows that map to it
+    (sketch.quantiles' definition: the bucket holding rank floor(q * (n - 1)))."""
+    empty: Quantiles = tuple(None for _ in qs)
+    out = [empty] * points
+    if not blobs:
+        return out
+    pairs = np.frombuffer(b"".join(blobs), dtype="<i4").reshape(-1, 2)
+    lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+    owner = np.repeat(np.asarray(point_of_row, dtype=np.int64), lengths)
+    index = pairs[:, 0].astype(np.int64)
+    counts = pairs[:, 1].astype(np.int64)
+    if not len(index):
+        return out
+    zero = index == ZERO_INDEX
+    low = int(index[~zero].min()) if (~zero).any() else 0
+    slot = np.where(zero, 0, index - low + 1)  # 0: the zero bucket, then every index from `low`
+    width = int(slot.max()) + 1
+    keys, where = np.unique(owner * width + slot, return_inverse=True)
+    summed = np.bincount(where, weights=counts).astype(np.int64)  # per (point, slot), in key order
+    cum = np.cumsum(summed)
+    key_point = keys // width
+    starts = np.searchsorted(key_point, np.arange(points), side="left")
+    ends = np.searchsorted(key_point, np.arange(points), side="right")
+    before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
+    totals = np.where(ends > starts, cum[np.maximum(ends - 1, 0)] - before, 0)
+    has = totals > 0
+    values = []
+    for q in qs:
+        rank = np.floor(q * (totals - 1)).astype(np.int64)
+        pos = np.searchsorted(cum, before + rank, side="right")
+        pos = np.minimum(pos, len(keys) - 1)
+        found = keys[pos] % width
+        value = np.where(found == 0, 0.0, 2 * GAMMA ** (found - 1 + low) / (GAMMA + 1))
+        values.append(value)
+    for i in np.nonzero(has)[0]:
+        out[int(i)] = tuple(float(v[i]) for v in values)
+    return out

@@ -1,0 +1,93 @@
+"""How long each kind of data is kept, and the task that prunes what is older.
+
+Defaults (settings, TOLLWAY_RETENTION_*_DAYS): raw receipts 90 days, minute rollups 7 days, hour
+rollups 90 days, day rollups 2 years (730 days). A rollup row goes when its bucket starts before
+now - retention; a receipt when its timestamp is. The clock is the ledger's (injectable), so tests
+move it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import structlog
+
+from services.ledger.times import US_PER_S
+
+if TYPE_CHECKING:
+    from services.common.settings import Settings
+    from services.ledger.store.base import LedgerStore
+
+log = structlog.get_logger("ledger.retention")
+US_PER_DAY = 86_400 * US_PER_S
+
+
+@dataclass(frozen=True)
+class Retention:
+    receipts_days: float = 90
+    minute_days: float = 7
+    hour_days: float = 90
+    day_days: float = 730
+
+    @classmethod
+    def of(cls, settings: Settings) -> Retention:
+        return cls(settings.retention_receipts_days, settings.retention_minute_days,
+                   settings.retention_hour_days, settings.retention_day_days)
+
+    def cutoffs(self, now_us: int) -> Cutoffs:
+        def before(days: float) -> int:
+            return now_us - int(days * US_PER_DAY)
+
+        return Cutoffs(receipts_us=before(self.receipts_days),
+                       grains={"minute": before(self.minute_days), "hour": before(self.hour_days),
+                               "day": before(self.day_days)})
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    receipts_us: int  # receipts with ts_us before it go
+    grains: dict[str, int]  # rollup rows of a grain with bucket_us before it go
+
+
+@dataclass(frozen=True)
+class Pruned:
+    receipts: int
+    rows: int  # series and latency rows
+
+
+async def prune_once(store: LedgerStore, retention: Retention, now_us: int) -> Pruned:
+    pruned = await store.prune(retention.cutoffs(now_us))
+    if pruned.receipts or pruned.rows:
+        log.info("retention_pruned", receipts=pruned.receipts, rows=pruned.rows)
+    return pruned
+
+
+class Pruner:
+    """Runs prune_once every `interval_s` (0: never) in the background."""
+
+    def __init__(self, store: LedgerStore, retention: Retention, now_us: Callable[[], int], interval_s: float):
+        self.store, self.retention, self.now_us, self.interval_s = store, retention, now_us, interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            self._task = asyncio.create_task(self._run(), name="ledger-retention")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await prune_once(self.store, self.retention, self.now_us())
+            except Exception as exc:  # a failed prune is tried again next time; the ledger goes on
+                log.warning("retention_prune_failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(self.interval_s)

@@ -1,0 +1,109 @@
+"""The query layer: `query_series(store, spec)` (points per bucket and group) and
+`query_breakdown(store, spec)` (one total per group over the range), over any store.
+
+Other parts of the ledger (alert rules, projections) call these directly:
+
+    from services.ledger.analytics.series import query_series, Point
+    from services.ledger.analytics.spec import SeriesSpec
+    points = await query_series(store, SeriesSpec(grain="minute", since_us=..., until_us=...,
+                                                  group_by=("provider",), filters={"team": ("ml",)}))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from services.ledger.analytics.calendar import Bucketer, bucket_start, source_grain
+from services.ledger.analytics.dimensions import DIMENSIONS, TAG, tenant_filter
+from services.ledger.analytics.merge import Quantiles, point_quantiles
+from services.ledger.analytics.query import SeriesQuery, SeriesRows
+from services.ledger.analytics.rollup import Counters
+from services.ledger.analytics.spec import SeriesSpec
+
+if TYPE_CHECKING:
+    from services.ledger.store.base import LedgerStore
+
+COLUMN_OF = {**DIMENSIONS, TAG: TAG}  # API name -> column
+
+
+@dataclass
+class Point:
+    start_us: int | None  # the bucket's start; None in a breakdown
+    group: dict[str, str | None]  # API name -> value (None: the receipts had none)
+    counters: Counters = field(default_factory=Counters)
+    latency: Quantiles = (None, None, None)  # P50, P95, P99 of latency_ms, within the sketch's 1 %
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.counters.errors / self.counters.requests if self.counters.requests else None
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        return self.counters.cache_hits / self.counters.requests if self.counters.requests else None
+
+    def latency_ms(self) -> dict[str, float | None]:
+        """P50, P95 and P99 of the receipts' latency_ms, within the sketch's 1 % (sketch.py)."""
+        p50, p95, p99 = self.latency
+        return {"p50": p50, "p95": p95, "p99": p99}
+
+
+def store_query(spec: SeriesSpec, *, by_bucket: bool) -> SeriesQuery | None:
+    """The stored rows a spec reads; None when its filters and its tenant exclude everything."""
+    filters = {COLUMN_OF[name]: values for name, values in spec.filters.items()}
+    if spec.tenant is not None:
+        for column, allowed in tenant_filter(spec.tenant).items():
+            values = tuple(v for v in filters.get(column, allowed) if v in allowed)
+            if not values:
+                return None
+            filters[column] = values
+    grain = source_grain(spec.grain, spec.tz) if by_bucket else spec.grain
+    return SeriesQuery(grain=grain, first_us=spec.since_us, until_us=spec.until_us,
+                       group_by=tuple(COLUMN_OF[name] for name in spec.group_by), filters=filters,
+                       by_bucket=by_bucket)
+
+
+def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:
+    n = len(spec.group_by)
+    place = Bucketer(spec.grain, spec.tz) if by_bucket else (lambda _: None)
+    points: dict[tuple[object, ...], Point] = {}
+
+    def point(bucket: int, group: tuple[str, ...]) -> Point:
+        start = place(bucket)
+        key = (start, group)
+        found = points.get(key)
+        if found is None:
+            found = points[key] = Point(start, {name: value or None for name, value in zip(spec.group_by, group,
+                                                                                            strict=True)})
+        return found
+
+    for row in rows.counters:
+        if row[1 + n] is None:  # a total over no rows at all (no GROUP BY): SQL's one row of NULLs
+            continue
+        point(row[0], tuple(row[1:1 + n])).counters.add(Counters(*(int(v) for v in row[1 + n:])))
+    order = {key: i for i, key in enumerate(points)}
+    owners = [order[(place(row[0]), tuple(row[1:1 + n]))] for row in rows.latency]
+    for p, latency in zip(points.values(), point_quantiles(owners, [bytes(r[-1]) for r in rows.latency], len(points)),
+                          strict=True):
+        p.latency = latency
+    return sorted(points.values(), key=lambda p: (p.start_us or 0, tuple(v or "" for v in p.group.values())))
+
+
+async def query_series(store: LedgerStore, spec: SeriesSpec) -> list[Point]:
+    """Points per calendar bucket of `spec.grain` and per group, oldest first; buckets and groups
+    without receipts are left out."""
+    query = store_query(spec, by_bucket=True)
+    if query is None:
+        return []
+    return _points(spec, await store.series_rows(query), by_bucket=True)
+
+
+async def query_breakdown(store: LedgerStore, spec: SeriesSpec) -> list[Point]:
+    """One point per group over [spec.since_us, spec.until_us) of stored grain `spec.grain`."""
+    query = store_query(spec, by_bucket=False)
+    if query is None:
+        return []
+    return _points(spec, await store.series_rows(query), by_bucket=False)
+
+
+__all__ = ["Point", "SeriesSpec", "bucket_start", "query_breakdown", "query_series"]

@@ -1,0 +1,75 @@
+"""GET /analytics/series and GET /analytics/breakdown: spend, traffic, errors, cache and latency by
+any dimension over any range, as JSON or CSV (`format=csv`). A virtual key sees its own tenant's
+rows only, as on every ledger read (services/ledger/access.py). docs/analytics.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.common.errors import InvalidRequest
+from services.common.http.responses import JSONResponse
+from services.ledger.access import reader
+from services.ledger.analytics.render import csv_text, point_body
+from services.ledger.analytics.retention import Retention
+from services.ledger.analytics.series import Point, query_breakdown, query_series
+from services.ledger.analytics.sketch import ALPHA
+from services.ledger.analytics.spec import SeriesSpec, parse_breakdown, parse_series
+from services.ledger.context import ledger
+from services.ledger.times import iso
+
+router = APIRouter(tags=["analytics"])
+FORMATS = ("json", "csv")
+
+
+def _params(request: Request) -> dict[str, str]:
+    """The query parameters; one given twice is its values joined by commas (provider=a&provider=b)."""
+    q = request.query_params
+    return {name: ",".join(q.getlist(name)) for name in q}
+
+
+def _format(params: dict[str, str]) -> str:
+    fmt = params.get("format", "json")
+    if fmt not in FORMATS:
+        raise InvalidRequest(f"format must be json or csv, not {fmt[:64]!r}", field="format")
+    return fmt
+
+
+def _answer(kind: str, spec: SeriesSpec, points: list[Point], fmt: str, tenant: str | None) -> Response:
+    by_bucket = kind == "series"
+    if fmt == "csv":
+        return Response(csv_text(points, spec.group_by, with_start=by_bucket), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{kind}.csv"'})
+    body: dict[str, Any] = {"grain": spec.grain, "tz": str(spec.tz), "since": iso(spec.since_us),
+                            "until": iso(spec.until_us), "group_by": list(spec.group_by),
+                            "filters": {k: list(v) for k, v in spec.filters.items()},
+                            "latency_relative_error": ALPHA}
+    if tenant is not None:
+        body["tenant"] = tenant
+    body["points" if by_bucket else "groups"] = [point_body(p) for p in points]
+    return JSONResponse(body)
+
+
+@router.get("/analytics/series")
+async def series(request: Request) -> Response:
+    ctx = ledger(request)
+    params = _params(request)
+    fmt = _format(params)
+    spec = parse_series(params, ctx.now_us())
+    tenant = (await reader(request)).tenant
+    points = await query_series(ctx.store, spec.for_tenant(tenant))
+    return _answer("series", spec, points, fmt, tenant)
+
+
+@router.get("/analytics/breakdown")
+async def breakdown(request: Request) -> Response:
+    ctx = ledger(request)
+    params = _params(request)
+    fmt = _format(params)
+    spec = parse_breakdown(params, ctx.now_us(), Retention.of(ctx.settings))
+    tenant = (await reader(request)).tenant
+    points = await query_breakdown(ctx.store, spec.for_tenant(tenant))
+    return _answer("breakdown", spec, points, fmt, tenant)

@@ -1,0 +1,56 @@
+"""Series rollups on SQLite: add new receipts (inside the ingest transaction, whose write lock
+makes reading and rewriting a row's sketch safe), read, prune."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
+from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
+from services.ledger.analytics.retention import Cutoffs, Pruned
+from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
+from services.ledger.analytics.sketch import merged
+from services.ledger.receipts.parse import Receipt
+
+KEY = ("grain", "tag", "bucket_us", *COLUMNS)
+_SET = ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTER_COLUMNS)
+UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)}, latency)"
+          f" VALUES ({', '.join('?' * (len(KEY) + len(COUNTER_COLUMNS) + 1))})"
+          f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_SET}, latency = excluded.latency")
+SKETCH = f"SELECT latency FROM series WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
+
+
+def key_tags(conn: sqlite3.Connection, key_ids: set[str]) -> dict[str, list[str]]:
+    """Each key's tags from its metadata (a key whose metadata cannot be read has none)."""
+    if not key_ids:
+        return {}
+    marks = ", ".join("?" * len(key_ids))
+    return stored_key_tags(conn.execute(f"SELECT key_id, metadata FROM api_keys WHERE key_id IN ({marks})",
+                                        sorted(key_ids)))
+
+
+def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
+    if not new:
+        return
+    deltas = series_deltas(new, key_tags(conn, {r.key_id for r in new if r.key_id}))
+    rows = []
+    for key, delta in deltas.in_order():  # one writer holds the file: read, merge, write is safe
+        old = conn.execute(SKETCH, key).fetchone()
+        rows.append((*key, *delta.counters.values(), merged(old[0] if old else None, delta.latency)))
+    conn.executemany(UPSERT, rows)
+
+
+def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:
+    sql, args = counters_sql(q, lambda _: "?")
+    counters = conn.execute(sql, args).fetchall()
+    sql, args = latency_sql(q, lambda _: "?")
+    return SeriesRows(counters=counters, latency=conn.execute(sql, args).fetchall())
+
+
+def prune(conn: sqlite3.Connection, cutoffs: Cutoffs) -> Pruned:
+    n = 0
+    for grain, cutoff in cutoffs.grains.items():
+        n += conn.execute("DELETE FROM series WHERE grain = ? AND bucket_us < ?", (grain, cutoff)).rowcount
+    receipts = conn.execute("DELETE FROM receipts WHERE ts_us < ?", (cutoffs.receipts_us,)).rowcount
+    return Pruned(receipts=receipts, rows=n)
