@@ -25,15 +25,7 @@ if command -v tollway >/dev/null 2>&1; then TOLLWAY=(tollway); else TOLLWAY=(pyt
 export TOLLWAY_ROUTER_URL="${TOLLWAY_ROUTER_URL:-http://127.0.0.1:$(port_of router)}"
 export TOLLWAY_LEDGER_URL="${TOLLWAY_LEDGER_URL:-http://127.0.0.1:$(port_of ledger)}"
 
-healthy() { python3 - "$1" <<'PY'
-import sys, urllib.request
-try:
-    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1) as r:
-        sys.exit(0 if r.status == 200 else 1)
-except Exception:
-    sys.exit(1)
-PY
-}
+healthy() { "${PORTS[@]}" healthy "$1"; }
 
 SERVICES=(router ledger)
 [ "${TOLLWAY_NO_SIMULATOR:-0}" = "1" ] || SERVICES+=(simulator)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Who holds a TCP port, and whether a process is a Tollway service: for start_services.sh and
-stop_services.sh. Linux only (reads /proc); no dependencies, so it runs before any install.
+"""Who holds a TCP port, whether a process is a Tollway service, whether one answers: for
+start_services.sh, stop_services.sh and start_replicas.sh. Linux only (reads /proc); no
+dependencies, so it runs before any install.
 
   swarm_ports.py holder PORT        "pid N (command line)" of the process listening on PORT, or
                                     "a process this user cannot see" (another user's); nothing
@@ -8,6 +9,7 @@ stop_services.sh. Linux only (reads /proc); no dependencies, so it runs before a
   swarm_ports.py pid PORT           the listening process's pid only (exit 1: none, or not visible)
   swarm_ports.py is-service PID SVC exit 0 when PID runs `serve SVC` (tollway or services.cli.main)
   swarm_ports.py honcho PID         the pid of the `honcho` process PID runs under (exit 1: none)
+  swarm_ports.py healthy PORT       exit 0 when http://127.0.0.1:PORT/health answers 200 within 1 s
 """
 
 from __future__ import annotations
@@ -94,6 +96,16 @@ def honcho_of(pid: int) -> int | None:
     return found
 
 
+def healthy(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except Exception:
+        return False
+
+
 def main(argv: list[str]) -> int:
     command, *args = argv
     if command in ("holder", "pid"):
@@ -110,6 +122,8 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "is-service":
         return 0 if is_service(int(args[0]), args[1]) else 1
+    if command == "healthy":
+        return 0 if healthy(int(args[0])) else 1
     if command == "honcho":
         found = honcho_of(int(args[0]))
         if found is None:
