@@ -5,6 +5,8 @@ version, so gateways pick it up without a restart."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -75,10 +77,13 @@ async def put_entry(request: Request, kind: str, name: str) -> JSONResponse:
     require_name(name)
     body = await read_json(request, KIND_CONTRACTS[_kind(kind)])
     validate_entry(kind, name, body)
-    if kind == "aliases":
-        check_alias_among(await ctx.routing.config(), name, body)
-    created = await ctx.routing.get(kind, name) is None
-    await ctx.routing.put(kind, name, body)
+
+    def check(config: dict[str, Any]) -> None:
+        """What the entry must not do to the configuration it joins: an alias, come back to itself."""
+        if kind == "aliases":
+            check_alias_among(config, name, body)
+
+    _, created = await ctx.routing.put_checked(kind, name, body, check)  # checked and written in one turn
     version = await _after_change(ctx, "put", kind=kind, name=name, created=created)
     return JSONResponse({"kind": kind, "name": name, "entry": body, "created": created, "version": version},
                         status_code=201 if created else 200)

@@ -10,7 +10,7 @@ asyncpg pool; none blocks the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -54,6 +54,13 @@ class RoutingStore(Protocol):
     async def get(self, kind: str, name: str) -> Any | None: ...
 
     async def put(self, kind: str, name: str, body: Any) -> int: ...
+
+    async def put_checked(self, kind: str, name: str, body: Any,
+                          check: Callable[[dict[str, Any]], None]) -> tuple[int, bool]:
+        """Put one entry once `check(config)` passes on the configuration as it stands, in the same
+        transaction with the routing version locked: two PUTs (through one router or several) take
+        turns, the second checked against the first. `check` raises to refuse; then nothing is
+        written. (The version after, whether the entry is new.)"""
 
     async def put_many(self, rows: Iterable[Entry]) -> int:
         """Upsert entries; one version bump if any changed. The version after."""

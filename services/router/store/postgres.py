@@ -172,6 +172,14 @@ async def _put_entry(conn: Any, kind: str, name: str, body: Any) -> bool:
     return bool(status != "INSERT 0 0")
 
 
+async def _put_checked(conn: Any, kind: str, name: str, body: Any,
+                       check: Callable[[dict[str, Any]], None]) -> tuple[int, bool]:
+    version = await _lock_routing(conn)
+    check(await _config(conn))  # after the lock: every change committed before it is seen
+    created = await conn.fetchval("SELECT body FROM routing_entries WHERE kind = $1 AND name = $2", kind, name) is None
+    return (await _bump_routing(conn) if await _put_entry(conn, kind, name, body) else version), created
+
+
 async def _put_many(conn: Any, rows: list[Entry]) -> int:
     version = await _lock_routing(conn)
     changed = [await _put_entry(conn, kind, name, body) for kind, name, body in rows]
@@ -208,6 +216,10 @@ class PgRoutingStore(_PgStore):
 
     async def put(self, kind: str, name: str, body: Any) -> int:
         return await self.put_many([(kind, name, body)])
+
+    async def put_checked(self, kind: str, name: str, body: Any,
+                          check: Callable[[dict[str, Any]], None]) -> tuple[int, bool]:
+        return await self.db.write(_put_checked, kind, name, body, check)
 
     async def put_many(self, rows: Iterable[Entry]) -> int:
         return await self.db.write(_put_many, list(rows))

@@ -6,7 +6,7 @@ migrations/sqlite/routing/."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from services.common import jsonio
@@ -53,6 +53,13 @@ def _put_many(db: sqlite3.Connection, rows: list[Entry]) -> int:
     return _bump(db) if any(changed) else _version(db)
 
 
+def _put_checked(db: sqlite3.Connection, kind: str, name: str, body: Any,
+                 check: Callable[[dict[str, Any]], None]) -> tuple[int, bool]:
+    check(_config(db))  # inside the write transaction (BEGIN IMMEDIATE): no other change meanwhile
+    created = _get(db, kind, name) is None
+    return _put_many(db, [(kind, name, body)]), created
+
+
 def _delete(db: sqlite3.Connection, kind: str, name: str) -> int | None:
     cur = db.execute("DELETE FROM routing_entries WHERE kind = ? AND name = ?", (kind, name))
     return _bump(db) if cur.rowcount else None
@@ -76,6 +83,10 @@ class SqliteRoutingStore(SqliteFile):
 
     async def put(self, kind: str, name: str, body: Any) -> int:
         return await self.put_many([(kind, name, body)])
+
+    async def put_checked(self, kind: str, name: str, body: Any,
+                          check: Callable[[dict[str, Any]], None]) -> tuple[int, bool]:
+        return await self._call(_put_checked, kind, name, body, check, write=True)
 
     async def put_many(self, rows: Iterable[Entry]) -> int:
         return await self._call(_put_many, list(rows), write=True)

@@ -62,3 +62,19 @@ async def test_registrations_through_both_at_once_each_get_a_version_of_their_ow
         assert stats["version"] == 20
     await asyncio.sleep(0.3)
     assert len((await b.get(SNAPSHOT)).json()["providers"]) == 20
+
+
+async def test_alias_puts_on_two_routers_at_once_never_store_a_cycle(routers) -> None:
+    """p -> q through router A and q -> p through router B at the same moment: the routing version's
+    row lock makes them take turns, the second checked against the first and refused."""
+    a, b = routers
+    rounds = 10
+    answers = await asyncio.gather(*[
+        call for i in range(rounds)
+        for call in (a.put(f"/routing/aliases/p{i}", json={"models": [f"q{i}"]}),
+                     b.put(f"/routing/aliases/q{i}", json={"models": [f"p{i}"]}))])
+    codes = [r.status_code for r in answers]
+    assert all(sorted(codes[2 * i:2 * i + 2]) == [201, 400] for i in range(rounds)), codes
+    aliases = (await b.get("/routing")).json()["aliases"]
+    assert len(aliases) == rounds
+    assert not any(aliases.get(entry["models"][0], {}).get("models") == [name] for name, entry in aliases.items())

@@ -171,3 +171,25 @@ async def test_a_yaml_file_with_an_alias_cycle_stops_the_router(tmp_path: Path):
     with pytest.raises(RoutingFileError, match=r"aliases\.a\.models.*a -> b -> a"):
         async with serving(app):
             pass
+
+
+def _has_cycle(aliases: dict) -> bool:
+    graph = {name: [m for m in entry["models"] if m in aliases and m != name] for name, entry in aliases.items()}
+
+    def reaches(start: str, node: str, seen: set[str]) -> bool:
+        return any(nxt == start or (nxt not in seen and reaches(start, nxt, seen | {nxt})) for nxt in graph[node])
+
+    return any(reaches(name, name, {name}) for name in graph)
+
+
+async def test_concurrent_alias_puts_never_store_a_cycle(client: httpx.AsyncClient):
+    """Each pair alone is fine; together a cycle: the cycle check and the write take turns, so the
+    second PUT of each pair is checked against the first and refused."""
+    rounds = 12
+    answers = await asyncio.gather(*[
+        client.put(f"/routing/aliases/{name}", json={"models": [other, "gpt-4"]})
+        for i in range(rounds) for name, other in ((f"p{i}", f"q{i}"), (f"q{i}", f"p{i}"))])
+    codes = [r.status_code for r in answers]
+    assert sorted(codes[2 * i] + codes[2 * i + 1] for i in range(rounds)) == [201 + 400] * rounds, codes
+    aliases = (await client.get("/routing")).json()["aliases"]
+    assert len(aliases) == rounds and not _has_cycle(aliases)
