@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     cache_semantic: bool = False
     cache_semantic_threshold: float = 0.60
 
+    # GET /metrics (Prometheus): with an admin key set it needs the key, unless this opens it
+    metrics_open: bool = False
+
     log_level: str = "info"
     access_log: bool = True
     max_body_bytes: int = 4 * 1024 * 1024

@@ -37,6 +37,7 @@ from services.gateway.forwarding.http1.httpx_transport import Http1Transport
 from services.gateway.forwarding.upstream import make_upstream
 from services.gateway.limits.backend import make_limiter
 from services.gateway.limits.gate import RateGate, parse_specs
+from services.gateway.metrics import install as install_metrics
 from services.gateway.openapi import GATEWAY
 from services.gateway.pipeline import Pipeline
 from services.gateway.receipts.shipper import ReceiptShipper
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health, middleware=False)
     app.state.pipeline = pipeline
     app.state.shipper = shipper
+    pipeline.observe_receipt = install_metrics(app.state.metrics, pipeline, shipper, leases, gate).observe
     chat_doc = contract_body("chat_request")
     app.post(
         "/v1/chat/completions",
@@ -242,4 +244,4 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             ("GET", "/v1/models"): list_models,
         },
     )
-    return with_middleware(hot, settings, service="gateway", admin_rule=management)
+    return with_middleware(hot, settings, service="gateway", admin_rule=management, metrics=app.state.metrics)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -122,6 +122,7 @@ class Pipeline:
         self.forwarder = Forwarder(upstream, settings, Breakers(BreakerConfig.from_settings(settings)))
         self.zero_cost_successes = 0  # successful answers at a priced provider whose receipt cost $0
         self.open_settlements = 0  # admitted requests without their receipt yet (/health: back to 0 when idle)
+        self.observe_receipt: Callable[[Receipt], None] | None = None  # services/gateway/metrics.py
         # selection context, in-flight counts, outcome reports (to the router the registry follows)
         self.routing = GatewayRouting(settings, registry.addresses)
 
@@ -285,6 +286,8 @@ class Pipeline:
         """What follows a written receipt: the request is no longer in flight (outcomes to the
         router), its rate-limit tokens corrected to the real usage, a $0 success flagged."""
         self.routing.finished(cast(dict[str, Any], receipt))  # the outcome report reads it as JSON
+        if self.observe_receipt is not None:
+            self.observe_receipt(receipt)
         if admitted.verdict is not None and admitted.verdict.hits:
             self._background(self.gate.settle(admitted.verdict, tokens))
         if zero_cost(provider, receipt, receipt["output_tokens"]):

@@ -34,6 +34,8 @@ from services.ledger.api import (
 from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
 from services.ledger.events.bus import EventBus
+from services.ledger.metrics import LedgerMetrics
+from services.ledger.metrics import install as install_metrics
 from services.ledger.store.base import LedgerStore
 from services.ledger.store.factory import make_store
 
@@ -59,9 +61,10 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
                clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     ctx = LedgerContext(settings=settings, store=store or make_store(settings),
-                        clock=clock or SystemClock(), events=EventBus(settings.events_ring))
+                        clock=clock or SystemClock(), events=EventBus(settings.events_ring), metrics=LedgerMetrics())
     runner = AlertRunner(ctx)  # alert rules, channels and deliveries (services/ledger/alerts/)
     ctx.on_threshold = runner.budget_events
+    install_metrics(ctx.metrics, ctx)
     url = settings.database_url
     # replicas on one PostgreSQL: another ledger's budget or key change wakes this one's long-polls
     replicas = ChangeListener(url, "tollway_ledger", lambda: replica_changed(ctx), service="ledger") \
@@ -92,7 +95,8 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
            ("POST", "/receipts"): receipts.post_receipts}
     app = build_app("ledger", settings, port=settings.ledger_port, lifespan=lifespan,
                     health=lambda: {"receipts": ctx.store.receipt_count}, hot_routes=hot,
-                    admin_rule=management)
+                    admin_rule=management, metrics=ctx.metrics.service,
+                    metrics_route=False)  # GET /metrics is the card's JSON too: api/metrics.py
     app.state.ledger = ctx
     app.state.alerts = runner
     for module in (alerts, receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments,

@@ -1,4 +1,5 @@
-"""What every ledger route needs: settings, store, clock, the snapshot signals and the event bus."""
+"""What every ledger route needs: settings, store, clock, the snapshot signals, the event bus and
+the metrics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from services.common.http.longpoll import VersionSignal
 from services.common.settings import Settings
 from services.ledger.budgets.model import ThresholdEvent
 from services.ledger.events.bus import EventBus
+from services.ledger.metrics import LedgerMetrics
 from services.ledger.store.base import LedgerStore
 from services.ledger.times import to_us
 
@@ -26,6 +28,7 @@ class LedgerContext:
     events: EventBus = field(default_factory=EventBus)  # GET /events (services/ledger/events/bus.py)
     # budget threshold events go here too (the alert channels' queue), after their log line
     on_threshold: Callable[[Sequence[ThresholdEvent]], None] | None = None
+    metrics: LedgerMetrics = field(default_factory=LedgerMetrics)  # GET /metrics (Prometheus)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

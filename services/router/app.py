@@ -26,6 +26,7 @@ from services.router.api import catalog, outcomes, providers, register, routing_
 from services.router.api.openapi import ROUTER
 from services.router.context import RouterContext
 from services.router.health.checker import HealthChecker
+from services.router.metrics import install as install_metrics
 from services.router.outcomes.book import OutcomeBook
 from services.router.routing.config_file import read_routing_file
 from services.router.store.base import RegistryStore
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
     app = build_app("router", settings, port=settings.router_port, lifespan=lifespan, health=health,
                     admin_rule=management, hot_routes=outcomes.HOT_ROUTES)
     app.state.router_context = ctx
+    install_metrics(app.state.metrics, ctx)
     catalog.install(app, settings.price_catalog)  # an unreadable operator file stops the router here
     for module in (register, providers, selection, snapshot, stats, routing_config, outcomes, catalog):
         app.include_router(module.router)

@@ -8,12 +8,16 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
 
-from services.common.errors import install_error_handlers
+from services.common.errors import InvalidRequest, install_error_handlers
 from services.common.http.admin import AdminGuard, AdminRule
 from services.common.http.hot_path import Endpoint, HotPath
 from services.common.http.middleware import BodyLimit, RequestContext
 from services.common.http.responses import JSONResponse
+from services.common.metrics.exposition import prometheus_response
+from services.common.metrics.service import ServiceMetrics
 from services.common.settings import Settings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -22,13 +26,18 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan | None = None,
               health: Callable[[], dict[str, Any]] | None = None, version: str = "0.1.0",
               middleware: bool = True, hot_routes: Mapping[tuple[str, str], Endpoint] | None = None,
-              admin_rule: AdminRule | None = None) -> FastAPI:
+              admin_rule: AdminRule | None = None, metrics: ServiceMetrics | None = None,
+              metrics_route: bool = True, metrics_windows: Endpoint | None = None) -> FastAPI:
     """`middleware=False` leaves the request-id, body-limit and admin layers to the caller, who
     wraps the app with `with_middleware` (the gateway puts its hot path inside them, in front of
     FastAPI). `hot_routes` are served by `HotPath` inside those layers, ahead of FastAPI's routing.
-    `admin_rule` says which endpoints need the admin key."""
+    `admin_rule` says which endpoints need the admin key. The service's Prometheus metrics are
+    `app.state.metrics` (`metrics`, else new ones); `metrics_route` adds `GET /metrics` (their
+    exposition), which hands a request with `?window=` to `metrics_windows` (without one: a 400
+    naming `window`)."""
     app = FastAPI(title=f"Tollway {service}", version=version, lifespan=lifespan,
                   default_response_class=JSONResponse)
+    app.state.metrics = metrics or ServiceMetrics(service, version)
     install_error_handlers(app)
     if hot_routes:
         app.add_middleware(HotPath, routes=hot_routes)  # added first: innermost of the three
@@ -37,7 +46,7 @@ def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan
             app.add_middleware(AdminGuard, service=service, admin_key=settings.admin_key.get_secret_value(),
                                rule=admin_rule)
         app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-        app.add_middleware(RequestContext, access_log_enabled=settings.access_log)
+        app.add_middleware(RequestContext, access_log_enabled=settings.access_log, metrics=app.state.metrics.http)
     started = time.time()
 
     @app.get("/health", tags=["ops"])
@@ -48,15 +57,28 @@ def build_app(service: str, settings: Settings, *, port: int, lifespan: Lifespan
             body.update(health())
         return body
 
+    if metrics_route:
+        # not in the OpenAPI document (its answer is Prometheus text); docs/observability.md describes it
+        @app.get("/metrics", tags=["ops"], include_in_schema=False)
+        async def _metrics(request: Request) -> Response:
+            if "window" not in request.query_params:
+                return await prometheus_response(request, settings)
+            if metrics_windows is None:
+                raise InvalidRequest(f"the {service} has no ?window= report: GET /metrics without it is its"
+                                     " Prometheus metrics", field="window")
+            return await metrics_windows(request)
+
     return app
 
 
 def with_middleware(app: Any, settings: Settings, *, service: str = "",
-                    admin_rule: AdminRule | None = None) -> RequestContext:
-    """Wrap any ASGI app in the same request-id, body-limit and admin layers build_app adds."""
+                    admin_rule: AdminRule | None = None, metrics: ServiceMetrics | None = None) -> RequestContext:
+    """Wrap any ASGI app in the same request-id, body-limit and admin layers build_app adds (and
+    count its requests in `metrics`, the FastAPI app's `app.state.metrics`)."""
     if admin_rule is not None:
         app = AdminGuard(app, service=service, admin_key=settings.admin_key.get_secret_value(), rule=admin_rule)
-    return RequestContext(BodyLimit(app, max_bytes=settings.max_body_bytes), access_log_enabled=settings.access_log)
+    return RequestContext(BodyLimit(app, max_bytes=settings.max_body_bytes), access_log_enabled=settings.access_log,
+                          metrics=None if metrics is None else metrics.http)
 
 
 def contract_body(name: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.errors import response_for
+from services.common.metrics.http import HOT_ROUTE
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -30,6 +31,7 @@ class HotPath:
             await self.app(scope, receive, send)
             return
         scope.setdefault("app", self.app)  # outermost: the FastAPI app; as a middleware: already set
+        scope[HOT_ROUTE] = scope["path"]  # the route template, for the request metrics (exact paths)
         request = Request(scope, receive)
         try:
             response = await endpoint(request)

@@ -14,6 +14,7 @@ from structlog.contextvars import bind_contextvars, clear_contextvars
 
 from services.common.errors import InvalidRequest, PayloadTooLarge, fields
 from services.common.ids import is_safe_id, new_request_id, safe_id_message
+from services.common.metrics.http import HttpMetrics
 
 Scope = dict[str, Any]
 
@@ -25,16 +26,17 @@ REQUEST_ID_FIELD = "X-Request-ID"
 
 class RequestContext:
     """Reads or makes `X-Request-ID`, binds it to the logs, echoes it on the response,
-    and writes one access-log line per request.
+    writes one access-log line per request and counts it in the service's request metrics.
 
     A client's `X-Request-ID` is used as it is or refused: one that is not a safe id (see
     services/common/ids.py; too long, '.', '..', '/', non-ASCII ...) is answered here with a 400
     naming the header, before any service code runs, and the answer carries an id of ours. An
     empty header is no header (an id is made)."""
 
-    def __init__(self, app: Any, *, access_log_enabled: bool = True) -> None:
+    def __init__(self, app: Any, *, access_log_enabled: bool = True, metrics: HttpMetrics | None = None) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -68,9 +70,12 @@ class RequestContext:
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(scope, status, elapsed)
             if self.access_log_enabled:
                 access_log.info("request", method=scope["method"], path=scope["path"], status=status,
-                                ms=round((time.perf_counter() - started) * 1000, 3))
+                                ms=round(elapsed * 1000, 3))
 
 
 _BAD_REQUEST_ID = orjson.dumps(InvalidRequest(safe_id_message(REQUEST_ID_FIELD), field=REQUEST_ID_FIELD).body())

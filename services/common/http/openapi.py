@@ -75,14 +75,18 @@ def array(items: Schema) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-def answers(ok: Mapping[int, Schema], *errors: int, stream: bool = False) -> Answers:
+def answers(ok: Mapping[int, Schema], *errors: int, stream: bool = False, text: bool = False) -> Answers:
     """`ok`: each success status and its JSON body; `errors`: the error statuses the route can send
-    (ERRORS says what each means). `stream`: a 200 may also be server-sent events."""
+    (ERRORS says what each means). `stream`: a 200 may also be server-sent events; `text`: a 200
+    may also be Prometheus text (or OpenMetrics)."""
     out: Answers = {}
     for status, body in ok.items():
         content: dict[str, Any] = {"application/json": {"schema": schema_of(body)}}
         if stream and status == 200:
             content["text/event-stream"] = {"schema": {"type": "string"}}
+        if text and status == 200:
+            content["text/plain"] = {"schema": {"type": "string"}}
+            content["application/openmetrics-text"] = {"schema": {"type": "string"}}
         out[status] = {"description": "OK" if status < 300 else "", "content": content}
     for status in sorted(set(errors)):
         out[status] = {"description": ERRORS[status],

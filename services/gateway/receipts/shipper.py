@@ -71,6 +71,17 @@ class ReceiptShipper:
     def backlog_files(self) -> int:
         return len(self.dirty)
 
+    def backlog_bytes(self) -> int:
+        """Bytes of receipts written and not yet acknowledged by the ledger (one stat per file
+        with a backlog: for /metrics, not the request path)."""
+        total = 0
+        for name in list(self.dirty):
+            try:
+                total += max((self.costs_dir / name).stat().st_size - self.offsets.get(name, 0), 0)
+            except OSError:
+                continue
+        return total
+
     def _read_batch(self, name: str, limit: int) -> tuple[list[bytes], int]:
         """Complete lines past the cursor and before `limit`, up to batch_size; and the offset
         after them."""

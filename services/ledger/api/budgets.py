@@ -51,6 +51,7 @@ async def post_budget(request: Request) -> JSONResponse:
     ctx.signal.bump(to=change.version)
     announce(change.events, ctx.on_threshold)
     await publish_budget_change(ctx.events, ctx.store, change.events)
+    ctx.metrics.crossed(change.events)
     return JSONResponse(status_body(change.state), status_code=201 if change.created else 200)
 
 

@@ -62,6 +62,7 @@ async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     result = await ctx.store.settle(hold_id, receipt, now_us)
     announce(result.ingest.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.ingest.new, result.ingest.events)
+    ctx.metrics.booked(result.ingest)
     if result.state is None:
         return JSONResponse({"budgeted": False})
     return JSONResponse(status_body(result.state))

@@ -50,6 +50,7 @@ async def grow_lease(request: Request) -> JSONResponse:
     outcome = await ctx.store.grow_lease(lease_id, key, need, want, ctx.now_us(),
                                          int(ctx.settings.lease_ttl_s * US_PER_S), ctx.settings.lease_share,
                                          body.get("tenant"))
+    ctx.metrics.lease(outcome)
     if outcome.kind == "foreign":
         raise Forbidden(f"run {key.scope_id} has a budget that belongs to another tenant; use a run id of your own",
                         field="run_id")

@@ -1,13 +1,16 @@
 """GET /metrics?window=minute|hour|day: rolling windows of cost, requests and tokens (JSON).
 
-A virtual key sees the same report over its own tenant's receipts only."""
+A virtual key sees the same report over its own tenant's receipts only. Without `window` (and
+without asking for JSON) it is the ledger's Prometheus metrics (services/common/metrics/)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.requests import Request
+from starlette.responses import Response
 
 from services.common.http.responses import JSONResponse
+from services.common.metrics.exposition import prometheus_response, wants_text
 from services.ledger.access import reader
 from services.ledger.context import ledger
 from services.ledger.windows.buckets import grain
@@ -17,8 +20,10 @@ router = APIRouter(tags=["windows"])
 
 
 @router.get("/metrics")
-async def get_metrics(request: Request, window: str = "minute") -> JSONResponse:
+async def get_metrics(request: Request, window: str = "minute") -> Response:
     ctx = ledger(request)
+    if wants_text(request):
+        return await prometheus_response(request, ctx.settings)
     g = grain(window)
     now_us = ctx.now_us()
     starts = g.starts(now_us)

@@ -83,7 +83,7 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("GET", "/alerts/deliveries/{delivery_id}"): answers({200: DELIVERY}, 400, 404, *ADMIN),
     ("POST", "/alerts/deliveries/{delivery_id}/retry"): answers(
         {200: obj(delivery_id=STRING, status={"const": "pending"})}, 400, 404, *ADMIN),
-    ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, *READ),
+    ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, 403, *READ, text=True),
     ("GET", "/routing/experiments/{name}/report"): answers(
         {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},
                   comparisons={"type": "array"}, verdict={"type": "string"})}, 400, 404, 422, *READ),

@@ -32,6 +32,7 @@ async def post_receipts(request: Request) -> JSONResponse:
     result = await ctx.store.ingest(batch, now_us)
     announce(result.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.new, result.events)
+    ctx.metrics.booked(result)
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
 
 

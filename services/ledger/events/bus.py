@@ -62,6 +62,7 @@ class EventBus:
         self.start_id = time.time_ns() // 1000 if start_id is None else start_id
         self._ring: deque[Event] = deque(maxlen=ring_size)
         self.published = 0
+        self.readers = 0  # streams open (services/ledger/events/sse.py)
         self.signal = VersionSignal(self.start_id)  # its version is the newest id
 
     @property

@@ -57,29 +57,33 @@ async def stream(bus: EventBus, *, tenant: str | None, kinds: Collection[str] | 
                  last_id: int | None, heartbeat_s: float) -> AsyncIterator[bytes]:
     """`tenant`: the reader's (None sees everything); `kinds`: only these (None: all)."""
     cursor = bus.latest_id if last_id is None else last_id  # before the opening: nothing slips past
-    yield OPENING
-    quiet_since = time.monotonic()
-    while not bus.closing:
-        found = bus.after(cursor)
-        if isinstance(found, Gap):
-            cursor = found.latest
-            quiet_since = time.monotonic()
-            yield reset_frame(found)
-            continue
-        if found:
-            chunk = b"".join(frame(e.id, e.kind, e.data) for e in found if _wanted(e, tenant, kinds))
-            cursor = found[-1].id
-            if chunk:
+    bus.readers += 1
+    try:
+        yield OPENING
+        quiet_since = time.monotonic()
+        while not bus.closing:
+            found = bus.after(cursor)
+            if isinstance(found, Gap):
+                cursor = found.latest
                 quiet_since = time.monotonic()
-                yield chunk
-            continue
-        # a heartbeat when this reader was sent nothing for heartbeat_s, however busy the bus is
-        left = heartbeat_s - (time.monotonic() - quiet_since)
-        if left <= 0:
-            quiet_since = time.monotonic()
-            yield heartbeat(cursor)
-            continue
-        await bus.wait_after(cursor, left)
+                yield reset_frame(found)
+                continue
+            if found:
+                chunk = b"".join(frame(e.id, e.kind, e.data) for e in found if _wanted(e, tenant, kinds))
+                cursor = found[-1].id
+                if chunk:
+                    quiet_since = time.monotonic()
+                    yield chunk
+                continue
+            # a heartbeat when this reader was sent nothing for heartbeat_s, however busy the bus is
+            left = heartbeat_s - (time.monotonic() - quiet_since)
+            if left <= 0:
+                quiet_since = time.monotonic()
+                yield heartbeat(cursor)
+                continue
+            await bus.wait_after(cursor, left)
+    finally:
+        bus.readers -= 1
 
 
 def _wanted(event: Event, tenant: str | None, kinds: Collection[str] | None) -> bool:

@@ -129,6 +129,10 @@ class LedgerStore(Protocol):
         """Give back up to `amount`; None when the lease is unknown or expired."""
         ...
 
+    async def hold_figures(self, now_us: int) -> tuple[int, int]:
+        """(unexpired holds and leases, the microdollars they hold), for /metrics."""
+        ...
+
     async def tenant_window(self, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
         """One tenant's receipts as rollup rows of buckets `size_us` wide in [first_us, last_us]."""
         ...

@@ -43,7 +43,7 @@ def nonzero(body: dict) -> dict[str, Decimal]:
 
 async def test_minute_window_has_60_buckets_oldest_first(client: httpx.AsyncClient) -> None:
     await place(client)
-    body = exact(await client.get("/metrics"))
+    body = exact(await client.get("/metrics", params={"window": "minute"}))
     assert body["window"] == "minute" and body["generated_at"] == "2026-11-23T10:30:15.000Z"
     assert len(body["buckets"]) == 60
     assert body["buckets"][0]["start"] == "2026-11-23T09:31:00.000Z"
@@ -83,7 +83,7 @@ async def test_duplicates_do_not_inflate_windows(client: httpx.AsyncClient) -> N
     batch = placed_batch()
     await place(client, batch)
     assert (await place(client, batch)).json() == {"accepted": 0, "duplicates": 8}
-    assert exact(await client.get("/metrics"))["totals"]["requests"] == 4
+    assert exact(await client.get("/metrics", params={"window": "minute"}))["totals"]["requests"] == 4
 
 
 @pytest.mark.sqlite_only  # reads or writes the SQLite file itself
@@ -91,7 +91,7 @@ async def test_windows_move_with_the_clock_and_old_minutes_are_pruned(
         client: httpx.AsyncClient, clock: FrozenClock, tmp_path: Path) -> None:
     await place(client)
     clock.set(clock.now() + timedelta(hours=1))
-    assert exact(await client.get("/metrics"))["totals"]["requests"] == 0
+    assert exact(await client.get("/metrics", params={"window": "minute"}))["totals"]["requests"] == 0
     assert exact(await client.get("/metrics", params={"window": "hour"}))["totals"][
         "requests"] == 5
     await post(client, "/receipts", {"receipts": [make_receipt(

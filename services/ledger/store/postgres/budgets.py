@@ -261,3 +261,10 @@ async def claim_runs(conn: Conn, new: Sequence[Receipt], now_us: int) -> None:
         await conn.execute("INSERT INTO run_owners (run_id, tenant, claimed_us)"
                            " SELECT r, t, $3 FROM unnest($1::text[], $2::text[]) AS x(r, t)"
                            " ON CONFLICT (run_id) DO NOTHING", runs, [firsts[r] for r in runs], now_us)
+
+
+async def hold_figures(conn: Conn, now_us: int) -> tuple[int, int]:
+    """Unexpired holds and leases, and the money they hold (for /metrics)."""
+    row = await conn.fetchrow("SELECT COUNT(*), COALESCE(SUM(amount_micros), 0) FROM holds WHERE expires_us > $1",
+                              now_us)
+    return int(row[0]), int(row[1])

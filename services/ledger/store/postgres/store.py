@@ -176,6 +176,9 @@ class PostgresLedgerStore:
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         return await self._write(budget_rows.return_lease, lease_id, amount_micros, now_us)
 
+    async def hold_figures(self, now_us: int) -> tuple[int, int]:
+        return await self._read(budget_rows.hold_figures, now_us)
+
     # -- virtual keys and limits -------------------------------------------------------------
 
     async def create_key(self, key: VirtualKey) -> int:

@@ -38,3 +38,10 @@ def insert(conn: sqlite3.Connection, hold: Hold, now_us: int) -> None:
 def delete(conn: sqlite3.Connection, hold_ids: list[str]) -> int:
     """Remove these holds (run `expire` first in the same transaction); how many existed."""
     return sum(conn.execute("DELETE FROM holds WHERE hold_id = ?", (h,)).rowcount for h in hold_ids)
+
+
+def figures(conn: sqlite3.Connection, now_us: int) -> tuple[int, int]:
+    """Unexpired holds and leases, and the money they hold (for /metrics)."""
+    count, held = conn.execute("SELECT COUNT(*), COALESCE(SUM(amount_micros), 0) FROM holds WHERE expires_us > ?",
+                               (now_us,)).fetchone()
+    return int(count), int(held)

@@ -177,6 +177,9 @@ class SqliteLedgerStore:
     async def return_lease(self, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
         return await self._write(lease_rows.give_back, lease_id, amount_micros, now_us)
 
+    async def hold_figures(self, now_us: int) -> tuple[int, int]:
+        return await self._read(hold_rows.figures, now_us)
+
     # -- virtual keys ------------------------------------------------------------------------
 
     async def create_key(self, key: VirtualKey) -> int:
