@@ -4,13 +4,15 @@ told to fail its first N requests) and an SMTP server (aiosmtpd), both on free l
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.integration.gateway.aiohttp_server import serving
 
@@ -63,11 +65,27 @@ class _Inbox:
         return "250 OK"
 
 
+def _password(user: str, password: str) -> Callable[..., AuthResult]:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            user.encode(), password.encode())
+        return AuthResult(success=ok)
+
+    return check
+
+
 @contextmanager
-def smtp_receiver() -> Iterator[tuple[int, list[Any]]]:
-    """(port, the envelopes received) of a real SMTP server."""
+def smtp_receiver(tls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None
+                  ) -> Iterator[tuple[int, list[Any]]]:
+    """(port, the envelopes received) of a real SMTP server; with `tls` it offers STARTTLS and
+    requires it before anything is sent, with `login` it requires that user and password (after TLS)."""
     inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    options: dict[str, Any] = {}
+    if tls is not None:
+        options.update(tls_context=tls, require_starttls=True)
+    if login is not None:
+        options.update(authenticator=_password(*login), auth_required=True, auth_require_tls=True)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     try:
         yield controller.port, inbox.messages

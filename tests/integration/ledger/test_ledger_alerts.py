@@ -5,6 +5,7 @@ is a failed delivery record; budget events and the daily summary go to their cha
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import trustme
 
 from services.common.clock import FrozenClock, utc_iso
 from services.common.settings import Settings
@@ -139,6 +141,33 @@ async def test_slack_and_email_channels_receive_the_alert_in_their_formats(
             listed = (await client.get("/alerts/channels")).json() + \
                 (await client.get("/alerts/deliveries")).json()
             assert "XXXXSECRET" not in str(listed) and "hunter2" not in str(listed)
+
+
+async def test_email_uses_starttls_when_the_server_offers_it_and_logs_in_over_it(
+        alerting: Alerting, clock: FrozenClock, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    with smtp_receiver(tls=server_tls, login=("tollway", "s3cret-pass")) as (smtp_port, inbox):
+        async with alerting() as (client, runner):
+            await created(client, "/alerts/channels", {"channel_id": "mail", "kind": "email", "events": ["alerts"],
+                                                       "smtp": {"host": "127.0.0.1", "port": smtp_port,
+                                                                "username": "tollway", "password": "s3cret-pass",
+                                                                "sender": "tollway@example.test",
+                                                                "recipients": ["ops@example.test"],
+                                                                "ca_file": str(tmp_path / "ca.pem")}})
+            plain = {**(await client.get("/alerts/channels/mail")).json(), "channel_id": "plain"}
+            plain["smtp"] = {**plain["smtp"], "password": "s3cret-pass", "tls": "none"}
+            await created(client, "/alerts/channels", plain)  # the control: the same server without TLS
+            await created(client, "/alerts/rules", {**COST_RULE, "channels": ["mail", "plain"]})
+            await spend(client, clock, "0.60")
+            await runner.tick()
+            by_channel = {d["channel_id"]: d for d in (await client.get("/alerts/deliveries")).json()}
+            assert by_channel["mail"]["status"] == "delivered", by_channel
+            assert by_channel["plain"]["status"] == "pending" and "s3cret" not in str(by_channel)
+            [envelope] = inbox  # the server takes mail only after STARTTLS, and the login only over TLS
+            assert b"FIRING spend high" in envelope.content
 
 
 async def test_a_failing_receiver_is_retried_with_backoff_then_delivered(alerting: Alerting,
@@ -296,3 +325,52 @@ async def test_alerts_need_the_admin_key(alerting: Alerting) -> None:
 
 def test_the_clock_not_the_wall_decides(clock: FrozenClock) -> None:
     assert abs(clock.now().timestamp() - time.time()) > 0  # the frozen clock is a parameter
+
+
+async def test_every_metric_is_measured_from_the_stored_receipts(alerting: Alerting, clock: FrozenClock) -> None:
+    async with alerting() as (client, _):
+        now = clock.now()
+        receipts = []
+        for day, cost in zip(range(1, 6), ("1.00", "1.10", "0.90", "1.00", "1.05"), strict=True):
+            at = utc_iso(now - timedelta(days=day, minutes=10))
+            receipts.append(make_receipt(cost, timestamp=at, model="m-a"))
+        for i in range(1, 21):  # the last hour: 20 receipts of m-a, $0.25 each ($5), and one of m-b
+            extra: dict[str, Any] = {"cache": "hit", "cost": "0"} if i <= 5 else {"cost": "0.25"}
+            receipts.append(make_receipt(timestamp=utc_iso(now - timedelta(minutes=i)), model="m-a",
+                                         latency_ms=i * 10, status="error" if i % 5 == 0 else "success",
+                                         input_tokens=10, output_tokens=5, **extra))
+        receipts.append(make_receipt("3.00", timestamp=utc_iso(now - timedelta(minutes=1)), model="m-b"))
+        assert (await post(client, "/receipts", {"receipts": receipts})).json()["accepted"] == 26
+        await client.post("/budget", params={"run_id": "run-a", "budget_usd": "40"})
+        m_a = {"filters": {"model": "m-a"}, "window": "1h", "operator": ">"}
+        rules = {
+            "cost": {**m_a, "threshold": "1"},
+            "requests": {**m_a, "threshold": "1"},
+            "tokens": {**m_a, "threshold": "1"},
+            "error_rate": {**m_a, "threshold": "0.1"},
+            "cache_hit_rate": {**m_a, "operator": "<", "threshold": "0.1"},
+            "p95_latency_ms": {**m_a, "threshold": "150"},
+            "p99_latency_ms": {**m_a, "threshold": "500"},
+            "budget_percent": {"window": "1h", "operator": ">=", "threshold": "75",
+                               "budget": {"scope": "run", "scope_id": "run-a"}},
+            "spend_anomaly": {**m_a, "threshold": "3"},
+        }
+        for metric, rule in rules.items():
+            await created(client, "/alerts/rules", {"rule_id": metric, "name": metric, "metric": metric, **rule})
+        result = (await client.post("/alerts/evaluate")).json()
+        assert result["values"] == {
+            "cost": "3.750000", "requests": "20", "tokens": "300", "error_rate": "0.200000",
+            "cache_hit_rate": "0.250000", "p95_latency_ms": "190.0", "p99_latency_ms": "200.0",
+            # all spend of run-a (the five past days too): 5.05 + 3.75 + 3.00 = 11.80 of 40
+            "budget_percent": "29.500000",
+            # history 1.00, 1.10, 0.90, 1.00, 1.05: median 1.00, MAD 0.05; spread max(0.074, 0.10) = 0.10
+            "spend_anomaly": "27.500"}
+        fired = {a["rule_id"] for a in (await client.get("/alerts")).json()}
+        assert fired == {"cost", "requests", "tokens", "error_rate", "p95_latency_ms", "spend_anomaly"}
+        await client.put("/alerts/rules/cost", json={"name": "cost", "metric": "cost", **rules["cost"],
+                                                     "enabled": False})
+        await client.post("/alerts/evaluate")
+        [cost] = (await client.get("/alerts?state=resolved")).json()
+        assert cost["rule_id"] == "cost"
+        history = (await client.get(f"/alerts/{cost['alert_id']}")).json()["history"]
+        assert history[-1]["note"] == "the rule was deleted or disabled"
