@@ -58,6 +58,8 @@ async def _attempt(store: AlertStore, delivery: Delivery, channel: Channel | Non
 async def deliver_due(store: AlertStore, channels: Mapping[str, Channel], now_us: int, http: httpx.AsyncClient,
                       policy: RetryPolicy) -> int:
     """Send what is due at `now_us`, at once; how many were delivered."""
+    if not await store.any_due(now_us):
+        return 0
     lease_us = int((policy.timeout_s * 2 + 30) * US_PER_S)
     due = await store.claim_due(now_us, lease_us)
     sent = await asyncio.gather(*(_attempt(store, d, channels.get(d.channel_id), now_us, http, policy)

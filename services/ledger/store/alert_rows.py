@@ -145,6 +145,12 @@ def alert(alert_id: str) -> Script[tuple[Alert, list[Change]] | None]:
 
 # -- deliveries -------------------------------------------------------------------------------------
 
+def any_due(now_us: int) -> Script[bool]:
+    rows = yield Sql("SELECT 1 FROM alert_deliveries WHERE status = ? AND next_us <= ? LIMIT 1", (PENDING, now_us),
+                     rows=True)
+    return bool(rows)
+
+
 def claim_due(now_us: int, lease_us: int, limit: int) -> Script[list[Delivery]]:
     """Pending deliveries that are due, each pushed `lease_us` ahead so that no other worker (here or
     on a replica) takes it while this one tries it."""

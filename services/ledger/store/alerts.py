@@ -75,6 +75,10 @@ class AlertStore:
     async def enqueue(self, deliveries: Sequence[Delivery]) -> int:
         return await self._write(rows.enqueue(deliveries))
 
+    async def any_due(self, now_us: int) -> bool:
+        """A read: whether claim_due would find anything (so an idle loop takes no write lock)."""
+        return await self._read(rows.any_due(now_us))
+
     async def claim_due(self, now_us: int, lease_us: int, limit: int = 50) -> list[Delivery]:
         return await self._write(rows.claim_due(now_us, lease_us, limit))
 
