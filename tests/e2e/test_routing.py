@@ -3,7 +3,8 @@ gateway's choice within a couple of seconds, without a restart; the strategy ask
 and an experiment's arm, are in the receipt; latency routing moves traffic away from a provider
 whose simulated latency is raised, from the gateway's own outcome reports; smart routing's
 latency mode (tollway/auto-latency) takes the fastest of the request's tier, and follows what the
-gateways observe."""
+gateways observe; a preset rule from examples/routing/presets.yaml, put through the router's API,
+routes the chat requests it fits."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from pathlib import Path
 import httpx
 import jsonschema
 import pytest
+import yaml
 
 from services.common import contracts
 from tests.e2e.conftest import wait_until
 from tests.e2e.swarm import Swarm
 
 ADMIN = "routing-e2e-admin"
+PRESETS = Path(__file__).resolve().parents[2] / "examples" / "routing" / "presets.yaml"
 ROUTING_YAML = """
 routes:
   yaml-route:
@@ -203,3 +206,35 @@ def test_auto_latency_takes_the_fastest_of_the_tier_and_follows_observed_latency
     assert "al-top" not in served  # the complex tier's faster provider is not the simple request's
     last = route(http, swarm, "tollway/auto-latency", "auto-lat-run").json()["decision"]
     assert last["provider"] == "al-slow" and "al-fast" in [a["provider"] for a in last["alternatives"]]
+
+
+def test_the_fast_preset_routes_a_short_chat_through_the_gateway(swarm, http):
+    for name, price in (("groq-llama", "0.6"), ("anthropic-haiku", "1"), ("openai-mini", "0.2")):
+        register(http, swarm, name, "preset-model", price)
+    swarm.wait_for_model("preset-model")
+    rules = yaml.safe_load(PRESETS.read_text())["rules"]
+    assert set(rules) == {"budget", "vision", "quality", "fast"}
+    try:
+        for name, body in rules.items():
+            resp = http.put(swarm.url("router") + f"/routing/rules/{name}", json=body)
+            assert resp.status_code == 201, resp.text
+
+        def chat(run: str, text: str, max_tokens: int) -> httpx.Response:
+            return http.post(swarm.url("gateway") + "/v1/chat/completions", headers={"x-tollway-run": run},
+                             json={"model": "preset-model", "max_tokens": max_tokens,
+                                   "messages": [{"role": "user", "content": text}]})
+
+        wait_until(lambda: chat("preset-warm", "ping", 64).status_code == 200 and receipts(
+            swarm, "preset-warm")[-1]["reason"].startswith("rule fast:"), 2.0)
+        for _ in range(6):
+            assert chat("preset-run", "ping", 64).status_code == 200
+        assert chat("preset-run", "ping", 1000).status_code == 200  # past fast's 256: no preset fits
+        lines = receipts(swarm, "preset-run")
+        for r in lines[:6]:
+            assert r["reason"].startswith(f"rule fast: {r['provider']} (weight ")
+            assert r["provider"] in {"groq-llama", "anthropic-haiku", "openai-mini"}
+            jsonschema.validate(r, contracts.schema("routing_receipt"))
+        assert not lines[6]["reason"].startswith("rule ") and lines[6]["provider"] == "openai-mini"  # the cheapest
+    finally:
+        for name in rules:
+            http.delete(swarm.url("router") + f"/routing/rules/{name}")

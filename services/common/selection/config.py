@@ -36,6 +36,21 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenRange:
+    """From `low` to `high` tokens, both inclusive; None: no bound on that side."""
+
+    low: int | None = None
+    high: int | None = None
+
+    def holds(self, tokens: int) -> bool:
+        return (self.low is None or tokens >= self.low) and (self.high is None or tokens <= self.high)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any] | None) -> TokenRange | None:
+        return None if not data else cls(data.get("min"), data.get("max"))
+
+
+@dataclass(frozen=True, slots=True)
 class Conditions:
     """A rule applies when every condition given holds (an empty set of conditions always does)."""
 
@@ -46,6 +61,8 @@ class Conditions:
     requires: frozenset[str] = frozenset()  # features the request needs (detected or asked)
     max_cost_usd: Decimal | None = None  # the caller's cost limit is at most this
     max_latency_ms: float | None = None  # the caller's latency limit is at most this
+    max_tokens: TokenRange | None = None  # the answer asked (max_tokens, else the default estimate)
+    prompt_tokens: TokenRange | None = None  # the prompt's estimated tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +151,8 @@ def _rule(name: str, body: Mapping[str, Any]) -> Rule:
         teams=frozenset(when.get("teams") or ()), tags=frozenset(when.get("tags") or ()),
         requires=normalise_features(when.get("requires") or ()),
         max_cost_usd=None if cost is None else Decimal(str(cost)),
-        max_latency_ms=None if latency is None else float(latency))
+        max_latency_ms=None if latency is None else float(latency),
+        max_tokens=TokenRange.of(when.get("max_tokens")), prompt_tokens=TokenRange.of(when.get("prompt_tokens")))
     prefer = tuple((p["provider"], float(p.get("weight", 1))) for p in body["prefer"])
     return Rule(name, conditions, prefer, int(body.get("order", 100)), bool(body.get("enabled", True)))
 
@@ -149,6 +167,8 @@ def _experiment(name: str, body: Mapping[str, Any]) -> Experiment:
 
 def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
     """What the contract cannot say; `body` is already valid against its schema."""
+    if kind == "rules":
+        _check_ranges(name, body.get("when") or {})
     if kind != "experiments":
         return
     arms = body["arms"]
@@ -166,6 +186,14 @@ def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
     if total != BASIS_POINTS:
         raise InvalidRequest(f"experiment {name}: arm percentages add up to {total / 100:g}, not 100",
                              field="arms")
+
+
+def _check_ranges(name: str, when: Mapping[str, Any]) -> None:
+    for condition in ("max_tokens", "prompt_tokens"):
+        bounds = when.get(condition) or {}
+        if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            raise InvalidRequest(f"rule {name}: {condition} min {bounds['min']} > max {bounds['max']}",
+                                 field=f"when.{condition}")
 
 
 def alias_cycle(aliases: Mapping[str, Sequence[str]], name: str | None = None) -> tuple[str, ...] | None:

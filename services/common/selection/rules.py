@@ -1,5 +1,6 @@
 """Rules: named conditions on the request (model asked, key, team, tags, features needed, the
-caller's cost or latency limit) -> preferred providers with weights. Evaluated before the
+caller's cost or latency limit, the answer's max_tokens, the prompt's length) -> preferred
+providers with weights. Evaluated before the
 strategy, in order (`order`, then name); the first rule that matches and has an eligible
 preferred provider decides the choice (a weighted draw); the strategy orders the fallbacks."""
 
@@ -22,7 +23,9 @@ def matches(rule: Rule, job: Job) -> bool:
             and (when.max_cost_usd is None
                  or (req.max_cost_usd is not None and req.max_cost_usd <= when.max_cost_usd))
             and (when.max_latency_ms is None
-                 or (req.max_latency_ms is not None and req.max_latency_ms <= when.max_latency_ms)))
+                 or (req.max_latency_ms is not None and req.max_latency_ms <= when.max_latency_ms))
+            and (when.max_tokens is None or when.max_tokens.holds(job.output_tokens))
+            and (when.prompt_tokens is None or when.prompt_tokens.holds(job.input_tokens)))
 
 
 @dataclass(frozen=True, slots=True)

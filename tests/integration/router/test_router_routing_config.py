@@ -56,6 +56,13 @@ async def test_put_get_list_delete_an_entry_and_the_version_moves(client: httpx.
     ("/routing/routes/r", {"model": "m", "strategy": "cheapest"}, 400, "strategy"),
     ("/routing/rules/r", {"prefer": []}, 400, "prefer"),
     ("/routing/rules/r", {"prefer": [{"provider": "a", "weight": -1}]}, 400, "prefer.0.weight"),
+    ("/routing/rules/r", {"when": {"max_tokens": {"min": 500, "max": 100}}, "prefer": [{"provider": "a"}]}, 400,
+     "when.max_tokens"),
+    ("/routing/rules/r", {"when": {"prompt_tokens": {}}, "prefer": [{"provider": "a"}]}, 400, "when.prompt_tokens"),
+    ("/routing/rules/r", {"when": {"prompt_tokens": {"max": "lots"}}, "prefer": [{"provider": "a"}]}, 400,
+     "when.prompt_tokens.max"),
+    ("/routing/rules/r", {"when": {"max_tokens": {"min": -1}}, "prefer": [{"provider": "a"}]}, 400,
+     "when.max_tokens.min"),
     ("/routing/experiments/e", {"arms": [{"name": "a", "provider": "x", "percent": 70}]}, 400, "arms"),
     ("/routing/experiments/e", {"arms": [{"name": "a", "percent": 100}]}, 400, "arms.0"),
 ])

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+from services.common.selection.context import RoutingContext
+from services.common.selection.decide import select
+from services.common.selection.request import SelectionRequest
 from services.common.selection.rules import weighted_draw
 from tests.unit.common.selection.fleet import ask, ctx, names, provider, user
 
@@ -80,3 +83,30 @@ def test_the_callers_limits_exclude_providers_over_them():
     assert names(d) == ["fast"] and dict(d.excluded)["slow"].startswith("expected p95 5000 ms > the caller's limit")
     d = ask(fleet, "latency", max_cost_usd=Decimal("0.02"))
     assert names(d) == ["slow"] and "estimated $0.065000 > the caller's limit $0.02" in dict(d.excluded)["fast"]
+
+
+def test_max_tokens_and_prompt_length_conditions_hold_within_their_bounds():
+    config = {"rules": {
+        "long-answer": rule({"max_tokens": {"min": 2000}}, [{"provider": "vision-b"}], order=1),
+        "short-chat": rule({"prompt_tokens": {"max": 100}, "max_tokens": {"min": 1, "max": 256}},
+                           [{"provider": "eu"}], order=2)}}
+    c = ctx(config)
+    assert ask(FLEET, "cost", c, input_tokens=50, output_tokens=2000).rule == "long-answer"  # bounds inclusive
+    assert ask(FLEET, "cost", c, input_tokens=50, output_tokens=1999).rule is None
+    assert ask(FLEET, "cost", c, input_tokens=100, output_tokens=256).rule == "short-chat"
+    assert ask(FLEET, "cost", c, input_tokens=101, output_tokens=256).rule is None  # prompt too long
+    assert ask(FLEET, "cost", c, input_tokens=100, output_tokens=257).rule is None  # answer too long
+
+
+def test_token_conditions_read_the_payloads_max_tokens_and_prompt():
+    config = {"rules": {"short": rule({"prompt_tokens": {"max": 40}, "max_tokens": {"max": 100}},
+                                      [{"provider": "eu"}])}}
+    routing: RoutingContext = ctx(config)
+
+    def decide(payload: dict) -> str | None:
+        return select(FLEET, SelectionRequest.from_json({"payload": payload}), routing).rule
+
+    assert decide(user("hi", max_tokens=100)) == "short"
+    assert decide(user("hi", max_completion_tokens=100)) == "short"
+    assert decide(user("hi")) is None  # no max_tokens: the default estimate (500)
+    assert decide(user("word " * 200, max_tokens=100)) is None  # about 250 prompt tokens
