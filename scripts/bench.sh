@@ -8,6 +8,8 @@
 #   LITELLM_BIN=/path/to/venv scripts/bench.sh
 #   scripts/bench.sh --baseline /tmp/tollway-base   # and a swarm from another checkout (`git worktree add
 #                                                   # /tmp/tollway-base <commit>`), same rounds, with a verdict
+#   scripts/bench.sh --baseline-database-url 'postgresql://postgres@127.0.0.1:5432/test?search_path=bench'
+#                                        # this swarm beside its twin with the ledger and router on PostgreSQL
 # Needs wrk (not with --only-stream), node and taskset; runs with $PYTHON, or the first
 # python3/python that has httpx.
 set -euo pipefail

@@ -111,6 +111,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="another checkout of Tollway (e.g. `git worktree add DIR <commit>`): its swarm, run with "
                         "this Python and PYTHONPATH=DIR on the same core, takes turns with this one in every round "
                         f"as gateway{BASE} (and gateway + budget{BASE}); a verdict compares their ratios to the floor")
+    p.add_argument("--baseline-database-url", metavar="URL",
+                   help="the @base swarm (this checkout unless --baseline DIR) keeps the ledger's and router's "
+                        "records in this PostgreSQL (TOLLWAY_DATABASE_URL; e.g. ?search_path=<a schema of its own>): "
+                        "the gateway with its ledger on PostgreSQL beside this swarm's on SQLite")
     p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
     p.add_argument("--load-cpu", default="1", help="core for the mock, wrk and the stream client (default 1)")
     p.add_argument("--json", type=Path, help="also write the results to this file")
@@ -244,7 +248,9 @@ def gateway_targets(args: argparse.Namespace, procs: Processes, root: Path, cpu:
                     mock_url: str, repo: Path = REPO, label: str = "") -> list[Target]:
     """A swarm from `repo` on `ports[svc + label]`: its gateway and, unless --no-budget, its gateway
     under a budget, as scenarios named "gateway" and "gateway + budget" followed by `label`."""
-    urls, pid = start_swarm(procs, {svc: ports[svc + label] for svc in SWARM}, cpu, root, repo, label)
+    database = {"TOLLWAY_DATABASE_URL": args.baseline_database_url} if label == BASE and args.baseline_database_url \
+        else {}
+    urls, pid = start_swarm(procs, {svc: ports[svc + label] for svc in SWARM}, cpu, root, repo, label, **database)
     register_and_wait(urls, mock_url)
     gateway = Target("gateway" + label, urls["gateway"] + "/v1/chat/completions", run="bench", pid=pid)
     check(args, gateway)
@@ -287,8 +293,8 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
     swarms = [] if args.no_gateway else [(REPO, "", root)]
     if args.no_gateway:
         note("gateway: skipped (--no-gateway)")
-    elif args.baseline:
-        swarms.append((args.baseline.resolve(), BASE, root / "baseline"))  # its own receipts and state
+    elif args.baseline or args.baseline_database_url:  # its own receipts and state
+        swarms.append(((args.baseline or REPO).resolve(), BASE, root / "baseline"))
     for repo, label, state in swarms:
         try:
             targets += gateway_targets(args, procs, state, swarm_cpu, ports, mock_url, repo, label)
@@ -452,14 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
           f"{versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
                                 "unpinned") + f"; load average (1 / 5 / 15 min) {loads[0]} at the start, "
-          f"{loads[1]} at the end" + (f"; @base = {args.baseline.resolve()}" if args.baseline else "") + "\n")
+          f"{loads[1]} at the end" + (f"; @base = {args.baseline.resolve()}" if args.baseline else "")
+          + ("; @base's ledger and router on PostgreSQL" if args.baseline_database_url else "") + "\n")
     if rows:
         print(table(rows))
         print("\np50 overhead = p50 − direct p50 at the same concurrency; req/s vs direct = throughput ratio; "
               "vs floor = the row's req/s, or overhead, over the floor's (a bare uvicorn + Starlette + aiohttp "
               "pass-through on the same core, same run); CPU = the serving process's, per request, and the "
               "req/s one core of it would serve.")
-    if args.baseline and rows:
+    if (args.baseline or args.baseline_database_url) and rows:
         print("\n" + "\n".join(baseline_verdict(rows, BASE)))
     if stream_rows:
         print(("\n" if rows else "") + stream_table(stream_rows))

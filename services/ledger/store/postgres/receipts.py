@@ -16,13 +16,21 @@ from services.ledger.windows.rollup import Row, Tally, rollup_deltas
 
 Conn = Any
 
-INSERT = """
-INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens, cost_micros, body,
-                      ingested_us, tenant, saved_micros, cache_hit, experiment, arm)
-SELECT r, run, ts, p, i, o, c, b, $9, t, s, h, e, a
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
-            $8::text[], $10::text[], $11::bigint[], $12::int[], $13::text[], $14::text[])
-     AS x(r, run, ts, p, i, o, c, b, t, s, h, e, a)
+COLUMNS = ("request_id", "run_id", "ts_us", "provider", "input_tokens", "output_tokens", "cost_micros", "body",
+           "ingested_us", "tenant", "saved_micros", "cache_hit", "experiment", "arm")
+# a batch is copied (COPY, binary) into this connection's staging table, then inserted from it in one
+# statement: an order of magnitude fewer bytes parsed than a multi-row INSERT's parameters
+STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS receipts_in (
+    request_id TEXT COLLATE "C", run_id TEXT COLLATE "C", ts_us BIGINT, provider TEXT COLLATE "C",
+    input_tokens BIGINT, output_tokens BIGINT, cost_micros BIGINT, body TEXT COLLATE "C", ingested_us BIGINT,
+    tenant TEXT COLLATE "C", saved_micros BIGINT, cache_hit INTEGER, experiment TEXT COLLATE "C",
+    arm TEXT COLLATE "C"
+) ON COMMIT DELETE ROWS
+"""
+INSERT = f"""
+INSERT INTO receipts ({", ".join(COLUMNS)})
+SELECT {", ".join(COLUMNS)} FROM receipts_in ORDER BY request_id
 ON CONFLICT (request_id) DO NOTHING
 RETURNING request_id
 """
@@ -46,13 +54,11 @@ async def insert_new(conn: Conn, batch: Sequence[Receipt], now_us: int) -> list[
     """Insert each receipt not already in the book (in request_id order, so that two ledgers given
     overlapping batches wait on each other in one order); the new ones, in the batch's order."""
     first = {r.request_id: r for r in reversed(batch)}  # a request_id twice in a batch: the first stands
-    rows = sorted(first.values(), key=lambda r: r.request_id)
-    inserted = await conn.fetch(
-        INSERT, [r.request_id for r in rows], [r.run_id for r in rows], [r.ts_us for r in rows],
-        [r.provider for r in rows], [r.input_tokens for r in rows], [r.output_tokens for r in rows],
-        [r.cost_micros for r in rows], [r.body.decode() for r in rows], now_us, [r.tenant for r in rows],
-        [r.saved_micros for r in rows], [int(r.cache_hit) for r in rows], [r.experiment for r in rows],
-        [r.arm for r in rows])
+    await conn.execute(STAGE)
+    await conn.copy_records_to_table("receipts_in", columns=COLUMNS, records=[
+        (r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens, r.output_tokens, r.cost_micros, r.body.decode(),
+         now_us, r.tenant, r.saved_micros, int(r.cache_hit), r.experiment, r.arm) for r in first.values()])
+    inserted = await conn.fetch(INSERT)
     fresh = {row[0] for row in inserted}
     return [r for r in batch if r.request_id in fresh and first[r.request_id] is r]
 
