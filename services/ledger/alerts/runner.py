@@ -20,7 +20,7 @@ from services.ledger.alerts.delivery import RetryPolicy, deliver_due
 from services.ledger.alerts.evaluate import Evaluation, Publish, evaluate
 from services.ledger.alerts.payloads import BUDGET_THRESHOLD, budget_payload, budget_subject, deliveries
 from services.ledger.alerts.rules import AlertRule, stored_rule
-from services.ledger.alerts.source import MetricSource, ReceiptMetrics
+from services.ledger.alerts.source import MetricSource, SeriesMetrics
 from services.ledger.alerts.summary import due_day, queue_summary
 from services.ledger.budgets.model import ThresholdEvent
 from services.ledger.context import LedgerContext
@@ -37,7 +37,7 @@ class AlertRunner:
         self.ctx = ctx
         self.settings: Settings = ctx.settings
         self.store = AlertStore(ctx.store)
-        self.source = source or ReceiptMetrics(self.store)
+        self.source = source or SeriesMetrics(ctx.store, ctx.now_us, self.settings.retention_minute_days)
         self.publish = publish or self._to_event_stream
         self.policy = RetryPolicy(attempts=self.settings.alert_delivery_attempts,
                                   base_s=self.settings.alert_retry_base_s, cap_s=self.settings.alert_retry_cap_s,

@@ -201,15 +201,7 @@ def retry(delivery_id: str, now_us: int) -> Script[bool]:
                            " WHERE delivery_id = ? AND status = ?", (PENDING, now_us, now_us, delivery_id, FAILED))))
 
 
-# -- what evaluation and summaries read -------------------------------------------------------------
-
-def receipts_between(first_us: int, last_us: int) -> Script[list[tuple[Any, ...]]]:
-    """(ts_us, provider, input_tokens, output_tokens, cost_micros, cache_hit, body) of every receipt
-    with first_us <= ts_us < last_us."""
-    rows = yield Sql("SELECT ts_us, provider, input_tokens, output_tokens, cost_micros, cache_hit, body"
-                     " FROM receipts WHERE ts_us >= ? AND ts_us < ?", (first_us, last_us), rows=True)
-    return list(rows)
-
+# -- what summaries read -------------------------------------------------------------
 
 def alert_counts(first_us: int, last_us: int) -> Script[dict[str, int]]:
     """Alerts fired and resolved in [first, last), those open now, and deliveries failed in it."""

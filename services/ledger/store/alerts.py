@@ -95,10 +95,7 @@ class AlertStore:
     async def retry(self, delivery_id: str, now_us: int) -> bool:
         return await self._write(rows.retry(delivery_id, now_us))
 
-    # -- reads for evaluation and summaries ------------------------------------------------------
-
-    async def receipts_between(self, first_us: int, last_us: int) -> list[tuple[Any, ...]]:
-        return await self._read(rows.receipts_between(first_us, last_us))
+    # -- reads for summaries ------------------------------------------------------
 
     async def alert_counts(self, first_us: int, last_us: int) -> dict[str, int]:
         return await self._read(rows.alert_counts(first_us, last_us))

@@ -1,21 +1,18 @@
-"""Alert metrics on synthetic data with known answers: the seasonal spend-anomaly score, exact
-latency quantiles, rates over filtered receipts, the retry backoff and the webhook signature."""
+"""Alert metrics on synthetic data with known answers: the seasonal spend-anomaly score, which
+rollups a window reads, the retry backoff, the webhook signature and the rule checks."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from services.common.errors import InvalidRequest
 from services.ledger.alerts import anomaly
 from services.ledger.alerts.delivery import RetryPolicy
 from services.ledger.alerts.rules import parse_rule
 from services.ledger.alerts.signing import sign, verify
-from services.ledger.alerts.window_stats import add_up
+from services.ledger.alerts.source import SeriesMetrics
 
 D = Decimal
 
@@ -43,32 +40,21 @@ def test_too_little_history_gives_no_score() -> None:
         (9 * anomaly.DAY_US, 9 * anomaly.DAY_US + 5), (8 * anomaly.DAY_US, 8 * anomaly.DAY_US + 5)]
 
 
-def _row(cost: int, *, latency: float = 10.0, status: str = "success", cache: bool = False,
-         **body: str) -> tuple[object, ...]:
-    receipt = {"status": status, "latency_ms": latency, "provider": "p", "model": "m", **body}
-    return (0, "p", 100, 50, cost, int(cache), orjson.dumps(receipt))
+MINUTE, HOUR = 60_000_000, 3_600_000_000
+NOW = 1_794_999_960 * 1_000_000 + 15_000_000  # 15 s past a minute
 
 
-def test_window_stats_add_up_only_the_receipts_the_filters_match() -> None:
-    rows = [_row(1_000, latency=float(i), status="error" if i % 4 == 0 else "success", cache=i % 5 == 0,
-                 team="ml" if i % 2 else "web") for i in range(1, 101)]
-    ml = add_up(rows, {"team": "ml"})
-    assert (ml.requests, ml.cost_micros, ml.tokens) == (50, 50_000, 7_500)
-    assert ml.errors == 0  # odd i are never multiples of 4
-    every = add_up(rows, {})
-    assert (every.requests, every.errors, every.cache_hits) == (100, 25, 20)
-    assert every.quantile(0.95) == 95.0 and every.quantile(0.99) == 99.0 and every.quantile(0.5) == 50.0
-    assert add_up(rows, {"team": "nobody"}).quantile(0.95) is None
-
-
-@given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200),
-       st.sampled_from([0.5, 0.95, 0.99]))
-def test_the_quantile_is_the_nearest_rank_of_the_latencies(latencies: list[float], q: float) -> None:
-    stats = add_up([_row(0, latency=x) for x in latencies], {})
-    value = stats.quantile(q)
-    assert value in latencies
-    assert sum(x <= value for x in latencies) >= q * len(latencies)
-    assert sum(x < value for x in latencies) < q * len(latencies)
+def test_a_recent_window_reads_minute_rollups_and_an_old_one_hour_rollups() -> None:
+    source = SeriesMetrics(store=None, now_us=lambda: NOW, minute_retention_days=7)  # type: ignore[arg-type]
+    # the last hour up to now: from the nearest minute, the current minute included
+    assert source.buckets(NOW + 1 - HOUR, NOW + 1) == ("minute", NOW - 15_000_000 - HOUR, NOW + 1)
+    assert source.buckets(NOW - 50_000_000 - HOUR, NOW) == ("minute", NOW - 75_000_000 - HOUR, NOW)
+    # eight days back the minutes are gone: the hour rollups nearest to the window, at least one
+    week = NOW - 8 * 86_400_000_000
+    grain, since, until = source.buckets(week - HOUR, week)
+    assert (grain, since % HOUR, until - since) == ("hour", 0, HOUR)
+    assert abs(since - (week - HOUR)) <= HOUR // 2
+    assert source.buckets(week - 2 * MINUTE, week)[2] - source.buckets(week - 2 * MINUTE, week)[1] == HOUR
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
