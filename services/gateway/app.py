@@ -20,7 +20,7 @@ from services.common.http.hot_path import HotPath
 from services.common.http.openapi import document
 from services.common.loop_lag import LoopLag
 from services.common.settings import Settings
-from services.gateway.api import admin_cache, admin_limits
+from services.gateway.api import admin_cache, admin_limits, ledger_proxy
 from services.gateway.api.breakers import list_breakers
 from services.gateway.api.completions import completions
 from services.gateway.api.embeddings import embeddings
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     cache = make_gateway_cache(settings, clock) if settings.cache_enabled else None
     pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, cache, upstream, writer,
                         shipper=shipper)
+    ledger_reads = ledger_proxy.LedgerProxy(settings.ledger_url, settings.ledger_timeout_s)
     loop_lag = LoopLag()
     gc_pauses = GcPauses()
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                                     transport=Http1Transport())
         await upstream.start()
         await ledger_budgets.start()
+        await ledger_reads.start()
         leases.start()
         for follower in followers:
             follower.start(control)
@@ -125,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 await follower.stop()
             await leases.close()
             await ledger_budgets.close()
+            await ledger_reads.close()
             await shipper.stop(control)
             await pipeline.routing.stop(control)
             await upstream.close()
@@ -187,10 +190,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             },
         }
 
-    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health, middleware=False)
+    app = build_app("gateway", settings, port=settings.gateway_port, lifespan=lifespan, health=health, middleware=False,
+                    metrics_windows=ledger_proxy.metrics_window)  # /metrics?window=: the ledger's card
     app.state.pipeline = pipeline
     app.state.shipper = shipper
     pipeline.observe_receipt = install_metrics(app.state.metrics, pipeline, shipper, leases, gate).observe
+    app.state.ledger_proxy = ledger_reads
     chat_doc = contract_body("chat_request")
     app.post(
         "/v1/chat/completions",
@@ -234,6 +239,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         admin_limits.reset)
     app.get("/v1/limits", tags=["tollway"], summary="The calling key's own rate limits and where it stands")(
         own_limits)
+    # a run's receipts and budgets on the gateway's port (forwarded with the caller's credentials)
+    app.get("/receipts/{run_id}", tags=["ledger"], summary="A run's receipts, from the ledger")(
+        ledger_proxy.run_receipts)
+    app.post("/budget", tags=["ledger"], openapi_extra=contract_body("budget"),
+             summary="Set a run's budget at the ledger (admin key)")(
+        ledger_proxy.set_budget)
+    app.get("/budget/{run_id}", tags=["ledger"], summary="A run's budget, from the ledger")(ledger_proxy.run_budget)
+    app.delete("/budget/{run_id}", tags=["ledger"], summary="Drop a run's budget at the ledger (admin key)")(
+        ledger_proxy.run_budget)
     document(app, GATEWAY)
     hot = HotPath(
         app,

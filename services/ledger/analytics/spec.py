@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.common.clock import parse_utc
 from services.common.errors import InvalidRequest
+from services.common.report_times import EARLIEST
 from services.ledger.analytics.calendar import GRAINS, bucket_start, source_grain
 from services.ledger.analytics.dimensions import DIMENSIONS, TAG
 from services.ledger.analytics.retention import US_PER_DAY, Retention
 from services.ledger.analytics.rollup import STORED_GRAINS
-from services.ledger.times import US_PER_S, to_us
+from services.ledger.times import LATEST_US, US_PER_S, iso, to_us
 
 DEFAULT_SPAN_US = {"minute": 3_600 * US_PER_S, "hour": US_PER_DAY, "day": 30 * US_PER_DAY,
                    "week": 12 * 7 * US_PER_DAY, "month": 365 * US_PER_DAY}
@@ -27,6 +28,7 @@ MAX_SOURCE_BUCKETS = 20_000  # stored buckets one query may span: 13 days of min
 GROUPS = (*DIMENSIONS, TAG)
 COMMON = ("grain", "since", "until", "group_by", "tz", "format", *GROUPS)
 MAX_VALUES = 100  # values of one filter
+EARLIEST_US = to_us(EARLIEST)  # no receipt is older (services/common/report_times.py)
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,13 @@ def _instant(params: Mapping[str, str], name: str) -> int | None:
     if text is None:
         return None
     try:
-        return to_us(parse_utc(text))
+        at = to_us(parse_utc(text))
     except (ValueError, OverflowError):
         raise InvalidRequest(f"{name} {text[:64]!r} is not an RFC 3339 instant (2026-11-23T10:00:00Z)",
                              field=name) from None
+    if not EARLIEST_US <= at < LATEST_US:
+        raise InvalidRequest(f"{name} must be from {iso(EARLIEST_US)} and before {iso(LATEST_US)}", field=name)
+    return at
 
 
 def _zone(params: Mapping[str, str]) -> tzinfo:
@@ -60,7 +65,7 @@ def _zone(params: Mapping[str, str]) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, as 'America'
         raise InvalidRequest(f"tz {name[:64]!r} is not an IANA time zone (Europe/Paris, UTC)", field="tz") from None
 
 

@@ -13,16 +13,36 @@ from starlette.responses import Response
 from services.common.errors import InvalidRequest
 from services.common.http.responses import JSONResponse
 from services.ledger.access import reader
+from services.ledger.analytics.calendar import GRAINS
 from services.ledger.analytics.render import csv_text, point_body
 from services.ledger.analytics.retention import Retention
+from services.ledger.analytics.rollup import STORED_GRAINS
 from services.ledger.analytics.series import Point, query_breakdown, query_series
 from services.ledger.analytics.sketch import ALPHA
-from services.ledger.analytics.spec import SeriesSpec, parse_breakdown, parse_series
+from services.ledger.analytics.spec import GROUPS, SeriesSpec, parse_breakdown, parse_series
 from services.ledger.context import ledger
 from services.ledger.times import iso
 
 router = APIRouter(tags=["analytics"])
 FORMATS = ("json", "csv")
+
+
+def _parameter(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _parameters(grains: tuple[str, ...]) -> dict[str, Any]:
+    """The query parameters, for the OpenAPI document (the route reads them itself, to name a bad one)."""
+    return {"parameters": [
+        _parameter("grain", "bucket size", {"type": "string", "enum": list(grains)}),
+        _parameter("since", "RFC 3339 UTC instant; rounded down to its bucket", {"type": "string",
+                                                                                   "format": "date-time"}),
+        _parameter("until", "RFC 3339 UTC instant (exclusive); default now", {"type": "string", "format": "date-time"}),
+        _parameter("group_by", f"comma-separated, any of {', '.join(GROUPS)}"),
+        _parameter("tz", "IANA time zone for day, week and month buckets (default UTC)"),
+        _parameter("format", "json (default) or csv", {"type": "string", "enum": list(FORMATS)}),
+        *(_parameter(name, f"only these {name} values (comma-separated)") for name in GROUPS)]}
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -53,7 +73,7 @@ def _answer(kind: str, spec: SeriesSpec, points: list[Point], fmt: str, tenant: 
     return JSONResponse(body)
 
 
-@router.get("/analytics/series")
+@router.get("/analytics/series", openapi_extra=_parameters(GRAINS))
 async def series(request: Request) -> Response:
     ctx = ledger(request)
     params = _params(request)
@@ -64,7 +84,7 @@ async def series(request: Request) -> Response:
     return _answer("series", spec, points, fmt, tenant)
 
 
-@router.get("/analytics/breakdown")
+@router.get("/analytics/breakdown", openapi_extra=_parameters(tuple(STORED_GRAINS)))
 async def breakdown(request: Request) -> Response:
     ctx = ledger(request)
     params = _params(request)

@@ -30,6 +30,17 @@ ALERT = obj(alert_id=STRING, rule_id=STRING, state={"enum": ["firing", "acknowle
 WITH_HISTORY = {**ALERT, "required": [*ALERT["required"], "history"],
                 "properties": {**ALERT["properties"], "history": {"type": "array", "items": obj(
                     at=STRING, state=STRING, value=TIME, note=TIME)}}}
+POINT = obj(group={"type": "object"}, cost_usd=STRING, cost_micros={"type": "integer"}, requests={"type": "integer"},
+            latency_ms=obj(p50={"type": ["number", "null"]}, p95={"type": ["number", "null"]},
+                           p99={"type": ["number", "null"]}))
+
+
+def with_csv(answer: Answers) -> Answers:
+    """`format=csv`: the 200 may also be text/csv."""
+    answer[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return answer
+
+
 DELIVERY = obj(delivery_id=STRING, channel_id=STRING, kind=STRING, subject=STRING,
                status={"enum": ["pending", "delivered", "failed"]}, attempts={"type": "integer"}, last_error=TIME)
 
@@ -84,6 +95,8 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("POST", "/alerts/deliveries/{delivery_id}/retry"): answers(
         {200: obj(delivery_id=STRING, status={"const": "pending"})}, 400, 404, *ADMIN),
     ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, 403, *READ, text=True),
+    ("GET", "/analytics/series"): with_csv(answers({200: obj(grain=STRING, points=array(POINT))}, 400, *READ)),
+    ("GET", "/analytics/breakdown"): with_csv(answers({200: obj(grain=STRING, groups=array(POINT))}, 400, *READ)),
     ("GET", "/routing/experiments/{name}/report"): answers(
         {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},
                   comparisons={"type": "array"}, verdict={"type": "string"})}, 400, 404, 422, *READ),

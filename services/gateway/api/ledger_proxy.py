@@ -1,0 +1,70 @@
+"""The ledger's reads and budget writes on the gateway's port: GET /metrics?window=,
+GET /receipts/{run_id}, POST /budget, GET and DELETE /budget/{run_id}, forwarded to the ledger
+with the caller's own credentials (its Authorization or X-Admin-Key, never the gateway's), so the
+ledger answers exactly as it would the caller: a virtual key sees its own tenant, a write needs
+the admin key. The ledger's answer is relayed as it is; a ledger that cannot be reached is a 503.
+
+GET /metrics without `window` is the gateway's own Prometheus exposition (build_app's route
+hands only `?window=` requests to `metrics_window`)."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.common.errors import DependencyUnavailable
+from services.common.ids import require_safe_id
+
+FORWARDED_HEADERS = ("authorization", "x-admin-key", "content-type", "x-request-id")
+RELAYED_HEADERS = ("content-type", "retry-after")
+
+
+class LedgerProxy:
+    def __init__(self, ledger_url: str, timeout_s: float) -> None:
+        self.base = ledger_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_s))
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def forward(self, request: Request, path: str) -> Response:
+        if self._client is None:
+            raise DependencyUnavailable("the gateway is starting: its ledger client is not ready")
+        headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
+        body = await request.body() if request.method in ("POST", "PUT", "PATCH") else None
+        try:
+            answer = await self._client.request(request.method, self.base + path, params=request.query_params,
+                                                headers=headers, content=body)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"the ledger cannot be reached ({type(exc).__name__}): try again",
+                                        headers={"retry-after": "2"}) from None
+        relayed = {name: answer.headers[name] for name in RELAYED_HEADERS if name in answer.headers}
+        return Response(answer.content, status_code=answer.status_code, headers=relayed)
+
+
+def proxy(request: Request) -> LedgerProxy:
+    found: LedgerProxy = request.app.state.ledger_proxy
+    return found
+
+
+async def metrics_window(request: Request) -> Response:
+    return await proxy(request).forward(request, "/metrics")
+
+
+async def run_receipts(request: Request, run_id: str) -> Response:
+    return await proxy(request).forward(request, f"/receipts/{require_safe_id(run_id, 'run_id')}")
+
+
+async def set_budget(request: Request) -> Response:
+    return await proxy(request).forward(request, "/budget")
+
+
+async def run_budget(request: Request, run_id: str) -> Response:
+    return await proxy(request).forward(request, f"/budget/{require_safe_id(run_id, 'run_id')}")
