@@ -42,12 +42,17 @@ def recipients(rule: AlertRule, channels: Mapping[str, Channel]) -> list[Channel
 
 async def evaluate(store: AlertStore, source: MetricSource, ledger: LedgerStore, rules: Sequence[AlertRule],
                    channels: Mapping[str, Channel], now_us: int, anomaly_days: int,
-                   publish: Publish | None = None) -> Evaluation:
+                   publish: Publish | None = None, unreadable: frozenset[str] = frozenset()) -> Evaluation:
+    """`unreadable`: ids of stored rules that could not be read (their open alerts stay as they are)."""
     result = Evaluation()
     open_by_rule = {a.rule_id: a for a in await store.open_alerts()}
     active = {r.rule_id: r for r in rules if r.enabled}
     for rule in active.values():
-        value = await measure(rule, source, ledger, now_us, anomaly_days)
+        try:
+            value = await measure(rule, source, ledger, now_us, anomaly_days)
+        except Exception as exc:  # one rule that cannot be measured must not stop the others
+            log.exception("alert_rule_unmeasured", rule_id=rule.rule_id, error=type(exc).__name__)
+            continue
         result.values[rule.rule_id] = value
         current = open_by_rule.get(rule.rule_id)
         if value is not None and rule.breached(value):
@@ -57,7 +62,7 @@ async def evaluate(store: AlertStore, source: MetricSource, ledger: LedgerStore,
             await _resolve(store, current, rule, value, "the metric is back within its threshold", channels,
                            now_us, result, publish)
     for rule_id, current in open_by_rule.items():
-        if rule_id not in active:
+        if rule_id not in active and rule_id not in unreadable:
             gone = next((r for r in rules if r.rule_id == rule_id), None)
             await _resolve(store, current, gone, None, "the rule was deleted or disabled", channels, now_us,
                            result, publish)

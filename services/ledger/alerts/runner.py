@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import structlog
 
+from services.common.errors import InvalidRequest
 from services.common.settings import Settings
 from services.ledger.alerts.channels import Channel, stored_channel
 from services.ledger.alerts.delivery import RetryPolicy, deliver_due
@@ -65,16 +66,32 @@ class AlertRunner:
         """Run a round now (a delivery was put back in the queue)."""
         self._wake.set()
 
-    async def rules(self) -> list[AlertRule]:
-        return [stored_rule(spec) for _, spec, _ in await self.store.rules()]
+    async def rules(self) -> tuple[list[AlertRule], frozenset[str]]:
+        """The stored rules, and the ids of any that can no longer be read (logged, left out)."""
+        rules, unreadable = [], set()
+        for rule_id, spec, _ in await self.store.rules():
+            try:
+                rules.append(stored_rule(spec))
+            except InvalidRequest as exc:
+                log.error("alert_rule_unreadable", rule_id=rule_id, error=exc.message)
+                unreadable.add(rule_id)
+        return rules, frozenset(unreadable)
 
     async def channels(self) -> dict[str, Channel]:
-        return {cid: stored_channel(spec) for cid, spec, _ in await self.store.channels()}
+        """The stored channels (one that can no longer be read is logged and left out)."""
+        out = {}
+        for channel_id, spec, _ in await self.store.channels():
+            try:
+                out[channel_id] = stored_channel(spec)
+            except InvalidRequest as exc:
+                log.error("alert_channel_unreadable", channel_id=channel_id, error=exc.message)
+        return out
 
     async def evaluate_now(self) -> Evaluation:
         now = self.ctx.now_us()
-        result = await evaluate(self.store, self.source, self.ctx.store, await self.rules(), await self.channels(),
-                                now, self.settings.alert_anomaly_days, self.publish)
+        rules, unreadable = await self.rules()
+        result = await evaluate(self.store, self.source, self.ctx.store, rules, await self.channels(), now,
+                                self.settings.alert_anomaly_days, self.publish, unreadable)
         self.next_evaluation_us = now + int(self.settings.alert_interval_s * US_PER_S)
         return result
 

@@ -379,3 +379,26 @@ async def test_every_metric_is_measured_from_the_stored_receipts(alerting: Alert
         assert cost["rule_id"] == "cost"
         history = (await client.get(f"/alerts/{cost['alert_id']}")).json()["history"]
         assert history[-1]["note"] == "the rule was deleted or disabled"
+
+
+async def test_a_rule_that_cannot_be_read_or_measured_does_not_stop_the_others(
+        alerting: Alerting, clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/hook")))
+        await created(client, "/alerts/rules", COST_RULE)
+        await created(client, "/alerts/rules", {**COST_RULE, "rule_id": "boom", "filters": {"model": "boom"}})
+        await runner.store.put_rule("garbled", '{"metric": "cost"', 0)  # a row this ledger cannot read
+        await runner.store.put_channel("garbled", "[]", 0)
+        measured = runner.source
+
+        class Failing:
+            async def stats(self, filters: Any, first_us: int, last_us: int) -> Any:
+                if filters.get("model") == "boom":
+                    raise RuntimeError("the rollups are away")
+                return await measured.stats(filters, first_us, last_us)
+
+        runner.source = Failing()
+        await spend(client, clock, "0.60")
+        await runner.tick()
+        assert [a["rule_id"] for a in (await client.get("/alerts")).json()] == ["spend-high"]
+        assert [d["status"] for d in (await client.get("/alerts/deliveries")).json()] == ["delivered"]
