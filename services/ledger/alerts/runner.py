@@ -23,12 +23,13 @@ from services.ledger.alerts.payloads import BUDGET_THRESHOLD, budget_payload, bu
 from services.ledger.alerts.rules import AlertRule, stored_rule
 from services.ledger.alerts.source import MetricSource, SeriesMetrics
 from services.ledger.alerts.summary import due_day, queue_summary
-from services.ledger.budgets.model import ThresholdEvent
+from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.context import LedgerContext
 from services.ledger.events.kinds import ALERT
 from services.ledger.store.alerts import AlertStore
 
 US_PER_S = 1_000_000
+SWEEP_US = 86_400 * US_PER_S  # how far back each round looks for budget events not yet queued
 log = structlog.get_logger("tollway.ledger.alerts")
 
 
@@ -97,9 +98,10 @@ class AlertRunner:
 
     async def tick(self) -> None:
         now = self.ctx.now_us()
+        channels = await self.channels()
         if now >= self.next_evaluation_us:
             await self.evaluate_now()
-        channels = await self.channels()
+            await self._sweep_budget_events(channels, now)
         await self._queue_budget_events(channels, now)
         day = due_day(now, self.settings.alert_summary_hour)
         if day != self.summarised:
@@ -117,6 +119,21 @@ class AlertRunner:
         except BaseException:  # kept for the next round (queueing one twice is a no-op)
             self._budget_events[:0] = events
             raise
+
+    async def _sweep_budget_events(self, channels: dict[str, Channel], now_us: int) -> None:
+        """Each evaluation round: every budget event of the last day is queued to each budget
+        channel that existed when it was raised, unless it is already (a no-op): what the in-memory
+        hand-off lost (the ledger stopped in between, or another replica raised it) is sent anyway."""
+        created = {cid: at for cid, _, at in await self.store.channels()}
+        targets = [c for c in channels.values() if c.wants("budget")]
+        if not targets:
+            return
+        for scope, scope_id, threshold, at_us, spent, budget in await self.store.budget_events_since(
+                now_us - SWEEP_US):
+            event = ThresholdEvent(BudgetKey(scope, scope_id), threshold, at_us, spent, budget)
+            told = [c for c in targets if created.get(c.channel_id, now_us) <= at_us]
+            await self.store.enqueue(deliveries(told, BUDGET_THRESHOLD, budget_subject(event), budget_payload(event),
+                                                now_us))
 
     # -- the background loop ---------------------------------------------------------------------
 

@@ -203,6 +203,14 @@ def retry(delivery_id: str, now_us: int) -> Script[bool]:
 
 # -- what summaries read -------------------------------------------------------------
 
+def budget_events_since(since_us: int) -> Script[list[tuple[str, str, int, int, int, int]]]:
+    """(scope, scope_id, threshold, at_us, spent_micros, budget_micros) of every budget threshold
+    event raised at or after `since_us`."""
+    rows = yield Sql("SELECT scope, scope_id, threshold, at_us, spent_micros, budget_micros FROM budget_events"
+                     " WHERE at_us >= ? ORDER BY at_us", (since_us,), rows=True)
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def alert_counts(first_us: int, last_us: int) -> Script[dict[str, int]]:
     """Alerts fired and resolved in [first, last), those open now, and deliveries failed in it."""
     fired = yield Sql("SELECT COUNT(*) FROM alerts WHERE fired_us >= ? AND fired_us < ?", (first_us, last_us),

@@ -95,7 +95,10 @@ class AlertStore:
     async def retry(self, delivery_id: str, now_us: int) -> bool:
         return await self._write(rows.retry(delivery_id, now_us))
 
-    # -- reads for summaries ------------------------------------------------------
+    # -- reads for summaries and the budget event sweep ------------------------------------------------------
+
+    async def budget_events_since(self, since_us: int) -> list[tuple[str, str, int, int, int, int]]:
+        return await self._read(rows.budget_events_since(since_us))
 
     async def alert_counts(self, first_us: int, last_us: int) -> dict[str, int]:
         return await self._read(rows.alert_counts(first_us, last_us))

@@ -402,3 +402,21 @@ async def test_a_rule_that_cannot_be_read_or_measured_does_not_stop_the_others(
         await runner.tick()
         assert [a["rule_id"] for a in (await client.get("/alerts")).json()] == ["spend-high"]
         assert [d["status"] for d in (await client.get("/alerts/deliveries")).json()] == ["delivered"]
+
+
+async def test_a_budget_event_the_hand_off_lost_is_sent_by_the_next_evaluation(
+        alerting: Alerting, clock: FrozenClock) -> None:
+    async with http_receiver() as receiver, alerting() as (client, runner):
+        await created(client, "/alerts/channels", hook(receiver.url("/budget"), events=["budget"]))
+        await runner.tick()  # an evaluation round: the next is due in a minute
+        await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
+        runner.ctx.on_threshold = None  # the hand-off lost (as if the ledger stopped in between)
+        await spend(client, clock, "0.80")
+        later(clock, seconds=30)
+        await runner.tick()
+        assert receiver.on("/budget") == []
+        later(clock, seconds=31)
+        await runner.tick()
+        await runner.tick()
+        [sent] = [orjson.loads(r.body) for r in receiver.on("/budget")]
+        assert (sent["type"], sent["budget"]["threshold"]) == ("budget.threshold", 75)
