@@ -14,8 +14,9 @@ allowed only when every difference is harmless:
 - a reordering moves one block of words and keeps every relation intact: the neighbours of each
   `to`, `from`, `than`, `by`, operator ... are the same on both sides (`miles to km` is not
   `km to miles`), and the same words merely permuted are allowed only as a rotation (`In Python,
-  how do I X` / `How do I X in Python`) or as the two sides of one `and`/`or`/`vs` exchanged
-  (`compare X and Y`), never as another swap (`is a square a rectangle`).
+  how do I X` / `How do I X in Python`), as the two sides of one `and`/`or`/`vs` exchanged
+  (`compare X and Y`) or as one prepositional phrase moved (`solve for x: ...` / `solve ... for
+  x`), never as another swap (`is a square a rectangle`).
 
 Anything else, however small and wherever it is, refuses: the reason is one of `verbatim`,
 `changed`, `order`.
@@ -74,7 +75,7 @@ def why_not(a: Prompt, b: Prompt) -> str | None:
         if tag != "equal":
             deleted.update(ta[i1:i2])
             inserted.update(tb[j1:j2])
-        if tag == "replace" and _joined(ta[i1:i2]) == _joined(tb[j1:j2]):
+        if tag == "replace" and i2 - i1 != j2 - j1 and _joined(ta[i1:i2]) == _joined(tb[j1:j2]):
             deleted.subtract(ta[i1:i2])  # `time zone` / `timezone`, `e-commerce` / `ecommerce`
             inserted.subtract(tb[j1:j2])
     moved = +deleted & +inserted
@@ -95,7 +96,10 @@ def _joined(tokens: list[str]) -> str:
 
 def _harmless_move(a: Prompt, b: Prompt, moved: Counter[str]) -> bool:
     if Counter(a.plain) == Counter(b.plain):
-        return _is_rotation(a.plain, b.plain) or _swapped_conjuncts(a.plain, b.plain)
+        if _is_rotation(a.plain, b.plain) or _swapped_conjuncts(a.plain, b.plain):
+            return True
+        if not _moved_phrase(a.plain, b.plain):
+            return False
     if _runs(a.tokens, moved) > 1 or _runs(b.tokens, moved) > 1:
         return False
     return _relations(a.tokens) == _relations(b.tokens)
@@ -119,6 +123,20 @@ def _swapped_conjuncts(x: list[str], y: list[str], longest: int = 4) -> bool:
                 swapped = x[:k - left] + x[k + 1:k + 1 + right] + [tok] + x[k - left:k] + x[k + 1 + right:]
                 if swapped == y:
                     return True
+    return False
+
+
+def _moved_phrase(x: list[str], y: list[str], longest: int = 6) -> bool:
+    """`Solve for x: 2x + 3 = 11` / `Solve 2x + 3 = 11 for x`: one block that starts with a
+    preposition taken out and put back elsewhere, everything else in its order."""
+    droppable = table().droppable
+    for start, tok in enumerate(x):
+        if tok not in droppable:
+            continue
+        for end in range(start + 2, min(start + 1 + longest, len(x)) + 1):
+            block, rest = x[start:end], x[:start] + x[end:]
+            if any(rest[:at] + block + rest[at:] == y for at in range(len(rest) + 1)):
+                return True
     return False
 
 

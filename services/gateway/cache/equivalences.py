@@ -47,9 +47,29 @@ _TENS = {w: 10 * (i + 2) for i, w in enumerate(["twenty", "thirty", "forty", "fi
                                                  "ninety"])}
 _SCALES = {"hundred": 100, "thousand": 1000, "k": 1000, "million": 1_000_000, "billion": 1_000_000_000}
 _DIGITS = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
+_TIME_UNITS = frozenset(["minute", "hour", "day", "week", "fortnight", "month", "year"])  # not `second`: `a second try`
 _NUMBER_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
 _IRREGULAR = {"children": "child", "men": "man", "women": "woman", "people": "person", "mice": "mouse",
               "teeth": "tooth", "geese": "goose", "better": "better", "best": "best", "data": "data"}
+# irregular verb forms, as the suffix stripper treats regular ones (`calculated` = `calculate`)
+_IRREGULAR.update({form: base for base, forms in {
+    "write": "wrote written", "run": "ran", "make": "made", "take": "took taken", "give": "gave given",
+    "find": "found", "get": "got gotten", "buy": "bought", "sell": "sold", "think": "thought",
+    "begin": "began begun", "choose": "chose chosen", "know": "knew known", "speak": "spoke spoken",
+    "send": "sent", "spend": "spent", "keep": "kept", "pay": "paid", "say": "said", "tell": "told",
+    "understand": "understood", "win": "won", "drive": "drove driven", "eat": "ate eaten",
+    "fall": "fell fallen", "grow": "grew grown", "draw": "drew drawn", "break": "broke broken",
+    "freeze": "froze frozen", "steal": "stole stolen", "hide": "hid hidden", "show": "shown",
+    "teach": "taught", "catch": "caught", "bring": "brought", "hold": "held", "lose": "lost",
+    "feel": "felt", "hear": "heard", "build": "built", "forget": "forgot forgotten", "rise": "rose risen",
+}.items() for form in forms.split()})
+_AMERICAN_OUR = frozenset(["colour", "favour", "favourite", "behaviour", "neighbour", "honour", "labour", "flavour",
+                           "humour", "harbour", "rumour", "savour", "vapour", "endeavour", "armour"])
+_AMERICAN_RE = frozenset(["centre", "metre", "litre", "theatre", "fibre", "calibre", "meagre", "sombre", "spectre"])
+_NOT_ISE = frozenset(["advertis", "exercis", "compromis", "enterpris", "otherwis", "expertis", "promis", "surpris",
+                      "franchis", "merchandis", "premis", "supervis", "televis", "revis", "improvis", "devis",
+                      "compris", "concis", "precis", "paradis", "rais", "prais", "nois", "pois", "wis", "ris",
+                      "advis", "despis", "chastis", "disguis", "apprais", "circumcis", "incis", "excis", "demis"])
 
 
 @dataclass(frozen=True)
@@ -87,9 +107,11 @@ def _key(phrase: str) -> tuple[str, ...]:
 def stem(word: str) -> str:
     """A light suffix stripper: `duplicates`/`duplicate`, `making`/`make`, `calculated`/`calculate`."""
     if word in _IRREGULAR:
-        return _IRREGULAR[word]
+        base = _IRREGULAR[word]
+        return base if base == word else stem(base)
     if not word.isalpha() or len(word) <= 3:
         return word
+    word = _american(word)
     base = word
     if word.endswith("ies") and len(word) > 4:
         base = word[:-3] + "y"
@@ -106,6 +128,22 @@ def stem(word: str) -> str:
     return base[:-1] if base.endswith("e") and len(base) > 3 else base
 
 
+def _american(word: str) -> str:
+    """British spellings as American: colour, centre, organise/organisation, analyse."""
+    for our in _AMERICAN_OUR:
+        if word.startswith(our):
+            return our[:-2] + "r" + word[len(our):]
+    for re_ in _AMERICAN_RE:
+        if word.startswith(re_):
+            return re_[:-2] + "er" + word[len(re_):]
+    m = re.fullmatch(r"([a-z]+)is(e|ed|es|ing|ation|ations|er|ers)", word)
+    if m and len(m.group(1)) >= 3 and m.group(1) + "is" not in _NOT_ISE:
+        return m.group(1) + "iz" + m.group(2)
+    if re.fullmatch(r"[a-z]+lys(e|ed|es|ing)", word):
+        return word.replace("lys", "lyz")  # analyse, paralyse
+    return word
+
+
 def canonical_tokens(text: str) -> tuple[list[str], list[str]]:
     """(canonical tokens, the plain lower-case words before any rewriting) of free text, where
     verbatim segments already stand as `\\x00N\\x00` placeholders."""
@@ -117,7 +155,7 @@ def canonical_tokens(text: str) -> tuple[list[str], list[str]]:
     plain = [t for t in raw if t not in table().articles]
     toks = _quantities(_numbers(raw))
     toks = [t for t in toks if t not in table().articles]
-    return _phrases([stem(t) for t in toks]), plain
+    return _possessive_of(_phrases([stem(t) for t in toks])), plain
 
 
 def _fold(text: str) -> str:
@@ -199,6 +237,16 @@ def _quantities(toks: list[str]) -> list[str]:
     while i < len(toks):
         tok = toks[i]
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if tok in t.articles and nxt in _TIME_UNITS and i + 1 < len(toks):  # `a day` = `24 hours`
+            dim, factor = t.units[nxt]
+            out.append(f"{_fmt(factor)} {dim}")
+            i += 2
+            continue
+        if tok == "half" and nxt in t.articles and i + 2 < len(toks) and toks[i + 2] in _TIME_UNITS:
+            dim, factor = t.units[toks[i + 2]]
+            out.append(f"{_fmt(factor / 2)} {dim}")
+            i += 3
+            continue
         if tok in t.currencies and i + 1 < len(toks) and _is_number(nxt):
             out.append(f"{nxt} {t.currencies[tok]}")
             i += 2
@@ -220,6 +268,28 @@ def _quantities(toks: list[str]) -> list[str]:
         out.append(tok)
         i += 1
     return out
+
+
+def _possessive_of(toks: list[str]) -> list[str]:
+    """`Y of X` as `X Y` for single words, as `X's Y` reads once `'s` is gone: `name of the CEO` =
+    `CEO's name`, `time of the meeting` = `meeting time`. Numbers, operators and relation words
+    are never moved (`15 % of 200`)."""
+    t = table()
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        if (i + 2 < len(toks) and toks[i + 1] == "of" and _movable(toks[i], t) and _movable(toks[i + 2], t)
+                and (i + 3 == len(toks) or toks[i + 3] != "of")):
+            out += [toks[i + 2], toks[i]]
+            i += 3
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+def _movable(tok: str, t: Table) -> bool:
+    return tok[0].isalpha() and tok not in t.relations and tok not in t.droppable and " " not in tok
 
 
 def _phrases(toks: list[str]) -> list[str]:

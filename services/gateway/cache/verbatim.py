@@ -21,7 +21,7 @@ import re
 _DATA_LABEL = re.compile(
     r"(?:text|input|document|doc|email|e-mail|message|review|passage|article|sentence|paragraph|transcript|"
     r"ticket|snippet|excerpt|source|original|content|note|notes|comment|feedback|tweet|post|abstract|data|"
-    r"record|log|description|title|query|question|string)\s*:[ \t]*(?=\S)",
+    r"record|log|description|string)\s*:[ \t]*(?=\S)",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z_][\w.]*")

@@ -53,6 +53,8 @@ def reason(a: str, b: str) -> str | None:
      "verbatim"),
     ("Put the cake in the oven.", "Put the cake on the oven.", "changed"),
     ("Python 3.10 release notes", "Python 3.1 release notes", "changed"),
+    ("Extract the addresses: ana@example.org, sales@example.com", "Extract the addresses: ana@example.org, "
+     "sales@exampel.com", "changed"),  # one letter out of place, outside quotes too
     ("Text: Charge the device for 2 hours.\n\nTranslate the text into German.",
      "Text: Charge the device for 120 minutes.\n\nTranslate the text into German.", "verbatim"),
 ])
