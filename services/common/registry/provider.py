@@ -148,6 +148,18 @@ class Provider:
         value = self.slo.get("latency_p95_ms")
         return float(value) if value is not None else None
 
+    @property
+    def slo_availability(self) -> float | None:
+        """The declared share of requests answered (0..1): the success rate expected until observed."""
+        value = self.slo.get("availability")
+        return float(value) if value is not None else None
+
+    @property
+    def slo_throughput_tps(self) -> float | None:
+        """The declared tokens a second the provider sustains: its capacity, for least-busy routing."""
+        value = self.slo.get("throughput_tps")
+        return float(value) if value is not None else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,

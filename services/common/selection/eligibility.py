@@ -1,7 +1,8 @@
 """Which providers can serve a request at all, and why the others cannot: inactive, excluded by
 the caller, unavailable (circuit open, over a limit: the caller says), not the model or alias
 asked, too small a context window, lacking a feature the request needs; then, once scored,
-over the caller's cost or latency limit, or under the success-rate floor (latency strategies)."""
+over the caller's cost or latency limit, or under the success-rate floor (latency strategies; the
+declared availability stands for the success rate until there are enough outcomes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 
 from services.common.selection.candidate import Candidate, Job
 from services.common.selection.catalog import Catalog, Entry
-from services.common.selection.observed import Latency, Observed, below_floor
+from services.common.selection.observed import Latency, Observed, below_floor, judged
 
 FLOOR_STRATEGIES = frozenset({"latency", "balanced", "weighted"})
 
@@ -121,6 +122,9 @@ def within_limits(candidates: list[Candidate], job: Job) -> tuple[list[Candidate
 
 
 def under_floor(latency: Latency, observed: Observed) -> str:
+    if not judged(latency, observed):
+        return (f"declared availability {latency.availability:.1%} < floor {observed.success_floor:.0%}"
+                f" (SLO; {latency.samples} outcomes < {observed.min_samples} needed)")
     rate = latency.success_rate or 0.0
     return f"success rate {rate:.0%} < floor {observed.success_floor:.0%} over {latency.samples} outcomes"
 

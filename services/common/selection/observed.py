@@ -1,6 +1,7 @@
 """What the router has observed of each provider (P95 latency, success rate, sample size over a
 sliding window) and how selection uses it: the registered SLO is the prior until a provider has
-`min_samples` outcomes; below the success-rate floor a provider is left out of latency routing.
+`min_samples` outcomes (`latency_p95_ms` for the P95, `availability` for the success rate); below
+the success-rate floor a provider is left out of latency routing.
 
 Published in the registry snapshot as `observed` (contracts/registry_snapshot.schema.json).
 """
@@ -66,6 +67,7 @@ class Latency:
     source: str  # "observed" | "slo" | "none"
     samples: int = 0
     success_rate: float | None = None
+    availability: float | None = None  # the declared SLO: the success rate expected until observed
 
 
 def expected_latency(provider: Provider, observed: Observed) -> Latency:
@@ -75,13 +77,20 @@ def expected_latency(provider: Provider, observed: Observed) -> Latency:
     samples = stats.samples if stats else 0
     rate = stats.success_rate if stats else None
     slo = provider.slo_latency_p95_ms
-    return Latency(slo, "slo" if slo is not None else "none", samples, rate)
+    return Latency(slo, "slo" if slo is not None else "none", samples, rate, provider.slo_availability)
+
+
+def judged(latency: Latency, observed: Observed) -> bool:
+    """Enough outcomes to judge the success rate by what was observed."""
+    return latency.samples >= observed.min_samples and latency.success_rate is not None
 
 
 def below_floor(latency: Latency, observed: Observed) -> bool:
-    """Enough outcomes to judge, and too few of them succeeded."""
-    return (latency.samples >= observed.min_samples and latency.success_rate is not None
-            and latency.success_rate < observed.success_floor)
+    """Enough outcomes to judge, and too few of them succeeded; until then, a declared
+    availability under the floor."""
+    if judged(latency, observed):
+        return latency.success_rate < observed.success_floor  # type: ignore[operator]
+    return latency.availability is not None and latency.availability < observed.success_floor
 
 
 def evidence(latency: Latency, min_samples: int) -> float:

@@ -19,12 +19,13 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 def provider(name: str, *, model: str = "gpt-4", inp: str | Decimal = "10", out: str | Decimal = "30",
              latency_ms: float | None = None, context_window: int = 8192, features: tuple[str, ...] = (),
-             **extra: Any) -> Provider:
+             availability: float | None = None, throughput_tps: float | None = None, **extra: Any) -> Provider:
     body: dict[str, Any] = {"name": name, "model": model, "context_window": context_window,
                             "endpoint": "http://sim:8100", "input_per_mtok": Decimal(inp),
                             "output_per_mtok": Decimal(out), "features": list(features), **extra}
-    if latency_ms is not None:
-        body["slo"] = {"latency_p95_ms": latency_ms}
+    slo = {"latency_p95_ms": latency_ms, "availability": availability, "throughput_tps": throughput_tps}
+    if any(v is not None for v in slo.values()):
+        body["slo"] = {k: v for k, v in slo.items() if v is not None}
     return provider_from_registration(body, NOW)
 
 

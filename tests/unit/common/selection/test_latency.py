@@ -64,3 +64,28 @@ def test_a_near_tie_halves_the_confidence():
     close = ctx(stats={"slo-fast": (400.0, 1.0, 100), "slo-slow": (410.0, 1.0, 100)})
     far = ctx(stats={"slo-fast": (400.0, 1.0, 100), "slo-slow": (900.0, 1.0, 100)})
     assert ask(FLEET, "latency", close).confidence == pytest.approx(ask(FLEET, "latency", far).confidence / 2, abs=1e-3)
+
+
+def test_a_declared_availability_under_the_floor_leaves_a_provider_out_until_observed():
+    fleet = [provider("promises-little", latency_ms=100, availability=0.7), provider("steady", latency_ms=900,
+                                                                                      availability=0.999)]
+    d = ask(fleet, "latency")
+    assert d.provider.name == "steady"
+    assert dict(d.excluded)["promises-little"] == (
+        "declared availability 70.0% < floor 80% (SLO; 0 outcomes < 20 needed)")
+    few = ctx(stats={"promises-little": (100.0, 1.0, 19)})
+    assert dict(ask(fleet, "latency", few).excluded)["promises-little"].endswith("(SLO; 19 outcomes < 20 needed)")
+    # enough outcomes: what was observed decides, either way
+    seen = ctx(stats={"promises-little": (100.0, 0.99, 20)})
+    assert ask(fleet, "latency", seen).provider.name == "promises-little"
+    broken = ctx(stats={"steady": (900.0, 0.5, 40)})
+    d = ask([provider("steady", latency_ms=900, availability=0.999), provider("other", latency_ms=950)], "latency",
+            broken)
+    assert d.provider.name == "other" and dict(d.excluded)["steady"].startswith("success rate 50% < floor")
+
+
+def test_a_declared_availability_counts_only_where_the_floor_does():
+    fleet = [provider("promises-little", inp="1", availability=0.5), provider("dear", inp="9")]
+    assert ask(fleet, "cost").provider.name == "promises-little"
+    assert ask(fleet, "balanced").provider.name == "dear"
+    assert ask([provider("promises-little", inp="1", availability=0.8)], "latency").excluded == ()  # at the floor

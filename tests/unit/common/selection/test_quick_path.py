@@ -52,6 +52,8 @@ def provider_specs(prices: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]
     return st.fixed_dictionaries({
         "model": st.sampled_from(MODELS), "inp": st.sampled_from(prices), "out": st.sampled_from(prices),
         "latency_ms": st.sampled_from((None, 100.0, 250.0, 250.0, 900.0)), "context_window": st.sampled_from(WINDOWS),
+        "availability": st.sampled_from((None, None, 0.5, 0.99)),
+        "throughput_tps": st.sampled_from((None, None, None, 100.0, 300.0, 1000.0)),
         "features": st.sets(st.sampled_from(FEATURES)), "region": st.sampled_from(REGIONS),
         "priority": st.integers(1, 3), "active": st.booleans() | st.just(True), "no_streaming": st.booleans(),
         "stats": st.none() | st.tuples(st.sampled_from((None, 80.0, 250.0)), st.sampled_from((0.5, 0.95)),
@@ -74,6 +76,7 @@ def _fleet(specs: list[dict[str, Any]]) -> tuple[list[Provider], Observed]:
         name = f"p{i % 9}{'x' * (i // 9)}"
         p = provider(name, model=s["model"], inp=s["inp"], out=s["out"], latency_ms=s["latency_ms"],
                      context_window=s["context_window"], features=tuple(s["features"]), region=s["region"],
+                     availability=s["availability"], throughput_tps=s["throughput_tps"],
                      priority=s["priority"], tags=["no-streaming"] if s["no_streaming"] else [])
         fleet.append(p if s["active"] else p.touched(NOW, active=False))
         if s["stats"] is not None:

@@ -1,5 +1,5 @@
-"""Round-robin (fair rotation per pool), least-busy (caller's in-flight counts), failover
-(priority order), region (the caller's region first, the others after)."""
+"""Round-robin (fair rotation per pool), least-busy (caller's in-flight counts, per declared
+throughput), failover (priority order), region (the caller's region first, the others after)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.common.selection.catalog import Catalog
 from services.common.selection.context import Turns
+from services.common.selection.decide import select
+from services.common.selection.request import SelectionRequest
 from tests.unit.common.selection.fleet import ask, ctx, names, provider
 
 
@@ -73,3 +76,36 @@ def test_region_prefers_the_callers_region_then_falls_back():
 def test_region_comes_from_the_context_when_the_request_has_none():
     assert ask(FLEET_REGIONS, "region", ctx(region="us")).provider.name == "us-cheap"
     assert ask(FLEET_REGIONS, "region", ctx(region="us"), region="eu").provider.name == "eu-cheap"
+
+
+def test_least_busy_weighs_in_flight_by_declared_throughput():
+    # big sustains ten times small's tokens a second: 5 in flight there is less busy than 1 here
+    fleet = [provider("small", inp="1", throughput_tps=100), provider("big", inp="2", throughput_tps=1000)]
+    d = ask(fleet, "least_busy", ctx(in_flight={"small": 1, "big": 5}))
+    assert names(d) == ["big", "small"]
+    assert d.reason == ("least busy for its throughput: 5 in flight for 1000 tokens/s (declared); "
+                        "next small 1 in flight for 100 tokens/s (declared)")
+    assert ask(fleet, "least_busy", ctx(in_flight={"small": 1, "big": 11})).provider.name == "small"
+    # equal loads (1/100 = 10/1000): the cheaper first, and the confidence says it was close
+    d = ask(fleet, "least_busy", ctx(in_flight={"small": 1, "big": 10}))
+    assert d.provider.name == "small" and d.confidence == 0.5
+
+
+def test_a_provider_declaring_no_throughput_counts_as_the_smallest_declared():
+    fleet = [provider("unstated", inp="1"), provider("small", inp="2", throughput_tps=100),
+             provider("big", inp="3", throughput_tps=400)]
+    d = ask(fleet, "least_busy", ctx(in_flight={"unstated": 1, "small": 1, "big": 3}))
+    assert names(d) == ["big", "unstated", "small"]  # 3/400 < 1/100 = 1/100, then by cost
+    assert "next unstated 1 in flight for 100 tokens/s (none declared: the smallest)" in d.reason
+    # nobody declares: the raw counts, as before
+    plain = [provider("a", inp="1"), provider("b", inp="2")]
+    assert ask(plain, "least_busy", ctx(in_flight={"a": 1, "b": 0})).reason.startswith("least busy: 0 in flight")
+
+
+def test_least_busy_over_a_prepared_catalog_decides_the_same():
+    fleet = [provider(f"p{i}", inp=str(1 + i % 3), throughput_tps=(None, 100, 1000)[i % 3]) for i in range(12)]
+    busy = {f"p{i}": i % 5 for i in range(12)}
+    routing = ctx(in_flight=busy)
+    quick = select(Catalog(fleet, routing.observed), SelectionRequest(optimization="least_busy"), routing)
+    full = ask(fleet, "least_busy", ctx(in_flight=busy), input_tokens=1000, output_tokens=500)
+    assert names(quick) == names(full) and quick.reason == full.reason
