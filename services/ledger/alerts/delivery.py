@@ -14,6 +14,7 @@ import httpx
 import structlog
 
 from services.ledger.alerts.channels import Channel
+from services.ledger.alerts.counters import DELIVERED, FAILED, RETRYING, AlertCounters
 from services.ledger.alerts.model import Delivery
 from services.ledger.alerts.senders import DeliveryFailed, send
 from services.ledger.store.alerts import AlertStore
@@ -35,7 +36,7 @@ class RetryPolicy:
 
 
 async def _attempt(store: AlertStore, delivery: Delivery, channel: Channel | None, now_us: int,
-                   http: httpx.AsyncClient, policy: RetryPolicy) -> bool:
+                   http: httpx.AsyncClient, policy: RetryPolicy, counters: AlertCounters | None) -> bool:
     attempt = delivery.attempts + 1
     if channel is None:
         error: str | None = f"channel {delivery.channel_id} no longer exists"
@@ -49,6 +50,9 @@ async def _attempt(store: AlertStore, delivery: Delivery, channel: Channel | Non
     next_us = None if error is None or attempt >= policy.attempts else \
         now_us + int(policy.backoff_s(attempt) * US_PER_S)
     await store.record_attempt(delivery.delivery_id, now_us, error, next_us)
+    if counters is not None:
+        counters.attempt(channel.kind if channel else "deleted",
+                         DELIVERED if error is None else (RETRYING if next_us is not None else FAILED))
     if error is not None:
         log.warning("alert_delivery_failed", delivery_id=delivery.delivery_id, channel_id=delivery.channel_id,
                     kind=delivery.kind, attempt=attempt, error=error, final=next_us is None)
@@ -56,12 +60,12 @@ async def _attempt(store: AlertStore, delivery: Delivery, channel: Channel | Non
 
 
 async def deliver_due(store: AlertStore, channels: Mapping[str, Channel], now_us: int, http: httpx.AsyncClient,
-                      policy: RetryPolicy) -> int:
+                      policy: RetryPolicy, counters: AlertCounters | None = None) -> int:
     """Send what is due at `now_us`, at once; how many were delivered."""
     if not await store.any_due(now_us):
         return 0
     lease_us = int((policy.timeout_s * 2 + 30) * US_PER_S)
     due = await store.claim_due(now_us, lease_us)
-    sent = await asyncio.gather(*(_attempt(store, d, channels.get(d.channel_id), now_us, http, policy)
+    sent = await asyncio.gather(*(_attempt(store, d, channels.get(d.channel_id), now_us, http, policy, counters)
                                   for d in due))
     return sum(sent)

@@ -17,6 +17,7 @@ import structlog
 from services.common.errors import InvalidRequest
 from services.common.settings import Settings
 from services.ledger.alerts.channels import Channel, stored_channel
+from services.ledger.alerts.counters import AlertCounters
 from services.ledger.alerts.delivery import RetryPolicy, deliver_due
 from services.ledger.alerts.evaluate import Evaluation, Publish, evaluate
 from services.ledger.alerts.payloads import BUDGET_THRESHOLD, budget_payload, budget_subject, deliveries
@@ -41,6 +42,7 @@ class AlertRunner:
         self.store = AlertStore(ctx.store)
         self.source = source or SeriesMetrics(ctx.store, ctx.now_us, self.settings.retention_minute_days)
         self.publish = publish or self._to_event_stream
+        self.counters = AlertCounters(ctx.metrics.service.registry)
         self.policy = RetryPolicy(attempts=self.settings.alert_delivery_attempts,
                                   base_s=self.settings.alert_retry_base_s, cap_s=self.settings.alert_retry_cap_s,
                                   timeout_s=self.settings.alert_delivery_timeout_s)
@@ -52,8 +54,9 @@ class AlertRunner:
         self.http = httpx.AsyncClient()
 
     def _to_event_stream(self, kind: str, payload: dict[str, Any]) -> None:
-        """Firing and resolved alerts on GET /events (kind `alert`, admin readers only)."""
+        """Firing and resolved alerts on GET /events (kind `alert`, admin readers only), and counted."""
         self.ctx.events.publish(ALERT, payload)
+        self.counters.alert(kind, payload)
 
     # -- what the rest of the ledger calls -------------------------------------------------------
 
@@ -107,7 +110,7 @@ class AlertRunner:
         if day != self.summarised:
             await queue_summary(self.store, self.source, channels, day, now)
             self.summarised = day
-        await deliver_due(self.store, channels, now, self.http, self.policy)
+        await deliver_due(self.store, channels, now, self.http, self.policy, self.counters)
 
     async def _queue_budget_events(self, channels: dict[str, Channel], now_us: int) -> None:
         events, self._budget_events = self._budget_events, []

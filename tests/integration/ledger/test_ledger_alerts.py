@@ -18,6 +18,7 @@ import httpx
 import orjson
 import pytest
 import trustme
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.clock import FrozenClock, utc_iso
 from services.common.settings import Settings
@@ -196,6 +197,14 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_delivered(alertin
         assert [a["ok"] for a in full["attempts_made"]] == [False, False, True]
         assert full["attempts_made"][0]["error"] == "HTTP 500 from the receiver"
         assert len(receiver.on("/hook")) == 1
+        counted = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                   for family in text_string_to_metric_families((await client.get("/metrics")).text)
+                   for s in family.samples if s.name.startswith("tollway_ledger_alert")}
+        assert counted[("tollway_ledger_alert_delivery_attempts_total",
+                        (("channel", "webhook"), ("outcome", "retrying")))] == 2
+        assert counted[("tollway_ledger_alert_delivery_attempts_total",
+                        (("channel", "webhook"), ("outcome", "delivered")))] == 1
+        assert counted[("tollway_ledger_alerts_total", (("event", "firing"), ("severity", "critical")))] == 1
 
 
 async def test_an_unreachable_receiver_is_a_failed_delivery_and_the_alert_stands(alerting: Alerting,
