@@ -417,10 +417,10 @@ def main(argv: list[str] | None = None) -> int:
     cpus = (args.swarm_cpu, args.load_cpu) if pinned else (None, None)
     b = args.base_port
     ports = {"router": b + 3, "gateway": b + 20, "ledger": b + 21, "mock": b + 90, "litellm": b + 40, "floor": b + 50}
-    if args.baseline:
-        if not (args.baseline / "services" / "cli" / "main.py").is_file():
-            note(f"bench: --baseline {args.baseline} is no checkout of Tollway (no services/cli/main.py)")
-            return 2
+    if args.baseline and not (args.baseline / "services" / "cli" / "main.py").is_file():
+        note(f"bench: --baseline {args.baseline} is no checkout of Tollway (no services/cli/main.py)")
+        return 2
+    if args.baseline or args.baseline_database_url:
         ports |= {"router" + BASE: b + 4, "gateway" + BASE: b + 22, "ledger" + BASE: b + 23}
     busy = [f"{name} :{port}" for name, port in ports.items() if not port_free(port)]
     if busy:
