@@ -1,82 +1,141 @@
-"""The `tollway` command line: `tollway serve router|gateway|ledger|simulator`, and
-`tollway simulate` (what each routing strategy would have cost, see services/cli/whatif), and
-`tollway db upgrade` (the ledger's and the router's schema migrations, see services/cli/db.py)."""
+"""The `tollway` command line (Typer + Rich): run the services (`serve`, `up`, `down`, `status`),
+manage them (`providers`, `budget`, `keys`, `limits`, `cache`, `alerts`), use them (`chat`), and
+read them (`receipts`, `cost`, `monitor`); `simulate` and `db upgrade` as before. docs/cli.md."""
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
-import socket
 import sys
+from enum import StrEnum
+from typing import Annotated
 
-SERVICES = {
-    "router": ("services.router.app:create_app", "router_port"),
-    "gateway": ("services.gateway.app:create_app", "gateway_port"),
-    "ledger": ("services.ledger.app:create_app", "ledger_port"),
-    "simulator": ("services.simulator.app:create_app", "simulator_port"),
-}
+import typer
+
+from services.cli.client import CliError
+from services.cli.commands import (
+    alerts,
+    budget,
+    cache,
+    chat,
+    cost,
+    keys,
+    limits,
+    monitor,
+    providers,
+    receipts,
+    swarm,
+)
+from services.cli.exits import Exit
+from services.cli.session import Flags
+
+app = typer.Typer(
+    name="tollway",
+    help="Tollway, the LLM gateway: run, manage and watch the router, gateway and ledger.\n\n"
+         "Service addresses and keys come from the options below or from TOLLWAY_* variables"
+         " (TOLLWAY_LEDGER_URL, TOLLWAY_ADMIN_KEY, ...). Exit status: 0 ok, 1 a service refused,"
+         " 2 bad usage, 3 a service does not answer, 4 not found, 5 key missing or wrong,"
+         " 6 a check found something.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def serve(service: str, port: int | None, host: str | None) -> None:
-    import uvicorn
+@app.callback()
+def root(
+    ctx: typer.Context,
+    router_url: Annotated[str | None, typer.Option(help="The router's URL (env TOLLWAY_ROUTER_URL).")] = None,
+    gateway_url: Annotated[str | None, typer.Option(help="The gateway's URL (env TOLLWAY_GATEWAY_URL).")] = None,
+    ledger_url: Annotated[str | None, typer.Option(help="The ledger's URL (env TOLLWAY_LEDGER_URL).")] = None,
+    admin_key: Annotated[str | None, typer.Option(
+        help="The admin key, for management commands (env TOLLWAY_ADMIN_KEY).")] = None,
+    key: Annotated[str | None, typer.Option(
+        help="A virtual key: chat as it, read as its tenant (env TOLLWAY_VIRTUAL_KEY).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON from every command.")] = False,
+) -> None:
+    ctx.obj = Flags(router_url=router_url, gateway_url=gateway_url, ledger_url=ledger_url,
+                    admin_key=admin_key, virtual_key=key, json=json_out)
 
-    from services.common.http.longpoll import release_all_waiters
-    from services.common.logging import configure_logging
+
+class Service(StrEnum):
+    router = "router"
+    gateway = "gateway"
+    ledger = "ledger"
+    simulator = "simulator"
+
+
+@app.command(rich_help_panel="Run")
+def serve(service: Annotated[Service, typer.Argument(help="Which service to run.")],
+          port: Annotated[int | None, typer.Option(help="Port (default: TOLLWAY_<SERVICE>_PORT).")] = None,
+          host: Annotated[str | None, typer.Option(help="Address to bind (default: TOLLWAY_HOST).")] = None) -> None:
+    """Run one service in the foreground."""
+    from services.cli.serve import serve as run
+
+    run(service.value, port, host)
+
+
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+@app.command(context_settings=PASS_THROUGH, add_help_option=False, rich_help_panel="Run")
+def simulate(ctx: typer.Context) -> int:
+    """Replay a workload through each routing strategy and compare (tollway simulate --help)."""
+    import argparse
+
+    from services.cli.whatif.run import add_arguments, run
+
+    parser = argparse.ArgumentParser(prog="tollway simulate",
+                                     description="Replay a workload through each routing strategy and compare")
+    add_arguments(parser)
+    return run(parser.parse_args(ctx.args))
+
+
+@app.command(context_settings=PASS_THROUGH, add_help_option=False, rich_help_panel="Run")
+def db(ctx: typer.Context) -> int:
+    """The services' database: `tollway db upgrade` applies the schema migrations."""
+    import argparse
+
+    from services.cli import db as migrations
     from services.common.settings import Settings
 
-    class Server(uvicorn.Server):
-        """Answers held long-polls as soon as a stop is asked, so shutdown is prompt and clean; once
-        started, moves everything loaded so far (modules, the app, the cache's model) out of the
-        garbage collector's sight: it lives as long as the process, and full collections, which
-        stall every request in flight, then walk only what requests made."""
+    parser = argparse.ArgumentParser(prog="tollway db", description="The ledger's and the router's database")
+    migrations.add_arguments(parser)
+    parser.parse_args(ctx.args)
+    return migrations.upgrade(Settings())
 
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            gc.collect()
-            gc.freeze()
 
-        def handle_exit(self, sig: int, frame: object) -> None:
-            release_all_waiters()
-            super().handle_exit(sig, frame)  # type: ignore[arg-type]
-
-    factory, port_field = SERVICES[service]
-    if port is not None:  # the app reads its port from settings (for /health): keep them in step
-        os.environ[f"TOLLWAY_{port_field.upper()}"] = str(port)
-    settings = Settings()
-    configure_logging(service, settings.log_level, settings.api_key_env_allow)
-    config = uvicorn.Config(factory, factory=True, host=host or settings.host,
-                            port=getattr(settings, port_field), log_level=settings.log_level,
-                            access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)
-    Server(config).run()
+swarm.register(app)
+app.add_typer(providers.app, name="providers", rich_help_panel="Manage")
+app.add_typer(budget.app, name="budget", rich_help_panel="Manage")
+app.add_typer(keys.app, name="keys", rich_help_panel="Manage")
+app.add_typer(limits.app, name="limits", rich_help_panel="Manage")
+app.add_typer(cache.app, name="cache", rich_help_panel="Manage")
+app.add_typer(alerts.app, name="alerts", rich_help_panel="Manage")
+chat.register(app)
+app.add_typer(receipts.app, name="receipts", rich_help_panel="Read")
+app.add_typer(cost.app, name="cost", rich_help_panel="Read")
+monitor.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tollway", description="Tollway LLM gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_serve = sub.add_parser("serve", help="run one service in the foreground")
-    p_serve.add_argument("service", choices=sorted(SERVICES))
-    p_serve.add_argument("--port", type=int, default=None)
-    p_serve.add_argument("--host", default=None)
-    p_sim = sub.add_parser("simulate", help="replay a workload through each routing strategy and compare")
-    from services.cli.whatif.run import add_arguments, run
-
-    add_arguments(p_sim)
-    p_db = sub.add_parser("db", help="the services' database: `tollway db upgrade` applies the ledger's and"
-                                            " the router's schema migrations")
-    from services.cli import db
-
-    db.add_arguments(p_db)
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        serve(args.service, args.port, args.host)
-    elif args.command == "simulate":
-        return run(args)
-    elif args.command == "db":
-        from services.common.settings import Settings
-
-        return db.upgrade(Settings())
-    return 0
+    """Run the command line; the exit status (docs/cli.md). Errors are one sentence on stderr."""
+    try:
+        result = app(args=argv if argv is not None else sys.argv[1:], prog_name="tollway", standalone_mode=False)
+    except CliError as exc:
+        typer.echo(f"tollway: {exc.message}", err=True)
+        return int(exc.exit_code)
+    except typer.Exit as exc:  # --help and the like
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("tollway: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        if not callable(getattr(exc, "show", None)):  # not Click's usage errors (Typer may vendor Click)
+            raise
+        exc.show()
+        return int(getattr(exc, "exit_code", Exit.USAGE))
+    return result if isinstance(result, int) else Exit.OK
 
 
 if __name__ == "__main__":

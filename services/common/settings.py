@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # how the services find each other
     router_url: str = "http://127.0.0.1:6103"
     ledger_url: str = "http://127.0.0.1:6121"
+    # the `tollway` command line: where it finds the gateway (empty: 127.0.0.1 on gateway_port), and
+    # the virtual key it sends (empty: none; the admin key, when set, is sent to management endpoints)
+    gateway_url: str = ""
+    virtual_key: SecretStr = SecretStr("")
 
     # storage: empty means SQLite files under artifacts_dir
     database_url: str = ""

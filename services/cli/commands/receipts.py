@@ -1,0 +1,98 @@
+"""`tollway receipts tail [--run R] [--follow]` and `receipts show REQUEST_ID`: the ledger's book
+of a run (GET /receipts/{run_id}?limit=&offset=, in the order booked)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from services.cli.client import Api, Missing
+from services.cli.exits import Exit
+from services.cli.session import JsonFlag, Session, money, session
+from services.common import jsonio
+
+app = typer.Typer(help="Read receipts: the last ones of a run, live, or one by its request id.",
+                  no_args_is_help=True)
+
+RunOpt = Annotated[str | None, typer.Option("--run", help="The run (default: TOLLWAY_DEFAULT_RUN_ID, 'default').")]
+COLUMNS = ["time", "request", "provider", "model", "agent", "in tokens", "out tokens", "cost $", "status"]
+
+
+def _row(r: dict[str, Any]) -> list[Any]:
+    return [str(r.get("timestamp", ""))[:23], r.get("request_id"), r.get("provider"), r.get("model"), r.get("agent"),
+            r.get("input_tokens"), r.get("output_tokens"), money(r.get("cost_usd")), r.get("http_status")]
+
+
+def _page(api: Api, run: str, offset: int, limit: int) -> dict[str, Any]:
+    return api.get("ledger", f"/receipts/{run}", params={"offset": offset, "limit": limit})
+
+
+@app.command()
+def tail(ctx: typer.Context, run: RunOpt = None,
+         lines: Annotated[int, typer.Option("-n", "--lines", min=1, max=10_000, help="How many.")] = 10,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new receipts (Ctrl-C stops).")
+                           ] = False,
+         interval: Annotated[float, typer.Option(help="--follow: seconds between polls.", min=0.1)] = 1.0,
+         json_out: JsonFlag = False) -> int:
+    """The last receipts of a run (JSON lines with --json); --follow prints new ones as they are booked."""
+    s = session(ctx, json_out)
+    run = run or s.settings.default_run_id
+    count = _page(s.api, run, 0, 1)["count"]
+    seen = max(count - lines, 0)
+    seen = _print_from(s, run, seen, header=True)
+    while follow:
+        time.sleep(interval)
+        seen = _print_from(s, run, seen, header=False)
+    return Exit.OK
+
+
+def _print_from(s: Session, run: str, offset: int, header: bool) -> int:
+    page = _page(s.api, run, offset, 10_000)
+    receipts = page["receipts"]
+    if s.json:
+        for r in receipts:
+            s.line(r)
+    elif receipts or header:
+        s.table(f"run {run}: {page['count']} receipts, {money(page['total_cost_usd'])}" if header else None,
+                COLUMNS, [_row(r) for r in receipts])
+    return offset + len(receipts)
+
+
+@app.command()
+def show(ctx: typer.Context, request_id: str, run: Annotated[str | None, typer.Option(
+        "--run", help="Look in this run in the ledger (default: the receipts files the gateway writes here).")] = None,
+         json_out: JsonFlag = False) -> int:
+    """One receipt, every field: from the ledger with --run, else from this machine's receipt files."""
+    s = session(ctx, json_out)
+    receipt = _in_ledger(s.api, run, request_id) if run else _in_files(s.settings.costs_dir, request_id)
+    if receipt is None:
+        where = f"run {run} in the ledger" if run else f"{s.settings.costs_dir}/*.jsonl (give --run to ask the ledger)"
+        raise Missing(f"no receipt {request_id} in {where}") from None
+    s.emit(receipt, lambda: s.table(f"receipt {request_id}", ["field", "value"], [
+        [k, jsonio.dumps(v).decode() if isinstance(v, dict | list) else v] for k, v in receipt.items()]))
+    return Exit.OK
+
+
+def _in_ledger(api: Api, run: str, request_id: str) -> dict[str, Any] | None:
+    offset = 0
+    while True:
+        page = _page(api, run, offset, 10_000)
+        for r in page["receipts"]:
+            if r.get("request_id") == request_id:
+                return r
+        offset += len(page["receipts"])
+        if not page["receipts"] or offset >= page["count"]:
+            return None
+
+
+def _in_files(costs: Path, request_id: str) -> dict[str, Any] | None:
+    needle = f'"request_id":"{request_id}"'
+    for path in sorted(costs.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True):
+        with path.open() as f:
+            for line in f:
+                if needle in line.replace(" ", ""):
+                    return jsonio.loads_exact(line)
+    return None

@@ -1,0 +1,280 @@
+"""The `tollway` console script, run as a user runs it, against a real swarm guarded by an admin
+key: human and --json output checked against the services' own APIs, and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import wait_until
+from tests.e2e.swarm import Swarm, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TOLLWAY = str(Path(sys.executable).parent / "tollway")
+ADMIN_KEY = "cli-admin-key"
+
+
+@pytest.fixture(scope="module")
+def swarm(tmp_path_factory):
+    s = Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY)
+    s.start_all()
+    yield s
+    s.stop_all()
+
+
+def cli_env(swarm: Swarm, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}
+    env.update({f"TOLLWAY_{name.upper()}_URL": swarm.url(name) for name in ("router", "gateway", "ledger")},
+               TOLLWAY_ADMIN_KEY=ADMIN_KEY, TOLLWAY_ARTIFACTS_DIR=str(swarm.root), COLUMNS="160")
+    env.update(extra)
+    return env
+
+
+def tollway(swarm: Swarm, *args: str, code: int = 0, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([TOLLWAY, *args], env=env or cli_env(swarm), capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def as_json(done: subprocess.CompletedProcess[str]):
+    return json.loads(done.stdout, parse_float=Decimal)
+
+
+def api(swarm: Swarm, service: str, path: str, **params):
+    resp = httpx.get(swarm.url(service) + path, params=params, headers=swarm.admin, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return json.loads(resp.content, parse_float=Decimal)
+
+
+PROVIDERS_YAML = """\
+providers:
+  - name: cli-cheap
+    model: cli-model
+    context_window: 8192
+    input_per_mtok: "10"
+    output_per_mtok: "30"
+    endpoint: {sim}
+  - name: cli-dear
+    model: cli-model
+    context_window: 8192
+    input_per_mtok: "20"
+    output_per_mtok: "60"
+    endpoint: {sim}
+    features: [vision]
+"""
+
+
+@pytest.fixture(scope="module")
+def registered(swarm: Swarm, tmp_path_factory) -> Swarm:
+    path = tmp_path_factory.mktemp("providers") / "providers.yaml"
+    path.write_text(PROVIDERS_YAML.format(sim=swarm.url("simulator")))
+    done = tollway(swarm, "providers", "register", str(path))
+    assert "registered cli-cheap" in done.stdout and "registered cli-dear" in done.stdout
+    swarm.wait_for_model("cli-model")
+    return swarm
+
+
+def steady(provider: dict) -> dict:
+    """A provider without its health, which the router's probes move on their own."""
+    return {k: v for k, v in provider.items() if k != "health"}
+
+
+def test_providers_list_and_show_equal_the_router(registered: Swarm):
+    listed = as_json(tollway(registered, "providers", "list", "--json"))
+    assert [steady(p) for p in listed["providers"]] == [steady(p) for p in api(registered, "router",
+                                                                                  "/providers")["providers"]]
+    assert {p["name"] for p in listed["providers"]} >= {"cli-cheap", "cli-dear"}
+    human = tollway(registered, "providers", "list", "--model", "cli-model").stdout
+    assert "cli-cheap" in human and "$10" in human and "$60" in human
+    shown = as_json(tollway(registered, "providers", "show", "cli-dear", "--json"))
+    assert steady(shown) == steady(api(registered, "router", "/providers/cli-dear"))
+    assert shown["features"] == ["vision"]
+
+
+def test_a_json_file_of_one_provider_registers_and_remove_deactivates_it(registered: Swarm, tmp_path: Path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"name": "cli-gone", "model": "cli-other", "context_window": 4096,
+                                "input_per_mtok": "1", "output_per_mtok": "2",
+                                "endpoint": registered.url("simulator")}))
+    result = as_json(tollway(registered, "providers", "register", str(path), "--json"))
+    assert result["results"][0]["name"] == "cli-gone" and result["results"][0]["created"] is True
+    assert tollway(registered, "providers", "remove", "cli-gone").stdout.strip() == "removed cli-gone"
+    assert api(registered, "router", "/providers/cli-gone")["active"] is False
+
+
+def test_a_refused_registration_names_the_field_and_exits_1(registered: Swarm, tmp_path: Path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "cli-bad", "model": "m", "context_window": -1, "endpoint": "http://x"}))
+    done = tollway(registered, "providers", "register", str(path), code=1)
+    assert "refused cli-bad" in done.stdout and "HTTP 400" in done.stdout
+
+
+def test_chat_prints_the_answer_decision_and_the_ledgers_cost(registered: Swarm):
+    answer = as_json(tollway(registered, "chat", "Hello there", "--model", "cli-model", "--run", "cli-chat",
+                             "--json"))
+    receipt = answer["receipt"]
+    assert answer["decision"]["provider"] == "cli-cheap" == receipt["provider"]
+    human = tollway(registered, "chat", "Hello again", "--model", "cli-model", "--run", "cli-chat").stdout
+    assert "decision  cli-cheap (cli-model) by cost" in human
+    assert "alternatives: cli-dear" in human
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-chat")["count"] == 2, what="two receipts booked")
+    booked = {r["request_id"]: r for r in api(registered, "ledger", "/receipts/cli-chat")["receipts"]}
+    assert booked[receipt["request_id"]]["cost_usd"] == receipt["cost_usd"] > 0
+    second = next(r for rid, r in booked.items() if rid != receipt["request_id"])
+    assert f"cost      ${second['cost_usd']:.6f} for {second['input_tokens']} in" in human
+
+
+def test_chat_streams_and_then_prints_the_receipts_cost(registered: Swarm):
+    lines = tollway(registered, "chat", "Stream it", "--model", "cli-model", "--run", "cli-stream", "--stream",
+                    "--json").stdout.splitlines()
+    deltas = [json.loads(x)["delta"] for x in lines[:-1]]
+    final = json.loads(lines[-1], parse_float=Decimal)
+    assert deltas and "".join(deltas) == final["text"]
+    booked = api(registered, "ledger", "/receipts/cli-stream")["receipts"]
+    assert [r["request_id"] for r in booked] == [final["request_id"]]
+    assert final["receipt"]["cost_usd"] == booked[0]["cost_usd"] and booked[0]["stream"] is True
+    human = tollway(registered, "chat", "Stream again", "--model", "cli-model", "--run", "cli-stream",
+                    "--stream").stdout
+    assert "served by cli-cheap" in human and "cost      $" in human
+
+
+def test_receipts_tail_and_show_equal_the_ledgers_book(registered: Swarm):
+    for i in range(3):
+        tollway(registered, "chat", f"receipt {i}", "--model", "cli-model", "--run", "cli-tail", "--json")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-tail")["count"] == 3, what="three receipts")
+    book = api(registered, "ledger", "/receipts/cli-tail")
+    tailed = [json.loads(x, parse_float=Decimal) for x in
+              tollway(registered, "receipts", "tail", "--run", "cli-tail", "-n", "2", "--json").stdout.splitlines()]
+    assert tailed == book["receipts"][-2:]
+    human = tollway(registered, "receipts", "tail", "--run", "cli-tail").stdout
+    assert f"run cli-tail: 3 receipts, ${book['total_cost_usd']:.6f}" in human
+    wanted = book["receipts"][0]
+    shown = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--run", "cli-tail", "--json"))
+    assert shown == wanted
+    from_files = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--json"))
+    assert from_files["request_id"] == wanted["request_id"] and from_files["cost_usd"] == wanted["cost_usd"]
+    missing = tollway(registered, "receipts", "show", "no-such-request", "--run", "cli-tail", code=4)
+    assert "no receipt no-such-request in run cli-tail" in missing.stderr
+
+
+def test_budget_set_list_check_and_remove(registered: Swarm):
+    done = tollway(registered, "budget", "set", "team", "cli-team", "12.50")
+    assert "team cli-team: budget $12.500000, spent $0.000000" in done.stdout
+    listed = as_json(tollway(registered, "budget", "list", "--json"))
+    assert listed == api(registered, "ledger", "/budgets", scope="all")
+    mine = next(b for b in listed if b["scope_id"] == "cli-team")
+    assert mine["budget_usd"] == Decimal("12.500000")
+    checked = as_json(tollway(registered, "budget", "check", "--at", "0", "--json", code=6))
+    assert "cli-team" in {b["scope_id"] for b in checked["budgets"]}
+    assert "no budget is at 100 % or more" in tollway(registered, "budget", "check", "--at", "100").stdout
+    tollway(registered, "budget", "remove", "team", "cli-team")
+    assert "cli-team" not in {b["scope_id"] for b in api(registered, "ledger", "/budgets", scope="all")}
+    bad = tollway(registered, "budget", "set", "team", "cli-team", "lots", code=2)
+    assert "AMOUNT must be dollars" in bad.stderr
+
+
+def test_keys_create_list_revoke_and_a_tenant_reads_only_its_own(registered: Swarm):
+    key = as_json(tollway(registered, "keys", "create", "--name", "cli", "--org", "cli-org", "--json"))
+    assert key["secret"] and key["org"] == "cli-org"
+    listed = as_json(tollway(registered, "keys", "list", "--org", "cli-org", "--json"))
+    assert listed == api(registered, "ledger", "/keys", org="cli-org")
+    assert "secret" not in json.dumps(listed)
+    # as the key's tenant: the chat is charged to it, and its receipts of another tenant's run are none
+    tollway(registered, "--key", key["secret"], "chat", "mine", "--model", "cli-model", "--run", "cli-tenant")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-tenant")["count"] == 1, what="tenant receipt")
+    own = as_json(tollway(registered, "--key", key["secret"], "receipts", "tail", "--run", "cli-tenant", "--json"))
+    assert own["key_id"] == key["key_id"] and own["run_id"] == "cli-tenant"
+    theirs = tollway(registered, "--key", key["secret"], "receipts", "tail", "--run", "cli-tail", "--json").stdout
+    assert theirs.strip() == ""
+    assert "revoked" in tollway(registered, "keys", "revoke", key["key_id"]).stdout
+    assert api(registered, "ledger", f"/keys/{key['key_id']}")["active"] is False
+
+
+def test_limits_set_list_usage_violations_remove(registered: Swarm):
+    done = tollway(registered, "limits", "set", "cli-rpm", "team", "100", "--window", "60", "--match", "cli-t")
+    assert "cli-rpm" in done.stdout
+    listed = as_json(tollway(registered, "limits", "list", "--json"))
+    assert listed == api(registered, "ledger", "/limits")
+    assert any(x["name"] == "cli-rpm" and x["match"] == "cli-t" for x in listed["limits"])
+    usage = as_json(tollway(registered, "limits", "usage", "--team", "cli-t", "--json"))
+    assert usage["subject"] == {"team": "cli-t"}
+    violations = as_json(tollway(registered, "limits", "violations", "--json"))
+    assert violations["day"] == api(registered, "gateway", "/admin/limits/violations")["day"]
+    tollway(registered, "limits", "remove", "cli-rpm", "team", "--match", "cli-t")
+    assert not any(x["name"] == "cli-rpm" for x in api(registered, "ledger", "/limits")["limits"])
+    assert "say whose usage" in tollway(registered, "limits", "usage", code=2).stderr
+
+
+def test_cache_stats_and_clear(registered: Swarm):
+    stats = as_json(tollway(registered, "cache", "stats", "--json"))
+    assert set(stats) == set(api(registered, "gateway", "/admin/cache"))
+    assert as_json(tollway(registered, "cache", "clear", "--all", "--json"))["all"] is True
+    assert "say what to drop" in tollway(registered, "cache", "clear", code=2).stderr
+
+
+def test_cost_summary_and_chart_equal_the_ledgers_windows(registered: Swarm):
+    tollway(registered, "chat", "cost me", "--model", "cli-model", "--run", "cli-cost")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-cost")["count"] == 1, what="cost receipt")
+    summary = as_json(tollway(registered, "cost", "summary", "--since", "24h", "--json"))
+    hour = api(registered, "ledger", "/metrics", window="hour")
+    if "source" in summary:  # a ledger without /analytics/breakdown: the hourly window
+        assert summary["totals"] == hour["totals"]
+        assert {g["provider"]: g["cost_usd"] for g in summary["groups"]} == {
+            p: t["cost_usd"] for p, t in hour["by_provider"].items()}
+    human = tollway(registered, "cost", "summary").stdout
+    assert "cli-cheap" in human and f"${hour['totals']['cost_usd']:.6f}" in human
+    chart = as_json(tollway(registered, "cost", "chart", "--window", "hour", "--json"))
+    assert [p["value"] for p in chart["points"]] == [b["cost_usd"] for b in hour["buckets"]]
+    assert "cost per hour ($), total $" in tollway(registered, "cost", "chart").stdout
+    assert "--since is a duration" in tollway(registered, "cost", "summary", "--since", "soon", code=2).stderr
+
+
+def test_monitor_shows_rates_providers_and_budgets(registered: Swarm):
+    tollway(registered, "budget", "set", "run", "cli-mon", "0.000001")
+    snap = as_json(tollway(registered, "monitor", "--json"))
+    assert {"cli-cheap", "cli-dear"} <= {p["provider"] for p in snap["providers"]}
+    assert "cli-mon" in {b["scope_id"] for b in snap["budgets_near_cap"]} or snap["budgets_near_cap"] == []
+    assert snap["problems"] == []
+    minute = api(registered, "ledger", "/metrics", window="minute")["buckets"][-2]
+    if snap["minute"] == minute["start"]:
+        assert snap["usd_per_min"] == minute["cost_usd"]
+    human = tollway(registered, "monitor").stdout
+    assert "req/s" in human and "cli-cheap" in human and "tokens/min" in human
+
+
+def test_a_stopped_service_is_named_with_its_address_and_how_to_start_it(registered: Swarm):
+    port = free_port()
+    done = tollway(registered, "--router-url", f"http://127.0.0.1:{port}", "providers", "list", code=3)
+    assert f"the router does not answer at http://127.0.0.1:{port}" in done.stderr
+    assert "tollway up" in done.stderr and done.stdout == ""
+    env = cli_env(registered, TOLLWAY_LEDGER_URL=f"http://127.0.0.1:{port}")
+    assert f"the ledger does not answer at http://127.0.0.1:{port}" in tollway(
+        registered, "budget", "list", env=env, code=3).stderr
+    snap = as_json(tollway(registered, "monitor", "--json", env=env, code=3))
+    assert any("the ledger does not answer" in p for p in snap["problems"]) and snap["providers"]
+
+
+def test_a_wrong_admin_key_exits_5_and_an_unknown_name_exits_4(registered: Swarm):
+    done = tollway(registered, "--admin-key", "wrong", "keys", "list", code=5)
+    assert "HTTP 403" in done.stderr
+    assert "no provider named 'nope'" in tollway(registered, "providers", "show", "nope", code=4).stderr
+    assert tollway(registered, "providers", "nope", code=2).returncode == 2
+
+
+def test_status_reports_each_service(registered: Swarm):
+    env = cli_env(registered, TOLLWAY_NO_SIMULATOR="1")
+    states = as_json(tollway(registered, "status", "--json", env=env))["services"]
+    assert [s["service"] for s in states] == ["router", "ledger", "gateway"]
+    assert all(s["healthy"] for s in states)
+    assert {s["service"]: s["pid"] for s in states} == {n: registered.procs[n].pid for n in ("router", "ledger",
+                                                                                             "gateway")}
