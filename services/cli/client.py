@@ -2,7 +2,8 @@
 failures every command reports the same way (a service that does not answer, an error answer).
 
 URLs come from the flags, else `TOLLWAY_{ROUTER,GATEWAY,LEDGER}_URL`, else 127.0.0.1 on the
-service's `TOLLWAY_*_PORT` (as scripts/start_services.sh does). The admin key (`--admin-key`,
+service's `TOLLWAY_*_PORT` (as scripts/start_services.sh does); of a comma-separated list of
+replicas, the first. The admin key (`--admin-key`,
 `TOLLWAY_ADMIN_KEY`) goes to management endpoints as `X-Admin-Key`; a virtual key (`--key`,
 `TOLLWAY_VIRTUAL_KEY`) goes as `Authorization: Bearer` to the client API and, when given, to reads
 (so a tenant sees its own data only). Money is parsed as Decimal (services/common/jsonio)."""
@@ -10,6 +11,7 @@ service's `TOLLWAY_*_PORT` (as scripts/start_services.sh does). The admin key (`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +75,8 @@ class Endpoints:
             flag = flags.get(f"{service}_url")
             explicit = getattr(settings, f"{service}_url", "") if f"{service}_url" in settings.model_fields_set else ""
             port = getattr(settings, f"{service}_port")
-            urls[service] = (flag or explicit or f"http://127.0.0.1:{port}").rstrip("/")
+            first = (flag or explicit or f"http://127.0.0.1:{port}").split(",")[0]  # replicas: the first
+            urls[service] = first.strip().rstrip("/")
         return cls(urls=urls,
                    admin_key=flags.get("admin_key") or settings.admin_key.get_secret_value(),
                    virtual_key=flags.get("virtual_key") or settings.virtual_key.get_secret_value())
@@ -158,20 +161,24 @@ class Api:
     def delete(self, service: str, path: str, **kw: Any) -> Any:
         return self.request("DELETE", service, path, **kw)
 
-    def stream_lines(self, method: str, service: str, path: str, *, access: str = "client",
-                     json_body: Any = None, headers: dict[str, str] | None = None
-                     ) -> Iterator[tuple[httpx.Response, str]]:
-        """A streamed answer, line by line (SSE), with the response (its headers) alongside."""
-        sent = {**self.headers(access), **(headers or {}), "content-type": "application/json"}
+    @contextmanager
+    def stream(self, method: str, service: str, path: str, *, access: str = "read", json_body: Any = None,
+               params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+               ) -> Iterator[httpx.Response]:
+        """A streamed answer (SSE), open once its headers are in; an error status raises ApiError."""
+        sent = {**self.headers(access), **(headers or {})}
+        content = None
+        if json_body is not None:
+            content = jsonio.dumps(json_body)
+            sent["content-type"] = "application/json"
         try:
-            with self._client.stream(method, self.url(service) + path, content=jsonio.dumps(json_body),
+            with self._client.stream(method, self.url(service) + path, content=content, params=params,
                                      headers=sent, timeout=httpx.Timeout(self.endpoints.timeout_s, read=None)
                                      ) as response:
                 if response.status_code >= 400:
                     response.read()
                     self._parse(service, method, path, response)
-                for line in response.iter_lines():
-                    yield response, line
+                yield response
         except httpx.TransportError as exc:
             raise self.down(service, exc) from None
 

@@ -278,3 +278,44 @@ def test_status_reports_each_service(registered: Swarm):
     assert all(s["healthy"] for s in states)
     assert {s["service"]: s["pid"] for s in states} == {n: registered.procs[n].pid for n in ("router", "ledger",
                                                                                              "gateway")}
+
+
+def test_alerts_list_rules_ack_and_monitor_show_a_firing_alert(registered: Swarm):
+    tollway(registered, "chat", "count me", "--model", "cli-model", "--run", "cli-alert")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-alert")["count"] == 1, what="alert receipt")
+    admin = {"headers": registered.admin, "timeout": 10}
+    rule = {"rule_id": "cli-requests", "name": "CLI requests", "metric": "requests", "operator": ">=",
+            "threshold": "1", "window": "1h", "severity": "warning"}
+    assert httpx.post(registered.url("ledger") + "/alerts/rules", json=rule, **admin).status_code == 201
+    fired = httpx.post(registered.url("ledger") + "/alerts/evaluate", **admin).json()["fired"]
+    assert len(fired) == 1
+    rules = as_json(tollway(registered, "alerts", "rules", "--json"))
+    assert rules == api(registered, "ledger", "/alerts/rules")
+    assert "cli-requests" in tollway(registered, "alerts", "rules").stdout
+    listed = as_json(tollway(registered, "alerts", "list", "--state", "firing", "--json"))
+    assert listed == api(registered, "ledger", "/alerts", state="firing")
+    assert [a["alert_id"] for a in listed] == fired
+    snap = as_json(tollway(registered, "monitor", "--json"))
+    assert [a["alert_id"] for a in snap["alerts_firing"]] == fired
+    assert "alerts firing" in tollway(registered, "monitor").stdout
+    acked = as_json(tollway(registered, "alerts", "ack", fired[0], "--note", "on it", "--json"))
+    assert acked["state"] == "acknowledged" and acked["history"][-1]["note"] == "on it"
+    assert "no alert nope" in tollway(registered, "alerts", "ack", "nope", code=4).stderr
+
+
+def test_receipts_tail_follow_prints_each_new_receipt_once(registered: Swarm):
+    """Whether a receipt is booked before the follower reads the book, while it connects to the
+    ledger's /events or after, it is printed once, in order."""
+    proc = subprocess.Popen([TOLLWAY, "receipts", "tail", "--run", "cli-follow", "--follow", "--json"],
+                            env=cli_env(registered), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    try:
+        for i in range(3):
+            answer = as_json(tollway(registered, "chat", f"follow {i}", "--model", "cli-model", "--run",
+                                     "cli-follow", "--json"))
+            followed = json.loads(proc.stdout.readline(), parse_float=Decimal)  # the test's timeout bounds it
+            assert followed["request_id"] == answer["receipt"]["request_id"]
+            assert followed["cost_usd"] == answer["receipt"]["cost_usd"]
+    finally:
+        proc.terminate()
+        proc.wait(10)

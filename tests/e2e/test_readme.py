@@ -64,6 +64,7 @@ def test_docs_have_no_shorthand_urls_or_placeholders():
                 f"{b.where}: a placeholder"
 
 
+@pytest.mark.timeout(300)  # the script itself is allowed 240 s; a loaded machine needs more than 120
 def test_the_readme_runs_as_written(tmp_path):
     ports = {name: free_port() for name in ("ROUTER", "LEDGER", "SIMULATOR", "GATEWAY")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}

@@ -1,5 +1,6 @@
-"""`tollway alerts list | ack ID | rules`: the ledger's alerts (GET /alerts, POST /alerts/{id}/ack,
-GET /alerts/rules). A ledger without alerts says so (exit 1) rather than failing obscurely."""
+"""`tollway alerts list | ack ID | rules`: the ledger's alerts (GET /alerts?state=, POST
+/alerts/{id}/ack, GET /alerts/rules; admin key; docs/alerts.md). A ledger older than alerting says
+so (exit 1)."""
 
 from __future__ import annotations
 
@@ -31,17 +32,20 @@ def list_(ctx: typer.Context,
           json_out: JsonFlag = False) -> None:
     """Alerts, newest first, with their state and severity."""
     s = session(ctx, json_out)
-    body = fetch(s.api, "/alerts", params={"state": state})
+    body = fetch(s.api, "/alerts", params={"state": state}, access="admin")
     items = _items(body, "alerts")
-    keys = ["id", "rule", "severity", "state", "value", "threshold", "fired_at"]
+    keys = ["alert_id", "rule_id", "severity", "state", "value", "fired_at", "summary"]
     s.emit(body, lambda: s.table(f"{len(items)} alerts", keys, [[a.get(k) for k in keys] for a in items]))
 
 
 @app.command()
-def ack(ctx: typer.Context, alert_id: str, json_out: JsonFlag = False) -> None:
-    """Acknowledge a firing alert (it stays until it resolves; no more reminders)."""
+def ack(ctx: typer.Context, alert_id: str,
+        note: Annotated[str | None, typer.Option(help="Why, or who is on it (kept in its history).")] = None,
+        json_out: JsonFlag = False) -> None:
+    """Acknowledge a firing alert: it stays open until it resolves."""
     s = session(ctx, json_out)
-    body = fetch(s.api, f"/alerts/{alert_id}/ack", method="POST", access="admin", json_body={})
+    body = fetch(s.api, f"/alerts/{alert_id}/ack", method="POST", access="admin",
+                 json_body={"note": note} if note else None)
     s.emit(body, lambda: s.say(f"acknowledged {alert_id}"))
 
 
@@ -51,5 +55,10 @@ def rules(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     s = session(ctx, json_out)
     body = fetch(s.api, "/alerts/rules", access="admin")
     items = _items(body, "rules")
-    keys = ["id", "name", "metric", "operator", "threshold", "window", "severity"]
-    s.emit(body, lambda: s.table(f"{len(items)} rules", keys, [[r.get(k) for k in keys] for r in items]))
+    keys = ["rule_id", "name", "metric", "operator", "threshold", "window", "filters", "severity", "channels",
+            "enabled"]
+    s.emit(body, lambda: s.table(f"{len(items)} rules", keys, [[_flat(r.get(k)) for k in keys] for r in items]))
+
+
+def _flat(value: Any) -> Any:
+    return ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value

@@ -71,23 +71,22 @@ def _stream(s: Session, payload: dict[str, Any], run: str | None, agent: str | N
     headers = {name: value for name, value in (("x-tollway-run", run), ("x-tollway-agent", agent),
                                                 ("x-tollway-optimization", optimization)) if value is not None}
     parts: list[str] = []
-    request_id = provider = run_id = None
-    for response, line in s.api.stream_lines("POST", "gateway", "/v1/chat/completions",
-                                             json_body={**payload, "stream": True}, headers=headers):
+    with s.api.stream("POST", "gateway", "/v1/chat/completions", access="client",
+                      json_body={**payload, "stream": True}, headers=headers) as response:
         request_id = response.headers.get("x-tollway-request-id")
         provider = response.headers.get("x-tollway-provider")
         run_id = response.headers.get("x-tollway-run")
-        if not line.startswith("data:") or line.strip() == "data: [DONE]":
-            continue
-        chunk = jsonio.loads(line[5:].strip())
-        for choice in chunk.get("choices") or []:
-            delta = (choice.get("delta") or {}).get("content") or ""
-            if delta:
-                parts.append(delta)
-                if s.json:
-                    s.line({"delta": delta})
-                else:
-                    s.console.print(delta, end="", markup=False)
+        for line in response.iter_lines():
+            if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                continue
+            for choice in jsonio.loads(line[5:].strip()).get("choices") or []:
+                delta = (choice.get("delta") or {}).get("content") or ""
+                if delta:
+                    parts.append(delta)
+                    if s.json:
+                        s.line({"delta": delta})
+                    else:
+                        s.console.print(delta, end="", markup=False)
     receipt = _receipt(s.api, run_id, request_id)
     if s.json:
         s.line({"request_id": request_id, "provider": provider, "run_id": run_id, "text": "".join(parts),

@@ -54,7 +54,7 @@ def snapshot(api: Api) -> dict[str, Any]:
     breakers = _try(api, problems, "gateway", "/admin/breakers", access="admin")
     budgets = _try(api, problems, "ledger", "/budgets", params={"scope": "all"})
     try:
-        alerts = api.get("ledger", "/alerts", params={"state": "firing"}, missing_ok=True)
+        alerts = api.get("ledger", "/alerts", params={"state": "firing"}, missing_ok=True, access="admin")
     except (ServiceDown, ApiError):
         alerts = None  # the ledger's failure is already named above
     observed = (outcomes or {}).get("providers", {})
@@ -111,8 +111,8 @@ def view(snap: dict[str, Any]) -> Group:
                             str(b.get("percent")), str(b.get("level")))
         parts.append(budgets)
     if snap["alerts_firing"]:
-        parts.append(Panel("\n".join(escape(f"{a.get('severity', '')} {a.get('rule', a.get('id'))}:"
-                                            f" {a.get('message', a.get('value', ''))}")
+        parts.append(Panel("\n".join(escape(f"{a.get('severity')} {a.get('alert_id')}: {a.get('summary')},"
+                                            f" now {a.get('value')}")
                                      for a in snap["alerts_firing"]), title="alerts firing", border_style="red"))
     for problem in snap["problems"]:
         parts.append(f"[red]{escape(problem)}[/red]")

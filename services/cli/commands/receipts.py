@@ -1,5 +1,6 @@
 """`tollway receipts tail [--run R] [--follow]` and `receipts show REQUEST_ID`: the ledger's book
-of a run (GET /receipts/{run_id}?limit=&offset=, in the order booked)."""
+of a run (GET /receipts/{run_id}?limit=&offset=, in the order booked); --follow listens to the
+ledger's GET /events (receipts as they are booked), or polls the book on a ledger without it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.client import Api, Missing
+from services.cli.client import Api, ApiError, Missing
 from services.cli.exits import Exit
 from services.cli.session import JsonFlag, Session, money, session
 from services.common import jsonio
@@ -43,22 +44,54 @@ def tail(ctx: typer.Context, run: RunOpt = None,
     count = _page(s.api, run, 0, 1)["count"]
     seen = max(count - lines, 0)
     seen = _print_from(s, run, seen, header=True)
-    while follow:
-        time.sleep(interval)
-        seen = _print_from(s, run, seen, header=False)
+    if follow and not _follow_events(s, run, seen):
+        while True:  # a ledger without GET /events: poll the run's book
+            time.sleep(interval)
+            seen = _print_from(s, run, seen, header=False)
     return Exit.OK
+
+
+def _follow_events(s: Session, run: str, seen: int) -> bool:
+    """New receipts of `run` from the ledger's event stream as they are booked; False when the
+    ledger has no GET /events. Once the stream is open, the book is read again from `seen` so that
+    a receipt booked in between is printed too (once: by request id)."""
+    try:
+        with s.api.stream("GET", "ledger", "/events", params={"kinds": "receipt"}) as response:
+            gap = _page(s.api, run, seen, 10_000)["receipts"]
+            if gap:
+                _print_receipts(s, gap, None)
+            printed = {r["request_id"] for r in gap}
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:") and kind == "receipt":
+                    receipt = jsonio.loads_exact(line[5:].strip())
+                    if receipt.get("run_id") == run and receipt.get("request_id") not in printed:
+                        printed.add(receipt["request_id"])
+                        _print_receipts(s, [receipt], None)
+    except ApiError as exc:
+        if exc.status in (404, 405):
+            return False
+        raise
+    return True
 
 
 def _print_from(s: Session, run: str, offset: int, header: bool) -> int:
     page = _page(s.api, run, offset, 10_000)
     receipts = page["receipts"]
+    if receipts or header:
+        _print_receipts(s, receipts, f"run {run}: {page['count']} receipts, {money(page['total_cost_usd'])}"
+                        if header else None)
+    return offset + len(receipts)
+
+
+def _print_receipts(s: Session, receipts: list[dict[str, Any]], title: str | None) -> None:
     if s.json:
         for r in receipts:
             s.line(r)
-    elif receipts or header:
-        s.table(f"run {run}: {page['count']} receipts, {money(page['total_cost_usd'])}" if header else None,
-                COLUMNS, [_row(r) for r in receipts])
-    return offset + len(receipts)
+    else:
+        s.table(title, COLUMNS, [_row(r) for r in receipts])
 
 
 @app.command()
