@@ -227,10 +227,13 @@ def test_cost_summary_and_chart_equal_the_ledgers_windows(registered: Swarm):
     wait_until(lambda: api(registered, "ledger", "/receipts/cli-cost")["count"] == 1, what="cost receipt")
     summary = as_json(tollway(registered, "cost", "summary", "--since", "24h", "--json"))
     hour = api(registered, "ledger", "/metrics", window="hour")
-    if "source" in summary:  # a ledger without /analytics/breakdown: the hourly window
-        assert summary["totals"] == hour["totals"]
-        assert {g["provider"]: g["cost_usd"] for g in summary["groups"]} == {
-            p: t["cost_usd"] for p, t in hour["by_provider"].items()}
+    # the ledger's /analytics/breakdown by provider: the same spend as its hourly window
+    assert summary["group_by"] == ["provider"]
+    assert {g["group"]["provider"]: Decimal(g["cost_usd"]) for g in summary["groups"]} == {
+        p: t["cost_usd"] for p, t in hour["by_provider"].items()}
+    by_run = as_json(tollway(registered, "cost", "summary", "--by", "run", "--json"))
+    assert {g["group"]["run"]: Decimal(g["cost_usd"]) for g in by_run["groups"]}["cli-cost"] == api(
+        registered, "ledger", "/receipts/cli-cost")["total_cost_usd"]
     human = tollway(registered, "cost", "summary").stdout
     assert "cli-cheap" in human and f"${hour['totals']['cost_usd']:.6f}" in human
     chart = as_json(tollway(registered, "cost", "chart", "--window", "hour", "--json"))
@@ -244,7 +247,7 @@ def test_monitor_shows_rates_providers_and_budgets(registered: Swarm):
     snap = as_json(tollway(registered, "monitor", "--json"))
     assert {"cli-cheap", "cli-dear"} <= {p["provider"] for p in snap["providers"]}
     assert "cli-mon" in {b["scope_id"] for b in snap["budgets_near_cap"]} or snap["budgets_near_cap"] == []
-    assert snap["problems"] == []
+    assert snap["problems"] == [] and snap["quality_source"] == "ledger"  # /analytics/series
     minute = api(registered, "ledger", "/metrics", window="minute")["buckets"][-2]
     if snap["minute"] == minute["start"]:
         assert snap["usd_per_min"] == minute["cost_usd"]

@@ -94,8 +94,10 @@ def _print_breakdown(s: Session, body: Any, by: str, since: str) -> None:
             return ", ".join(str(v) for v in key.values())
         return str(key if key is not None else g.get(by))
 
+    total = {k: sum((Decimal(str(g.get(k) or 0)) for g in groups), Decimal(0)) for k in (
+        "cost_usd", "requests", "input_tokens", "output_tokens", "cache_hits", "saved_usd")}
     s.emit(body, lambda: s.table(f"spend over the last {since} by {by}", [by, *GROUP_COLUMNS],
-                                 [_group_row(name(g), g) for g in groups]))
+                                 [_group_row(name(g), g) for g in groups] + [_group_row("total", total)]))
 
 
 class Metric(StrEnum):

@@ -1,6 +1,7 @@
 """`tollway monitor [--watch]`: the swarm at a glance. Rates over the last complete minute from the
-ledger's GET /metrics?window=minute; error rate and P95 per provider from the router's observed
-outcomes (GET /outcomes/stats); breaker states from the gateway (GET /admin/breakers); health from
+ledger's GET /metrics?window=minute, its error rate and P95 from GET /analytics/series (on a ledger
+without it: from the router's observed outcomes); per provider, P95 and error rate from the router's
+observed outcomes (GET /outcomes/stats); breaker states from the gateway (GET /admin/breakers); health from
 the registry (GET /providers); budgets at 75 % or more (GET /budgets?scope=all); firing alerts
 (GET /alerts?state=firing, when the ledger has alerts). A service that does not answer is named in
 the view and the rest is still shown."""
@@ -46,6 +47,35 @@ def rates(metrics: dict[str, Any] | None) -> dict[str, Any]:
             "tokens_per_min": b["input_tokens"] + b["output_tokens"], "requests": b["requests"]}
 
 
+def last_minute(api: Api, metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Error rate and P95 of the last complete minute from the ledger's GET /analytics/series (None:
+    a ledger without it)."""
+    if not metrics or len(metrics["buckets"]) < 2:
+        return None
+    start, end = metrics["buckets"][-2]["start"], metrics["buckets"][-1]["start"]
+    try:
+        body = api.get("ledger", "/analytics/series", params={"grain": "minute", "since": start, "until": end},
+                       missing_ok=True)
+    except (ServiceDown, ApiError):
+        return None
+    if body is None:
+        return None
+    point = next((p for p in body.get("points", []) if p.get("start") == start), None)
+    if point is None:
+        return {"error_rate": None, "p95_ms": None, "quality_source": "ledger"}
+    return {"error_rate": point.get("error_rate"), "p95_ms": (point.get("latency_ms") or {}).get("p95"),
+            "quality_source": "ledger"}
+
+
+def observed_quality(providers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Error rate and the worst P95 from the router's observed outcomes (its window, not a minute)."""
+    samples = sum(p["samples"] for p in providers if p["error_rate"] is not None)
+    errors = sum(p["samples"] * p["error_rate"] for p in providers if p["error_rate"] is not None)
+    p95s = [p["p95_ms"] for p in providers if p["p95_ms"] is not None]
+    return {"error_rate": round(errors / samples, 6) if samples else None, "p95_ms": max(p95s) if p95s else None,
+            "quality_source": "router"}
+
+
 def snapshot(api: Api) -> dict[str, Any]:
     problems: list[str] = []
     metrics = _try(api, problems, "ledger", "/metrics", params={"window": "minute"})
@@ -69,13 +99,9 @@ def snapshot(api: Api) -> dict[str, Any]:
                           "p95_ms": o.get("p95_ms"), "samples": o.get("samples", 0),
                           "error_rate": None if "success_rate" not in o else round(1 - o["success_rate"], 6),
                           "cost_usd_last_hour": (spend.get(name) or {}).get("cost_usd")})
-    samples = sum(p["samples"] for p in providers if p["error_rate"] is not None)
-    errors = sum(p["samples"] * p["error_rate"] for p in providers if p["error_rate"] is not None)
-    p95s = [p["p95_ms"] for p in providers if p["p95_ms"] is not None]
     firing = alerts if isinstance(alerts, list) else (alerts or {}).get("alerts", [])
     return {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **rates(metrics),
-            "error_rate": round(errors / samples, 6) if samples else None,
-            "p95_ms": max(p95s) if p95s else None,
+            **(last_minute(api, metrics) or observed_quality(providers)),
             "providers": providers,
             "budgets_near_cap": [b for b in budgets or [] if Decimal(str(b.get("percent") or 0)) >= NEAR_PERCENT],
             "alerts_firing": firing if alerts is not None else None,
@@ -89,7 +115,7 @@ def view(snap: dict[str, Any]) -> Group:
     err, p95 = snap["error_rate"], snap["p95_ms"]
     top.add_row(f"[bold]{snap.get('requests_per_s', '-')}[/bold] req/s", f"[bold]{money(snap.get('usd_per_min'))}"
                 f"[/bold]/min", f"[bold]{snap.get('tokens_per_min', '-')}[/bold] tokens/min",
-                f"errors [bold]{'-' if err is None else f'{err:.1%}'}[/bold]",
+                f"errors [bold]{'-' if err is None else f'{float(err):.1%}'}[/bold]",
                 f"P95 [bold]{'-' if p95 is None else f'{p95:.0f} ms'}[/bold]")
     providers = Table(title="providers", title_justify="left", expand=True)
     for col in ("provider", "health", "breaker", "P95 ms", "errors", "samples", "spent, last hour"):
