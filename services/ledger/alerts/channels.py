@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from services.common import contracts, jsonio
 from services.common.errors import InvalidRequest
 
@@ -80,10 +82,21 @@ def parse_channel(data: dict[str, Any], channel_id: str | None = None) -> Channe
     for name in {"url", "secret", "smtp"} - set(needs):
         if name in data:
             raise InvalidRequest(f"a {kind} channel takes no {name}", field=name)
+    if "url" in data:
+        _check_url(data["url"])
     cid = channel_id or data.get("channel_id") or f"ch_{secrets.token_hex(6)}"
     return Channel(channel_id=cid, kind=kind, name=data.get("name", cid),
                    events=tuple(data.get("events", EVENTS)), url=data.get("url"),
                    secret=data.get("secret"), smtp=dict(data.get("smtp") or {}))
+
+
+def _check_url(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InvalidRequest(f"url is not a URL: {exc}", field="url") from None
+    if not parsed.host:
+        raise InvalidRequest("url has no host", field="url")
 
 
 def stored_channel(spec: str) -> Channel:

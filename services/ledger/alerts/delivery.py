@@ -16,7 +16,7 @@ import structlog
 from services.ledger.alerts.channels import Channel
 from services.ledger.alerts.counters import DELIVERED, FAILED, RETRYING, AlertCounters
 from services.ledger.alerts.model import Delivery
-from services.ledger.alerts.senders import DeliveryFailed, send
+from services.ledger.alerts.senders import DeliveryFailed, scrubbed, send
 from services.ledger.store.alerts import AlertStore
 
 US_PER_S = 1_000_000
@@ -47,6 +47,8 @@ async def _attempt(store: AlertStore, delivery: Delivery, channel: Channel | Non
             error = None
         except DeliveryFailed as exc:
             error = str(exc)
+        except Exception as exc:  # anything else a sender raised is this attempt's failure too
+            error = scrubbed(exc, channel)
     next_us = None if error is None or attempt >= policy.attempts else \
         now_us + int(policy.backoff_s(attempt) * US_PER_S)
     await store.record_attempt(delivery.delivery_id, now_us, error, next_us)

@@ -20,7 +20,7 @@ class DeliveryFailed(Exception):
     """One attempt failed; the message says why (no secrets)."""
 
 
-def _scrubbed(exc: BaseException, channel: Channel) -> str:
+def scrubbed(exc: BaseException, channel: Channel) -> str:
     text = f"{type(exc).__name__}: {exc}"
     for secret in (channel.url, channel.secret, channel.smtp.get("password")):
         if secret:
@@ -35,7 +35,7 @@ async def _post(http: httpx.AsyncClient, channel: Channel, body: bytes, headers:
         resp = await http.post(channel.url, content=body, headers={"content-type": "application/json", **headers},
                                timeout=timeout_s)
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(_scrubbed(exc, channel)) from None
+        raise DeliveryFailed(scrubbed(exc, channel)) from None
     if not 200 <= resp.status_code < 300:
         raise DeliveryFailed(f"HTTP {resp.status_code} from the receiver")
 
@@ -67,7 +67,7 @@ async def _email(channel: Channel, payload: dict[str, Any], timeout_s: float) ->
                               use_tls=tls == "implicit", start_tls=None if tls == "starttls" else False,
                               tls_context=context, timeout=timeout_s)
     except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise DeliveryFailed(_scrubbed(exc, channel)) from None
+        raise DeliveryFailed(scrubbed(exc, channel)) from None
 
 
 async def send(channel: Channel, payload_json: str, delivery_id: str, now_s: int, http: httpx.AsyncClient,

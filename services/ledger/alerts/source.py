@@ -19,7 +19,7 @@ from services.ledger.store.base import LedgerStore
 
 # a rule's filter -> the query layer's dimension
 DIMENSION_OF = {"provider": "provider", "model": "model", "key_id": "key", "user": "user", "team": "team",
-                "org": "org", "run_id": "run", "agent": "agent"}
+                "org": "org", "run_id": "run", "agent": "agent", "tag": "tag"}
 MARGIN_US = 3600 * 1_000_000  # the pruning that removes old minutes runs every few minutes
 
 

@@ -429,3 +429,37 @@ async def test_a_budget_event_the_hand_off_lost_is_sent_by_the_next_evaluation(
         await runner.tick()
         [sent] = [orjson.loads(r.body) for r in receiver.on("/budget")]
         assert (sent["type"], sent["budget"]["threshold"]) == ("budget.threshold", 75)
+
+
+async def test_a_rule_filtered_by_tag_counts_only_the_tagged_keys_receipts(alerting: Alerting,
+                                                                           clock: FrozenClock) -> None:
+    async with alerting() as (client, _):
+        key = await created(client, "/keys", {"name": "apollo", "metadata": {"project": "apollo"}})
+        await spend(client, clock, "0.60", key_id=key["key_id"])
+        await spend(client, clock, "5.00")  # no key, no tag
+        for rule_id, tag in (("apollo", "project:apollo"), ("zeus", "project:zeus")):
+            await created(client, "/alerts/rules", {**COST_RULE, "rule_id": rule_id, "channels": [],
+                                                    "filters": {"tag": tag}})
+        result = (await client.post("/alerts/evaluate")).json()
+        assert result["values"] == {"apollo": "0.600000", "zeus": "0.000000"}
+        assert [a["rule_id"] for a in (await client.get("/alerts")).json()] == ["apollo"]
+
+
+async def test_a_bad_url_is_a_400_and_a_sender_failing_oddly_is_a_failed_attempt(alerting: Alerting,
+                                                                                 clock: FrozenClock) -> None:
+    async with alerting() as (client, runner):
+        bad = await client.post("/alerts/channels", json=hook("http://x:abc/hook"))
+        assert error_of(bad)["field"] == "url"
+        await created(client, "/alerts/channels", hook("http://receiver.test/hook"))
+        await created(client, "/alerts/rules", COST_RULE)
+
+        def odd(request: httpx.Request) -> httpx.Response:
+            raise RuntimeError(f"no route to {request.url}")
+
+        await runner.http.aclose()
+        runner.http = httpx.AsyncClient(transport=httpx.MockTransport(odd))
+        await spend(client, clock, "0.60")
+        await runner.tick()
+        [d] = (await client.get("/alerts/deliveries")).json()
+        assert (d["status"], d["attempts"]) == ("pending", 1) and d["last_error"].startswith("RuntimeError")
+        assert "receiver.test" not in d["last_error"]  # a URL may be a secret: never in the record
