@@ -62,8 +62,18 @@ class _Specs:
             return store.put_rule, store.rules, store.delete_rule
         return store.put_channel, store.channels, store.delete_channel
 
+    async def _parsed(self, request: Request, item_id: str | None = None) -> Any:
+        item = self.parse(await read_object(request, exact=True), item_id)
+        if self.what == "rule":  # every channel a rule names exists
+            known = {cid for cid, _, _ in await _runner(request).store.channels()}
+            missing = [c for c in item.channels if c not in known]
+            if missing:
+                raise InvalidRequest(f"no channel {', '.join(missing)}: create it first (POST /alerts/channels)",
+                                     field="channels")
+        return item
+
     async def create(self, request: Request) -> JSONResponse:
-        item = self.parse(await read_object(request, exact=True))
+        item = await self._parsed(request)
         put, listing, _ = self._store(request)
         item_id = getattr(item, self.id_name)
         if await listing(item_id):
@@ -73,7 +83,7 @@ class _Specs:
         return JSONResponse(self.show(item), status_code=201)
 
     async def replace(self, request: Request, item_id: str) -> JSONResponse:
-        item = self.parse(await read_object(request, exact=True), require_safe_id(item_id, self.id_name))
+        item = await self._parsed(request, require_safe_id(item_id, self.id_name))
         put, _, _ = self._store(request)
         created = await put(item_id, jsonio.dumps(item.spec()).decode(), ledger(request).now_us())
         return JSONResponse(self.show(item), status_code=201 if created else 200)
