@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from functools import partial
 from typing import Any
 
 import httpx
@@ -73,8 +74,8 @@ class OutcomeReporter:
             batch = [self.buffer.popleft() for _ in range(min(self.batch_size, due, len(self.buffer)))]
             due -= len(batch)
             try:
-                resp = await first_answer(self.router, lambda base, body=jsonio.dumps({"outcomes": batch}):
-                                          self._post(client, base, body))
+                body = jsonio.dumps({"outcomes": batch})
+                resp = await first_answer(self.router, partial(self._post, client, body=body))
                 if resp.status_code == 400:  # the router will never take it: drop, never block the rest
                     log.error("outcomes_rejected", body=resp.text[:300])
                     continue
@@ -88,7 +89,7 @@ class OutcomeReporter:
             self.sent += len(batch)
 
     @staticmethod
-    async def _post(client: httpx.AsyncClient, base: str, body: bytes) -> httpx.Response:
+    async def _post(client: httpx.AsyncClient, base: str, *, body: bytes) -> httpx.Response:
         resp = await client.post(base + "/outcomes", content=body, headers={"content-type": "application/json"})
         if resp.status_code >= 500:
             resp.raise_for_status()
