@@ -6,10 +6,8 @@ webhook becomes a failed delivery record while the alert and the other channels 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import orjson
@@ -17,6 +15,7 @@ import pytest
 
 from services.ledger.alerts.signing import verify
 from tests.e2e.conftest import wait_until
+from tests.e2e.http_receiver import Receiver, receiving
 from tests.e2e.sse_reader import events
 from tests.e2e.swarm import Swarm
 from tests.integration.ledger.alert_receivers import free_port, smtp_receiver
@@ -25,31 +24,10 @@ MODEL = "alerts-model"
 SECRET = "whsec-" + secrets.token_hex(12)
 
 
-class Receiver(ThreadingHTTPServer):
-    got: list[tuple[str, dict[str, str], bytes]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = self.rfile.read(int(self.headers["content-length"]))
-        self.server.got.append((self.path, dict(self.headers), body))  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("content-length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), _Handler)
-    server.got = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+    with receiving() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +47,7 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Swarm]:
 def test_a_rule_fires_through_real_channels_and_an_unreachable_one_is_a_failed_delivery(
         swarm: Swarm, receiver: Receiver) -> None:
     ledger = swarm.url("ledger")
-    base = f"http://127.0.0.1:{receiver.server_address[1]}"
+    base = receiver.base
     with smtp_receiver() as (smtp_port, inbox), httpx.Client(headers=swarm.admin, timeout=30) as http:
         channels = [
             {"channel_id": "hook", "kind": "webhook", "url": base + "/hook", "secret": SECRET, "events": ["alerts"]},
