@@ -3,7 +3,7 @@ Redis behave like one of each: a budget stays a hard cap with 200 concurrent req
 gateways and every answered request has exactly one receipt in the ledger; a provider registered
 on router A is served by the gateway following router B within 1 s; a key revoked on ledger A is
 refused by both gateways; a ledger killed with SIGKILL mid-load loses no receipt and overshoots no
-budget, the gateways going on with the other. Each gateway is given both addresses of each, its
+budget, the gateways going on with the other; a router killed leaves its gateway following the other. Each gateway is given both addresses of each, its
 own replica first."""
 
 from __future__ import annotations
@@ -205,3 +205,19 @@ def test_a_ledger_killed_mid_load_loses_no_receipt_and_overshoots_no_budget(repl
     for gw in GATEWAYS:
         assert http.get(replicas.url(gw) + "/health").json()["dependencies"]["ledger"]["url"] == \
             replicas.url("ledger-b")
+
+
+def test_a_router_killed_leaves_its_gateway_following_the_other(replicas, http, model):
+    """Gateway A follows router A first: with router A gone (SIGKILL) a registration on router B
+    still reaches it, and requests for the new model are served."""
+    replicas.stop("router", signal.SIGKILL)
+    body = {"name": "after-sim", "model": "after-model", "context_window": 4096, "input_per_mtok": "1",
+            "output_per_mtok": "2", "endpoint": replicas.url("simulator")}
+    assert http.post(replicas.url("router-b") + "/register", json=body).status_code in (200, 201)
+    wait_until(lambda: any(m["id"] == "after-model" for m in
+                           http.get(replicas.url("gateway") + "/v1/models").json()["data"]),
+               timeout=10, what="gateway A to follow router B")
+    answer = http.post(replicas.url("gateway") + "/v1/chat/completions", json=chat("hi", "after-model"))
+    assert answer.status_code == 200 and answer.headers["x-tollway-provider"] == "after-sim"
+    assert http.get(replicas.url("gateway") + "/health").json()["dependencies"]["router"]["url"] == \
+        replicas.url("router-b")
