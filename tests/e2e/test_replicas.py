@@ -3,8 +3,8 @@ Redis behave like one of each: a budget stays a hard cap with 200 concurrent req
 gateways and every answered request has exactly one receipt in the ledger; a provider registered
 on router A is served by the gateway following router B within 1 s; a key revoked on ledger A is
 refused by both gateways; a ledger killed with SIGKILL mid-load loses no receipt and overshoots no
-budget, the gateways going on with the other; a router killed leaves its gateway following the other. Each gateway is given both addresses of each, its
-own replica first."""
+budget, the gateways going on with the other; a router killed leaves its gateway following the
+other. Each gateway is given both addresses of each, its own replica first."""
 
 from __future__ import annotations
 
