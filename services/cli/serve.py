@@ -41,6 +41,9 @@ def serve(service: str, port: int | None, host: str | None) -> None:
         os.environ[f"TOLLWAY_{port_field.upper()}"] = str(port)
     settings = Settings()
     configure_logging(service, settings.log_level, settings.api_key_env_allow)
+    from services.common.tracing.otel import setup as setup_tracing
+
+    setup_tracing(service, settings.otel_enabled)
     config = uvicorn.Config(factory, factory=True, host=host or settings.host,
                             port=getattr(settings, port_field), log_level=settings.log_level,
                             access_log=False, loop="uvloop", http="httptools", timeout_graceful_shutdown=5)

@@ -14,6 +14,7 @@ import structlog
 
 from services.common import redaction
 from services.common.registry.key_env import DEFAULT_ALLOW, KeyEnvRule, ProviderKeys
+from services.common.tracing import otel
 
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -58,6 +59,7 @@ def configure_logging(service: str, level: str = "info", key_env_allow: str = DE
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            otel.log_ids,  # the current span's ids when a request did not bind them (tracing on)
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     # GET /metrics (Prometheus): with an admin key set it needs the key, unless this opens it
     metrics_open: bool = False
+    # OpenTelemetry spans over OTLP/HTTP (the `otel` extra; OTEL_EXPORTER_OTLP_ENDPOINT says where)
+    otel_enabled: bool = False
 
     log_level: str = "info"
     access_log: bool = True

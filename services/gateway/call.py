@@ -8,6 +8,7 @@ from typing import Any
 
 from services.common.errors import Conflict
 from services.common.selection.request import Requirements
+from services.common.tracing.traceparent import TraceParent
 
 
 @dataclass(slots=True)
@@ -24,6 +25,7 @@ class Call:
     client_ip: str | None = None
     cache_headers: dict[str, str] = field(default_factory=dict)  # Cache-Control, X-Tollway-Cache-TTL
     client_request_id: str | None = None  # the caller's id for it (X-Request-ID, /route's request_id)
+    trace: TraceParent | None = None  # W3C trace context: the parent of its provider calls, on its receipt
 
     @property
     def trace_id(self) -> str:

@@ -158,7 +158,8 @@ class Pipeline:
         if cache is not None and self.cache is not None and (hit := await self.cache.lookup(cache)) is not None:
             facts = RequestFacts(call.request_id, call.run_id, call.agent, "cache", hit_reason(hit),
                                  stream=call.stream, identity=identity.receipt_fields() if identity else {},
-                                 cache=hit.receipt_fields(), client_request_id=call.client_request_id)
+                                 cache=hit.receipt_fields(), client_request_id=call.client_request_id,
+                                 trace=call.trace)
             admitted = Admitted(call, None, [], facts, [], started, verdict, cache, hit)
             admitted.settlement = Settlement(self, admitted)
             return admitted
@@ -168,7 +169,8 @@ class Pipeline:
         facts = RequestFacts(call.request_id, call.run_id, call.agent, decision.strategy,
                              decision.reason, stream=call.stream,
                              identity=identity.receipt_fields() if identity else {},
-                             experiment=decision.experiment_json(), client_request_id=call.client_request_id)
+                             experiment=decision.experiment_json(), client_request_id=call.client_request_id,
+                             trace=call.trace)
         admitted = Admitted(call, decision, [], facts, [], started, verdict, cache)
         admitted.settlement = settlement = Settlement(self, admitted)
         try:

@@ -14,7 +14,9 @@ from structlog.contextvars import bind_contextvars, clear_contextvars
 
 from services.common.errors import InvalidRequest, PayloadTooLarge, fields
 from services.common.ids import is_safe_id, new_request_id, safe_id_message
-from services.common.metrics.http import HttpMetrics
+from services.common.metrics.http import HttpMetrics, route_of
+from services.common.tracing import otel
+from services.common.tracing.traceparent import parse as parse_traceparent
 
 Scope = dict[str, Any]
 
@@ -27,6 +29,10 @@ REQUEST_ID_FIELD = "X-Request-ID"
 class RequestContext:
     """Reads or makes `X-Request-ID`, binds it to the logs, echoes it on the response,
     writes one access-log line per request and counts it in the service's request metrics.
+
+    A caller's W3C `traceparent` (services/common/tracing/) binds its trace id to the logs and is
+    kept in `scope["state"]["trace"]` as the parent of calls made from here; with OpenTelemetry on
+    the request is a server span continuing it (or starting a trace), and that span is the parent.
 
     A client's `X-Request-ID` is used as it is or refused: one that is not a safe id (see
     services/common/ids.py; too long, '.', '..', '/', non-ASCII ...) is answered here with a 400
@@ -42,17 +48,26 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = None
+        rid = traceparent = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 rid = value.decode("latin-1")
-                break
+            elif name == b"traceparent":
+                traceparent = value
         refused = bool(rid) and not is_safe_id(rid)
         if refused or not rid:
             rid = new_request_id()
-        scope.setdefault("state", {})["request_id"] = rid
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
         clear_contextvars()
-        bind_contextvars(request_id=rid)
+        parent = parse_traceparent(traceparent)
+        span = otel.server_span(scope["method"], scope["path"], parent) if otel.enabled() else None
+        trace = span.ids if span is not None else parent  # the parent of the calls made from here
+        if trace is not None:
+            state["trace"] = trace
+            bind_contextvars(request_id=rid, trace_id=trace.trace_id, span_id=trace.span_id)
+        else:
+            bind_contextvars(request_id=rid)
         rid_bytes = rid.encode("latin-1")
         status = 500
         started = time.perf_counter()
@@ -71,6 +86,8 @@ class RequestContext:
                 await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if span is not None:
+                span.end(route_of(scope), status)
             if self.metrics is not None:
                 self.metrics.observe(scope, status, elapsed)
             if self.access_log_enabled:

@@ -47,5 +47,6 @@ def call_from(request: Request, settings: Settings, payload: dict[str, Any], req
         credential=headers.credential,
         client_ip=h.client_ip(request),
         cache_headers=headers.cache,
+        trace=request.scope.get("state", {}).get("trace"),  # services/common/http/middleware.py
         **fields,
     )

@@ -33,6 +33,7 @@ from services.common.errors import ProvidersUnavailable, UpstreamFailed, Upstrea
 from services.common.registry.key_env import KeyEnvRule, ProviderKeys
 from services.common.registry.provider import Provider
 from services.common.settings import Settings
+from services.common.tracing import otel
 from services.gateway.adapters.base import Adapter, UpstreamRequest
 from services.gateway.adapters.registry import adapter_for
 from services.gateway.forwarding.backoff import full_jitter, retry_after_s
@@ -235,7 +236,11 @@ class Forwarder:
         resp: Response | None = None
         try:
             async with asyncio.timeout(timeouts.headers_s) as first_byte:
-                resp = await self.upstream.open(req, timeouts.connect_s)
+                if otel.enabled():  # a CLIENT span to the answer's head, its traceparent sent along
+                    with otel.client_span(f"provider {provider.name}", req.headers, provider=provider.name):
+                        resp = await self.upstream.open(req, timeouts.connect_s)
+                else:
+                    resp = await self.upstream.open(req, timeouts.connect_s)
             resp.watch(timeouts.idle_s, deadline)  # the body: idle gaps and the total, one timer
             if retryable(resp.status) or resp.status in PROVIDER_SETUP:
                 raw = redactor.body(await resp.read())

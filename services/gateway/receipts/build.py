@@ -17,6 +17,7 @@ from typing import Any, Required, TypedDict, cast
 from services.common.clock import utc_iso
 from services.common.money import ZERO, cache_parts, to_micros, token_cost, usd, written_1h_part
 from services.common.registry.provider import Provider
+from services.common.tracing.traceparent import TraceParent
 from services.gateway.adapters.base import Usage
 
 
@@ -60,6 +61,7 @@ class RequestFacts:
     experiment: dict[str, str] | None = None  # the A/B experiment and arm that routed it
     ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
     client_request_id: str | None = None  # the caller's id for the request, when it gave one
+    trace: TraceParent | None = None  # its W3C trace context (services/common/tracing/)
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
@@ -113,6 +115,8 @@ class Receipt(TypedDict, total=False):
     usage_estimated: Required[bool]
     hold_usd: Required[Decimal | None]
     client_request_id: str
+    trace_id: str
+    span_id: str
     key_id: str
     user: str
     team: str
@@ -178,6 +182,8 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
     }
     if facts.client_request_id is not None:
         receipt["client_request_id"] = facts.client_request_id
+    if facts.trace is not None:
+        receipt["trace_id"], receipt["span_id"] = facts.trace.trace_id, facts.trace.span_id
     receipt.update(cast(Receipt, facts.identity))  # key_id, user, team, org
     receipt.update(cast(Receipt, facts.cache))  # cache, cache_kind, cache_similarity, saved_usd
     if facts.experiment:

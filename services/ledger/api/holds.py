@@ -11,6 +11,7 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.ids import require_safe_id
 from services.common.money import from_micros
+from services.common.tracing import otel
 from services.ledger.amounts import micros_of
 from services.ledger.budgets.alerts import announce
 from services.ledger.budgets.holds import HoldOutcome, refusal
@@ -19,6 +20,7 @@ from services.ledger.budgets.status import status_body
 from services.ledger.context import ledger
 from services.ledger.events.kinds import publish_ingest
 from services.ledger.receipts.parse import parse_receipt
+from services.ledger.receipts.traces import traces_of
 from services.ledger.times import US_PER_S, iso
 
 router = APIRouter(tags=["holds"])
@@ -63,6 +65,8 @@ async def settle_hold(request: Request, hold_id: str) -> JSONResponse:
     announce(result.ingest.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.ingest.new, result.ingest.events)
     ctx.metrics.booked(result.ingest)
+    if otel.enabled():  # the ingest's span links to the requests whose receipts it booked
+        otel.link_traces(traces_of(result.ingest.new))
     if result.state is None:
         return JSONResponse({"budgeted": False})
     return JSONResponse(status_body(result.state))

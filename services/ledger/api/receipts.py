@@ -13,11 +13,13 @@ from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
 from services.common.ids import require_safe_id
 from services.common.money import from_micros
+from services.common.tracing import otel
 from services.ledger.access import reader
 from services.ledger.budgets.alerts import announce
 from services.ledger.context import ledger
 from services.ledger.events.kinds import publish_ingest
 from services.ledger.receipts.parse import parse_batch
+from services.ledger.receipts.traces import traces_of
 
 router = APIRouter(tags=["receipts"])
 MAX_PAGE = 10_000
@@ -33,6 +35,8 @@ async def post_receipts(request: Request) -> JSONResponse:
     announce(result.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.new, result.events)
     ctx.metrics.booked(result)
+    if otel.enabled():  # the ingest's span links to the requests whose receipts it booked
+        otel.link_traces(traces_of(result.new))
     return JSONResponse({"accepted": result.accepted, "duplicates": result.duplicates})
 
 
