@@ -174,7 +174,10 @@ async def retry_delivery(request: Request, delivery_id: str) -> JSONResponse:
 
 @router.get("/alerts")
 async def list_alerts(request: Request) -> JSONResponse:
-    rows = await _runner(request).store.alerts(_choice(request, "state", STATES), None, _limit(request))
+    rule_id = request.query_params.get("rule_id")
+    rows = await _runner(request).store.alerts(_choice(request, "state", STATES),
+                                               None if rule_id is None else require_safe_id(rule_id, "rule_id"),
+                                               _limit(request))
     return JSONResponse([a.public() for a in rows])
 
 

@@ -121,14 +121,12 @@ def open_alerts() -> Script[list[Alert]]:
     return [_alert(r) for r in rows]
 
 
-def alerts(state: str | None, since_us: int | None, limit: int) -> Script[list[Alert]]:
+def alerts(state: str | None, rule_id: str | None, limit: int) -> Script[list[Alert]]:
     where, args = ["1 = 1"], []
-    if state is not None:
-        where.append("state = ?")
-        args.append(state)
-    if since_us is not None:
-        where.append("fired_us >= ?")
-        args.append(since_us)
+    for column, value in (("state", state), ("rule_id", rule_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
     rows = yield Sql(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)}"
                      " ORDER BY fired_us DESC, alert_id LIMIT ?", (*args, limit), rows=True)
     return [_alert(r) for r in rows]

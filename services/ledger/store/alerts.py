@@ -64,8 +64,8 @@ class AlertStore:
     async def open_alerts(self) -> list[Alert]:
         return await self._read(rows.open_alerts())
 
-    async def alerts(self, state: str | None = None, since_us: int | None = None, limit: int = 100) -> list[Alert]:
-        return await self._read(rows.alerts(state, since_us, limit))
+    async def alerts(self, state: str | None = None, rule_id: str | None = None, limit: int = 100) -> list[Alert]:
+        return await self._read(rows.alerts(state, rule_id, limit))
 
     async def alert(self, alert_id: str) -> tuple[Alert, list[Change]] | None:
         return await self._read(rows.alert(alert_id))

@@ -110,6 +110,8 @@ async def test_a_rule_fires_once_is_acknowledged_and_resolves_with_its_history(
         again = await client.post(f"/alerts/{alert['alert_id']}/ack")
         assert again.status_code == 409
         assert [a["state"] for a in (await client.get("/alerts?state=resolved")).json()] == ["resolved"]
+        assert (await client.get("/alerts?rule_id=other")).json() == []
+        assert error_of(await client.get("/alerts?rule_id=../x"))["field"] == "rule_id"
 
 
 async def test_slack_and_email_channels_receive_the_alert_in_their_formats(
