@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.registry.key_env import DEFAULT_ALLOW
@@ -144,6 +145,7 @@ class Settings(BaseSettings):
     retention_hour_days: float = Field(90.0, gt=0)
     retention_day_days: float = Field(730.0, gt=0)
     retention_interval_s: float = Field(300.0, ge=0)
+    budget_tz: str = "UTC"  # the calendar of a daily/weekly/monthly budget that names no `tz` (an IANA zone)
 
     # router: routing strategies
     routing_config: Path | None = None  # YAML of aliases, routes, rules, experiments loaded at router start
@@ -157,6 +159,15 @@ class Settings(BaseSettings):
     outcome_report_interval_s: float = 1.0  # gateway: how often outcomes are sent to the router
     outcome_batch_size: int = 2000
     region: str | None = None  # gateway: the callers' region when a request does not say (region strategy)
+
+    @field_validator("budget_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TOLLWAY_BUDGET_TZ {value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
 
     @property
     def costs_dir(self) -> Path:

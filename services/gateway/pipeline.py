@@ -16,7 +16,7 @@ from typing import Any, cast
 import structlog
 
 from services.common.clock import Clock, to_us
-from services.common.errors import UpstreamRejected
+from services.common.errors import BudgetExceeded, UpstreamRejected
 from services.common.money import to_micros
 from services.common.registry.provider import Provider
 from services.common.selection.decide import Decision
@@ -51,13 +51,20 @@ log = structlog.get_logger("tollway.gateway")
 
 
 def budgets_of(run_id: str, identity: Identity | None) -> list[str]:
-    """Every budget a request may fall under: its run's, and its key's, team's and org's."""
+    """Every budget a request falls under whichever provider serves it: its run's, its key's,
+    user's, team's and org's, and the global one (all spend)."""
     out = [f"run:{run_id}"]
     key = identity.key if identity else None
     if key is not None:
-        out += [f"{scope}:{value}" for scope, value in (("key", key.key_id), ("team", key.team), ("org", key.org))
-                if value]
+        out += [f"{scope}:{value}" for scope, value in (("key", key.key_id), ("user", key.user), ("team", key.team),
+                                                        ("org", key.org)) if value]
+    out.append("global:all")
     return out
+
+
+def served_budgets(provider: Provider) -> tuple[str, str]:
+    """The budgets a request falls under when `provider` serves it: the provider's and its model's."""
+    return f"provider:{provider.name}", f"model:{provider.model}"
 
 
 @dataclass(slots=True)
@@ -209,21 +216,51 @@ class Pipeline:
         return [by_name[n] for n in names][: self.settings.max_attempts]
 
     async def _reserve(self, admitted: Admitted, identity: Identity | None) -> None:
-        """Reserve the worst case from the lease on every budget the request falls under (its
-        run's, key's, team's, org's); all or none (the settlement releases what was taken when a
-        later one refuses)."""
-        call = admitted.call
-        budgets = [b for b in budgets_of(call.run_id, identity) if b in self.budgets.value]
-        if not budgets:
+        """Reserve the worst case from the lease on every budget the request falls under; all or
+        none (the settlement releases what was taken when a later one refuses). A candidate whose
+        provider or model budget refuses is not tried; when none is left, that refusal stands."""
+        call, known = admitted.call, self.budgets.value
+        tenant = tenant_of(identity) if identity is not None and identity.key is not None else None
+        common = [b for b in budgets_of(call.run_id, identity) if b in known]
+        served: dict[str, list[Provider]] = {}
+        for provider in admitted.candidates:
+            for budget in served_budgets(provider):
+                if budget in known:
+                    served.setdefault(budget, []).append(provider)
+        if not common and not served:
             return
+        if served:
+            admitted.candidates = await self._reserve_served(admitted, served, tenant)
         amount = worst_case(admitted.candidates, call.payload)
         admitted.facts.hold_usd = amount
-        tenant = tenant_of(identity) if identity is not None and identity.key is not None else None
-        for budget in budgets:
-            reservation = await self.leases.reserve(budget, to_micros(amount), call.trace_id, tenant)
-            if reservation is not None:
-                admitted.reservations.append(reservation)
-                admitted.facts.lease_ids.append(reservation.lease_id)
+        for budget in common:
+            await self._take(admitted, budget, to_micros(amount), tenant)
+
+    async def _reserve_served(self, admitted: Admitted, served: dict[str, list[Provider]],
+                              tenant: str | None) -> list[Provider]:
+        """Reserve on each provider's and model's budget the worst case of the candidates it
+        covers; the candidates left (those whose budgets all had room)."""
+        left = list(admitted.candidates)
+        refused: BudgetExceeded | None = None
+        for budget, providers in served.items():
+            live = [p for p in providers if any(p is q for q in left)]
+            if not live:
+                continue
+            try:
+                await self._take(admitted, budget, to_micros(worst_case(live, admitted.call.payload)), tenant)
+            except BudgetExceeded as exc:
+                refused = exc
+                left = [p for p in left if all(p is not q for q in live)]
+        if not left:
+            assert refused is not None
+            raise refused
+        return left
+
+    async def _take(self, admitted: Admitted, budget: str, micros: int, tenant: str | None) -> None:
+        reservation = await self.leases.reserve(budget, micros, admitted.call.trace_id, tenant)
+        if reservation is not None:
+            admitted.reservations.append(reservation)
+            admitted.facts.lease_ids.append(reservation.lease_id)
 
     # -- forwarding -----------------------------------------------------------------------
     async def forward(self, admitted: Admitted, *, stream: bool) -> Answer:

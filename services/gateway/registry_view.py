@@ -32,8 +32,9 @@ class RegistryView:
 
 
 class Budgets(frozenset[str]):
-    """Every budget the ledger holds, as 'run:<id>', 'key:<key_id>', 'team:<team>', 'org:<org>',
-    with each one's cap (`caps`, exact) when the ledger gave them."""
+    """Every budget the ledger holds, as 'run:<id>', 'key:<key_id>', 'user:<user>', 'team:<team>',
+    'org:<org>', 'provider:<name>', 'model:<model>' or 'global:all', with each one's cap (`caps`,
+    exact) when the ledger gave them."""
 
     caps: dict[str, Decimal]
 

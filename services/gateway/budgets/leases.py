@@ -45,7 +45,7 @@ ROUNDS = 3  # grows a request asks for itself before it gives up under heavy con
 
 @dataclass(slots=True)
 class RunLease:
-    budget: str  # 'run:<id>', 'key:<key_id>', 'team:<team>' or 'org:<org>'
+    budget: str  # 'run:<id>', 'key:<key_id>', 'provider:<name>', 'global:all'...
     lease_id: str
     tenant: str | None = None  # whose requests it serves (a run's budget belongs to one tenant)
     free: int = 0  # micros leased and not reserved by any request

@@ -21,6 +21,9 @@ UNREADABLE_KEY = {"type": "object", "required": ["key_id", "active", "problem"],
                   "properties": {"key_id": {"type": "string"}, "active": {"const": False},
                                  "revoked_at": {"type": ["string", "null"]}, "problem": {"type": "string"}}}
 KEY_SHOWN = {"anyOf": ["virtual_key", UNREADABLE_KEY]}
+HISTORY = obj(scope={"type": "string"}, scope_id={"type": "string"}, period={"type": "string"},
+              budget_usd={"type": "number"}, periods={"type": "array", "items": obj(
+                  spent_usd={"type": "number"}, percent={"type": "number"}, events={"type": "array"})})
 SETTLED = {"anyOf": [obj(budgeted={"const": False}), BUDGET]}
 STRING, TIME = {"type": "string"}, {"type": ["string", "null"]}
 CHANNEL = obj(channel_id=STRING, kind={"enum": ["webhook", "slack", "email"]}, name=STRING,
@@ -55,6 +58,7 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("GET", "/budget/{run_id}"): answers({200: BUDGET}, 400, 404, *READ),
     ("DELETE", "/budget/{run_id}"): answers({200: DELETED}, 400, 404, *ADMIN),
     ("GET", "/budgets/{scope}/{scope_id}"): answers({200: BUDGET}, 400, 404, *READ),
+    ("GET", "/budgets/{scope}/{scope_id}/history"): answers({200: HISTORY}, 400, 404, *READ),
     ("DELETE", "/budgets/{scope}/{scope_id}"): answers({200: DELETED}, 400, 404, *ADMIN),
     ("GET", "/budgets"): answers({200: array(BUDGET)}, 400, *READ),
     ("GET", "/budgets/snapshot"): answers({200: "budget_snapshot"}, 422, *ADMIN),

@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from services.common.money import fmt_usd, from_micros
-from services.ledger.budgets.levels import LEVEL_AT
 from services.ledger.budgets.model import ThresholdEvent
 from services.ledger.times import iso
 
@@ -21,6 +20,6 @@ def announce(events: Sequence[ThresholdEvent],
         notify(events)
     for event in events:
         log.warning("budget_threshold_crossed", scope=event.key.scope, scope_id=event.key.scope_id,
-                    threshold=event.threshold, level=LEVEL_AT[event.threshold], at=iso(event.at_us),
+                    threshold=event.threshold, level=event.level, at=iso(event.at_us),
                     spent_usd=fmt_usd(from_micros(event.spent_micros)),
                     budget_usd=fmt_usd(from_micros(event.budget_micros)))

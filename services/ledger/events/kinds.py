@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from services.common.money import fmt_usd, from_micros
-from services.ledger.budgets.levels import LEVEL_AT
-from services.ledger.budgets.model import RUN, ThresholdEvent
+from services.ledger.budgets.model import GLOBAL, GLOBAL_ID, RUN, ThresholdEvent
 from services.ledger.events.bus import EventBus
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import LedgerStore
@@ -28,10 +27,13 @@ RESET = "reset"  # sent by the stream itself, never published
 
 
 def threshold_payload(event: ThresholdEvent) -> dict[str, Any]:
-    return {"scope": event.key.scope, "scope_id": event.key.scope_id, "threshold": event.threshold,
-            "level": LEVEL_AT[event.threshold], "at": iso(event.at_us),
-            "spent_usd": fmt_usd(from_micros(event.spent_micros)),
-            "budget_usd": fmt_usd(from_micros(event.budget_micros))}
+    payload = {"scope": event.key.scope, "scope_id": event.key.scope_id, "threshold": event.threshold,
+               "level": event.level, "at": iso(event.at_us),
+               "spent_usd": fmt_usd(from_micros(event.spent_micros)),
+               "budget_usd": fmt_usd(from_micros(event.budget_micros))}
+    if event.period_start_us:  # a periodic budget's: raised once in the period starting then
+        payload["period_start"] = iso(event.period_start_us)
+    return payload
 
 
 def publish_ingest(bus: EventBus, new: Sequence[Receipt], thresholds: Iterable[ThresholdEvent]) -> None:
@@ -51,8 +53,9 @@ async def publish_budget_change(bus: EventBus, store: LedgerStore, thresholds: I
 def _raised_by(event: ThresholdEvent, receipts: Sequence[Receipt]) -> str | None:
     scope, scope_id = event.key.scope, event.key.scope_id
     for receipt in reversed(receipts):  # the last one under the budget pushed it over
-        if scope_id == {RUN: receipt.run_id, "key": receipt.key_id, "team": receipt.team,
-                        "org": receipt.org}.get(scope):
+        if scope_id == {RUN: receipt.run_id, "key": receipt.key_id, "user": receipt.user, "team": receipt.team,
+                        "org": receipt.org, "provider": receipt.provider, "model": receipt.model,
+                        GLOBAL: GLOBAL_ID}.get(scope):
             return receipt.tenant
     return None
 

@@ -12,9 +12,11 @@ from typing import Any, NamedTuple, Protocol
 
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
+from services.ledger.budgets.config import ONE_OFF, BudgetTerms
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.budgets.periods import Window
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.windows.rollup import Row
@@ -41,6 +43,9 @@ class BudgetChange:
     created: bool
     version: int  # the budget snapshot version after the change
     events: list[ThresholdEvent] = field(default_factory=list)
+
+
+PeriodSpend = tuple[Window, int, tuple[ThresholdEvent, ...]]  # a period, its spend, its threshold events
 
 
 @dataclass(frozen=True)
@@ -90,15 +95,28 @@ class LedgerStore(Protocol):
         """Every receipt routed by an A/B experiment (with `tenant`, only that tenant's), unordered."""
         ...
 
-    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange: ...
+    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int,
+                         terms: BudgetTerms = ONE_OFF) -> BudgetChange:
+        """Create or change a budget (amount and terms); the thresholds its spend already reached
+        in the current period are raised (once)."""
+        ...
 
     async def delete_budget(self, key: BudgetKey) -> int | None:
         """The new snapshot version, or None when there was no such budget."""
         ...
 
-    async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None: ...
+    async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None:
+        """Its state in the current period, with the burn of the last hour and day (`burn`)."""
+        ...
 
-    async def budgets(self, scope: str, now_us: int) -> list[BudgetState]: ...
+    async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
+        """Every readable budget of `scope`, as `budget` gives each."""
+        ...
+
+    async def budget_history(self, key: BudgetKey, now_us: int, count: int) -> list[PeriodSpend] | None:
+        """The current period and the `count` - 1 before it, newest first (a one-off budget:
+        its one period); None when there is no such budget."""
+        ...
 
     async def snapshot(self) -> tuple[int, dict[str, list[str]], dict[str, int]]:
         """(version, the ids of every budget by scope, every budget's cap in micros as

@@ -202,19 +202,20 @@ async def test_a_rate_limit_row_the_ledger_cannot_read_is_left_out(
 async def test_a_budget_row_the_ledger_cannot_read_is_left_out_and_can_be_deleted(
         ledger_at: Ledger, tmp_path: Path, clock: FrozenClock) -> None:
     async with ledger_at() as client:
-        for run in ("good", "bad-amount", "bad-event", "bad-spend"):
+        for run in ("good", "bad-amount", "bad-event", "bad-spend", "bad-terms"):
             assert (await client.post("/budget", json={"run_id": run, "budget_usd": 5})).status_code == 201
         db = _db(tmp_path)
         db.execute("UPDATE budgets SET budget_micros = 'lots' WHERE scope_id = 'bad-amount'")
-        db.execute("INSERT INTO budget_events VALUES ('run', 'bad-event', 90, ?, 1, 2)",
-                   (10**18,))  # year 33,658
+        db.execute("INSERT INTO budget_events (scope, scope_id, period_start_us, threshold, at_us, spent_micros,"
+                   " budget_micros) VALUES ('run', 'bad-event', 0, 90, ?, 1, 2)", (10**18,))  # year 33,658
+        db.execute("UPDATE budgets SET period = 'daily', tz = 'Mars/Olympus' WHERE scope_id = 'bad-terms'")
         db.execute("INSERT INTO spend VALUES ('run', 'bad-spend', 'much', 1)")
         listing = await client.get("/budgets")
         assert listing.status_code == 200 and [b["run_id"] for b in listing.json()] == ["good"]
         snap = await client.get("/budgets/snapshot")
         assert snap.status_code == 200
         # every id stays published (a gateway asks the ledger, which refuses, rather than spend unbudgeted)
-        assert snap.json()["run_ids"] == ["bad-amount", "bad-event", "bad-spend", "good"]
+        assert snap.json()["run_ids"] == ["bad-amount", "bad-event", "bad-spend", "bad-terms", "good"]
         assert "run:bad-amount" not in snap.json()["caps"] and "run:good" in snap.json()["caps"]
         one = await client.get("/budget/bad-amount")
         assert one.status_code == 500 and one.json()["error"]["type"] == "unreadable_row"

@@ -149,7 +149,8 @@ async def test_budgets_per_key_team_and_org_are_read_only_by_their_tenant(ledger
         assert (await client.get("/budget/shared", headers=as_a)).json()["spent_usd"] == 0.25
         assert len((await client.get("/budgets?scope=all", headers=ADMIN)).json()) == 5
         snap = (await client.get("/budgets/snapshot", headers=ADMIN)).json()
-        assert snap["scoped"] == {"key": [a["key_id"]], "team": ["ml"], "org": ["acme", "beta"]}
+        assert snap["scoped"] == {"key": [a["key_id"]], "user": [], "team": ["ml"], "org": ["acme", "beta"],
+                                  "provider": [], "model": [], "global": []}
         bad = await client.post("/budget", json={"scope": "planet", "scope_id": "x", "budget_usd": 1}, headers=ADMIN)
         assert bad.status_code == 400
         both = await client.post("/budget", json={"run_id": "r", "scope": "org", "scope_id": "x", "budget_usd": 1},

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from structlog.testing import capture_logs
 
 from services.common.clock import FrozenClock
 from services.common.settings import Settings
@@ -53,3 +54,24 @@ async def test_leases_granted_through_two_ledgers_at_once_never_exceed_the_budge
             assert sum(r.json()["duplicates"] for r in shipped) == 150
             spent = exact(await cb.get("/budget/run-a"))["spent_usd"]
             assert spent == Decimal("0.05")
+
+
+async def test_two_ledgers_raise_each_threshold_once_per_period(tmp_path: Path, clock: FrozenClock) -> None:
+    async with pg_schema() as url:
+        a, b = _two_ledgers(url, tmp_path, clock)
+        async with a.router.lifespan_context(a), b.router.lifespan_context(b), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://a") as ca, \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=b), base_url="http://b") as cb:
+            made = await post(ca, "/budget", {"scope": "team", "scope_id": "ml", "budget_usd": "1", "period": "daily",
+                                              "thresholds": [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]})
+            assert made.status_code == 201, made.text
+            receipts = [make_receipt("0.010000", request_id=f"team-{i}", team="ml") for i in range(100)]
+            with capture_logs() as logs:
+                shipped = await asyncio.gather(*(post((ca, cb)[i % 2], "/receipts", {"receipts": receipts[i::10]})
+                                                 for i in range(10)))
+                again = await asyncio.gather(*(post(c, "/receipts", {"receipts": receipts}) for c in (ca, cb)))
+            assert sum(r.json()["accepted"] for r in shipped) == 100 and all(r.status_code == 200 for r in again)
+            raised = sorted(e["threshold"] for e in logs if e["event"] == "budget_threshold_crossed")
+            assert raised == [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+            state = exact(await cb.get("/budgets/team/ml"))
+            assert state["spent_usd"] == 1 and [e["threshold"] for e in state["events"]] == raised

@@ -15,7 +15,8 @@ SNAPSHOT = contracts.schema("budget_snapshot")
 
 
 def snap(version: int, run_ids: list[str]) -> dict:
-    return {"version": version, "run_ids": run_ids, "scoped": {"key": [], "team": [], "org": []}}
+    scopes = ("key", "user", "team", "org", "provider", "model", "global")
+    return {"version": version, "run_ids": run_ids, "scoped": {scope: [] for scope in scopes}}
 
 
 async def snapshot(client: httpx.AsyncClient, **params: Any) -> dict:

@@ -11,12 +11,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.common.stored_rows import readable
+from services.ledger.budgets.config import BudgetTerms
+from services.ledger.budgets.events import costs_by_period, raised
 from services.ledger.budgets.holds import Hold, HoldOutcome, fits
 from services.ledger.budgets.leases import LeaseOutcome, grant
-from services.ledger.budgets.levels import crossings
-from services.ledger.budgets.model import RUN, BudgetKey, BudgetState, ThresholdEvent
+from services.ledger.budgets.model import RUN, BudgetKey, BudgetState, Burn, ThresholdEvent
+from services.ledger.budgets.periods import Window, bucket_of, windows_back
+from services.ledger.budgets.runway import DAY_US, HOUR_US, since
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.sqlite.budgets import _cap, _id, _micros, event_of
+from services.ledger.store.sqlite import buckets
+from services.ledger.store.sqlite.budgets import _cap, _id, _micros, event_of, terms_of_row, thresholds_text
+from services.ledger.store.sqlite.spend import Added
 
 Conn = Any  # an asyncpg connection inside a transaction
 WHERE = "WHERE scope = $1 AND scope_id = $2"
@@ -29,16 +34,21 @@ async def lock(conn: Conn, key: BudgetKey) -> bool:
     return await conn.fetchval(f"SELECT true FROM budgets {WHERE} FOR UPDATE", key.scope, key.scope_id) is not None
 
 
-async def amount(conn: Conn, key: BudgetKey) -> int | None:
-    value = await conn.fetchval(f"SELECT budget_micros FROM budgets {WHERE}", key.scope, key.scope_id)
-    return None if value is None else _micros(key, value, "budget_micros", least=0)
+async def row(conn: Conn, key: BudgetKey) -> tuple[int, BudgetTerms] | None:
+    found = await conn.fetchrow(f"SELECT budget_micros, period, tz, thresholds FROM budgets {WHERE}",
+                                key.scope, key.scope_id)
+    if found is None:
+        return None
+    return _micros(key, found[0], "budget_micros", least=0), terms_of_row(key, *found[1:])
 
 
-async def put(conn: Conn, key: BudgetKey, budget_micros: int, now_us: int) -> None:
+async def put(conn: Conn, key: BudgetKey, budget_micros: int, terms: BudgetTerms, now_us: int) -> None:
     await conn.execute(
-        "INSERT INTO budgets (scope, scope_id, budget_micros, created_us, updated_us) VALUES ($1, $2, $3, $4, $4)"
-        " ON CONFLICT (scope, scope_id) DO UPDATE SET budget_micros = excluded.budget_micros,"
-        " updated_us = excluded.updated_us", key.scope, key.scope_id, budget_micros, now_us)
+        "INSERT INTO budgets (scope, scope_id, budget_micros, created_us, updated_us, period, tz, thresholds)"
+        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7) ON CONFLICT (scope, scope_id) DO UPDATE SET"
+        " budget_micros = excluded.budget_micros, updated_us = excluded.updated_us, period = excluded.period,"
+        " tz = excluded.tz, thresholds = excluded.thresholds",
+        key.scope, key.scope_id, budget_micros, now_us, terms.period, terms.tz, thresholds_text(terms))
 
 
 async def remove(conn: Conn, key: BudgetKey) -> bool:
@@ -64,47 +74,86 @@ async def ids(conn: Conn, scope: str) -> list[str]:
     return [key.scope_id for key in readable(rows, _id)]
 
 
-async def events(conn: Conn, key: BudgetKey) -> tuple[ThresholdEvent, ...]:
-    rows = await conn.fetch(f"SELECT threshold, at_us, spent_micros, budget_micros FROM budget_events {WHERE}"
-                            " ORDER BY threshold", key.scope, key.scope_id)
-    return tuple(event_of(key, row) for row in rows)
+async def events(conn: Conn, key: BudgetKey, terms: BudgetTerms, period_start_us: int) -> tuple[ThresholdEvent, ...]:
+    rows = await conn.fetch("SELECT threshold, at_us, spent_micros, budget_micros, period_start_us FROM budget_events"
+                            f" {WHERE} AND period_start_us = $3 ORDER BY threshold", key.scope, key.scope_id,
+                            period_start_us)
+    return tuple(event_of(key, row, terms) for row in rows)
 
 
-async def record_crossings(conn: Conn, key: BudgetKey, spent_before: int, costs: Sequence[int],
+async def bucket_total(conn: Conn, key: BudgetKey, start_us: int, end_us: int) -> int:
+    """What `key` spent in [start_us, end_us) (bucket starts)."""
+    value = await conn.fetchval(f"SELECT COALESCE(SUM(spent_micros), 0)::bigint FROM spend_buckets {WHERE}"
+                                " AND bucket_us >= $3 AND bucket_us < $4", key.scope, key.scope_id, start_us, end_us)
+    return int(value)
+
+
+async def burn(conn: Conn, key: BudgetKey, now_us: int) -> Burn:
+    hour, day = since(now_us, HOUR_US), since(now_us, DAY_US)
+    end = bucket_of(now_us) + 1
+    return Burn(await bucket_total(conn, key, hour, end), hour, await bucket_total(conn, key, day, end), day, now_us)
+
+
+async def record_crossings(conn: Conn, key: BudgetKey, spent_before: int, items: Sequence[tuple[int, int]],
                            now_us: int) -> list[ThresholdEvent]:
-    """Record the thresholds reached as `costs` join `spent_before`; each once, whichever ledger
-    reaches it first (a row another ledger recorded meanwhile is not raised again)."""
-    budget = await amount(conn, key)
-    if budget is None:
+    """Record the thresholds reached in each period as `items` ((timestamp, cost), already in the
+    buckets) join `spent_before` (the one-off total before them); each once per period, whichever
+    ledger reaches it first (a row another ledger recorded meanwhile is not raised again)."""
+    found = await row(conn, key)
+    if found is None:
         return []
-    already = [e.threshold for e in await events(conn, key)]
-    raised = [ThresholdEvent(key, t, now_us, at_spend, budget)
-              for t, at_spend in crossings(budget, spent_before, costs, already)]
-    if not raised:
+    budget, terms = found
+    raised_now: list[ThresholdEvent] = []
+    for period_start, costs in costs_by_period(terms, items, now_us).items():
+        if terms.periodic:
+            window = terms.window(period_start)
+            assert window is not None
+            before = await bucket_total(conn, key, window.start_us, window.end_us) - sum(costs)
+        else:
+            before = spent_before
+        already = [e.threshold for e in await events(conn, key, terms, period_start)]
+        raised_now += raised(key, budget, terms, period_start, before, costs, already, now_us)
+    if not raised_now:
         return []
     fresh = await conn.fetch(
-        "INSERT INTO budget_events (scope, scope_id, threshold, at_us, spent_micros, budget_micros)"
-        " SELECT $1, $2, * FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bigint[])"
-        " ON CONFLICT DO NOTHING RETURNING threshold", key.scope, key.scope_id,
-        [e.threshold for e in raised], [e.at_us for e in raised], [e.spent_micros for e in raised],
-        [e.budget_micros for e in raised])
-    kept = {row[0] for row in fresh}
-    return [e for e in raised if e.threshold in kept]
+        "INSERT INTO budget_events (scope, scope_id, threshold, at_us, spent_micros, budget_micros, period_start_us)"
+        " SELECT $1, $2, * FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])"
+        " ON CONFLICT DO NOTHING RETURNING threshold, period_start_us", key.scope, key.scope_id,
+        [e.threshold for e in raised_now], [e.at_us for e in raised_now], [e.spent_micros for e in raised_now],
+        [e.budget_micros for e in raised_now], [e.period_start_us for e in raised_now])
+    kept = {(r[0], r[1]) for r in fresh}
+    return [e for e in raised_now if (e.threshold, e.period_start_us) in kept]
 
 
-async def state(conn: Conn, key: BudgetKey, now_us: int) -> BudgetState | None:
-    row = await conn.fetchrow(
-        "SELECT b.budget_micros,"
-        " COALESCE((SELECT s.spent_micros FROM spend s WHERE s.scope = b.scope AND s.scope_id = b.scope_id), 0),"
-        " (SELECT COALESCE(SUM(h.amount_micros), 0)::bigint FROM holds h WHERE h.scope = b.scope"
-        "  AND h.scope_id = b.scope_id AND h.expires_us > $3)"
-        " FROM budgets b WHERE b.scope = $1 AND b.scope_id = $2", key.scope, key.scope_id, now_us)
-    if row is None:
+async def state(conn: Conn, key: BudgetKey, now_us: int, *, with_burn: bool = False) -> BudgetState | None:
+    found = await row(conn, key)
+    if found is None:
         return None
-    budget, spent, held = row
-    return BudgetState(key=key, budget_micros=_micros(key, budget, "budget_micros", least=0),
-                       spent_micros=_micros(key, spent, "spend"), held_micros=_micros(key, held, "holds"),
-                       events=await events(conn, key))
+    budget, terms = found
+    window = terms.window(now_us)
+    if window is None:
+        spent = await spent_total(conn, key)
+    else:
+        spent = await bucket_total(conn, key, window.start_us, window.end_us)
+    held = await conn.fetchval(f"SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM holds {WHERE}"
+                               " AND expires_us > $3", key.scope, key.scope_id, now_us)
+    return BudgetState(key=key, budget_micros=budget, spent_micros=_micros(key, spent, "spend"),
+                       held_micros=_micros(key, held, "holds"),
+                       events=await events(conn, key, terms, window.start_us if window else 0), terms=terms,
+                       window=window, burn=await burn(conn, key, now_us) if with_burn else None)
+
+
+async def history(conn: Conn, key: BudgetKey, now_us: int,
+                  count: int) -> list[tuple[Window, int, tuple[ThresholdEvent, ...]]] | None:
+    """As the SQLite store's `history`."""
+    found = await row(conn, key)
+    if found is None:
+        return None
+    _, terms = found
+    if not terms.periodic:
+        return [(Window(0, now_us), await spent_total(conn, key), await events(conn, key, terms, 0))]
+    return [(w, await bucket_total(conn, key, w.start_us, w.end_us), await events(conn, key, terms, w.start_us))
+            for w in windows_back(terms.period, terms.zone, now_us, count)]
 
 
 async def version(conn: Conn, name: str = "budget_version") -> int:
@@ -117,24 +166,36 @@ async def bump_version(conn: Conn, name: str = "budget_version") -> int:
 
 # -- spend -----------------------------------------------------------------------------------------
 
-async def spent(conn: Conn, key: BudgetKey) -> int:
+async def spent_total(conn: Conn, key: BudgetKey) -> int:
     value = await conn.fetchval(f"SELECT spent_micros FROM spend {WHERE}", key.scope, key.scope_id)
     return int(value) if value is not None else 0
 
 
-async def add_spend(conn: Conn, grouped: dict[BudgetKey, list[int]]) -> dict[BudgetKey, tuple[int, list[int]]]:
-    """Add each scope's costs to its spend in one statement (rows in key order: two ledgers lock
-    them in the same order); per scope, (spend before, costs in order), read atomically."""
+async def add_spend(conn: Conn, grouped: dict[BudgetKey, list[tuple[int, int]]]) -> Added:
+    """Add each scope's (timestamp, cost) pairs to its spend and its buckets, one statement each
+    (rows in key order: two ledgers lock them in the same order); per scope, (spend before, the
+    pairs in order), read atomically."""
     keys = sorted(grouped, key=lambda k: (k.scope, k.scope_id))
+    totals = {k: sum(c for _, c in grouped[k]) for k in keys}
     rows = await conn.fetch(
         "INSERT INTO spend (scope, scope_id, spent_micros, receipts)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"
         " ON CONFLICT (scope, scope_id) DO UPDATE SET spent_micros = spend.spent_micros + excluded.spent_micros,"
         " receipts = spend.receipts + excluded.receipts RETURNING scope, scope_id, spent_micros",
-        [k.scope for k in keys], [k.scope_id for k in keys], [sum(grouped[k]) for k in keys],
+        [k.scope for k in keys], [k.scope_id for k in keys], [totals[k] for k in keys],
         [len(grouped[k]) for k in keys])
+    cells = sorted(buckets.deltas(grouped).items())
+    if cells:
+        await conn.execute(
+            "INSERT INTO spend_buckets (scope, scope_id, bucket_us, spent_micros, receipts)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])"
+            " ON CONFLICT (scope, scope_id, bucket_us) DO UPDATE SET"
+            " spent_micros = spend_buckets.spent_micros + excluded.spent_micros,"
+            " receipts = spend_buckets.receipts + excluded.receipts",
+            [c[0][0] for c in cells], [c[0][1] for c in cells], [c[0][2] for c in cells],
+            [c[1][0] for c in cells], [c[1][1] for c in cells])
     after = {BudgetKey(scope, scope_id): int(total) for scope, scope_id, total in rows}
-    return {k: (after[k] - sum(grouped[k]), grouped[k]) for k in keys}
+    return {k: (after[k] - totals[k], grouped[k]) for k in keys}
 
 
 # -- holds and leases ------------------------------------------------------------------------------

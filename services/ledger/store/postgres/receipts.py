@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
-from services.ledger.budgets.scopes import scopes_of
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import ArmSample, IngestResult, RunReceipts, SettleResult
 from services.ledger.store.postgres import budgets, series
+from services.ledger.store.sqlite.spend import by_scope
 from services.ledger.windows.buckets import GRAINS
 from services.ledger.windows.rollup import Row, Tally, rollup_deltas
 
@@ -84,19 +84,16 @@ async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestRes
     await budgets.claim_runs(conn, new, now_us)
     await apply_rollups(conn, new, now_us)
     await series.apply(conn, new)
-    grouped: dict[BudgetKey, list[int]] = {}
-    for receipt in new:
-        for key in scopes_of(receipt):
-            grouped.setdefault(key, []).append(receipt.cost_micros)
+    grouped = by_scope(new)
     events: list[ThresholdEvent] = []
     if grouped:
         budgeted = {(scope, scope_id) for scope, scope_id in await conn.fetch(
             "SELECT scope, scope_id FROM budgets WHERE (scope, scope_id) IN"
             " (SELECT * FROM unnest($1::text[], $2::text[]))",
             [k.scope for k in grouped], [k.scope_id for k in grouped])}
-        for key, (before, costs) in (await budgets.add_spend(conn, grouped)).items():
+        for key, (before, items) in (await budgets.add_spend(conn, grouped)).items():
             if (key.scope, key.scope_id) in budgeted:
-                events += await budgets.record_crossings(conn, key, before, costs, now_us)
+                events += await budgets.record_crossings(conn, key, before, items, now_us)
     return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
 
 

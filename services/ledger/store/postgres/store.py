@@ -20,12 +20,13 @@ from services.common.db import DatabaseUnavailable, database_lost, mask_url, scr
 from services.common.stored_rows import UnreadableRow, report
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
+from services.ledger.budgets.config import ONE_OFF, BudgetTerms
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, RunReceipts, SettleResult
+from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, PeriodSpend, RunReceipts, SettleResult
 from services.ledger.store.migrations import upgrade_postgres
 from services.ledger.store.postgres import budgets as budget_rows
 from services.ledger.store.postgres import keys as key_rows
@@ -134,17 +135,21 @@ class PostgresLedgerStore:
 
     # -- budgets -----------------------------------------------------------------------------
 
-    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange:
-        return await self._write(_set_budget, key, budget_micros, now_us)
+    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int,
+                         terms: BudgetTerms = ONE_OFF) -> BudgetChange:
+        return await self._write(_set_budget, key, budget_micros, now_us, terms)
 
     async def delete_budget(self, key: BudgetKey) -> int | None:
         return await self._write(_delete_budget, key)
 
     async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None:
-        return await self._read(budget_rows.state, key, now_us)
+        return await self._read(lambda conn: budget_rows.state(conn, key, now_us, with_burn=True))
 
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
         return await self._read(_all_states, scope, now_us)
+
+    async def budget_history(self, key: BudgetKey, now_us: int, count: int) -> list[PeriodSpend] | None:
+        return await self._read(budget_rows.history, key, now_us, count)
 
     async def snapshot(self) -> tuple[int, dict[str, list[str]], dict[str, int]]:
         return await self._read(_snapshot)
@@ -209,15 +214,16 @@ class PostgresLedgerStore:
         return await self._read(key_rows.limits, now_us)
 
 
-async def _set_budget(conn: Any, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange:
-    before = await budget_rows.amount(conn, key)
-    if before != budget_micros:
-        await budget_rows.put(conn, key, budget_micros, now_us)
+async def _set_budget(conn: Any, key: BudgetKey, budget_micros: int, now_us: int,
+                      terms: BudgetTerms) -> BudgetChange:
+    before = await budget_rows.row(conn, key)
+    if before != (budget_micros, terms):
+        await budget_rows.put(conn, key, budget_micros, terms, now_us)
         version = await budget_rows.bump_version(conn)
     else:
         version = await budget_rows.version(conn)
     events: list[ThresholdEvent] = await budget_rows.record_crossings(
-        conn, key, await budget_rows.spent(conn, key), [], now_us)
+        conn, key, await budget_rows.spent_total(conn, key), [], now_us)
     state = await budget_rows.state(conn, key, now_us)
     assert state is not None
     return BudgetChange(state=state, created=before is None, version=version, events=events)
@@ -232,7 +238,7 @@ async def _all_states(conn: Any, scope: str, now_us: int) -> list[BudgetState]:
     out = []
     for scope_id in await budget_rows.ids(conn, scope):
         try:
-            state = await budget_rows.state(conn, BudgetKey(scope, scope_id), now_us)
+            state = await budget_rows.state(conn, BudgetKey(scope, scope_id), now_us, with_burn=True)
         except UnreadableRow as exc:
             report(exc)
             continue

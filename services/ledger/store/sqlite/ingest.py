@@ -22,8 +22,8 @@ def ingest(conn: sqlite3.Connection, batch: Sequence[Receipt], now_us: int) -> I
     rollups.apply(conn, new, now_us)
     series.apply(conn, new)
     events: list[ThresholdEvent] = []
-    for key, (before, costs) in spend.add(conn, new).items():
-        events += budgets.record_crossings(conn, key, before, costs, now_us)
+    for key, (before, items) in spend.add(conn, new).items():
+        events += budgets.record_crossings(conn, key, before, items, now_us)
     return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
 
 

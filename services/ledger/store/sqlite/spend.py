@@ -1,4 +1,5 @@
-"""Running spend per budget scope (sum of its receipts), kept in step with every new receipt."""
+"""Running spend per budget scope (sum of its receipts), kept in step with every new receipt, in
+total and in 15-minute buckets (buckets.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from services.ledger.budgets.model import BudgetKey
 from services.ledger.budgets.scopes import scopes_of
 from services.ledger.receipts.parse import Receipt
+from services.ledger.store.sqlite import buckets
 
 UPSERT = """
 INSERT INTO spend (scope, scope_id, spent_micros, receipts) VALUES (?, ?, ?, ?)
@@ -16,6 +18,8 @@ ON CONFLICT (scope, scope_id) DO UPDATE SET
     receipts = receipts + excluded.receipts
 """
 
+Added = dict[BudgetKey, tuple[int, list[tuple[int, int]]]]
+
 
 def spent(conn: sqlite3.Connection, key: BudgetKey) -> int:
     row = conn.execute("SELECT spent_micros FROM spend WHERE scope = ? AND scope_id = ?",
@@ -23,14 +27,22 @@ def spent(conn: sqlite3.Connection, key: BudgetKey) -> int:
     return int(row[0]) if row else 0
 
 
-def add(conn: sqlite3.Connection, new: Sequence[Receipt]) -> dict[BudgetKey, tuple[int, list[int]]]:
-    """Add `new` receipts to their scopes' spend; per scope, (spend before, costs in order)."""
-    grouped: dict[BudgetKey, list[int]] = {}
+def by_scope(new: Sequence[Receipt]) -> dict[BudgetKey, list[tuple[int, int]]]:
+    """The (timestamp, cost) of each receipt per scope it counts against, in order."""
+    grouped: dict[BudgetKey, list[tuple[int, int]]] = {}
     for receipt in new:
         for key in scopes_of(receipt):
-            grouped.setdefault(key, []).append(receipt.cost_micros)
-    added: dict[BudgetKey, tuple[int, list[int]]] = {}
-    for key, costs in grouped.items():
-        added[key] = (spent(conn, key), costs)
-        conn.execute(UPSERT, (key.scope, key.scope_id, sum(costs), len(costs)))
+            grouped.setdefault(key, []).append((receipt.ts_us, receipt.cost_micros))
+    return grouped
+
+
+def add(conn: sqlite3.Connection, new: Sequence[Receipt]) -> Added:
+    """Add `new` receipts to their scopes' spend and buckets; per scope, (total spend before,
+    (timestamp, cost) in order)."""
+    grouped = by_scope(new)
+    added: Added = {}
+    for key, items in grouped.items():
+        added[key] = (spent(conn, key), items)
+        conn.execute(UPSERT, (key.scope, key.scope_id, sum(c for _, c in items), len(items)))
+    buckets.add(conn, grouped)
     return added

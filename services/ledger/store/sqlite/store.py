@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 from services.common.stored_rows import readable
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
+from services.ledger.budgets.config import ONE_OFF, BudgetTerms
 from services.ledger.budgets.holds import HoldOutcome
 from services.ledger.budgets.leases import LeaseOutcome
 from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, RunReceipts, SettleResult
+from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, PeriodSpend, RunReceipts, SettleResult
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
@@ -138,17 +139,21 @@ class SqliteLedgerStore:
 
     # -- budgets -----------------------------------------------------------------------------
 
-    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int) -> BudgetChange:
-        return await self._write(_set_budget, key, budget_micros, now_us)
+    async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int,
+                         terms: BudgetTerms = ONE_OFF) -> BudgetChange:
+        return await self._write(_set_budget, key, budget_micros, now_us, terms)
 
     async def delete_budget(self, key: BudgetKey) -> int | None:
         return await self._write(_delete_budget, key)
 
     async def budget(self, key: BudgetKey, now_us: int) -> BudgetState | None:
-        return await self._read(budget_rows.state, key, now_us)
+        return await self._read(lambda conn: budget_rows.state(conn, key, now_us, with_burn=True))
 
     async def budgets(self, scope: str, now_us: int) -> list[BudgetState]:
         return await self._read(_all_states, scope, now_us)
+
+    async def budget_history(self, key: BudgetKey, now_us: int, count: int) -> list[PeriodSpend] | None:
+        return await self._read(budget_rows.history, key, now_us, count)
 
     async def snapshot(self) -> tuple[int, dict[str, list[str]], dict[str, int]]:
         return await self._read(lambda conn: (budget_rows.version(conn), budget_rows.all_ids(conn),
@@ -212,10 +217,10 @@ class SqliteLedgerStore:
 
 
 def _set_budget(conn: sqlite3.Connection, key: BudgetKey, budget_micros: int,
-                now_us: int) -> BudgetChange:
-    before = budget_rows.amount(conn, key)
-    if before != budget_micros:
-        budget_rows.put(conn, key, budget_micros, now_us)
+                now_us: int, terms: BudgetTerms) -> BudgetChange:
+    before = budget_rows.row(conn, key)
+    if before != (budget_micros, terms):
+        budget_rows.put(conn, key, budget_micros, terms, now_us)
         version = budget_rows.bump_version(conn)
     else:
         version = budget_rows.version(conn)
@@ -231,7 +236,8 @@ def _delete_budget(conn: sqlite3.Connection, key: BudgetKey) -> int | None:
 
 
 def _all_states(conn: sqlite3.Connection, scope: str, now_us: int) -> list[BudgetState]:
-    states = readable(budget_rows.ids(conn, scope), lambda i: budget_rows.state(conn, BudgetKey(scope, i), now_us))
+    states = readable(budget_rows.ids(conn, scope),
+                      lambda i: budget_rows.state(conn, BudgetKey(scope, i), now_us, with_burn=True))
     return [s for s in states if s is not None]
 
 
