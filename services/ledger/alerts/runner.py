@@ -160,5 +160,8 @@ class AlertRunner:
             except Exception as exc:  # a bad round (database away) must not end the loop
                 log.exception("alert_round_failed", error=type(exc).__name__)
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the
+            # wake-up does, and stop() would then wait for a loop that never ends
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.alert_poll_s)
+                async with asyncio.timeout(self.settings.alert_poll_s):
+                    await self._wake.wait()
