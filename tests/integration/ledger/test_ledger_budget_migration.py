@@ -1,4 +1,4 @@
-"""Migration 0004 on a book that has receipts, budgets and events: the new scopes' spend and the
+"""The budget periods migration on a book that has receipts, budgets and events: the new scopes' spend and the
 15-minute buckets are filled from the receipts in it, and a recorded event stays recorded (as the
 one-off period's), on SQLite (a file upgraded in place) and on PostgreSQL."""
 
@@ -19,7 +19,8 @@ from services.ledger.times import to_us
 from tests.integration.ledger.conftest import Ledger
 from tests.integration.ledger.ledger_factory import exact, make_receipt, post
 
-BEFORE = 3  # the schema version this test builds by hand
+# the book this test builds by hand: every migration before the one that adds budget periods
+BEFORE = next(i for i, m in enumerate(migrations("sqlite")) if m.name.endswith("budget_periods"))
 RECEIPTS = [make_receipt("0.400000", request_id="old-1", user="ann", team="ml", timestamp="2026-11-23T09:00:00.000Z"),
             make_receipt("0.200000", request_id="old-2", user="bob", timestamp="2026-11-23T10:20:00.000Z")]
 
