@@ -8,6 +8,7 @@ and never add up past the cap."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from services.common.stored_rows import readable
@@ -271,7 +272,9 @@ async def grow_lease(conn: Conn, lease_id: str, key: BudgetKey, need_micros: int
         await conn.execute("UPDATE holds SET amount_micros = amount_micros + $1, expires_us = $2 WHERE hold_id = $3",
                            granted, expires, lease_id)
     total = granted + (existing.amount_micros if existing else 0)
-    return LeaseOutcome("granted", granted, total, expires, await state(conn, key, now_us))
+    # the state after it, without reading it again under the lock: only this grant moved (held by
+    # `granted`; an existing lease was unexpired, so it was in `current` already)
+    return LeaseOutcome("granted", granted, total, expires, replace(current, held_micros=current.held_micros + granted))
 
 
 async def return_lease(conn: Conn, lease_id: str, amount_micros: int, now_us: int) -> LeaseOutcome | None:
