@@ -211,14 +211,20 @@ async def test_an_unreachable_receiver_is_a_failed_delivery_and_the_alert_stands
                                                                                   clock: FrozenClock) -> None:
     async with alerting() as (client, runner):
         await created(client, "/alerts/channels", hook(f"http://127.0.0.1:{free_port()}/hook"))
-        await created(client, "/alerts/rules", COST_RULE)
+        await created(client, "/alerts/channels", {
+            "channel_id": "mail", "kind": "email", "smtp": {"host": "127.0.0.1", "port": free_port(),
+                                                           "sender": "t@example.test", "password": "pw-not-shown",
+                                                           "username": "t", "recipients": ["o@example.test"]}})
+        await created(client, "/alerts/rules", {**COST_RULE, "channels": ["hook", "mail"]})
         await spend(client, clock, "0.60")
         for _ in range(3):
             await runner.tick()
             later(clock, minutes=5)
-        [failed] = (await client.get("/alerts/deliveries?status=failed")).json()
-        assert (failed["kind"], failed["attempts"]) == ("alert.firing", 3)
+        failures = {d["channel_id"]: d for d in (await client.get("/alerts/deliveries?status=failed")).json()}
+        failed, mail = failures["hook"], failures["mail"]
+        assert (failed["kind"], failed["attempts"], mail["attempts"]) == ("alert.firing", 3, 3)
         assert "ConnectError" in failed["last_error"] and SECRET not in str(failed)
+        assert "SMTPConnectError" in mail["last_error"] and "pw-not-shown" not in str(mail)
         [alert] = (await client.get("/alerts")).json()
         assert alert["state"] == "firing"
         retried = await client.post(f"/alerts/deliveries/{failed['delivery_id']}/retry")
