@@ -43,10 +43,12 @@ class HttpMetrics:
 
     def observe(self, scope: dict[str, Any], status: int, seconds: float) -> None:
         method = scope["method"]
+        if method not in METHODS:  # any other word a client sends is one label value, one key
+            method = "OTHER"
         key = (method, route_of(scope), status)
         children = self._children.get(key)
         if children is None:
-            values = (method if method in METHODS else "OTHER", key[1], str(status))
+            values = (method, key[1], str(status))
             children = (self.requests.labels(*values), self.duration.labels(*values))
             self._children[key] = children
         children[0].inc()

@@ -37,6 +37,7 @@ def test_requests_are_counted_and_timed_by_method_route_and_status() -> None:
         http.observe(scope, 200, seconds)
     http.observe(scope, 404, 0.001)
     http.observe({"method": "BREW", "path": "/pot"}, 405, 0.001)
+    http.observe({"method": "WHEN", "path": "/pot"}, 405, 0.001)
     got = samples(metrics)
     ok = frozenset({("method", "GET"), ("route", "/things/{id}"), ("status", "200")})
     assert got[("tollway_http_requests_total", ok)] == 3
@@ -47,7 +48,8 @@ def test_requests_are_counted_and_timed_by_method_route_and_status() -> None:
     assert got[("tollway_http_requests_total", frozenset({("method", "GET"), ("route", "/things/{id}"),
                                                           ("status", "404")}))] == 1
     assert got[("tollway_http_requests_total", frozenset({("method", "OTHER"), ("route", UNMATCHED),
-                                                          ("status", "405")}))] == 1
+                                                          ("status", "405")}))] == 2
+    assert len(http._children) == 3  # methods no one knows share one entry: a client cannot grow it
     assert not any(name.endswith("_created") for name, _ in got)
 
 
