@@ -34,6 +34,7 @@ from services.ledger.api import (
 from services.ledger.api.openapi import LEDGER
 from services.ledger.context import LedgerContext
 from services.ledger.events.bus import EventBus
+from services.ledger.events.relay import PgEventRelay
 from services.ledger.metrics import LedgerMetrics
 from services.ledger.metrics import install as install_metrics
 from services.ledger.store.base import LedgerStore
@@ -69,6 +70,11 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     # replicas on one PostgreSQL: another ledger's budget or key change wakes this one's long-polls
     replicas = ChangeListener(url, "tollway_ledger", lambda: replica_changed(ctx), service="ledger") \
         if is_postgres(url) and hasattr(ctx.store, "versions") else None
+    # and each one's events reach the others' GET /events readers
+    relay = PgEventRelay(url, ctx.events) if is_postgres(url) else None
+    if relay is not None:
+        ctx.metrics.service.counter("tollway_ledger_events_not_relayed", "Events too large for a NOTIFY, or"
+                                    " dropped while the relay was behind", lambda: relay.not_relayed)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +83,8 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
         ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0])
         if replicas is not None:
             replicas.start()
+        if relay is not None:
+            relay.start()
         if settings.alerts_enabled:
             runner.start()
         pruner = Pruner(ctx.store, Retention.of(settings), ctx.now_us, settings.retention_interval_s)
@@ -88,6 +96,8 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
             await runner.stop()
             if replicas is not None:
                 await replicas.stop()
+            if relay is not None:
+                await relay.stop()
             await ctx.store.close()
 
     # the routes gateways call per request, lease or batch skip FastAPI's routing layers

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -63,6 +63,7 @@ class EventBus:
         self._ring: deque[Event] = deque(maxlen=ring_size)
         self.published = 0
         self.readers = 0  # streams open (services/ledger/events/sse.py)
+        self.relay: Callable[[Event], None] | None = None  # to other ledgers (services/ledger/events/relay.py)
         self.signal = VersionSignal(self.start_id)  # its version is the newest id
 
     @property
@@ -73,13 +74,17 @@ class EventBus:
     def closing(self) -> bool:
         return self.signal.closing
 
-    def publish(self, kind: str, payload: Mapping[str, Any] | bytes, tenant: str | None = None) -> Event:
-        """Add an event; `payload` is a JSON-able mapping, or JSON already encoded (bytes)."""
+    def publish(self, kind: str, payload: Mapping[str, Any] | bytes, tenant: str | None = None, *,
+                relayed: bool = False) -> Event:
+        """Add an event; `payload` is a JSON-able mapping, or JSON already encoded (bytes).
+        `relayed`: it comes from another ledger (and is not sent back)."""
         data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
         event = Event(self.signal.version + 1, kind, tenant, data)
         self._ring.append(event)
         self.published += 1
         self.signal.bump(to=event.id)
+        if self.relay is not None and not relayed:
+            self.relay(event)
         return event
 
     def after(self, last_id: int) -> list[Event] | Gap:
