@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,6 +20,14 @@ from services.gateway.cache.store import CacheStore
 class Match:
     entry: Entry
     similarity: float
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str) -> Prompt:
+    """A stored prompt, read once however often it is a candidate (the read is half a lookup's CPU)."""
+    prompt = Prompt(text)
+    prompt.tokens  # noqa: B018 - computed now, while the cache holds it
+    return prompt
 
 
 class SemanticMatcher:
@@ -39,7 +48,7 @@ class SemanticMatcher:
 
     def accepts(self, prompt: str, cached_prompt: str, parsed: Prompt | None = None) -> str | None:
         """None when the cached prompt may answer this one, else why not (the aligner's reason)."""
-        return why_not(parsed or Prompt(prompt), Prompt(cached_prompt))
+        return why_not(parsed or Prompt(prompt), parse(cached_prompt))
 
     async def find(self, store: CacheStore, tenant: str, scope: str, prompt: str, vector: np.ndarray,
                    now: float, threshold: float | None = None) -> Match | None:

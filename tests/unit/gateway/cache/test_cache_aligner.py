@@ -75,6 +75,8 @@ def test_any_difference_not_known_to_be_harmless_refuses(a, b, why):
     ("Set the time zone to UTC.", "Set the timezone to UTC."),
     ('Call search with {"query": "rust", "limit": 5}.', 'Call search with {"query":"rust","limit":5}.'),
     ("What does `yield` do in Python?", "What does yield do in Python?"),
+    ("Solve for x: 2x + 3 = 11", "Solve 2x + 3 = 11 for x."),
+    ("Extract the meeting time from the note.", "Extract the time of the meeting from the note."),
     (LONG_SCHEMA + "Escalate order 1234 with high priority, please.",
      LONG_SCHEMA + "Escalate order 1234 with high priority."),
 ])
