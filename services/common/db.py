@@ -90,12 +90,13 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
 
 
 class LossLog:
-    """`database_unavailable` for the first failure, then at most every `every_s` with the count of
-    failures not logged meanwhile (`suppressed`): an outage under load is a few lines, not one per
-    request."""
+    """`event` (`database_unavailable`) for the first failure, then at most every `every_s` with the
+    count of failures not logged meanwhile (`suppressed`): an outage under load is a few lines, not
+    one per request."""
 
-    def __init__(self, every_s: float = LOG_EVERY_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.every_s, self.clock = every_s, clock
+    def __init__(self, event: str = "database_unavailable", every_s: float = LOG_EVERY_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.event, self.every_s, self.clock = event, every_s, clock
         self.logged_at: float | None = None
         self.suppressed = 0
 
@@ -104,8 +105,12 @@ class LossLog:
         if self.logged_at is not None and now - self.logged_at < self.every_s:
             self.suppressed += 1
             return
-        log.warning("database_unavailable", suppressed=self.suppressed, **fields)
+        log.warning(self.event, suppressed=self.suppressed, **fields)
         self.logged_at, self.suppressed = now, 0
+
+    def reached(self) -> None:
+        """The database answered: the next failure is logged at once."""
+        self.logged_at, self.suppressed = None, 0
 
 
 _loss_logs: dict[tuple[str, str], LossLog] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from services.common.db import mask_url, scrub
+from services.common.db import LossLog, mask_url, scrub
 from services.common.tasks import cancel_and_wait
 
 log = structlog.get_logger("tollway.db")
@@ -37,6 +37,7 @@ class ChangeListener:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._lost = LossLog("replica_listener_lost")  # reconnecting every retry_s: a line every 5 s at most
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-listen-{self.channel}")
@@ -66,6 +67,7 @@ class ChangeListener:
             try:
                 conn = await asyncpg.connect(self.url, timeout=5)
                 self._schema = await conn.fetchval("SELECT current_schema()")
+                self._lost.reached()
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: (lost.set(), self._wake.set()))
                 await conn.add_listener(self.channel, self._notified)
@@ -81,8 +83,7 @@ class ChangeListener:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("replica_listener_lost", service=self.service, url=mask_url(self.url),
-                            error=scrub(repr(exc), self.url))
+                self._lost.failed(service=self.service, url=mask_url(self.url), error=scrub(repr(exc), self.url))
             finally:
                 if conn is not None:
                     conn.terminate()  # a listening connection has nothing to finish

@@ -43,3 +43,17 @@ def test_an_outage_is_logged_once_then_every_few_seconds_with_a_count():
     assert [x["event"] for x in logs] == ["database_unavailable"] * 3
     assert logs[0]["suppressed"] == 0 and logs[1]["suppressed"] > 0
     assert len(logs) + sum(x["suppressed"] for x in logs) + book.suppressed == 1000
+
+
+def test_once_the_database_answers_the_next_failure_is_logged_at_once():
+    now = [100.0]
+    book = LossLog("replica_listener_lost", clock=lambda: now[0])
+    with capture_logs() as logs:
+        book.failed()
+        now[0] += 1
+        book.failed()  # within 5 s: counted
+        book.reached()
+        now[0] += 1
+        book.failed()
+    assert [x["event"] for x in logs] == ["replica_listener_lost"] * 2
+    assert [x["suppressed"] for x in logs] == [0, 0]
