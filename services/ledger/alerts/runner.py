@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 import structlog
 
 from services.common.errors import InvalidRequest
@@ -24,6 +25,7 @@ from services.ledger.alerts.payloads import BUDGET_THRESHOLD, budget_payload, bu
 from services.ledger.alerts.rules import AlertRule, stored_rule
 from services.ledger.alerts.source import MetricSource, SeriesMetrics
 from services.ledger.alerts.summary import due_day, queue_summary
+from services.ledger.budgets.levels import THRESHOLDS
 from services.ledger.budgets.model import BudgetKey, ThresholdEvent
 from services.ledger.context import LedgerContext
 from services.ledger.events.kinds import ALERT
@@ -131,9 +133,10 @@ class AlertRunner:
         targets = [c for c in channels.values() if c.wants("budget")]
         if not targets:
             return
-        for scope, scope_id, threshold, at_us, spent, budget in await self.store.budget_events_since(
-                now_us - SWEEP_US):
-            event = ThresholdEvent(BudgetKey(scope, scope_id), threshold, at_us, spent, budget)
+        for scope, scope_id, threshold, at_us, spent, budget, period_us, levels in \
+                await self.store.budget_events_since(now_us - SWEEP_US):
+            event = ThresholdEvent(BudgetKey(scope, scope_id), threshold, at_us, spent, budget, period_us,
+                                   tuple(orjson.loads(levels)) if levels else THRESHOLDS)
             told = [c for c in targets if created.get(c.channel_id, now_us) <= at_us]
             await self.store.enqueue(deliveries(told, BUDGET_THRESHOLD, budget_subject(event), budget_payload(event),
                                                 now_us))

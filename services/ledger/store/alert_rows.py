@@ -201,12 +201,14 @@ def retry(delivery_id: str, now_us: int) -> Script[bool]:
 
 # -- what summaries read -------------------------------------------------------------
 
-def budget_events_since(since_us: int) -> Script[list[tuple[str, str, int, int, int, int]]]:
-    """(scope, scope_id, threshold, at_us, spent_micros, budget_micros) of every budget threshold
-    event raised at or after `since_us`."""
-    rows = yield Sql("SELECT scope, scope_id, threshold, at_us, spent_micros, budget_micros FROM budget_events"
-                     " WHERE at_us >= ? ORDER BY at_us", (since_us,), rows=True)
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+def budget_events_since(since_us: int) -> Script[list[tuple[Any, ...]]]:
+    """(scope, scope_id, threshold, at_us, spent_micros, budget_micros, period_start_us, the budget's
+    thresholds as JSON or None) of every budget threshold event raised at or after `since_us`."""
+    rows = yield Sql("SELECT e.scope, e.scope_id, e.threshold, e.at_us, e.spent_micros, e.budget_micros,"
+                     " e.period_start_us, b.thresholds FROM budget_events e LEFT JOIN budgets b"
+                     " ON b.scope = e.scope AND b.scope_id = e.scope_id WHERE e.at_us >= ? ORDER BY e.at_us",
+                     (since_us,), rows=True)
+    return list(rows)
 
 
 def alert_counts(first_us: int, last_us: int) -> Script[dict[str, int]]:

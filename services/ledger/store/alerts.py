@@ -97,7 +97,7 @@ class AlertStore:
 
     # -- reads for summaries and the budget event sweep ------------------------------------------------------
 
-    async def budget_events_since(self, since_us: int) -> list[tuple[str, str, int, int, int, int]]:
+    async def budget_events_since(self, since_us: int) -> list[tuple[Any, ...]]:
         return await self._read(rows.budget_events_since(since_us))
 
     async def alert_counts(self, first_us: int, last_us: int) -> dict[str, int]:

@@ -422,9 +422,11 @@ async def test_a_budget_event_the_hand_off_lost_is_sent_by_the_next_evaluation(
     async with http_receiver() as receiver, alerting() as (client, runner):
         await created(client, "/alerts/channels", hook(receiver.url("/budget"), events=["budget"]))
         await runner.tick()  # an evaluation round: the next is due in a minute
-        await client.post("/budget", params={"run_id": "run-a", "budget_usd": "1"})
+        made = await client.post("/budget", json={"run_id": "run-a", "budget_usd": "1", "period": "daily",
+                                                  "thresholds": [50, 75]})
+        assert made.status_code == 201, made.text
         runner.ctx.on_threshold = None  # the hand-off lost (as if the ledger stopped in between)
-        await spend(client, clock, "0.80")
+        await spend(client, clock, "0.60")
         later(clock, seconds=30)
         await runner.tick()
         assert receiver.on("/budget") == []
@@ -432,7 +434,9 @@ async def test_a_budget_event_the_hand_off_lost_is_sent_by_the_next_evaluation(
         await runner.tick()
         await runner.tick()
         [sent] = [orjson.loads(r.body) for r in receiver.on("/budget")]
-        assert (sent["type"], sent["budget"]["threshold"]) == ("budget.threshold", 75)
+        assert (sent["type"], sent["budget"]["threshold"]) == ("budget.threshold", 50)
+        # the budget's own thresholds name the level (50 of [50, 75] is the caution), and its period
+        assert sent["budget"]["level"] == "caution" and sent["budget"]["period_start"] == "2026-11-23T00:00:00.000Z"
 
 
 async def test_a_rule_filtered_by_tag_counts_only_the_tagged_keys_receipts(alerting: Alerting,
