@@ -132,12 +132,15 @@ async def state(conn: Conn, key: BudgetKey, now_us: int, *, with_burn: bool = Fa
         return None
     budget, terms = found
     window = terms.window(now_us)
-    if window is None:
-        spent = await spent_total(conn, key)
-    else:
-        spent = await bucket_total(conn, key, window.start_us, window.end_us)
-    held = await conn.fetchval(f"SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM holds {WHERE}"
-                               " AND expires_us > $3", key.scope, key.scope_id, now_us)
+    # spent and held in ONE statement: an ingest committing between two reads would move a
+    # receipt's cost from held to spent unseen by both, and a grant would see room that is not there
+    spent_sql = ("(SELECT COALESCE(SUM(spent_micros), 0)::bigint FROM spend_buckets WHERE scope = $1"
+                 " AND scope_id = $2 AND bucket_us >= $4 AND bucket_us < $5)" if window is not None else
+                 "COALESCE((SELECT spent_micros FROM spend WHERE scope = $1 AND scope_id = $2), 0)")
+    bounds = (window.start_us, window.end_us) if window is not None else ()
+    spent, held = await conn.fetchrow(
+        f"SELECT {spent_sql}, (SELECT COALESCE(SUM(amount_micros), 0)::bigint FROM holds WHERE scope = $1"
+        " AND scope_id = $2 AND expires_us > $3)", key.scope, key.scope_id, now_us, *bounds)
     return BudgetState(key=key, budget_micros=budget, spent_micros=_micros(key, spent, "spend"),
                        held_micros=_micros(key, held, "holds"),
                        events=await events(conn, key, terms, window.start_us if window else 0), terms=terms,
