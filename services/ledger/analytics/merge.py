@@ -23,7 +23,7 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     if not blobs:
         return out
     pairs = np.frombuffer(b"".join(blobs), dtype="<i4").reshape(-1, 2)
-    lengths = np.fromiter((len(b) // 8 for b in blobs), dtype=np.int64, count=len(blobs))
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
     owner = np.repeat(np.asarray(point_of_row, dtype=np.int64), lengths)
     index = pairs[:, 0].astype(np.int64)
     counts = pairs[:, 1].astype(np.int64)
@@ -33,7 +33,37 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     low = int(index[~zero].min()) if (~zero).any() else 0
     slot = np.where(zero, 0, index - low + 1)  # 0: the zero bucket, then every index from `low`
     width = int(slot.max()) + 1
-    keys, where = np.unique(owner * width + slot, return_inverse=True)
+    if points * width <= DENSE_CELLS:
+        values, has = _dense(owner * width + slot, counts, points, width, qs)
+    else:
+        values, has = _sparse(owner * width + slot, counts, points, width, qs)
+    shown = [np.where(v == 0, 0.0, 2 * GAMMA ** (v.astype(np.float64) - 1 + low) / (GAMMA + 1)).tolist()
+             for v in values]
+    for i in np.nonzero(has)[0].tolist():
+        out[i] = tuple(column[i] for column in shown)
+    return out
+
+
+DENSE_CELLS = 8_000_000  # points x bucket range up to which one dense histogram per point is summed
+
+
+def _dense(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
+           qs: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
+    """One row of `width` slots per point (no sort): the first slot whose running count passes each rank."""
+    hist = np.bincount(cells, weights=counts, minlength=points * width).reshape(points, width)
+    cum = np.cumsum(hist, axis=1)
+    totals = cum[:, -1]
+    found = []
+    for q in qs:
+        rank = np.floor(q * (totals - 1))
+        found.append(np.argmax(cum > rank[:, None], axis=1))
+    return found, totals > 0
+
+
+def _sparse(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
+            qs: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Only the (point, slot) cells that occur, sorted; searched by cumulative count."""
+    keys, where = np.unique(cells, return_inverse=True)
     summed = np.bincount(where, weights=counts).astype(np.int64)  # per (point, slot), in key order
     cum = np.cumsum(summed)
     key_point = keys // width
@@ -41,15 +71,9 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     ends = np.searchsorted(key_point, np.arange(points), side="right")
     before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
     totals = np.where(ends > starts, cum[np.maximum(ends - 1, 0)] - before, 0)
-    has = totals > 0
-    values = []
+    found = []
     for q in qs:
         rank = np.floor(q * (totals - 1)).astype(np.int64)
-        pos = np.searchsorted(cum, before + rank, side="right")
-        pos = np.minimum(pos, len(keys) - 1)
-        found = keys[pos] % width
-        value = np.where(found == 0, 0.0, 2 * GAMMA ** (found - 1 + low) / (GAMMA + 1))
-        values.append(value)
-    for i in np.nonzero(has)[0]:
-        out[int(i)] = tuple(float(v[i]) for v in values)
-    return out
+        pos = np.minimum(np.searchsorted(cum, before + rank, side="right"), len(keys) - 1)
+        found.append(keys[pos] % width)
+    return found, totals > 0

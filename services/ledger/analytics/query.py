@@ -67,4 +67,4 @@ def latency_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[
     where, args = _where(q, param)
     keys = _keys(q)
     head = ", ".join((keys if q.by_bucket else ["0", *keys]) + ["latency"])
-    return f"SELECT {head} FROM series WHERE {where}", args
+    return f"SELECT {head} FROM series_latency WHERE {where}", args

@@ -18,7 +18,7 @@ from services.ledger.analytics.calendar import Bucketer, bucket_start, source_gr
 from services.ledger.analytics.dimensions import DIMENSIONS, TAG, tenant_filter
 from services.ledger.analytics.merge import Quantiles, point_quantiles
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
-from services.ledger.analytics.rollup import Counters
+from services.ledger.analytics.rollup import COUNTER_COLUMNS, Counters
 from services.ledger.analytics.spec import SeriesSpec
 
 if TYPE_CHECKING:
@@ -64,29 +64,36 @@ def store_query(spec: SeriesSpec, *, by_bucket: bool) -> SeriesQuery | None:
 
 
 def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:
+    """Stored rows (already summed per stored bucket and group) into points per query bucket; each
+    latency row goes to the point of its (stored bucket, group), as its counters did."""
     n = len(spec.group_by)
     place = Bucketer(spec.grain, spec.tz) if by_bucket else (lambda _: None)
-    points: dict[tuple[object, ...], Point] = {}
-
-    def point(bucket: int, group: tuple[str, ...]) -> Point:
-        start = place(bucket)
-        key = (start, group)
-        found = points.get(key)
-        if found is None:
-            found = points[key] = Point(start, {name: value or None for name, value in zip(spec.group_by, group,
-                                                                                            strict=True)})
-        return found
-
+    position: dict[tuple[object, ...], int] = {}  # (query bucket, group) -> point
+    of_row: dict[tuple[object, ...], int] = {}  # (stored bucket, *group) -> point
+    points: list[Point] = []
+    sums: list[list[int]] = []
     for row in rows.counters:
         if row[1 + n] is None:  # a total over no rows at all (no GROUP BY): SQL's one row of NULLs
             continue
-        point(row[0], tuple(row[1:1 + n])).counters.add(Counters(*(int(v) for v in row[1 + n:])))
-    order = {key: i for i, key in enumerate(points)}
-    owners = [order[(place(row[0]), tuple(row[1:1 + n]))] for row in rows.latency]
-    for p, latency in zip(points.values(), point_quantiles(owners, [bytes(r[-1]) for r in rows.latency], len(points)),
-                          strict=True):
-        p.latency = latency
-    return sorted(points.values(), key=lambda p: (p.start_us or 0, tuple(v or "" for v in p.group.values())))
+        group = tuple(row[1:1 + n])
+        key = (place(row[0]), group)
+        i = position.get(key)
+        if i is None:
+            i = position[key] = len(points)
+            points.append(Point(key[0], dict(zip(spec.group_by, (v or None for v in group), strict=True))))
+            sums.append([0] * len(COUNTER_COLUMNS))
+        of_row[tuple(row[:1 + n])] = i
+        acc = sums[i]
+        for j, v in enumerate(row[1 + n:]):
+            acc[j] += int(v)
+    for point, acc in zip(points, sums, strict=True):
+        point.counters = Counters(*acc)
+    latency = rows.latency
+    owners = [of_row[row[:-1]] for row in latency]
+    for point, quantiles in zip(points, point_quantiles(owners, [row[-1] for row in latency], len(points)),
+                                strict=True):
+        point.latency = quantiles
+    return sorted(points, key=lambda p: (p.start_us or 0, tuple(v or "" for v in p.group.values())))
 
 
 async def query_series(store: LedgerStore, spec: SeriesSpec) -> list[Point]:

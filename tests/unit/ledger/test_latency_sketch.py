@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.ledger.analytics.merge import point_quantiles
+from services.ledger.analytics import merge
 from services.ledger.analytics.sketch import (
     ALPHA,
     MIN_MS,
@@ -65,12 +65,19 @@ def test_bucket_values_and_the_empty_sketch() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), latencies), min_size=1, max_size=12))
-def test_stored_sketches_merged_per_point_give_the_same_quantiles(rows: list[tuple[int, list[float]]]) -> None:
-    """Rows (point, values) stored as blobs and merged with numpy = one sketch of each point's values."""
+@given(st.lists(st.tuples(st.integers(0, 4), latencies), min_size=1, max_size=12), st.booleans())
+def test_stored_sketches_merged_per_point_give_the_same_quantiles(rows: list[tuple[int, list[float]]],
+                                                                  dense: bool) -> None:
+    """Rows (point, values) stored as blobs and merged with numpy (one dense histogram per point, or
+    the sparse cells only) = one sketch of each point's values."""
     blobs = [encode(sketch(values)) for _, values in rows]
     assert [decode(b) for b in blobs] == [sketch(values) for _, values in rows]
-    got = point_quantiles([p for p, _ in rows], blobs, 5)
+    cells = merge.DENSE_CELLS
+    merge.DENSE_CELLS = cells if dense else 0
+    try:
+        got = merge.point_quantiles([p for p, _ in rows], blobs, 5)
+    finally:
+        merge.DENSE_CELLS = cells
     for point in range(5):
         values = [v for p, vs in rows if p == point for v in vs]
         want = tuple(quantiles(sketch(values))) if values else (None, None, None)

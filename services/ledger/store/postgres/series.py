@@ -10,7 +10,7 @@ from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
 from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
-from services.ledger.analytics.sketch import encode, merged
+from services.ledger.analytics.sketch import merged
 from services.ledger.receipts.parse import Receipt
 
 Conn = Any
@@ -24,16 +24,15 @@ def _unnest(types: Sequence[str], first: int = 1) -> str:
     return ", ".join(f"${i}::{t}[]" for i, t in enumerate(types, first))
 
 
-_ALL = KEY + COUNTER_COLUMNS + ("latency",)
-_ROWS = _unnest(KEY_TYPES + ("bigint",) * len(COUNTER_COLUMNS) + ("bytea",))
-INSERT = (f"INSERT INTO series ({', '.join(_ALL)}) SELECT * FROM unnest({_ROWS})"
-          f" ON CONFLICT ({_KEYS}) DO NOTHING RETURNING {_KEYS}")
-LOCK = (f"SELECT {_KEYS}, latency FROM series WHERE ({_KEYS}) IN (SELECT * FROM unnest({_unnest(KEY_TYPES)}))"
-        f" ORDER BY {_KEYS} FOR UPDATE")
-_U = ", ".join(f"{c} = s.{c} + u.{c}" for c in COUNTER_COLUMNS)
-UPDATE = (f"UPDATE series AS s SET {_U}, latency = u.latency"
-          f" FROM unnest({_ROWS}) AS u({', '.join(_ALL)})"
-          f" WHERE {' AND '.join(f's.{c} = u.{c}' for c in KEY)}")
+_SET = ", ".join(f"{c} = series.{c} + excluded.{c}" for c in COUNTER_COLUMNS)
+UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)})"
+          f" SELECT * FROM unnest({_unnest(KEY_TYPES + ('bigint',) * len(COUNTER_COLUMNS))})"
+          f" ON CONFLICT ({_KEYS}) DO UPDATE SET {_SET}")
+SKETCHES = (f"SELECT {_KEYS}, latency FROM series_latency"
+            f" WHERE ({_KEYS}) IN (SELECT * FROM unnest({_unnest(KEY_TYPES)}))")
+UPSERT_SKETCH = (f"INSERT INTO series_latency ({_KEYS}, latency)"
+                 f" SELECT * FROM unnest({_unnest(KEY_TYPES + ('bytea',))})"
+                 f" ON CONFLICT ({_KEYS}) DO UPDATE SET latency = excluded.latency")
 
 
 async def key_tags(conn: Conn, key_ids: set[str]) -> dict[str, list[str]]:
@@ -48,20 +47,17 @@ def _columns(rows: Sequence[Sequence[object]]) -> list[list[object]]:
 
 
 async def apply(conn: Conn, new: Sequence[Receipt]) -> None:
-    """New rows are inserted whole; rows that exist are locked (in key order), their sketches read
-    and merged, and updated: a concurrent ledger's batch waits for the lock, so no sketch is lost."""
+    """The counters add in one upsert, which also locks each row (in key order) until commit; so
+    the sketches, read after it and rewritten merged, cannot be changed by another ledger between
+    the read and the write (its upsert of the same row waits for this commit, and its read then
+    sees this sketch)."""
     if not new:
         return
     deltas = series_deltas(new, await key_tags(conn, {r.key_id for r in new if r.key_id}))
     ordered = deltas.in_order()
-    full = [(*key, *d.counters.values(), encode(d.latency)) for key, d in ordered]
-    inserted = {tuple(r) for r in await conn.fetch(INSERT, *_columns(full))}
-    rest = [(key, d) for key, d in ordered if key not in inserted]
-    if not rest:
-        return
-    old = {tuple(r[:_N]): r[_N] for r in await conn.fetch(LOCK, *_columns([key for key, _ in rest]))}
-    await conn.execute(UPDATE, *_columns([(*key, *d.counters.values(), merged(old.get(key), d.latency))
-                                          for key, d in rest]))
+    await conn.execute(UPSERT, *_columns([(*key, *d.counters.values()) for key, d in ordered]))
+    old = {tuple(r[:_N]): r[_N] for r in await conn.fetch(SKETCHES, *_columns([key for key, _ in ordered]))}
+    await conn.execute(UPSERT_SKETCH, *_columns([(*key, merged(old.get(key), d.latency)) for key, d in ordered]))
 
 
 def _dollar(i: int) -> str:
@@ -81,5 +77,6 @@ async def prune(conn: Conn, cutoffs: Cutoffs) -> Pruned:
     for grain, cutoff in cutoffs.grains.items():
         status = await conn.execute("DELETE FROM series WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
         n += int(status.split()[-1])
+        await conn.execute("DELETE FROM series_latency WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
     status = await conn.execute("DELETE FROM receipts WHERE ts_us < $1", cutoffs.receipts_us)
     return Pruned(receipts=int(status.split()[-1]), rows=n)

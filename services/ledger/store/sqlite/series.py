@@ -15,10 +15,12 @@ from services.ledger.receipts.parse import Receipt
 
 KEY = ("grain", "tag", "bucket_us", *COLUMNS)
 _SET = ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTER_COLUMNS)
-UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)}, latency)"
-          f" VALUES ({', '.join('?' * (len(KEY) + len(COUNTER_COLUMNS) + 1))})"
-          f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_SET}, latency = excluded.latency")
-SKETCH = f"SELECT latency FROM series WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
+UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)})"
+          f" VALUES ({', '.join('?' * (len(KEY) + len(COUNTER_COLUMNS)))})"
+          f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_SET}")
+SKETCH = f"SELECT latency FROM series_latency WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
+UPSERT_SKETCH = (f"INSERT INTO series_latency ({', '.join(KEY)}, latency) VALUES ({', '.join('?' * (len(KEY) + 1))})"
+                 f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET latency = excluded.latency")
 
 
 def key_tags(conn: sqlite3.Connection, key_ids: set[str]) -> dict[str, list[str]]:
@@ -34,11 +36,13 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
     if not new:
         return
     deltas = series_deltas(new, key_tags(conn, {r.key_id for r in new if r.key_id}))
-    rows = []
-    for key, delta in deltas.in_order():  # one writer holds the file: read, merge, write is safe
+    ordered = deltas.in_order()
+    conn.executemany(UPSERT, [(*key, *delta.counters.values()) for key, delta in ordered])
+    sketches = []
+    for key, delta in ordered:  # one writer holds the file: read, merge, write is safe
         old = conn.execute(SKETCH, key).fetchone()
-        rows.append((*key, *delta.counters.values(), merged(old[0] if old else None, delta.latency)))
-    conn.executemany(UPSERT, rows)
+        sketches.append((*key, merged(old[0] if old else None, delta.latency)))
+    conn.executemany(UPSERT_SKETCH, sketches)
 
 
 def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:
@@ -52,5 +56,6 @@ def prune(conn: sqlite3.Connection, cutoffs: Cutoffs) -> Pruned:
     n = 0
     for grain, cutoff in cutoffs.grains.items():
         n += conn.execute("DELETE FROM series WHERE grain = ? AND bucket_us < ?", (grain, cutoff)).rowcount
+        conn.execute("DELETE FROM series_latency WHERE grain = ? AND bucket_us < ?", (grain, cutoff))
     receipts = conn.execute("DELETE FROM receipts WHERE ts_us < ?", (cutoffs.receipts_us,)).rowcount
     return Pruned(receipts=receipts, rows=n)
