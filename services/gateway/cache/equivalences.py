@@ -6,8 +6,9 @@ space (so `high-priority` is `high priority`), number words as digits (`twenty-t
 value (`90 minutes` = `1.5 hours`, `$1,000` = `1000 dollars`), articles dropped, a light stemmer
 for inflections, then the phrases of equivalences.json: filler and politeness (dropped),
 abbreviations (`2FA` = `two-factor authentication`), question frames (`how do I` = `how can I`)
-and a short list of synonyms. A signed number keeps its sign (`-1` is not `1`); operators are
-tokens of their own. What is not listed here stays as written, and services/gateway/cache/
+and a short list of synonyms. A signed number keeps its sign (`-1` is not `1`); operators and any
+other symbol are tokens of their own, and words in any script are words; only punctuation and
+space are left out. What is not listed here stays as written, and services/gateway/cache/
 aligner.py refuses any difference in it.
 """
 
@@ -36,9 +37,11 @@ _UNICODE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "−":
 # a sign belongs to a number only where no word or number precedes it: `-1` but `x-1`, `10-2`
 _TOKEN = re.compile(
     r"(?P<ph>\x00\d+\x00)"
-    r"|(?P<num>(?<![\w)\].])[-+]?\d+(?:,\d{3})+(?:\.\d+)?(?!\d|,\d|[a-z_])|(?<![\w)\].])[-+]?\d+(?:\.\d+)?(?![\da-z_]|\.\d))"
-    r"|(?P<word>[a-z_][a-z0-9_]*(?:\+\+|#)?(?:[.@/][a-z0-9_]+)*|\d+(?:\.\d+)?[a-z][a-z0-9_]*)"
-    r"|(?P<op>[+*/=<>^%$€£¥₹&|()-])"
+    r"|(?P<dotted>\d+(?:\.\d+){2,})"  # dates, versions, addresses: 14.08.2024, 1.2.3, 192.168.0.1
+    r"|(?P<num>(?<![\w)\].])[-+]?\d+(?:,\d{3})+(?:\.\d+)?(?!\w|,\d)|(?<![\w)\].])[-+]?\d+(?:\.\d+)?(?!\w|\.\d))"
+    r"|(?P<word>[^\W\d]\w*(?:\+\+|#)?(?:[.@/]\w+)*|\d+(?:\.\d+)?[^\W\d]\w*)"  # any script's letters
+    r"|(?P<op>!=|==|<=|>=|->|=>|\*\*|//|&&|\|\||[+*/=<>^%$€£¥₹&|()~\\@-])"
+    r"|(?P<sym>[^\s\w.,;:!?'\"`\[\]{}])"  # any other symbol counts too: ±, →, °, an emoji
 )
 _ONES = {w: i for i, w in enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                                       "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",

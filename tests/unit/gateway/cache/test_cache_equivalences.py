@@ -69,3 +69,12 @@ def test_the_lists_are_small_and_one_way():
     assert 100 < len(t.phrases) < 1000  # reviewable by a person
     assert {"of", "in", "for"} <= t.droppable and "to" in t.relations and "to" not in t.droppable
     assert stem("duplicates") == stem("duplicate") and stem("making") == stem("make") and stem("stopped") == "stop"
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Date: 14.08.2024", "Date: 08.14.2024"), ("ping 192.168.0.1", "ping 192.168.0.2"),
+    ("upgrade to 1.2.3", "upgrade to 1.3.2"), ("Переведи это", "Переведи то"), ("翻译这个", "翻译那个"),
+    ("x != y", "x == y"), ("x ± 1", "x + 1"), ("a → b", "a b"),
+])
+def test_nothing_but_punctuation_and_space_is_left_out(a, b):
+    assert not same(a, b)
