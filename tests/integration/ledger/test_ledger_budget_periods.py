@@ -5,9 +5,12 @@ per period across a restart; user, provider, model and global budgets; the runwa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import jsonschema
@@ -174,3 +177,29 @@ async def test_bad_budget_fields_are_400s_naming_them(client: httpx.AsyncClient)
     assert history.status_code == 400 and error_of(history)["field"] == "periods"
     assert (await client.get("/budgets/provider/nobody/history")).status_code == 404
     assert (await client.get("/budget/r")).status_code == 404  # nothing bad was stored
+
+
+async def test_each_periods_spend_is_the_sum_of_its_receipts_to_the_microdollar(
+        ledger_at: Ledger, clock: FrozenClock) -> None:
+    """300 receipts at random instants over four days, half an hour off UTC (Kolkata): every day's
+    spend in the history equals the sum of the receipts dated in that local day."""
+    rng = random.Random(15)
+    kolkata = ZoneInfo("Asia/Kolkata")
+    clock.set(utc("2026-11-26T20:00:00"))
+    start = utc("2026-11-22T18:30:00")  # midnight of the 23rd in Kolkata
+    receipts, by_day = [], defaultdict(int)
+    for i in range(300):
+        when = start + timedelta(seconds=rng.randrange(4 * 86_400))
+        micros = rng.randrange(1, 2_000_000)
+        receipts.append(make_receipt(f"{micros / 1_000_000:.6f}", request_id=f"r-{i}", user="kim",
+                                     timestamp=when.strftime("%Y-%m-%dT%H:%M:%S.000Z")))
+        by_day[when.astimezone(kolkata).date().isoformat()] += micros
+    async with ledger_at() as client:
+        await post(client, "/budget", {"scope": "user", "scope_id": "kim", "budget_usd": "1000", "period": "daily",
+                                       "tz": "Asia/Kolkata"})
+        for batch in range(0, 300, 50):
+            assert (await post(client, "/receipts", {"receipts": receipts[batch:batch + 50]})).status_code == 200
+        history = exact(await client.get("/budgets/user/kim/history", params={"periods": 5}))
+    days = {datetime.fromisoformat(p["start"].replace("Z", "+00:00")).astimezone(kolkata).date().isoformat():
+            p["spent_usd"] for p in history["periods"]}
+    assert days == {day: Decimal(micros) / 1_000_000 for day, micros in by_day.items()} | {"2026-11-27": 0}
