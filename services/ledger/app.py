@@ -24,6 +24,7 @@ from services.ledger.api import (
     events,
     experiments,
     holds,
+    insights,
     keys,
     leases,
     limits,
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     app.state.ledger = ctx
     app.state.alerts = runner
     for module in (alerts, receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments,
-                   events, analytics):
+                   events, analytics, insights):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

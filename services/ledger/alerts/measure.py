@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.common.money import from_micros
-from services.ledger.alerts import anomaly
 from services.ledger.alerts.rules import AlertRule
 from services.ledger.alerts.source import MetricSource
+from services.ledger.analytics import anomaly
 from services.ledger.budgets.model import BudgetKey
 from services.ledger.store.base import LedgerStore
 

@@ -45,7 +45,7 @@ class SeriesSpec:
         return replace(self, tenant=tenant)
 
 
-def _instant(params: Mapping[str, str], name: str) -> int | None:
+def instant(params: Mapping[str, str], name: str) -> int | None:
     text = params.get(name)
     if text is None:
         return None
@@ -59,7 +59,7 @@ def _instant(params: Mapping[str, str], name: str) -> int | None:
     return at
 
 
-def _zone(params: Mapping[str, str]) -> tzinfo:
+def zone(params: Mapping[str, str]) -> tzinfo:
     name = params.get("tz", "UTC")
     if name in ("UTC", "Z", "Etc/UTC"):
         return UTC
@@ -88,7 +88,7 @@ def _group_by(params: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _filters(params: Mapping[str, str], group_by: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+def filters_of(params: Mapping[str, str], group_by: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     filters = {name: _values(params, name) for name in GROUPS if name in params}
     if len(filters.get(TAG, ())) > 1 and TAG not in group_by:
         raise InvalidRequest("tag takes one value unless group_by has tag (a receipt with two tags would count"
@@ -108,7 +108,7 @@ def parse_series(params: Mapping[str, str], now_us: int) -> SeriesSpec:
     grain = params.get("grain", "hour")
     if grain not in GRAINS:
         raise InvalidRequest(f"grain must be one of {', '.join(GRAINS)}, not {grain[:64]!r}", field="grain")
-    tz = _zone(params)
+    tz = zone(params)
     return _ranged(params, grain, tz, now_us, DEFAULT_SPAN_US[grain])
 
 
@@ -120,9 +120,9 @@ def parse_breakdown(params: Mapping[str, str], now_us: int, retention: Retention
     if grain is not None and grain not in STORED_GRAINS:
         raise InvalidRequest(f"grain must be one of {', '.join(STORED_GRAINS)}, not {grain[:64]!r}", field="grain")
     if "tz" in params:
-        _zone(params)  # checked; a breakdown's buckets are stored ones, UTC-aligned
+        zone(params)  # checked; a breakdown's buckets are stored ones, UTC-aligned
     until = _until(params, now_us)
-    since = _instant(params, "since")
+    since = instant(params, "since")
     since = until - DEFAULT_SPAN_US["day"] if since is None else since
     if grain is None:
         cutoffs = retention.cutoffs(now_us).grains
@@ -131,14 +131,14 @@ def parse_breakdown(params: Mapping[str, str], now_us: int, retention: Retention
 
 
 def _until(params: Mapping[str, str], now_us: int) -> int:
-    until = _instant(params, "until")
+    until = instant(params, "until")
     return now_us if until is None else until
 
 
 def _ranged(params: Mapping[str, str], grain: str, tz: tzinfo, now_us: int, span_us: int, *,
             since_us: int | None = None, until_us: int | None = None) -> SeriesSpec:
     until = until_us if until_us is not None else _until(params, now_us)
-    since = since_us if since_us is not None else _instant(params, "since")
+    since = since_us if since_us is not None else instant(params, "since")
     since = until - span_us if since is None else since
     if since >= until:
         raise InvalidRequest("since must be before until", field="since")
@@ -149,4 +149,4 @@ def _ranged(params: Mapping[str, str], grain: str, tz: tzinfo, now_us: int, span
                              f" narrow since/until or take a coarser grain", field="since")
     group_by = _group_by(params)
     return SeriesSpec(grain=grain, since_us=first, until_us=until, group_by=group_by,
-                      filters=_filters(params, group_by), tz=tz)
+                      filters=filters_of(params, group_by), tz=tz)

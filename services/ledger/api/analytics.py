@@ -45,13 +45,13 @@ def _parameters(grains: tuple[str, ...]) -> dict[str, Any]:
         *(_parameter(name, f"only these {name} values (comma-separated)") for name in GROUPS)]}
 
 
-def _params(request: Request) -> dict[str, str]:
+def query_params(request: Request) -> dict[str, str]:
     """The query parameters; one given twice is its values joined by commas (provider=a&provider=b)."""
     q = request.query_params
     return {name: ",".join(q.getlist(name)) for name in q}
 
 
-def _format(params: dict[str, str]) -> str:
+def answer_format(params: dict[str, str]) -> str:
     fmt = params.get("format", "json")
     if fmt not in FORMATS:
         raise InvalidRequest(f"format must be json or csv, not {fmt[:64]!r}", field="format")
@@ -76,8 +76,8 @@ def _answer(kind: str, spec: SeriesSpec, points: list[Point], fmt: str, tenant: 
 @router.get("/analytics/series", openapi_extra=_parameters(GRAINS))
 async def series(request: Request) -> Response:
     ctx = ledger(request)
-    params = _params(request)
-    fmt = _format(params)
+    params = query_params(request)
+    fmt = answer_format(params)
     spec = parse_series(params, ctx.now_us())
     tenant = (await reader(request)).tenant
     points = await query_series(ctx.store, spec.for_tenant(tenant))
@@ -87,8 +87,8 @@ async def series(request: Request) -> Response:
 @router.get("/analytics/breakdown", openapi_extra=_parameters(tuple(STORED_GRAINS)))
 async def breakdown(request: Request) -> Response:
     ctx = ledger(request)
-    params = _params(request)
-    fmt = _format(params)
+    params = query_params(request)
+    fmt = answer_format(params)
     spec = parse_breakdown(params, ctx.now_us(), Retention.of(ctx.settings))
     tenant = (await reader(request)).tenant
     points = await query_breakdown(ctx.store, spec.for_tenant(tenant))

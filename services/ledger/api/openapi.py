@@ -101,6 +101,10 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("GET", "/metrics"): answers({200: {"type": "object"}}, 400, 403, *READ, text=True),
     ("GET", "/analytics/series"): with_csv(answers({200: obj(grain=STRING, points=array(POINT))}, 400, *READ)),
     ("GET", "/analytics/breakdown"): with_csv(answers({200: obj(grain=STRING, groups=array(POINT))}, 400, *READ)),
+    ("GET", "/analytics/projection"): with_csv(answers({200: obj(horizon=STRING, starts=STRING, projection={
+        "type": ["object", "null"]}, history={"type": "object"})}, 400, *READ)),
+    ("GET", "/analytics/anomalies"): with_csv(answers({200: obj(metric=STRING, anomalies=array(obj(
+        start=STRING, value=STRING, baseline_median=STRING, score=STRING)))}, 400, *READ)),
     ("GET", "/routing/experiments/{name}/report"): answers(
         {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},
                   comparisons={"type": "array"}, verdict={"type": "string"})}, 400, 404, 422, *READ),

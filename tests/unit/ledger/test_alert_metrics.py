@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from services.common.errors import InvalidRequest
-from services.ledger.alerts import anomaly
 from services.ledger.alerts.delivery import RetryPolicy
 from services.ledger.alerts.rules import parse_rule
 from services.ledger.alerts.signing import sign, verify
 from services.ledger.alerts.source import SeriesMetrics
+from services.ledger.analytics import anomaly
 
 D = Decimal
 
