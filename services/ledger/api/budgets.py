@@ -174,7 +174,7 @@ async def list_budgets(request: Request) -> JSONResponse:
     ctx = ledger(request)
     who = await reader(request)
     wanted = request.query_params.get("scope", RUN)
-    scopes = SCOPES if wanted == "all" else (_key(wanted, "x").scope,)
+    scopes = SCOPES if wanted == "all" else (_key(wanted, GLOBAL_ID).scope,)
     states = [s for scope in scopes for s in await ctx.store.budgets(scope, ctx.now_us())]
     if who.key is not None:
         states = [s for s in states if await _owns(ctx, who, s.key)]

@@ -132,6 +132,10 @@ async def test_user_provider_model_and_global_budgets_count_every_receipt(client
     spent = {(b["scope"], b["scope_id"]): b["spent_usd"] for b in exact(await client.get("/budgets?scope=all"))}
     assert spent == {("user", "ann"): Decimal("0.5"), ("provider", "sim-openai"): Decimal("0.5"),
                      ("model", "sim-small"): Decimal("0.75"), ("global", "all"): Decimal("0.75")}
+    for scope in ("user", "provider", "model", "global"):
+        listed = exact(await client.get("/budgets", params={"scope": scope}))
+        assert [b["scope"] for b in listed] == [scope]
+    assert error_of(await client.get("/budgets", params={"scope": "planet"}))["field"] == "scope"
 
 
 async def test_the_runway_at_the_last_hours_and_days_burn(client: httpx.AsyncClient) -> None:
