@@ -21,6 +21,7 @@ from services.ledger.api import (
     alerts,
     analytics,
     budgets,
+    dashboard,
     events,
     experiments,
     holds,
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     app.state.ledger = ctx
     app.state.alerts = runner
     for module in (alerts, receipts, budgets, snapshot, holds, leases, keys, limits, metrics, experiments,
-                   events, analytics, insights):
+                   events, analytics, insights, dashboard):
         app.include_router(module.router)
     document(app, LEDGER)
     return app

@@ -34,13 +34,20 @@ def database_env(backend: str) -> Iterator[dict[str, str]]:
         yield {"TOLLWAY_DATABASE_URL": url}
 
 
+@contextmanager
+def running(swarm: Swarm) -> Iterator[Swarm]:
+    """`swarm` started, and stopped however the block ends."""
+    swarm.start_all()
+    try:
+        yield swarm
+    finally:
+        swarm.stop_all()
+
+
 @pytest.fixture(scope="module")
 def swarm(tmp_path_factory, swarm_backend):
-    with database_env(swarm_backend) as env:
-        s = Swarm(tmp_path_factory.mktemp("swarm"), extra_env=env)
-        s.start_all()
+    with database_env(swarm_backend) as env, running(Swarm(tmp_path_factory.mktemp("swarm"), extra_env=env)) as s:
         yield s
-        s.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import running, wait_until
 from tests.e2e.swarm import Swarm, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +23,8 @@ ADMIN_KEY = "cli-admin-key"
 
 @pytest.fixture(scope="module")
 def swarm(tmp_path_factory):
-    s = Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY)
-    s.start_all()
-    yield s
-    s.stop_all()
+    with running(Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY)) as s:
+        yield s
 
 
 def cli_env(swarm: Swarm, **extra: str) -> dict[str, str]:
