@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 from decimal import Decimal
 
 import httpx
@@ -111,3 +112,17 @@ def test_bad_kinds_and_unknown_keys_are_refused(swarm: Swarm) -> None:
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "kinds"
     unknown = httpx.get(swarm.url("ledger") + "/events", headers={"authorization": "Bearer tw-nope"})
     assert unknown.status_code == 401
+
+
+def test_a_ledger_stopping_ends_its_streams_and_stops_cleanly(swarm: Swarm) -> None:
+    """Last in this module: it stops the ledger. A held stream does not keep a stop waiting."""
+    with events(swarm.url("ledger"), swarm.admin) as reader:
+        proc = swarm.procs["ledger"]
+        proc.send_signal(signal.SIGTERM)
+        with pytest.raises((EOFError, httpx.RemoteProtocolError, httpx.ReadError)):
+            while True:
+                reader.next_frame()
+        proc.wait(timeout=8)  # uvicorn's graceful stop (within its 5 s), not the harness's kill
+    swarm.procs.pop("ledger")
+    log = swarm.log("ledger")
+    assert "Application shutdown complete." in log and "Cancel 1 running task(s)" not in log
