@@ -5,7 +5,9 @@ budget crosses. Alerts publish `alert` themselves (`LedgerContext.events.publish
 Whose event it is (the tenant a virtual key's reader must be): a receipt's own tenant (its org,
 else its key). A threshold event raised by receipts is the tenant of the receipt that raised it;
 one raised by changing a budget is its org's for an org budget, the key's tenant for a key budget,
-the run's owner for a run budget, and nobody's (admin and open reads only) for a team budget.
+the run's owner for a run budget, and nobody's (admin and open reads only) for a user or team
+budget. Provider, model and global budgets span tenants: their events are nobody's, however raised
+(as their REST reads are admin only).
 """
 
 from __future__ import annotations
@@ -50,8 +52,13 @@ async def publish_budget_change(bus: EventBus, store: LedgerStore, thresholds: I
         bus.publish(BUDGET_THRESHOLD, threshold_payload(event), await _owner(store, event))
 
 
+SHARED = frozenset({"provider", "model", GLOBAL})  # budgets across tenants: admin only, as over REST
+
+
 def _raised_by(event: ThresholdEvent, receipts: Sequence[Receipt]) -> str | None:
     scope, scope_id = event.key.scope, event.key.scope_id
+    if scope in SHARED:
+        return None
     for receipt in reversed(receipts):  # the last one under the budget pushed it over
         if scope_id == {RUN: receipt.run_id, "key": receipt.key_id, "user": receipt.user, "team": receipt.team,
                         "org": receipt.org, "provider": receipt.provider, "model": receipt.model,
