@@ -4,6 +4,7 @@ when another serves the model. Real processes (router, ledger, simulator, gatewa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -26,8 +27,10 @@ def swarm(tmp_path_factory):
     register(http, s, {"name": "pair-a", "model": "pair-model", "endpoint": s.url("simulator"), **PRICES})
     register(http, s, {"name": "pair-b", "model": "pair-model", "endpoint": s.url("simulator"),
                        **PRICES, "output_per_mtok": "2100"})  # dearer: pair-a is first by cost
+    register(http, s, {"name": "race-sim", "model": "race-model", "endpoint": s.url("simulator"), **PRICES})
     s.wait_for_model("solo-model")
     s.wait_for_model("pair-model")
+    s.wait_for_model("race-model")
     yield s
     s.stop_all()
 
@@ -111,9 +114,9 @@ def test_a_global_budget_stops_all_spending_while_the_run_has_room(swarm):
     ledger(swarm, "POST", "/budget", json={"run_id": "glob-run", "budget_usd": "100"})
     known(swarm, "run:glob-run")
     before = ledger(swarm, "POST", "/budget", json={"scope": "global", "budget_usd": "100",
-                                                    "period": "daily"})["spent_usd"]
+                                                    "period": "monthly"})["spent_usd"]
     cap = before + Decimal("0.2")
-    ledger(swarm, "POST", "/budget", json={"scope": "global", "budget_usd": str(cap), "period": "daily"})
+    ledger(swarm, "POST", "/budget", json={"scope": "global", "budget_usd": str(cap), "period": "monthly"})
     wait_until(lambda: Decimal(str(httpx.get(swarm.url("ledger") + "/budgets/snapshot").json()["caps"][
         "global:all"])) == cap, 5, "the snapshot has the global cap")
     known(swarm, "global:all")
@@ -123,9 +126,29 @@ def test_a_global_budget_stops_all_spending_while_the_run_has_room(swarm):
     assert len(answers) > 3
     paid = sum((r["cost_usd"] for r in receipts(swarm, "glob-run")), Decimal(0))
     glob = settled(swarm, "/budgets/global/all", before + paid)
-    assert glob["spent_usd"] <= cap and glob["period"] == "daily" and "runway" in glob
+    assert glob["spent_usd"] <= cap and glob["period"] == "monthly" and "runway" in glob
     run = ledger(swarm, "GET", "/budget/glob-run")
     assert run["remaining_usd"] > Decimal(90)  # a lease may hold some of it
     ledger(swarm, "DELETE", "/budgets/global/all")
     known(swarm, "run:glob-run")
     assert chat(swarm, "glob-run", "pair-model").status_code == 200
+
+
+def test_a_monthly_model_budget_holds_under_80_concurrent_requests(swarm):
+    # monthly, not daily: a test running over local midnight would see its spend reset
+    ledger(swarm, "POST", "/budget", json={"scope": "model", "scope_id": "race-model", "budget_usd": "0.5",
+                                           "period": "monthly", "tz": "America/New_York"})
+    known(swarm, "model:race-model")
+
+    async def fire() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await asyncio.gather(*[client.post(
+                swarm.url("gateway") + "/v1/chat/completions", headers={"X-Tollway-Run": f"race-{i % 4}"},
+                json={"model": "race-model", "max_tokens": 10, "messages": [{"role": "user", "content": f"q{i}"}]})
+                for i in range(80)])
+
+    codes = [r.status_code for r in asyncio.run(fire())]
+    assert set(codes) == {200, 402} and codes.count(200) >= 5, codes
+    paid = sum((r["cost_usd"] for i in range(4) for r in receipts(swarm, f"race-{i}")), Decimal(0))
+    model = settled(swarm, "/budgets/model/race-model", paid)
+    assert model["spent_usd"] <= Decimal("0.5") and model["tz"] == "America/New_York"
