@@ -19,6 +19,7 @@ class SeriesQuery:
     group_by: tuple[str, ...] = ()  # columns, 'tag' among them when grouped by tag
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> any of these values
     by_bucket: bool = True  # False: one total per group over the range (a breakdown)
+    latency: bool = True  # False: the sketches are not read (SeriesRows.latency is empty)
 
     @property
     def tagged(self) -> bool:

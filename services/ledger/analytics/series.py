@@ -60,7 +60,7 @@ def store_query(spec: SeriesSpec, *, by_bucket: bool) -> SeriesQuery | None:
     grain = source_grain(spec.grain, spec.tz) if by_bucket else spec.grain
     return SeriesQuery(grain=grain, first_us=spec.since_us, until_us=spec.until_us,
                        group_by=tuple(COLUMN_OF[name] for name in spec.group_by), filters=filters,
-                       by_bucket=by_bucket)
+                       by_bucket=by_bucket, latency=spec.latency)
 
 
 def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:

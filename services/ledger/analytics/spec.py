@@ -26,7 +26,7 @@ DEFAULT_SPAN_US = {"minute": 3_600 * US_PER_S, "hour": US_PER_DAY, "day": 30 * U
                    "week": 12 * 7 * US_PER_DAY, "month": 365 * US_PER_DAY}
 MAX_SOURCE_BUCKETS = 20_000  # stored buckets one query may span: 13 days of minutes, 2 years of hours
 GROUPS = (*DIMENSIONS, TAG)
-COMMON = ("grain", "since", "until", "group_by", "tz", "format", *GROUPS)
+COMMON = ("grain", "since", "until", "group_by", "tz", "format", "latency", *GROUPS)
 MAX_VALUES = 100  # values of one filter
 EARLIEST_US = to_us(EARLIEST)  # no receipt is older (services/common/report_times.py)
 
@@ -40,6 +40,7 @@ class SeriesSpec:
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # API name -> any of these values
     tz: tzinfo = UTC
     tenant: str | None = None  # a virtual key's tenant: only its rows (services/ledger/access.py)
+    latency: bool = True  # False: no latency quantiles (the sketches are not read: counters only, faster)
 
     def for_tenant(self, tenant: str | None) -> SeriesSpec:
         return replace(self, tenant=tenant)
@@ -149,4 +150,11 @@ def _ranged(params: Mapping[str, str], grain: str, tz: tzinfo, now_us: int, span
                              f" narrow since/until or take a coarser grain", field="since")
     group_by = _group_by(params)
     return SeriesSpec(grain=grain, since_us=first, until_us=until, group_by=group_by,
-                      filters=filters_of(params, group_by), tz=tz)
+                      filters=filters_of(params, group_by), tz=tz, latency=_flag(params, "latency"))
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name, "true")
+    if value not in ("true", "false"):
+        raise InvalidRequest(f"{name} must be true or false, not {value[:64]!r}", field=name)
+    return value == "true"

@@ -42,6 +42,8 @@ def _parameters(grains: tuple[str, ...]) -> dict[str, Any]:
         _parameter("group_by", f"comma-separated, any of {', '.join(GROUPS)}"),
         _parameter("tz", "IANA time zone for day, week and month buckets (default UTC)"),
         _parameter("format", "json (default) or csv", {"type": "string", "enum": list(FORMATS)}),
+        _parameter("latency", "false: no latency quantiles (counters only, faster)",
+                   {"type": "string", "enum": ["true", "false"]}),
         *(_parameter(name, f"only these {name} values (comma-separated)") for name in GROUPS)]}
 
 

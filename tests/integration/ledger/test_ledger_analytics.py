@@ -53,6 +53,16 @@ async def test_hourly_series_by_provider(client: httpx.AsyncClient) -> None:
     assert cached["cache_hits"] == 1 and cached["cache_hit_rate"] == 1.0 and cached["saved_usd"] == "0.250000"
 
 
+async def test_counters_only_without_latency(client: httpx.AsyncClient) -> None:
+    await place(client)
+    params = {"grain": "hour", "since": "2026-11-23T09:00:00Z", "group_by": "provider"}
+    full = (await client.get("/analytics/series", params=params)).json()["points"]
+    bare = (await client.get("/analytics/series", params={**params, "latency": "false"})).json()["points"]
+    assert [p["latency_ms"] for p in bare] == [{"p50": None, "p95": None, "p99": None}] * 3
+    assert [{**p, "latency_ms": None} for p in bare] == [{**p, "latency_ms": None} for p in full]
+    assert full[0]["latency_ms"]["p50"] is not None
+
+
 async def test_week_and_month_buckets_in_utc_and_in_a_time_zone(client: httpx.AsyncClient) -> None:
     await place(client)
     weeks = (await client.get("/analytics/series", params={"grain": "week", "since": "2026-11-10T00:00:00Z"})).json()
@@ -90,7 +100,8 @@ async def test_breakdown_and_csv_export(client: httpx.AsyncClient) -> None:
 async def test_bad_fields_are_400s_naming_them(client: httpx.AsyncClient) -> None:
     for params, field in [({"grain": "decade"}, "grain"), ({"group_by": "colour"}, "group_by"),
                           ({"since": "last week"}, "since"), ({"format": "xml"}, "format"),
-                          ({"tz": "Nowhere/Land"}, "tz"), ({"modle": "m1"}, "modle")]:
+                          ({"tz": "Nowhere/Land"}, "tz"), ({"modle": "m1"}, "modle"), ({"tz": "America"}, "tz"),
+                          ({"latency": "no"}, "latency"), ({"until": "1999-12-31T00:00:00Z"}, "until")]:
         for path in ("/analytics/series", "/analytics/breakdown"):
             err = error_of(await client.get(path, params=params))
             assert err["field"] == field, (path, params, err)

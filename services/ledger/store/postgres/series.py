@@ -68,6 +68,8 @@ async def rows(conn: Conn, q: SeriesQuery) -> SeriesRows:
     sql, args = counters_sql(q, _dollar)
     counters = [tuple(v if v is None or isinstance(v, str) else int(v) for v in r)  # SUM(bigint) is numeric
                 for r in await conn.fetch(sql, *args)]
+    if not q.latency:
+        return SeriesRows(counters=counters, latency=[])
     sql, args = latency_sql(q, _dollar)
     return SeriesRows(counters=counters, latency=[tuple(r) for r in await conn.fetch(sql, *args)])
 

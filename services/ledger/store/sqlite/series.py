@@ -48,6 +48,8 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
 def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:
     sql, args = counters_sql(q, lambda _: "?")
     counters = conn.execute(sql, args).fetchall()
+    if not q.latency:
+        return SeriesRows(counters=counters, latency=[])
     sql, args = latency_sql(q, lambda _: "?")
     return SeriesRows(counters=counters, latency=conn.execute(sql, args).fetchall())
 
