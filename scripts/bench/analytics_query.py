@@ -1,8 +1,9 @@
 """How fast the ledger's analytics answer: a year of day rows and a day of minute rows, queried
 through the query layer (services/ledger/analytics/series.py) and rendered as the JSON body the
-API sends. Prints, per query, the stored sketches (rows of series_latency) it reads, the points it answers, p50 and p99 wall
-time over --runs runs, and the p50 CPU time of this process (the query's own work, SQLite's
-included; on a shared, loaded machine wall time also counts the waits for a core).
+API sends. Prints, per query, the stored sketches (rows of series_latency) it reads, the points it
+answers, p50 and p99 wall time over --runs runs, and the p50 CPU time of this process (the
+query's own work, SQLite's included; on a shared, loaded machine wall time also counts the waits
+for a core).
 
 The rollup rows are written straight into a fresh ledger database (SQLite file, or a PostgreSQL
 schema with --database-url), as ingest would have left them: --tuples dimension tuples (3

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from services.common.money import from_micros
@@ -15,12 +16,20 @@ from services.ledger.times import iso
 
 
 def usd_text(micros: int) -> str:
-    return f"{from_micros(micros):f}"
+    """Exact dollars with six decimals, as a string (from_micros' value, formatted without Decimal)."""
+    if micros < 0:
+        return f"{from_micros(micros):f}"
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+@lru_cache(maxsize=8192)
+def _start(start_us: int) -> str:
+    return iso(start_us)
 
 
 def point_body(point: Point) -> dict[str, Any]:
     c = point.counters
-    body: dict[str, Any] = {} if point.start_us is None else {"start": iso(point.start_us)}
+    body: dict[str, Any] = {} if point.start_us is None else {"start": _start(point.start_us)}
     body.update({"group": point.group, "cost_usd": usd_text(c.cost_micros), "cost_micros": c.cost_micros,
                  "requests": c.requests, "errors": c.errors, "error_rate": point.error_rate,
                  "input_tokens": c.input_tokens, "output_tokens": c.output_tokens,

@@ -18,7 +18,7 @@ from services.ledger.analytics.calendar import Bucketer, bucket_start, source_gr
 from services.ledger.analytics.dimensions import DIMENSIONS, TAG, tenant_filter
 from services.ledger.analytics.merge import Quantiles, point_quantiles
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
-from services.ledger.analytics.rollup import COUNTER_COLUMNS, Counters
+from services.ledger.analytics.rollup import Counters
 from services.ledger.analytics.spec import SeriesSpec
 
 if TYPE_CHECKING:
@@ -71,29 +71,28 @@ def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:
     position: dict[tuple[object, ...], int] = {}  # (query bucket, group) -> point
     of_row: dict[tuple[object, ...], int] = {}  # (stored bucket, *group) -> point
     points: list[Point] = []
-    sums: list[list[int]] = []
+    order: list[tuple[int, tuple[str, ...]]] = []  # each point's sort key: (start, group)
     for row in rows.counters:
         if row[1 + n] is None:  # a total over no rows at all (no GROUP BY): SQL's one row of NULLs
             continue
         group = tuple(row[1:1 + n])
         key = (place(row[0]), group)
+        counters = Counters(*map(int, row[1 + n:]))
         i = position.get(key)
         if i is None:
             i = position[key] = len(points)
-            points.append(Point(key[0], dict(zip(spec.group_by, (v or None for v in group), strict=True))))
-            sums.append([0] * len(COUNTER_COLUMNS))
+            points.append(Point(key[0], dict(zip(spec.group_by, (v or None for v in group), strict=True)), counters))
+            order.append((key[0] or 0, group))
+        else:  # several stored buckets in one query bucket (weeks, months, a breakdown)
+            points[i].counters.add(counters)
         of_row[tuple(row[:1 + n])] = i
-        acc = sums[i]
-        for j, v in enumerate(row[1 + n:]):
-            acc[j] += int(v)
-    for point, acc in zip(points, sums, strict=True):
-        point.counters = Counters(*acc)
     latency = rows.latency
-    owners = [of_row[row[:-1]] for row in latency]
-    for point, quantiles in zip(points, point_quantiles(owners, [row[-1] for row in latency], len(points)),
-                                strict=True):
-        point.latency = quantiles
-    return sorted(points, key=lambda p: (p.start_us or 0, tuple(v or "" for v in p.group.values())))
+    if latency:
+        owners = [of_row[row[:-1]] for row in latency]
+        for point, quantiles in zip(points, point_quantiles(owners, [row[-1] for row in latency], len(points)),
+                                    strict=True):
+            point.latency = quantiles
+    return [points[i] for i in sorted(range(len(points)), key=order.__getitem__)]
 
 
 async def query_series(store: LedgerStore, spec: SeriesSpec) -> list[Point]:
