@@ -40,6 +40,7 @@ from services.gateway.limits.decision import Verdict
 from services.gateway.limits.gate import RateGate
 from services.gateway.limits.resolve import Subject
 from services.gateway.receipts.build import Receipt, RequestFacts
+from services.gateway.receipts.prompt_facts import prompt_fields
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.registry_view import Budgets, RegistryView
@@ -166,7 +167,7 @@ class Pipeline:
             facts = RequestFacts(call.request_id, call.run_id, call.agent, "cache", hit_reason(hit),
                                  stream=call.stream, identity=identity.receipt_fields() if identity else {},
                                  cache=hit.receipt_fields(), client_request_id=call.client_request_id,
-                                 trace=call.trace)
+                                 trace=call.trace, prompt=self._prompt_fields(call, identity))
             admitted = Admitted(call, None, [], facts, [], started, verdict, cache, hit)
             admitted.settlement = Settlement(self, admitted)
             return admitted
@@ -177,7 +178,7 @@ class Pipeline:
                              decision.reason, stream=call.stream,
                              identity=identity.receipt_fields() if identity else {},
                              experiment=decision.experiment_json(), client_request_id=call.client_request_id,
-                             trace=call.trace)
+                             trace=call.trace, prompt=self._prompt_fields(call, identity))
         admitted = Admitted(call, decision, [], facts, [], started, verdict, cache)
         admitted.settlement = settlement = Settlement(self, admitted)
         try:
@@ -187,6 +188,11 @@ class Pipeline:
             settlement.close(exc)  # its refusal receipt, and what was reserved already released
             raise
         return admitted
+
+    @staticmethod
+    def _prompt_fields(call: Call, identity: Identity | None) -> dict[str, Any]:
+        """Hashes and sizes of the prompt for the receipt (never its text): prompt_facts.py."""
+        return prompt_fields(tenant_of(identity), call.payload) if call.kind == "chat" else {}
 
     def _cache_request(self, call: Call, identity: Identity | None) -> CacheRequest | None:
         """Read the request's cache controls (a 400 for bad ones) and take them out of what is

@@ -62,6 +62,7 @@ class RequestFacts:
     ttft_ms: float | None = None  # a stream's time to its first token, from the request's arrival
     client_request_id: str | None = None  # the caller's id for the request, when it gave one
     trace: TraceParent | None = None  # its W3C trace context (services/common/tracing/)
+    prompt: dict[str, Any] = field(default_factory=dict)  # prompt_hash, max_tokens...: prompt_facts.py
 
 
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
@@ -132,6 +133,10 @@ class Receipt(TypedDict, total=False):
     cache_creation_1h_input_tokens: int
     lease_ids: list[str]
     error: dict[str, str]
+    prompt_hash: str
+    system_prompt_hash: str
+    system_prompt_tokens: int
+    max_tokens: int
 
 
 def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_status: int, usage: Usage,
@@ -186,6 +191,7 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         receipt["trace_id"], receipt["span_id"] = facts.trace.trace_id, facts.trace.span_id
     receipt.update(cast(Receipt, facts.identity))  # key_id, user, team, org
     receipt.update(cast(Receipt, facts.cache))  # cache, cache_kind, cache_similarity, saved_usd
+    receipt.update(cast(Receipt, facts.prompt))  # prompt_hash, system_prompt_hash/_tokens, max_tokens
     if facts.experiment:
         receipt["experiment"] = facts.experiment
     if facts.ttft_ms is not None:

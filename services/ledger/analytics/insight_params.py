@@ -109,5 +109,8 @@ class RecommendationQuery:
 
 def parse_recommendations(params: Mapping[str, str], now_us: int) -> RecommendationQuery:
     refuse_unknown(params, ("since", "until", *FILTERED))
+    if "tag" in params:
+        raise InvalidRequest("recommendations read the receipts, which carry no tags: filter by key, user, team,"
+                             " org, run, agent, provider or model", field="tag")
     since, until = _range(params, now_us, 7 * DAY_US, MAX_RECOMMENDATION_SPAN_US)
     return RecommendationQuery(since_us=since, until_us=until, filters=filters_of(params, ()))

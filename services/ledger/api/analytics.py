@@ -4,7 +4,8 @@ rows only, as on every ledger read (services/ledger/access.py). docs/analytics.m
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -20,10 +21,11 @@ from services.ledger.analytics.rollup import STORED_GRAINS
 from services.ledger.analytics.series import Point, query_breakdown, query_series
 from services.ledger.analytics.sketch import ALPHA
 from services.ledger.analytics.spec import GROUPS, SeriesSpec, parse_breakdown, parse_series
-from services.ledger.context import ledger
+from services.ledger.context import LedgerContext, ledger
 from services.ledger.times import iso
 
 router = APIRouter(tags=["analytics"])
+T = TypeVar("T")
 FORMATS = ("json", "csv")
 
 
@@ -60,6 +62,17 @@ def answer_format(params: dict[str, str]) -> str:
     return fmt
 
 
+async def asked(request: Request, parse: Callable[[dict[str, str], int], T]
+                ) -> tuple[LedgerContext, str, T, str | None]:
+    """An analytics request read: the ledger, the answer's format, the parsed query (a bad field is a
+    400 naming it) and the reader's tenant (None: everything)."""
+    ctx = ledger(request)
+    params = query_params(request)
+    fmt = answer_format(params)
+    query = parse(params, ctx.now_us())
+    return ctx, fmt, query, (await reader(request)).tenant
+
+
 def _answer(kind: str, spec: SeriesSpec, points: list[Point], fmt: str, tenant: str | None) -> Response:
     by_bucket = kind == "series"
     if fmt == "csv":
@@ -77,21 +90,14 @@ def _answer(kind: str, spec: SeriesSpec, points: list[Point], fmt: str, tenant: 
 
 @router.get("/analytics/series", openapi_extra=_parameters(GRAINS))
 async def series(request: Request) -> Response:
-    ctx = ledger(request)
-    params = query_params(request)
-    fmt = answer_format(params)
-    spec = parse_series(params, ctx.now_us())
-    tenant = (await reader(request)).tenant
+    ctx, fmt, spec, tenant = await asked(request, parse_series)
     points = await query_series(ctx.store, spec.for_tenant(tenant))
     return _answer("series", spec, points, fmt, tenant)
 
 
 @router.get("/analytics/breakdown", openapi_extra=_parameters(tuple(STORED_GRAINS)))
 async def breakdown(request: Request) -> Response:
-    ctx = ledger(request)
-    params = query_params(request)
-    fmt = answer_format(params)
-    spec = parse_breakdown(params, ctx.now_us(), Retention.of(ctx.settings))
-    tenant = (await reader(request)).tenant
+    retention = Retention.of(ledger(request).settings)
+    ctx, fmt, spec, tenant = await asked(request, lambda params, now_us: parse_breakdown(params, now_us, retention))
     points = await query_breakdown(ctx.store, spec.for_tenant(tenant))
     return _answer("breakdown", spec, points, fmt, tenant)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.http.responses import JSONResponse
-from services.ledger.access import reader
 from services.ledger.analytics import forecast
-from services.ledger.analytics.insight_params import parse_anomalies, parse_projection
+from services.ledger.analytics.insight_params import parse_anomalies, parse_projection, parse_recommendations
 from services.ledger.analytics.projection import HORIZON_DAYS, MIN_POINTS
+from services.ledger.analytics.recommendations import Recommendation, recommend
 from services.ledger.analytics.render import usd_text
-from services.ledger.api.analytics import answer_format, query_params
+from services.ledger.api.analytics import asked
 from services.ledger.context import ledger
 from services.ledger.times import iso
 
@@ -42,11 +43,7 @@ def _decimal_text(value: Any) -> str:
 
 @router.get("/analytics/projection")
 async def projection(request: Request) -> Response:
-    ctx = ledger(request)
-    params = query_params(request)
-    fmt = answer_format(params)
-    query = parse_projection(params, ctx.now_us())
-    tenant = (await reader(request)).tenant
+    ctx, fmt, query, tenant = await asked(request, parse_projection)
     answer = await forecast.projection(ctx.store, query, tenant)
     p = answer.projection
     body: dict[str, Any] = {
@@ -78,11 +75,8 @@ async def projection(request: Request) -> Response:
 
 @router.get("/analytics/anomalies")
 async def anomalies(request: Request) -> Response:
-    ctx = ledger(request)
-    params = query_params(request)
-    fmt = answer_format(params)
-    query = parse_anomalies(params, ctx.now_us(), ctx.settings.alert_anomaly_days)
-    tenant = (await reader(request)).tenant
+    seasons = ledger(request).settings.alert_anomaly_days
+    ctx, fmt, query, tenant = await asked(request, lambda params, now_us: parse_anomalies(params, now_us, seasons))
     answer = await forecast.anomalies(ctx.store, query, tenant)
 
     def text(value: Any) -> str:
@@ -104,3 +98,32 @@ async def anomalies(request: Request) -> Response:
         body["tenant"] = tenant
     return JSONResponse(body)
 
+
+
+MAX_RECEIPTS = 100_000  # the newest receipts of the range one recommendation query reads
+
+
+def recommendation_body(r: Recommendation) -> dict[str, Any]:
+    return {"kind": r.kind, "title": r.title, "estimated_saving_usd": usd_text(r.saving_micros),
+            "estimated_saving_micros": r.saving_micros, "requests": r.requests, "example_request_ids": r.examples,
+            "evidence": r.evidence}
+
+
+@router.get("/analytics/recommendations")
+async def recommendations(request: Request) -> Response:
+    ctx, fmt, query, tenant = await asked(request, parse_recommendations)
+    bodies = await ctx.store.receipts_between(query.since_us, query.until_us, MAX_RECEIPTS + 1, tenant)
+    found = recommend(bodies[:MAX_RECEIPTS], query.filters)
+    if fmt == "csv":
+        return csv_response("recommendations", ("kind", "title", "estimated_saving_usd", "requests",
+                                                "example_request_ids", "evidence"),
+                            [(r.kind, r.title, usd_text(r.saving_micros), r.requests, " ".join(r.examples),
+                              json.dumps(r.evidence, sort_keys=True, default=str)) for r in found])
+    body: dict[str, Any] = {
+        "since": iso(query.since_us), "until": iso(query.until_us),
+        "filters": {k: list(v) for k, v in query.filters.items()},
+        "receipts_read": min(len(bodies), MAX_RECEIPTS), "truncated": len(bodies) > MAX_RECEIPTS,
+        "recommendations": [recommendation_body(r) for r in found]}
+    if tenant is not None:
+        body["tenant"] = tenant
+    return JSONResponse(body)

@@ -105,6 +105,8 @@ LEDGER: dict[tuple[str, str], Answers] = {
         "type": ["object", "null"]}, history={"type": "object"})}, 400, *READ)),
     ("GET", "/analytics/anomalies"): with_csv(answers({200: obj(metric=STRING, anomalies=array(obj(
         start=STRING, value=STRING, baseline_median=STRING, score=STRING)))}, 400, *READ)),
+    ("GET", "/analytics/recommendations"): with_csv(answers({200: obj(recommendations=array(obj(
+        kind=STRING, title=STRING, estimated_saving_usd=STRING, example_request_ids=array(STRING))))}, 400, *READ)),
     ("GET", "/routing/experiments/{name}/report"): answers(
         {200: obj(experiment={"type": "string"}, requests={"type": "integer"}, arms={"type": "object"},
                   comparisons={"type": "array"}, verdict={"type": "string"})}, 400, 404, 422, *READ),

@@ -95,6 +95,12 @@ class LedgerStore(Protocol):
         """Every receipt routed by an A/B experiment (with `tenant`, only that tenant's), unordered."""
         ...
 
+    async def receipts_between(self, first_us: int, until_us: int, limit: int,
+                               tenant: str | None = None) -> list[str]:
+        """The bodies of the receipts with a timestamp in [first_us, until_us) (with `tenant`, only
+        that tenant's), newest first, at most `limit` of them."""
+        ...
+
     async def set_budget(self, key: BudgetKey, budget_micros: int, now_us: int,
                          terms: BudgetTerms = ONE_OFF) -> BudgetChange:
         """Create or change a budget (amount and terms); the thresholds its spend already reached

@@ -129,3 +129,38 @@ async def test_bad_fields_are_400s_naming_them(client: httpx.AsyncClient) -> Non
             ("/analytics/anomalies", {"modle": "m1"}, "modle")]:
         err = error_of(await client.get(path, params=params))
         assert err["field"] == field, (path, params, err)
+
+
+async def test_recommendations_from_seeded_receipts(client: httpx.AsyncClient) -> None:
+    same = "a" * 32
+    prices = {"input_per_mtok": Decimal("3"), "output_per_mtok": Decimal("15")}
+    cheap = {"input_per_mtok": Decimal("1"), "output_per_mtok": Decimal("5")}
+    receipts = [make_receipt("0.006000", timestamp=f"2026-11-20T10:0{k}:00Z", provider="pa", model="m1",
+                             input_tokens=1000, output_tokens=200, prices=prices, prompt_hash=same, team="ml")
+                for k in range(3)]
+    receipts += [make_receipt("0.002000", timestamp="2026-11-20T11:00:00Z", provider="pb", model="m1",
+                              input_tokens=1000, output_tokens=200, prices=cheap, team="web"),
+                 make_receipt("0.006000", timestamp="2026-11-10T10:00:00Z", provider="pa", model="m1",  # too old
+                              input_tokens=1000, output_tokens=200, prices=prices, prompt_hash=same)]
+    assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 200
+    body = (await client.get("/analytics/recommendations", params={"since": "2026-11-16T00:00:00Z"})).json()
+    assert body["receipts_read"] == 4 and body["truncated"] is False
+    got = {r["kind"]: r for r in body["recommendations"]}
+    assert set(got) == {"cheaper_provider", "cache_opportunity", "smart_routing"}  # make_receipt: strategy cost
+    assert got["smart_routing"]["estimated_saving_usd"] == "0.012000" and got["smart_routing"]["requests"] == 4
+    assert got["cheaper_provider"]["estimated_saving_usd"] == "0.012000"  # 3 x ($0.006 - $0.002)
+    assert got["cache_opportunity"]["estimated_saving_usd"] == "0.012000"  # the 2nd and 3rd repeats
+    assert got["cache_opportunity"]["estimated_saving_micros"] == 12_000
+    assert got["cache_opportunity"]["example_request_ids"] == [r["request_id"] for r in receipts[1:3]]
+    web = (await client.get("/analytics/recommendations", params={"since": "2026-11-16T00:00:00Z",
+                                                                   "team": "web"})).json()
+    assert web["recommendations"] == [] and web["filters"] == {"team": ["web"]}
+    rows = list(csv.DictReader(io.StringIO((await client.get("/analytics/recommendations", params={
+        "since": "2026-11-16T00:00:00Z", "format": "csv"})).text)))
+    assert sorted((r["kind"], r["estimated_saving_usd"], r["requests"]) for r in rows) == [
+        ("cache_opportunity", "0.012000", "2"), ("cheaper_provider", "0.012000", "3"),
+        ("smart_routing", "0.012000", "4")]
+    for params, field in [({"tag": "env:ci"}, "tag"), ({"since": "2026-01-01T00:00:00Z"}, "since"),
+                          ({"format": "xml"}, "format"), ({"horizon": "week"}, "horizon")]:
+        err = error_of(await client.get("/analytics/recommendations", params=params))
+        assert err["field"] == field, (params, err)

@@ -128,6 +128,13 @@ async def experiment_samples(conn: Conn, experiment: str, tenant: str | None = N
             for arm, status, latency, cost, i, o, first in rows]
 
 
+async def between(conn: Conn, first_us: int, until_us: int, limit: int, tenant: str | None = None) -> list[str]:
+    where, args = ("ts_us >= $1 AND ts_us < $2", (first_us, until_us)) if tenant is None else (
+        "tenant = $3 AND ts_us >= $1 AND ts_us < $2", (first_us, until_us, tenant))
+    rows = await conn.fetch(f"SELECT body FROM receipts WHERE {where} ORDER BY ts_us DESC LIMIT {int(limit)}", *args)
+    return [str(r[0]) for r in rows]
+
+
 async def tenant_window(conn: Conn, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
     rows = await conn.fetch(
         "SELECT ts_us - ts_us % $1, provider, SUM(cost_micros), COUNT(*), SUM(input_tokens), SUM(output_tokens),"

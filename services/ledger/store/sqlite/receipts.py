@@ -50,6 +50,14 @@ def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int,
     return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[b for (b,) in rows])
 
 
+def between(conn: sqlite3.Connection, first_us: int, until_us: int, limit: int,
+            tenant: str | None = None) -> list[str]:
+    where, args = ("ts_us >= ? AND ts_us < ?", (first_us, until_us)) if tenant is None else (
+        "tenant = ? AND ts_us >= ? AND ts_us < ?", (tenant, first_us, until_us))
+    rows = conn.execute(f"SELECT body FROM receipts WHERE {where} ORDER BY ts_us DESC LIMIT ?", (*args, limit))
+    return [str(b) for (b,) in rows]
+
+
 def tenant_window(conn: sqlite3.Connection, tenant: str, size_us: int, first_us: int,
                   last_us: int) -> list[Row]:
     """One tenant's receipts summed per bucket of `size_us` and provider (buckets from first_us

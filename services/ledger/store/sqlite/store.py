@@ -123,6 +123,10 @@ class SqliteLedgerStore:
     async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
         return await self._read(receipt_rows.experiment_samples, experiment, tenant)
 
+    async def receipts_between(self, first_us: int, until_us: int, limit: int,
+                               tenant: str | None = None) -> list[str]:
+        return await self._read(receipt_rows.between, first_us, until_us, limit, tenant)
+
     async def tenant_window(self, tenant: str, size_us: int, first_us: int, last_us: int) -> list[Row]:
         return await self._read(receipt_rows.tenant_window, tenant, size_us, first_us, last_us)
 
