@@ -166,8 +166,11 @@ def test_receipts_tail_and_show_equal_the_ledgers_book(registered: Swarm):
 
 
 def test_budget_set_list_check_and_remove(registered: Swarm):
-    done = tollway(registered, "budget", "set", "team", "cli-team", "12.50")
+    done = tollway(registered, "budget", "set", "team", "cli-team", "12.50", "--period", "monthly",
+                   "--threshold", "50", "--threshold", "100")
     assert "team cli-team: budget $12.500000, spent $0.000000" in done.stdout
+    stored = api(registered, "ledger", "/budgets/team/cli-team")
+    assert stored["period"] == "monthly" and stored["thresholds"] == [50, 100]
     listed = as_json(tollway(registered, "budget", "list", "--json"))
     assert listed == api(registered, "ledger", "/budgets", scope="all")
     mine = next(b for b in listed if b["scope_id"] == "cli-team")
@@ -317,6 +320,18 @@ def test_receipts_tail_follow_prints_each_new_receipt_once(registered: Swarm):
             followed = json.loads(proc.stdout.readline(), parse_float=Decimal)  # the test's timeout bounds it
             assert followed["request_id"] == answer["receipt"]["request_id"]
             assert followed["cost_usd"] == answer["receipt"]["cost_usd"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_monitor_watch_prints_a_snapshot_per_refresh(registered: Swarm):
+    proc = subprocess.Popen([TOLLWAY, "monitor", "--watch", "--interval", "0.5", "--json"], env=cli_env(registered),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first, second = (json.loads(proc.stdout.readline()) for _ in range(2))
+        assert {p["provider"] for p in first["providers"]} == {p["provider"] for p in second["providers"]}
+        assert first["problems"] == second["problems"] == []
     finally:
         proc.terminate()
         proc.wait(10)

@@ -14,12 +14,14 @@ from services.cli.session import JsonFlag, Session, money, session
 
 app = typer.Typer(help="Set, list and check spending caps (per run, key, team, org, ...).", no_args_is_help=True)
 
-COLUMNS = ["scope", "id", "budget $", "spent $", "held $", "remaining $", "used %", "level"]
+COLUMNS = ["scope", "id", "period", "budget $", "spent $", "held $", "remaining $", "used %", "level",
+           "runs out (last hour's burn)"]
 
 
 def _rows(budgets: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[b["scope"], b["scope_id"], money(b["budget_usd"]), money(b["spent_usd"]), money(b.get("held_usd")),
-             money(b.get("remaining_usd")), b.get("percent"), b.get("level")] for b in budgets]
+    return [[b["scope"], b["scope_id"], b.get("period"), money(b["budget_usd"]), money(b["spent_usd"]),
+             money(b.get("held_usd")), money(b.get("remaining_usd")), b.get("percent"), b.get("level"),
+             ((b.get("runway") or {}).get("last_hour") or {}).get("runs_out_at")] for b in budgets]
 
 
 def _all(s: Session) -> list[dict[str, Any]]:
@@ -28,11 +30,14 @@ def _all(s: Session) -> list[dict[str, Any]]:
 
 @app.command("set")
 def set_(ctx: typer.Context,
-         scope: Annotated[str, typer.Argument(help="run, key, team or org (and whatever else the ledger knows).")],
-         scope_id: Annotated[str, typer.Argument(metavar="ID", help="The run id, key id, team or org name.")],
+         scope: Annotated[str, typer.Argument(help="run, key, user, team, org, provider, model or global.")],
+         scope_id: Annotated[str, typer.Argument(metavar="ID", help="The run id, key id, user, team, ... name.")],
          amount: Annotated[str, typer.Argument(help="The cap in dollars, exact: 25 or 0.50.")],
          period: Annotated[str | None, typer.Option(
-             help="daily, weekly or monthly, where the ledger supports periods (default: one-off).")] = None,
+             help="once (never resets, the default), daily, weekly or monthly.")] = None,
+         tz: Annotated[str | None, typer.Option(help="The period's time zone, e.g. Europe/Paris.")] = None,
+         threshold: Annotated[list[int] | None, typer.Option(
+             help="A percentage that raises an event (repeat; default 75, 90, 100).")] = None,
          json_out: JsonFlag = False) -> int:
     """Set (or change) a budget: requests that would go past it are refused with 402."""
     s = session(ctx, json_out)
@@ -41,8 +46,7 @@ def set_(ctx: typer.Context,
     except InvalidOperation:
         raise UsageError(f"AMOUNT must be dollars such as 25 or 0.50, not {amount!r}") from None
     body: dict[str, Any] = {"scope": scope, "scope_id": scope_id, "budget_usd": format(cap, "f")}
-    if period is not None:
-        body["period"] = period
+    body.update({k: v for k, v in (("period", period), ("tz", tz), ("thresholds", threshold)) if v})
     state = s.api.post("ledger", "/budget", body, access="admin")
     s.emit(state, lambda: s.say(f"{scope} {scope_id}: budget {money(state['budget_usd'])}, spent"
                                 f" {money(state['spent_usd'])} ({state.get('percent')} %, level {state.get('level')})"))
