@@ -1,7 +1,7 @@
 """Every channel from the gateway to a service with several addresses fails over: lease grants,
-receipt shipping and snapshot following go on with the next ledger when one is down (refused
-connections) or cannot serve (a 5xx), and a failed address is skipped by every channel for its
-back-off. Real HTTP against small aiohttp ledgers on free ports."""
+receipt shipping and snapshot following go on with the next ledger, outcome reports with the next
+router, when one is down (refused connections) or cannot serve (a 5xx), and a failed address is
+skipped for its back-off. Real HTTP against small aiohttp services on free ports."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from aiohttp import web
 from services.common.errors import DependencyUnavailable
 from services.gateway.budgets.ledger_client import LedgerBudgetClient
 from services.gateway.failover import Addresses
+from services.gateway.outcomes.reporter import OutcomeReporter
 from services.gateway.receipts.shipper import ReceiptShipper
 from services.gateway.receipts.writer import ReceiptWriter
 from services.gateway.snapshots.follower import SnapshotFollower
@@ -52,6 +53,9 @@ class FakeLedger:
         if request.path == "/receipts":
             self.receipts += (await request.json())["receipts"]
             return web.json_response({"accepted": len(self.receipts)})
+        if request.path == "/outcomes":
+            self.receipts += (await request.json())["outcomes"]
+            return web.json_response({"accepted": True})
         if request.path == "/budgets/snapshot":
             return web.json_response({"version": 7, "by": self.name})
         return web.json_response({}, status=404)
@@ -116,3 +120,17 @@ async def test_every_ledger_down_is_one_503_naming_the_budget(tmp_path):
         assert refused.value.status == 503 and "run capped" in str(refused.value)
     finally:
         await client.close()
+
+
+async def test_outcome_reports_go_to_the_next_router():
+    broken, good = FakeLedger("broken-router", broken=True), FakeLedger("good-router")
+    async with AsyncExitStack() as stack:
+        urls = [f"http://127.0.0.1:{closed_port()}", *await ledgers(stack, broken, good)]
+        reporter = OutcomeReporter(",".join(urls), interval_s=1, batch_size=2)
+        for i in range(3):
+            reporter.observe({"timestamp": "2026-12-02T00:00:00Z", "attempts": [
+                {"provider": f"p{i}", "status": "success", "http_status": 200, "latency_ms": 5.0}]})
+        async with httpx.AsyncClient() as client:
+            await reporter.flush(client)
+    assert [o["provider"] for o in good.receipts] == ["p0", "p1", "p2"]
+    assert broken.hits["/outcomes"] == 1 and reporter.sent == 3 and not reporter.buffer
