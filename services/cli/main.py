@@ -17,6 +17,7 @@ from services.cli.commands import (
     cache,
     chat,
     cost,
+    dashboard,
     keys,
     limits,
     monitor,
@@ -116,6 +117,7 @@ chat.register(app)
 app.add_typer(receipts.app, name="receipts", rich_help_panel="Read")
 app.add_typer(cost.app, name="cost", rich_help_panel="Read")
 monitor.register(app)
+dashboard.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -256,6 +256,12 @@ def test_monitor_shows_rates_providers_and_budgets(registered: Swarm):
     assert "req/s" in human and "cli-cheap" in human and "tokens/min" in human
 
 
+def test_dashboard_names_the_ledgers_page(registered: Swarm):
+    url = as_json(tollway(registered, "dashboard", "--json"))["url"]
+    assert url == registered.url("ledger") + "/dashboard"
+    assert "<title>Tollway dashboard</title>" in httpx.get(url, follow_redirects=True).text
+
+
 def test_a_stopped_service_is_named_with_its_address_and_how_to_start_it(registered: Swarm):
     port = free_port()
     done = tollway(registered, "--router-url", f"http://127.0.0.1:{port}", "providers", "list", code=3)
