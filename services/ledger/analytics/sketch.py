@@ -82,3 +82,8 @@ def merged(blob: bytes | None, counts: Mapping[int, int]) -> bytes:
     for index, count in counts.items():
         total[index] = total.get(index, 0) + count
     return encode(total)
+
+
+def merged_blobs(old: bytes, new: bytes) -> bytes:
+    """Two stored histograms added (SQLite's upsert calls it: services/ledger/store/sqlite/series.py)."""
+    return merged(old, decode(new))

@@ -131,3 +131,19 @@ async def test_a_virtual_key_reads_only_its_tenant(ledger_at: Ledger) -> None:
         tagged = (await client.get("/analytics/breakdown", params={"since": "2026-11-23T00:00:00Z",
                                                                     "group_by": "tag"}, headers=admin)).json()
         assert [(g["group"]["tag"], g["cost_usd"]) for g in tagged["groups"]] == [("env:ci", "0.100000")]
+
+
+async def test_a_rows_sketch_merges_across_batches(client: httpx.AsyncClient) -> None:
+    """The same row (one minute, one dimension tuple) filled by three ingests: its quantiles are those
+    of all its receipts, each within 1 % of the exact value at its rank."""
+    latencies = [[10.0, 20.0], [30.0, 40.0, 50.0], [1000.0]]
+    for batch in latencies:
+        receipts = [make_receipt(timestamp="2026-11-23T10:00:30Z", latency_ms=ms) for ms in batch]
+        assert (await post(client, "/receipts", {"receipts": receipts})).status_code == 200
+    params = {"since": "2026-11-23T10:00:00Z", "grain": "minute"}
+    body = (await client.get("/analytics/breakdown", params=params)).json()
+    [group] = body["groups"]
+    assert group["requests"] == 6
+    exact = sorted(ms for batch in latencies for ms in batch)  # ranks floor(q * 5): 2, 4, 4
+    for name, rank in (("p50", 2), ("p95", 4), ("p99", 4)):
+        assert abs(group["latency_ms"][name] - exact[rank]) <= 0.01 * exact[rank], (name, group["latency_ms"])

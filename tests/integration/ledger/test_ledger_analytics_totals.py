@@ -1,25 +1,29 @@
 """The totals of every breakdown equal the sum of the receipts to the microdollar (and the
 counts, tokens and cache figures exactly), on SQLite and PostgreSQL: random receipts over a day,
 ingested in random batches, read back grouped by random sets of dimensions at every stored grain,
-and as a series whose buckets add up to the same totals."""
+and as a series whose buckets add up to the same totals. The latency quantiles of every group are
+those of one sketch of its receipts, however the stored sketches were merged."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import itertools
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.common.settings import Settings
 from services.ledger.analytics.dimensions import tags_of
 from services.ledger.analytics.series import Point, query_breakdown, query_series
+from services.ledger.analytics.sketch import index_of, quantiles
 from services.ledger.analytics.spec import GROUPS, SeriesSpec
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import parse_receipt
@@ -88,6 +92,15 @@ def expected(receipts: list[dict[str, Any]], group_by: tuple[str, ...]) -> dict[
     return {g: tuple(v) for g, v in sums.items()}
 
 
+def expected_latency(receipts: list[dict[str, Any]], group_by: tuple[str, ...]) -> dict[tuple, tuple]:
+    """Each group's quantiles from one sketch of all its receipts' latencies."""
+    sketches: dict[tuple[str | None, ...], Counter[int]] = {}
+    for r in receipts:
+        for group in group_values(r, group_by):
+            sketches.setdefault(group, Counter())[index_of(r["latency_ms"])] += 1
+    return {g: tuple(quantiles(c)) for g, c in sketches.items()}
+
+
 def found(points: list[Point], group_by: tuple[str, ...]) -> dict[tuple[str | None, ...], tuple]:
     sums: dict[tuple[str | None, ...], list[int]] = {}
     for p in points:
@@ -121,9 +134,16 @@ def test_every_breakdown_totals_the_receipts(tmp_path: Path, database_url: str, 
             for group_set in [set(), set(GROUPS) - {"tag"}, *groupings]:
                 group_by = tuple(sorted(group_set))
                 want = expected(receipts, group_by)
+                latency = expected_latency(receipts, group_by)
                 for grain in ("minute", "hour", "day"):
                     spec = SeriesSpec(grain=grain, since_us=day, until_us=day + DAY_US, group_by=group_by)
-                    assert found(await query_breakdown(store, spec), group_by) == want, (grain, group_by)
+                    points = await query_breakdown(store, spec)
+                    assert found(points, group_by) == want, (grain, group_by)
+                    # the sketches merged across batches and stored buckets = one sketch of the group
+                    got = {tuple(p.group[name] for name in group_by): p.latency for p in points}
+                    assert got.keys() == latency.keys()
+                    for group, quantile in latency.items():
+                        assert got[group] == pytest.approx(quantile, rel=1e-12), (grain, group)
                 spec = SeriesSpec(grain="hour", since_us=day, until_us=day + DAY_US, group_by=group_by)
                 assert found(await query_series(store, spec), group_by) == want, ("series", group_by)
         finally:

@@ -1,5 +1,5 @@
-"""Series rollups on SQLite: add new receipts (inside the ingest transaction, whose write lock
-makes reading and rewriting a row's sketch safe), read, prune."""
+"""Series rollups on SQLite: add new receipts (inside the ingest transaction; a row's sketch is
+merged by the upsert itself, through a SQL function of the connection), read, prune."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
 from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
-from services.ledger.analytics.sketch import merged
+from services.ledger.analytics.sketch import encode, merged_blobs
 from services.ledger.receipts.parse import Receipt
 
 KEY = ("grain", "tag", "bucket_us", *COLUMNS)
@@ -18,9 +18,14 @@ _SET = ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTER_COLUMNS)
 UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)})"
           f" VALUES ({', '.join('?' * (len(KEY) + len(COUNTER_COLUMNS)))})"
           f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_SET}")
-SKETCH = f"SELECT latency FROM series_latency WHERE {' AND '.join(f'{c} = ?' for c in KEY)}"
+MERGE = "tollway_sketch_merge"  # sketch.merged_blobs, a function of the connection (install)
 UPSERT_SKETCH = (f"INSERT INTO series_latency ({', '.join(KEY)}, latency) VALUES ({', '.join('?' * (len(KEY) + 1))})"
-                 f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET latency = excluded.latency")
+                 f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET latency = {MERGE}(latency, excluded.latency)")
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """The SQL function the sketch upsert merges with."""
+    conn.create_function(MERGE, 2, merged_blobs, deterministic=True)
 
 
 def key_tags(conn: sqlite3.Connection, key_ids: set[str]) -> dict[str, list[str]]:
@@ -38,11 +43,7 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
     deltas = series_deltas(new, key_tags(conn, {r.key_id for r in new if r.key_id}))
     ordered = deltas.in_order()
     conn.executemany(UPSERT, [(*key, *delta.counters.values()) for key, delta in ordered])
-    sketches = []
-    for key, delta in ordered:  # one writer holds the file: read, merge, write is safe
-        old = conn.execute(SKETCH, key).fetchone()
-        sketches.append((*key, merged(old[0] if old else None, delta.latency)))
-    conn.executemany(UPSERT_SKETCH, sketches)
+    conn.executemany(UPSERT_SKETCH, [(*key, encode(delta.latency)) for key, delta in ordered])
 
 
 def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:

@@ -61,6 +61,7 @@ class SqliteLedgerStore:
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         schema.create(conn)
+        series_rows.install(conn)
         self._conn = conn
         return receipt_rows.count_all(conn)
 
