@@ -56,6 +56,12 @@ CASES = [
     ("ledger", "GET", "/budget/no-budget-here", None, 404),
     ("ledger", "GET", "/metrics?window=fortnight", None, 400),
     ("ledger", "POST", "/receipts", b'{"receipts": [{"request_id": 5}]}', 400),
+    ("ledger", "GET", "/analytics/series?grain=decade", None, 400),
+    ("ledger", "GET", "/analytics/breakdown?group_by=colour", None, 400),
+    ("ledger", "GET", "/analytics/series?tz=America", None, 400),
+    ("gateway", "GET", "/metrics?window=fortnight", None, 400),  # the ledger's answer, forwarded
+    ("gateway", "POST", "/budget", b'{"run_id": "ok", "budget_usd": "lots"}', 400),
+    ("gateway", "GET", "/budget/no-budget-here", None, 404),
 ]
 
 
