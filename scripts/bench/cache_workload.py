@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from processes import Processes, answers, port_free, wait_until
+from bench_swarm import start_swarm
+from processes import port_free, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PAIRS = REPO / "tests" / "data" / "cache_pairs.jsonl"
@@ -72,19 +71,8 @@ def workload(n: int, seed: int, repeat: float, paraphrase: float) -> list[str]:
 
 
 def run_once(label: str, prompts: list[str], env_extra: dict[str, str], base_port: int) -> Outcome:
-    root = Path(tempfile.mkdtemp(prefix=f"tollway-cache-{label}-"))
-    procs = Processes(root)
-    ports = {"router": base_port + 3, "gateway": base_port + 20, "ledger": base_port + 21, "simulator": base_port + 90}
-    urls = {svc: f"http://127.0.0.1:{p}" for svc, p in ports.items()}
-    env = {**os.environ, "TOLLWAY_ARTIFACTS_DIR": str(root), "TOLLWAY_ROUTER_URL": urls["router"],
-           "TOLLWAY_LEDGER_URL": urls["ledger"], "TOLLWAY_ACCESS_LOG": "false", "TOLLWAY_LOG_LEVEL": "warning",
-           "TOLLWAY_SIM_LATENCY_MS": "20", **env_extra}
+    procs, urls, root = start_swarm(f"cache-{label}", base_port, {"TOLLWAY_SIM_LATENCY_MS": "20", **env_extra})
     try:
-        for svc in ("simulator", "router", "ledger", "gateway"):
-            proc = procs.start(svc, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port",
-                                     str(ports[svc])], cpu=None, env=env, cwd=REPO)
-            if not wait_until(lambda svc=svc: answers(urls[svc] + "/health"), 60, proc):
-                raise SystemExit(f"{svc} did not start:\n{procs.tail(svc)}")
         httpx.post(urls["router"] + "/register", timeout=10, json={
             "name": "workload-sim", "model": MODEL, "context_window": 8192, "input_per_mtok": "2.5",
             "output_per_mtok": "10", "endpoint": urls["simulator"]}).raise_for_status()
