@@ -67,7 +67,10 @@ class Addresses:
     def failed(self, url: str, error: object = None) -> None:
         state = self._state(url)
         state.failures += 1
-        delay = min(self.backoff_s * 2 ** (state.failures - 1), self.max_backoff_s)
+        # the exponent stops growing once the cap is reached: 2.0 ** n overflows a float past n = 1023,
+        # which a ledger down for a minute under load reaches (one failure per request)
+        doublings = min(state.failures - 1, 64)
+        delay = min(self.backoff_s * 2.0 ** doublings, self.max_backoff_s)
         state.dead_until = self.clock() + delay
         if state.failures == 1 and len(self._states) > 1:
             log.warning("address_failed", service=self.service, url=url, retry_in_s=delay, error=repr(error))

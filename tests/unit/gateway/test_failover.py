@@ -89,3 +89,17 @@ async def test_first_answer_raises_the_last_error_when_none_answers_and_passes_o
     with pytest.raises(KeyError):
         await first_answer(fresh, wrong, (OSError,))
     assert fresh.order() == ["http://a", "http://b"]  # an answer, not a failure of the address
+
+
+def test_an_address_down_for_thousands_of_failures_keeps_the_capped_back_off():
+    """One failure per request: a ledger down for a minute under load fails thousands of times; the
+    back-off stays at its cap (2 ** 1024 as a float overflowed, and every request got a 500)."""
+    clock = Clock()
+    book = Addresses("ledger", ["http://a", "http://b"], backoff_s=0.5, max_backoff_s=5.0, clock=clock)
+    for _ in range(5000):
+        book.failed("http://a")
+    assert book.order() == ["http://b"]
+    clock.now += 4.99
+    assert book.order() == ["http://b"]
+    clock.now += 0.01
+    assert book.order() == ["http://a", "http://b"]
