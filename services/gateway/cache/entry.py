@@ -83,7 +83,7 @@ class CacheStats:
     evicted: int = 0
     expired: int = 0
     store_errors: int = 0
-    guard_rejections: dict[str, int] = field(default_factory=dict)
+    guard_rejections: dict[str, int] = field(default_factory=dict)  # semantic candidates refused, by reason
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
