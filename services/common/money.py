@@ -121,6 +121,14 @@ def from_micros(micros: int) -> Decimal:
     return (Decimal(micros) / MICROS_PER_USD).quantize(MICRO)
 
 
+def dollars(micros: int) -> str:
+    """Money in words: cents at least, micros where they matter: $1.00, $0.05, $0.000090."""
+    amount = plain(from_micros(micros))
+    if amount.as_tuple().exponent > -2:  # type: ignore[operator]
+        amount = amount.quantize(Decimal("0.01"))
+    return f"${amount:f}"
+
+
 def fmt_usd(amount: Decimal) -> str:
     """Exactly six decimals, as written in receipts: 0.015 -> '0.015000'."""
     return format(usd(amount), "f")

@@ -122,7 +122,7 @@ def test_a_global_budget_stops_all_spending_while_the_run_has_room(swarm):
     known(swarm, "global:all")
     answers = until_refused(swarm, "glob-run", "pair-model")
     refused = answers[-1]
-    assert refused.status_code == 402 and "global all" in refused.json()["error"]["message"], refused.text
+    assert refused.status_code == 402 and "the global budget" in refused.json()["error"]["message"], refused.text
     assert len(answers) > 3
     paid = sum((r["cost_usd"] for r in receipts(swarm, "glob-run")), Decimal(0))
     glob = settled(swarm, "/budgets/global/all", before + paid)

@@ -8,6 +8,8 @@ gateway /health that says which dependency it cannot reach."""
 from __future__ import annotations
 
 import os
+import re
+from decimal import Decimal
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM must not fetch its price map
 
@@ -131,26 +133,43 @@ def test_an_unsupported_response_format_is_a_400_naming_it(swarm, providers):
 
 # -- a budget refusal --------------------------------------------------------------------------
 
-def test_a_budget_refusal_is_a_402_every_sdk_raises_at_once_in_plain_words(swarm, providers):
+REFUSAL = re.compile(r"run (?P<run>\S+)'s budget is \$(?P<budget>[0-9.]+); \$(?P<spent>[0-9.]+) is spent and"
+                     r" \$(?P<held>[0-9.]+) held for requests in flight; this request could cost up to"
+                     r" \$(?P<worst>[0-9.]+)$")
+
+
+def figures_of(message: str) -> dict[str, Decimal]:
+    found = REFUSAL.search(message)  # the OpenAI SDK puts "Error code: 402 - " before it
+    assert found, message
+    return {k: Decimal(v) for k, v in found.groupdict().items() if k != "run"} | {"run": found["run"]}
+
+
+def test_a_budget_refusal_is_a_402_every_sdk_raises_at_once_in_plain_words(swarm, providers, http):
     run = providers
     with pytest.raises(openai.APIStatusError) as err:
         gpt(swarm, run).chat.completions.create(model=MODEL, messages=ASK, max_tokens=50)
     exc = err.value
     assert type(exc) is openai.APIStatusError and exc.status_code == 402  # no subclass: not a RateLimitError
     assert exc.code == "insufficient_quota" and exc.type == "budget_exceeded"
-    words = exc.message
-    assert "budget $0.001000" in words and "spent $0.000000" in words and "held" in words
-    assert "this request needs up to $0.0" in words  # its worst case: 50 tokens out and the prompt in
+    said = figures_of(exc.message)
+    status = http.get(swarm.url("ledger") + f"/budget/{run}").json()  # the ledger's own figures
+    assert said["run"] == run
+    assert (said["budget"], said["spent"], said["held"]) == (
+        Decimal(str(status["budget_usd"])), Decimal(str(status["spent_usd"])), Decimal(str(status["held_usd"])))
+    assert said["worst"] == Decimal(str(exc.body["worst_case_usd"]))  # the request's worst case, as a number too
+    assert said["spent"] + said["held"] + said["worst"] > said["budget"]  # why it was refused, in its own figures
     with pytest.raises(anthropic.APIStatusError) as claude_err:
         claude(swarm, run).messages.create(model=MODEL, max_tokens=50, messages=ASK)
     assert claude_err.value.status_code == 402 and claude_err.value.body["error"]["type"] == "billing_error"
+    assert figures_of(claude_err.value.body["error"]["message"])["budget"] == said["budget"]
     with pytest.raises(litellm.APIError) as lite_err:  # LiteLLM's OpenAI mapping: any status it has no class for
         lite(swarm, run, max_tokens=50)
     assert not isinstance(lite_err.value, litellm.RateLimitError)
-    assert lite_err.value.status_code == 402 and "budget $0.001000" in str(lite_err.value)
+    assert lite_err.value.status_code == 402 and f"run {run}'s budget is ${said['budget']}" in str(lite_err.value)
     with pytest.raises(openai.APIStatusError) as chain_err:
         chain(swarm, run, max_tokens=50).invoke("hi")
     assert chain_err.value.status_code == 402 and chain_err.value.code == "insufficient_quota"
+    assert figures_of(chain_err.value.message)["worst"] == said["worst"]  # the same request, the same worst case
 
 
 def test_a_budget_refusal_is_not_retried_by_the_sdk(swarm, providers):

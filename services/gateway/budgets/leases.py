@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from services.common import budget_refusal
+from services.common.budget_refusal import BudgetFigures, whose
 from services.common.errors import BudgetExceeded, TollwayError
-from services.common.money import from_micros
+from services.common.money import dollars, from_micros
 from services.common.tasks import cancel_and_wait
-from services.gateway.budgets.ledger_client import LedgerBudgetClient
+from services.gateway.budgets.ledger_client import LedgerBudgetClient, budget_names
 
 log = structlog.get_logger("tollway.gateway.leases")
 
@@ -136,16 +138,18 @@ class LeaseBook:
             refused = lease.refused
             if (refused is not None and now - refused[0] < REFUSAL_MEMORY_S and refused[1] == lease.free
                     and shortfall >= refused[2]):
-                raise refused[3]  # nothing changed since the ledger refused a smaller need
+                raise _again(refused[3], budget, amount, shortfall)  # nothing changed since a smaller need
             if own_grows == ROUNDS:
-                raise BudgetExceeded(f"{budget}: what the budget has left is held by requests in flight; this "
-                                     f"request's worst case, ${from_micros(amount)}, does not fit until they finish",
-                                     extra={"budget": budget})
+                raise BudgetExceeded(f"{whose(*budget.partition(':')[::2])} has room, but it is held for requests in "
+                                     f"flight; this request could cost up to {dollars(amount)} and does not fit "
+                                     "until they finish", extra={**budget_names(budget),
+                                                                 "worst_case_usd": from_micros(amount)})
             own_grows += 1
             try:
                 # want is never below need: after an over-billed answer free is negative, and the
                 # shortfall is more than this request's own worst case
-                await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount, shortfall), request_id))
+                await asyncio.shield(self._start_grow(lease, shortfall, max(chunk, amount, shortfall), request_id,
+                                                      amount))
             except Unbudgeted:
                 return None
             except BudgetExceeded as exc:
@@ -167,18 +171,20 @@ class LeaseBook:
             self._return_now(lease)
 
     # -- growing ----------------------------------------------------------------------------------
-    def _start_grow(self, lease: RunLease, need: int, want: int, request_id: str) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._grow(lease, need, want, request_id))
+    def _start_grow(self, lease: RunLease, need: int, want: int, request_id: str,
+                    worst: int | None = None) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._grow(lease, need, want, request_id, worst))
         lease.growing = task
         if need == 0:  # a background top-up: nobody awaits its failure but the log
             task.add_done_callback(_log_failure)
         return task
 
-    async def _grow(self, lease: RunLease, need: int, want: int, request_id: str) -> None:
+    async def _grow(self, lease: RunLease, need: int, want: int, request_id: str, worst: int | None) -> None:
         started = self.monotonic()
         try:
             self.grows += 1
-            grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id, lease.tenant)
+            grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id, lease.tenant,
+                                           **({"worst": worst} if worst is not None else {}))
             if not grant.budgeted:
                 raise Unbudgeted(lease.budget)
             lease.free += grant.micros
@@ -238,6 +244,15 @@ class LeaseBook:
             await self.client.give_back(lease.lease_id, lease.budget, amount)
         except TollwayError as exc:  # the lease expires at the ledger within its TTL anyway
             log.warning("lease_return_failed", budget=lease.budget, lease_id=lease.lease_id, error=exc.message)
+
+
+def _again(refused: BudgetExceeded, budget: str, worst: int, shortfall: int) -> BudgetExceeded:
+    """The ledger's refusal of a moment ago, in this request's words: its own worst case."""
+    scope, _, scope_id = budget.partition(":")
+    figures = BudgetFigures.of_error(scope, scope_id, refused.extra)
+    if figures is None:
+        return refused
+    return budget_refusal.refusal(figures, worst, shortfall, extra=budget_names(budget))
 
 
 class Unbudgeted(Exception):

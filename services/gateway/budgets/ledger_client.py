@@ -100,14 +100,17 @@ class LedgerBudgetClient:
         self.pool.close()
 
     async def grow(self, lease_id: str, budget: str, need: int, want: int, request_id: str,
-                   tenant: str | None = None) -> Grant:
+                   tenant: str | None = None, worst: int | None = None) -> Grant:
         """Ask for up to `want` micros (at least `need`) more on the lease on `budget` ('run:<id>'...);
-        `tenant` claims a run's budget (another tenant's is a 403)."""
+        `tenant` claims a run's budget (another tenant's is a 403); `worst` is the worst case of the
+        request waiting on it, which a 402's message states."""
         scope, _, scope_id = budget.partition(":")
         target = {"run_id": scope_id} if scope == "run" else {"scope": scope, "scope_id": scope_id}
         body = {"lease_id": lease_id, **target, "need_usd": from_micros(need), "want_usd": from_micros(want)}
         if tenant is not None and scope == "run":
             body["tenant"] = tenant
+        if worst is not None:
+            body["worst_usd"] = from_micros(worst)
         data = await self._post("/leases", body, budget, request_id)
         return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))))
 
@@ -138,10 +141,9 @@ class LedgerBudgetClient:
             self.unreachable.reached()
             raise unavailable(f"ledger refused {path}: {exc}") from None
         self.unreachable.reached()
-        if status == 402:
+        if status == 402:  # the ledger's words and figures (services/common/budget_refusal.py), passed on
             message = _error_message(raw) or f"budget of {budget} exhausted"
-            scope, _, scope_id = budget.partition(":")
-            raise BudgetExceeded(message, extra={"budget": budget, **({"run_id": scope_id} if scope == "run" else {})})
+            raise BudgetExceeded(message, extra={**_figures(raw), **budget_names(budget)})
         if status == 403:
             raise Forbidden(_error_message(raw) or f"{budget} belongs to another tenant", field="X-Tollway-Run")
         if status >= 400:
@@ -151,6 +153,21 @@ class LedgerBudgetClient:
         except InvalidRequest:
             raise unavailable(f"ledger answered {path} with a body that is not JSON") from None
         return data if isinstance(data, dict) else {}
+
+
+def budget_names(budget: str) -> dict[str, str]:
+    """The error fields naming a budget ('run:<id>', 'team:<team>'...)."""
+    scope, _, scope_id = budget.partition(":")
+    return {"budget": budget, **({"run_id": scope_id} if scope == "run" else {})}
+
+
+def _figures(raw: bytes) -> dict[str, object]:
+    """The figures of a ledger's 402 body (`budget_usd`...), exact."""
+    try:
+        err = jsonio.loads_exact(raw)["error"]
+    except (InvalidRequest, KeyError, TypeError):
+        return {}
+    return {k: v for k, v in err.items() if k.endswith("_usd")} if isinstance(err, dict) else {}
 
 
 def _error_message(raw: bytes) -> str:

@@ -55,7 +55,8 @@ async def grow_lease(request: Request) -> JSONResponse:
         raise Forbidden(f"run {key.scope_id} has a budget that belongs to another tenant; use a run id of your own",
                         field="run_id")
     if outcome.kind == "refused" and outcome.state is not None:
-        raise refusal(outcome.state, need)
+        worst = micros_of(body["worst_usd"], "worst_usd") if "worst_usd" in body else need
+        raise refusal(outcome.state, max(worst, need), need)
     if outcome.kind == "conflict":
         raise Conflict(f"lease {lease_id} belongs to another budget", field="lease_id")
     if outcome.kind == "unbudgeted":

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from services.common import budget_refusal
+from services.common.budget_refusal import BudgetFigures
 from services.common.errors import BudgetExceeded
-from services.common.money import from_micros
 from services.ledger.budgets.model import BudgetKey, BudgetState
 
 HoldKind = Literal["held", "existing", "unbudgeted", "refused", "conflict", "settled"]
@@ -35,14 +36,9 @@ def fits(budget: int, spent: int, held: int, amount: int) -> bool:
     return spent + held + amount <= budget
 
 
-def refusal(state: BudgetState, amount_micros: int) -> BudgetExceeded:
-    """A 402 in plain words: the budget, what is spent, what requests in flight hold, what is
-    left, and what this request needed."""
-    left = max(state.budget_micros - state.spent_micros - state.held_micros, 0)
-    return BudgetExceeded(
-        f"{state.key.scope} {state.key.scope_id} is over budget: budget ${from_micros(state.budget_micros)},"
-        f" spent ${from_micros(state.spent_micros)}, held by requests in flight ${from_micros(state.held_micros)},"
-        f" left ${from_micros(left)}; this request needs up to ${from_micros(amount_micros)}",
-        extra={"budget_usd": from_micros(state.budget_micros), "spent_usd": from_micros(state.spent_micros),
-               "held_usd": from_micros(state.held_micros), "remaining_usd": from_micros(left),
-               "needed_usd": from_micros(amount_micros)})
+def refusal(state: BudgetState, worst_micros: int, needed_micros: int | None = None) -> BudgetExceeded:
+    """A 402 in plain words (services/common/budget_refusal.py): the budget, what is spent, what
+    is held for requests in flight, and what the request could cost at worst."""
+    figures = BudgetFigures(state.key.scope, state.key.scope_id, state.budget_micros, state.spent_micros,
+                            state.held_micros)
+    return budget_refusal.refusal(figures, worst_micros, needed_micros)

@@ -55,10 +55,9 @@ async def test_a_hold_that_does_not_fit_is_refused_with_402(client: httpx.AsyncC
     assert refused.status_code == 402
     err = error_of(refused)
     assert err["type"] == "budget_exceeded"
-    for figure in ("budget $1.000000", "spent $0.600000", "held by requests in flight $0.300000",
-                   "left $0.100000", "needs up to $0.100001"):
-        assert figure in err["message"]
-    assert (err["remaining_usd"], err["needed_usd"]) == (0.1, 0.100001)  # the figures, as numbers too
+    assert err["message"] == ("run run-a's budget is $1.00; $0.60 is spent and $0.30 held for requests in flight;"
+                              " this request could cost up to $0.100001")
+    assert (err["remaining_usd"], err["needed_usd"], err["worst_case_usd"]) == (0.1, 0.100001, 0.100001)
     assert (await hold(client, "h3", "0.100000")).status_code == 201  # exactly to the cap
     assert exact(await client.get("/budget/run-a"))["remaining_usd"] == 0
 

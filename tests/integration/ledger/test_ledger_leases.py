@@ -76,7 +76,15 @@ async def test_a_grant_is_capped_by_what_is_left_and_refused_below_need(client: 
     other_gateway = await lease(client, "gw2.1", "0.000001", "1")
     assert other_gateway.status_code == 402
     err = error_of(other_gateway)
-    assert err["type"] == "budget_exceeded" and "held by requests in flight $0.400000" in err["message"]
+    assert err["type"] == "budget_exceeded" and "$0.60 is spent and $0.40 held for requests" in err["message"]
+    assert err["message"].endswith("this request could cost up to $0.000001")  # no worst_usd: the need
+    worst = await post(client, "/leases", {"lease_id": "gw2.1", "run_id": "run-a", "need_usd": Decimal("0.01"),
+                                           "want_usd": Decimal("0.5"), "worst_usd": Decimal("0.05")})
+    assert worst.status_code == 402
+    err = error_of(worst)
+    assert err["message"] == ("run run-a's budget is $1.00; $0.60 is spent and $0.40 held for requests in flight;"
+                              " this request could cost up to $0.05")  # the request's worst case, not the need
+    assert (err["worst_case_usd"], err["needed_usd"]) == (0.05, 0.01)
     renew = exact(await lease(client, "gw2.1", "0", "1"))  # need 0: renews, grants what is left
     assert renew["granted_usd"] == 0
 

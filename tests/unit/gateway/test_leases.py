@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
 
+from services.common.budget_refusal import BudgetFigures, refusal
 from services.common.errors import BudgetExceeded, DependencyUnavailable
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import Grant
@@ -20,6 +22,7 @@ class FakeLedger:
     spent: int = 0
     leases: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, int, int]] = field(default_factory=list)
+    worsts: list[int | None] = field(default_factory=list)
     down: bool = False
     delay: float = 0.0
 
@@ -28,8 +31,9 @@ class FakeLedger:
         return sum(self.leases.values())
 
     async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str,
-                   tenant: str | None = None) -> Grant:
+                   tenant: str | None = None, worst: int | None = None) -> Grant:
         self.calls.append((lease_id, need, want))
+        self.worsts.append(worst)
         await asyncio.sleep(self.delay)
         if self.down:
             raise DependencyUnavailable("ledger down")
@@ -39,7 +43,8 @@ class FakeLedger:
             raise DependencyUnavailable(f"ledger refused /leases: HTTP 400 want {want} is less than need {need}")
         available = max(self.budget - self.spent - self.held, 0)
         if need > available:
-            raise BudgetExceeded(f"run {run_id}: no room for {need}")
+            figures = BudgetFigures("run", run_id, self.budget, self.spent, self.held)
+            raise refusal(figures, max(worst or need, need), need)
         granted = min(max(want, need), available)
         self.leases[lease_id] = self.leases.get(lease_id, 0) + granted
         return Grant(True, granted)
@@ -200,6 +205,22 @@ async def test_a_raised_budget_is_seen_by_the_next_request() -> None:
     ledger.budget = 100_000
     clock.t += 1
     assert await leases.reserve("run", 1_000, "c") is not None
+
+
+async def test_a_refusal_states_the_budget_spent_held_and_the_requests_own_worst_case() -> None:
+    ledger = FakeLedger(budget=1_000_000, spent=980_000)
+    leases = book(ledger, Clock())
+    with pytest.raises(BudgetExceeded) as first:
+        await leases.reserve("run", 50_000, "a")
+    assert ledger.worsts == [50_000]  # the ledger is told the worst case, not only the shortfall
+    assert first.value.message == ("run run's budget is $1.00; $0.98 is spent and $0.00 held for requests in"
+                                   " flight; this request could cost up to $0.05")
+    with pytest.raises(BudgetExceeded) as again:  # answered from memory: in its own words
+        await leases.reserve("run", 70_000, "b")
+    assert len(ledger.calls) == 1
+    assert again.value.message.endswith("this request could cost up to $0.07")
+    assert again.value.extra["worst_case_usd"] == Decimal("0.07")
+    assert again.value.extra["budget_usd"] == Decimal("1")
 
 
 async def test_after_a_provider_over_bills_the_next_request_asks_for_its_shortfall_and_gets_a_402_not_a_503() -> None:
