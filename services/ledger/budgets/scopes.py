@@ -3,15 +3,20 @@ provider's, model's, and the global one (all spend)."""
 
 from __future__ import annotations
 
-from services.ledger.budgets.model import GLOBAL, GLOBAL_ID, BudgetKey
+from services.ledger.budgets.model import GLOBAL, GLOBAL_ID, RUN, BudgetKey
 from services.ledger.receipts.parse import Receipt
 
 
-def scopes_of(receipt: Receipt) -> list[BudgetKey]:
-    keys = [BudgetKey.run(receipt.run_id)]
+def scope_ids(receipt: Receipt) -> list[tuple[str, str]]:
+    """(scope, scope_id) of each budget the receipt counts against, in scopes_of's order."""
+    pairs = [(RUN, receipt.run_id)]
     for scope, scope_id in (("key", receipt.key_id), ("user", receipt.user), ("team", receipt.team),
                             ("org", receipt.org), ("provider", receipt.provider), ("model", receipt.model)):
         if scope_id:
-            keys.append(BudgetKey(scope, scope_id))
-    keys.append(BudgetKey(GLOBAL, GLOBAL_ID))
-    return keys
+            pairs.append((scope, scope_id))
+    pairs.append((GLOBAL, GLOBAL_ID))
+    return pairs
+
+
+def scopes_of(receipt: Receipt) -> list[BudgetKey]:
+    return [BudgetKey(scope, scope_id) for scope, scope_id in scope_ids(receipt)]

@@ -38,12 +38,19 @@ Row = tuple[int, str, Tally]  # a stored rollup of one grain: (bucket start in u
 
 def rollup_deltas(receipts: Iterable[Receipt], now_us: int) -> dict[RollupKey, Tally]:
     """Per-row sums of `receipts`, leaving out buckets already past each window's retention."""
-    deltas: dict[RollupKey, Tally] = {}
-    cutoffs = {name: g.cutoff(now_us) for name, g in GRAINS.items()}
+    sums: dict[RollupKey, list[int]] = {}  # folded in lists, one Tally per row at the end
+    grains = [(name, g.size_us, g.cutoff(now_us)) for name, g in GRAINS.items()]
     for receipt in receipts:
-        tally = Tally.of(receipt)
-        for name, g in GRAINS.items():
-            start = g.start_of(receipt.ts_us)
-            if start >= cutoffs[name]:
-                deltas.setdefault((name, start, receipt.provider), Tally()).add(tally)
-    return deltas
+        one = (receipt.cost_micros, 1, receipt.input_tokens, receipt.output_tokens, receipt.saved_micros,
+               int(receipt.cache_hit))
+        ts = receipt.ts_us
+        for name, size, cutoff in grains:
+            start = ts - ts % size
+            if start >= cutoff:
+                cell = sums.get(key := (name, start, receipt.provider))
+                if cell is None:
+                    sums[key] = list(one)
+                else:
+                    for i in range(6):
+                        cell[i] += one[i]
+    return {key: Tally(*cell) for key, cell in sums.items()}

@@ -23,10 +23,16 @@ def deltas(items: Mapping[BudgetKey, Sequence[tuple[int, int]]]) -> dict[tuple[s
     """(scope, scope_id, bucket) -> (cost, receipts) of the (timestamp, cost) pairs per scope."""
     out: dict[tuple[str, str, int], tuple[int, int]] = {}
     for key, pairs in items.items():
+        sums: dict[int, list[int]] = {}  # bucket -> [cost, receipts]
         for ts_us, cost in pairs:
-            cell = (key.scope, key.scope_id, bucket_of(ts_us))
-            spent, count = out.get(cell, (0, 0))
-            out[cell] = (spent + cost, count + 1)
+            cell = sums.get(bucket := bucket_of(ts_us))
+            if cell is None:
+                sums[bucket] = [cost, 1]
+            else:
+                cell[0] += cost
+                cell[1] += 1
+        for bucket, (spent, count) in sums.items():
+            out[(key.scope, key.scope_id, bucket)] = (spent, count)
     return out
 
 

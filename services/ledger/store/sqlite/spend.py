@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.ledger.budgets.model import BudgetKey
-from services.ledger.budgets.scopes import scopes_of
+from services.ledger.budgets.scopes import scope_ids
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.sqlite import buckets
 
@@ -29,11 +29,15 @@ def spent(conn: sqlite3.Connection, key: BudgetKey) -> int:
 
 def by_scope(new: Sequence[Receipt]) -> dict[BudgetKey, list[tuple[int, int]]]:
     """The (timestamp, cost) of each receipt per scope it counts against, in order."""
-    grouped: dict[BudgetKey, list[tuple[int, int]]] = {}
+    grouped: dict[tuple[str, str], list[tuple[int, int]]] = {}  # one BudgetKey per scope, not per receipt
     for receipt in new:
-        for key in scopes_of(receipt):
-            grouped.setdefault(key, []).append((receipt.ts_us, receipt.cost_micros))
-    return grouped
+        item = (receipt.ts_us, receipt.cost_micros)
+        for pair in scope_ids(receipt):
+            items = grouped.get(pair)
+            if items is None:
+                items = grouped[pair] = []
+            items.append(item)
+    return {BudgetKey(scope, scope_id): items for (scope, scope_id), items in grouped.items()}
 
 
 def add(conn: sqlite3.Connection, new: Sequence[Receipt]) -> Added:

@@ -1,0 +1,59 @@
+"""Ingest through the store on both backends: a batch with duplicates (inside the batch and
+against stored rows) counts each receipt once in the windows' rollups, the series rollups and
+their latency sketches, and every budget's spend (the one-off total and the periodic buckets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.settings import Settings
+from services.ledger.analytics.query import SeriesQuery
+from services.ledger.analytics.sketch import decode
+from services.ledger.budgets.config import BudgetTerms
+from services.ledger.budgets.model import GLOBAL, GLOBAL_ID, BudgetKey
+from services.ledger.receipts.parse import Receipt
+from services.ledger.store.factory import make_store
+
+NOW_US = 1_795_000_000_000_000
+
+
+def receipt(request_id: str, cost: int, *, run: str = "run-a", provider: str = "p1") -> Receipt:
+    return Receipt(request_id=request_id, run_id=run, ts_us=NOW_US - 1_000, provider=provider, input_tokens=10,
+                   output_tokens=5, cost_micros=cost, body=b'{"request_id":"%s"}' % request_id.encode(),
+                   model="m1", latency_ms=12.5)
+
+
+async def test_duplicates_within_and_across_batches_count_once_everywhere(tmp_path: Path,
+                                                                          database_url: str) -> None:
+    store = make_store(Settings(artifacts_dir=tmp_path, database_url=database_url, access_log=False))
+    await store.open()
+    try:
+        run, provider, everything = BudgetKey.run("run-a"), BudgetKey("provider", "p1"), BudgetKey(GLOBAL, GLOBAL_ID)
+        await store.set_budget(run, 10**9, NOW_US)
+        await store.set_budget(provider, 10**9, NOW_US, BudgetTerms(period="daily", tz="UTC"))
+        await store.set_budget(everything, 10**9, NOW_US)
+        first = await store.ingest([receipt("r1", 100), receipt("r2", 20)], NOW_US)
+        # r2 again (stored), r3 twice in this batch (the first stands), r1 again with another cost
+        second = await store.ingest([receipt("r2", 20), receipt("r3", 3), receipt("r3", 3000),
+                                     receipt("r1", 7000), receipt("r4", 4, run="run-b", provider="p2")], NOW_US)
+        assert (first.accepted, first.duplicates) == (2, 0)
+        assert (second.accepted, second.duplicates) == (2, 3)
+        assert [r.request_id for r in second.new] == ["r3", "r4"]
+
+        total = 100 + 20 + 3 + 4
+        minute = await store.rollups("minute", 0, NOW_US)
+        assert sum(t.cost_micros for _, _, t in minute) == total
+        assert sum(t.requests for _, _, t in minute) == 4
+        assert {p: t.requests for _, p, t in minute} == {"p1": 3, "p2": 1}
+
+        rows = await store.series_rows(SeriesQuery(grain="minute", first_us=0, until_us=NOW_US + 1,
+                                                   group_by=("run_id",)))
+        counters = {row[1]: row[2:] for row in rows.counters}  # run -> (cost, requests, ...)
+        assert counters["run-a"][:2] == (123, 3) and counters["run-b"][:2] == (4, 1)
+        assert sum(sum(decode(row[-1]).values()) for row in rows.latency) == 4  # one sketch count per receipt
+
+        for key, spent in ((run, 123), (provider, 123), (everything, total)):
+            state = await store.budget(key, NOW_US)
+            assert state is not None and state.spent_micros == spent, key
+    finally:
+        await store.close()
