@@ -33,7 +33,7 @@ def _number(params: Mapping[str, str], name: str, default: str, low: Decimal, hi
 
 def _whole(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     text = params.get(name, str(default))
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit() and len(text) <= 12) or not low <= int(text) <= high:
         raise InvalidRequest(f"{name} must be a whole number from {low} to {high}, not {text[:64]!r}", field=name)
     return int(text)
 

@@ -123,6 +123,8 @@ async def test_bad_fields_are_400s_naming_them(client: httpx.AsyncClient) -> Non
             ("/analytics/anomalies", {"metric": "latency"}, "metric"),
             ("/analytics/anomalies", {"season": "month"}, "season"),
             ("/analytics/anomalies", {"seasons": "1"}, "seasons"),
+            ("/analytics/anomalies", {"seasons": "\u00b2"}, "seasons"),  # a digit to isdigit(), not to int()
+            ("/analytics/anomalies", {"min_requests": "9" * 5000}, "min_requests"),
             ("/analytics/anomalies", {"threshold": "NaN"}, "threshold"),
             ("/analytics/anomalies", {"since": "2026-11-23T00:00:00Z", "until": "2026-11-22T00:00:00Z"}, "since"),
             ("/analytics/anomalies", {"since": "2026-01-01T00:00:00Z"}, "since"),
