@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, sim: SimSettings | None = None)
     _route(app, "/openai/deployments/{deployment}/embeddings", _azure_embed, "POST")
     app.add_route("/requests", _requests, methods=["GET"], include_in_schema=False)
     _route(app, "/v1/messages", _chat(anthropic), "POST")
+    _route(app, "/v1/messages/count_tokens", handler.count_tokens, "POST")
     for version in ("/v1beta", "/v1"):  # Google serves both; its SDKs default to one or the other
         _route(app, version + "/models/{model}:generateContent", _chat(gemini, model_param="model", stream=False),
                "POST")

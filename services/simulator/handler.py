@@ -16,9 +16,9 @@ from starlette.responses import Response
 
 from services.common import jsonio
 from services.common.errors import InvalidRequest
-from services.simulator import embeddings
+from services.simulator import embeddings, tokens
 from services.simulator.faults import wait_for_disconnect
-from services.simulator.formats import gemini, openai
+from services.simulator.formats import anthropic, gemini, openai
 from services.simulator.reply import plan
 from services.simulator.spec import Spec, SpecError
 from services.simulator.state import SimState
@@ -58,6 +58,25 @@ async def chat(request: Request, fmt: ModuleType, *, model: str | None = None,
     if spec.drop:
         return TruncatedBody(content, fmt.MEDIA_TYPE)
     return Response(content, media_type=fmt.MEDIA_TYPE)
+
+
+async def count_tokens(request: Request) -> Response:
+    """Anthropic's `/v1/messages/count_tokens`: `{"input_tokens": N}`, N the prompt tokens a message
+    with this body would report (services/simulator/tokens.py; `max_tokens` is not asked for). The
+    spec's faults apply, so a test can make the count fail."""
+    state: SimState = request.app.state.sim
+    try:
+        spec = state.spec(request.path_params.get("spec"))
+        body = await _json_object(request)
+        call = anthropic.parse_request({**body, "max_tokens": 1})
+    except SpecError as exc:
+        return error_response(anthropic, 400, exc.message, param=exc.field, code="invalid_sim_spec")
+    except InvalidRequest as exc:
+        return error_response(anthropic, 400, exc.message, param=exc.field)
+    failure = await _faults(request, anthropic, state, spec)
+    if failure is not None:
+        return failure
+    return Response(jsonio.dumps({"input_tokens": tokens.prompt_tokens(call.texts)}), media_type=anthropic.MEDIA_TYPE)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

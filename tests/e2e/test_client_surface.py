@@ -35,13 +35,17 @@ def providers(swarm, http):
     register(http, swarm, {"name": "msg-refuses", "model": "msg-refused", "context_window": 100_000,
                            "input_per_mtok": "1", "output_per_mtok": "1",
                            "endpoint": sim + "/sim/error_rate=1,status=400"})
+    register(http, swarm, {"name": "msg-count-fails", "model": "msg-count-fails", "context_window": 100_000,
+                           "api_format": "anthropic", "input_per_mtok": "1", "output_per_mtok": "1",
+                           "endpoint": sim + "/sim/error_rate=1,status=500"})
     register(http, swarm, {"name": "msg-cut", "model": "msg-cut", "context_window": 100_000,
                            "input_per_mtok": "1", "output_per_mtok": "1", "endpoint": sim + "/sim/tps=0,drop=1"})
     register(http, swarm, {"name": "embedder", "model": "embed-e2e", "context_window": 8192, "features": ["embeddings"],
                            "input_per_mtok": "100", "output_per_mtok": "0", "endpoint": sim})
     register(http, swarm, {"name": "embed-lookalike", "model": "embed-e2e", "context_window": 8192,
                            "input_per_mtok": "1", "output_per_mtok": "0", "endpoint": sim})
-    for model in ("msg-via-openai", "msg-via-anthropic", "msg-via-gemini", "msg-refused", "msg-cut", "embed-e2e"):
+    for model in ("msg-via-openai", "msg-via-anthropic", "msg-via-gemini", "msg-refused", "msg-cut", "embed-e2e",
+                  "msg-count-fails"):
         swarm.wait_for_model(model)
 
 
@@ -172,3 +176,28 @@ def test_a_successful_stream_that_costs_nothing_at_a_priced_provider_is_counted(
     assert receipt["status"] == "success" and receipt["output_tokens"] == 3 and receipt["cost_usd"] == 0
     assert http.get(swarm.url("gateway") + "/health").json()["receipts"]["zero_cost_successes"] == before + 1
     assert "zero_cost_success" in swarm.log("gateway")
+
+
+def test_count_tokens_asks_an_anthropic_provider_and_says_so(swarm, providers):
+    raw = claude(swarm, "count").messages.with_raw_response.count_tokens(
+        model="msg-via-anthropic", system=SYSTEM, messages=[{"role": "user", "content": PROMPT}])
+    assert raw.parse().input_tokens == PROMPT_TOKENS  # the simulator's count (12), not the estimate (16)
+    assert raw.headers["x-tollway-token-count"] == "provider"
+    assert raw.headers["x-tollway-provider"] == "msg-anthropic"
+    assert "x-tollway-token-count-fallback" not in raw.headers
+
+
+def test_count_tokens_falls_back_to_the_estimate_when_the_provider_fails_and_says_why(swarm, providers):
+    raw = claude(swarm, "count").messages.with_raw_response.count_tokens(
+        model="msg-count-fails", system=SYSTEM, messages=[{"role": "user", "content": PROMPT}])
+    assert raw.parse().input_tokens == 16  # the gateway's estimate: (19 + 3) // 4 + 4 * 2 + 3
+    assert raw.headers["x-tollway-token-count"] == "estimate"
+    assert raw.headers["x-tollway-token-count-fallback"] == "msg-count-fails: HTTP 500"
+
+
+def test_count_tokens_of_a_provider_of_another_format_is_the_estimate(swarm, providers):
+    raw = claude(swarm, "count").messages.with_raw_response.count_tokens(
+        model="msg-via-openai", system=SYSTEM, messages=[{"role": "user", "content": PROMPT}])
+    assert raw.parse().input_tokens == 16
+    assert raw.headers["x-tollway-token-count"] == "estimate"
+    assert "x-tollway-token-count-fallback" not in raw.headers

@@ -2,15 +2,17 @@
 request is translated to the OpenAI chat format, routed to any provider like every other call,
 and the answer (whole or streamed) translated back; errors come in Anthropic's error shape.
 
-POST /v1/messages/count_tokens (the SDK's `messages.count_tokens`) answers `{"input_tokens": N}`
-with the gateway's own estimate of the translated request (about 4 bytes a token plus a few per
-message, services/common/selection/estimate.py: the figure routing and rate limits use), not a
-provider's tokenizer: no provider is called and nothing is charged. The key and the model are
-checked as for a message (an unknown model is Anthropic's 404)."""
+POST /v1/messages/count_tokens (the SDK's `messages.count_tokens`) answers `{"input_tokens": N}`:
+the count of the provider routing chooses when it speaks Anthropic's format, else (or when that
+count fails) the gateway's own estimate of the translated request (about 4 bytes a token plus a
+few per message, services/common/selection/estimate.py); the `x-tollway-token-count` header says
+which (services/gateway/clients/anthropic_count.py). Nothing is charged. The key and the model
+are checked as for a message (an unknown model is Anthropic's 404)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -22,13 +24,18 @@ from services.common.http.body import read_json, read_object
 from services.common.selection.estimate import typical_input_tokens
 from services.common.selection.request import Requirements
 from services.common.selection.smart import VIRTUAL_MODELS
+from services.gateway.adapters.registry import adapter_for
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
 from services.gateway.api.event_stream import EventStream
+from services.gateway.auth.identify import Identity
 from services.gateway.cache import replay
+from services.gateway.call import Call
 from services.gateway.clients.anthropic_answer import error_of, to_message
+from services.gateway.clients.anthropic_count import COUNT_TIMEOUT_S, TokenCount, counted
 from services.gateway.clients.anthropic_request import to_openai
 from services.gateway.clients.anthropic_stream import anthropic_events
+from services.gateway.forwarding.fallback import api_key
 from services.gateway.pipeline import Pipeline
 from services.gateway.routing import unserved
 from services.gateway.streaming import relay
@@ -58,12 +65,28 @@ async def _count_tokens(request: Request) -> Response:
     payload = to_openai({**body, "max_tokens": 1})
     model = body["model"]
     call = call_from(request, pipeline.settings, payload, Requirements(model=model))
-    pipeline.authenticate(call)
+    identity = pipeline.authenticate(call)
     view = pipeline.registry.value
     if model not in view.by_model and model not in VIRTUAL_MODELS:
         unserved(view, model)
-    return Response(orjson.dumps({"input_tokens": typical_input_tokens(payload)}), media_type=JSON,
-                    headers={"x-tollway-token-count": "estimate"})
+    count = await _count(pipeline, call, payload, identity)
+    return Response(orjson.dumps({"input_tokens": count.input_tokens}), media_type=JSON, headers=count.headers())
+
+
+async def _count(pipeline: Pipeline, call: Call, payload: dict[str, Any], identity: Identity | None) -> TokenCount:
+    """The chosen provider's count, or the estimate (no provider fits, it cannot count, it failed)."""
+    estimate = typical_input_tokens(payload)
+    try:
+        provider = pipeline.decide(call, identity).provider
+    except TollwayError:  # e.g. larger than every window: the estimate still says how large
+        return TokenCount(estimate, "estimate")
+    finally:
+        pipeline.routing.in_flight.finish(call.request_id)  # a count is not a request in flight
+    key, problem = api_key(provider, pipeline.forwarder.keys)
+    if problem:
+        return TokenCount(estimate, "estimate", provider.name, f"{provider.name}: {problem}")
+    return await counted(pipeline.upstream, provider, adapter_for(provider.api_format), payload, key, estimate,
+                         min(pipeline.settings.upstream_read_timeout_s, COUNT_TIMEOUT_S))
 
 
 async def _messages(request: Request) -> Response:

@@ -97,3 +97,12 @@ async def test_latency_and_hang_apply_to_this_format_too(client):
     assert time.perf_counter() - started >= 0.08
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(client.post("/sim/hang=1" + MESSAGES, json=body()), 0.3)
+
+
+async def test_count_tokens_answers_the_input_tokens_a_message_would_report(client):
+    counted = await client.post(MESSAGES + "/count_tokens", json={k: v for k, v in body().items() if k != "max_tokens"})
+    assert counted.status_code == 200 and counted.json() == {"input_tokens": 12}  # as the message's usage says
+    failing = await client.post("/sim/error_rate=1,status=500" + MESSAGES + "/count_tokens", json=body())
+    assert failing.status_code == 500
+    missing = await client.post(MESSAGES + "/count_tokens", json={"model": "claude-sim"})
+    assert missing.status_code == 400 and missing.json()["error"]["type"] == "invalid_request_error"
