@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     retention_hour_days: float = Field(90.0, gt=0)
     retention_day_days: float = Field(730.0, gt=0)
     retention_interval_s: float = Field(300.0, ge=0)
+    # ledger: receipt batches arriving while an ingest transaction runs are written together in the
+    # next one, up to this many receipts (services/ledger/receipts/group_commit.py)
+    ingest_group_receipts: int = Field(5_000, ge=1)
     budget_tz: str = "UTC"  # the calendar of a daily/weekly/monthly budget that names no `tz` (an IANA zone)
 
     # router: routing strategies

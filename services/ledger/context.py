@@ -14,6 +14,7 @@ from services.common.settings import Settings
 from services.ledger.budgets.model import ThresholdEvent
 from services.ledger.events.bus import EventBus
 from services.ledger.metrics import LedgerMetrics
+from services.ledger.receipts.group_commit import GroupCommit
 from services.ledger.store.base import LedgerStore
 from services.ledger.times import to_us
 
@@ -29,6 +30,12 @@ class LedgerContext:
     # budget threshold events go here too (the alert channels' queue), after their log line
     on_threshold: Callable[[Sequence[ThresholdEvent]], None] | None = None
     metrics: LedgerMetrics = field(default_factory=LedgerMetrics)  # GET /metrics (Prometheus)
+
+    # POST /receipts writes through this: concurrent batches share one transaction (group_commit.py)
+    ingest: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ingest = GroupCommit(self.store.ingest, self.settings.ingest_group_receipts)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

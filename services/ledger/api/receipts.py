@@ -31,7 +31,7 @@ async def post_receipts(request: Request) -> JSONResponse:
     body = await read_json(request, "receipt_batch", exact=True)
     now_us = ctx.now_us()
     batch = parse_batch(body["receipts"], now_us)  # the whole batch is checked before anything is written
-    result = await ctx.store.ingest(batch, now_us)
+    result = await ctx.ingest.ingest(batch, now_us)  # with the batches arriving meanwhile: one commit
     announce(result.events, ctx.on_threshold)
     publish_ingest(ctx.events, result.new, result.events)
     ctx.metrics.booked(result)
