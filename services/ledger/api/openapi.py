@@ -54,6 +54,7 @@ LEDGER: dict[tuple[str, str], Answers] = {
     ("GET", "/receipts/{run_id}"): answers(
         {200: obj(run_id={"type": "string"}, count={"type": "integer"}, total_cost_usd={"type": "number"},
                   receipts=array("routing_receipt"))}, 400, 422, *READ),
+    ("GET", "/receipts/by-id/{request_id}"): answers({200: "routing_receipt"}, 400, 404, *READ),
     ("POST", "/budget"): answers({200: BUDGET, 201: BUDGET}, *BODY, *ADMIN),
     ("GET", "/budget/{run_id}"): answers({200: BUDGET}, 400, 404, *READ),
     ("DELETE", "/budget/{run_id}"): answers({200: DELETED}, 400, 404, *ADMIN),

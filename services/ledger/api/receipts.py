@@ -1,4 +1,5 @@
-"""POST /receipts (idempotent batch ingest) and GET /receipts/{run_id} (a run's book)."""
+"""POST /receipts (idempotent batch ingest), GET /receipts/{run_id} (a run's book) and
+GET /receipts/by-id/{request_id} (one receipt, whatever its run)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.requests import Request
 
+from services.common.errors import NotFound
 from services.common.http.app import contract_body
 from services.common.http.body import read_json
 from services.common.http.responses import JSONResponse
@@ -50,3 +52,15 @@ async def get_receipts(request: Request, run_id: str,
     return JSONResponse({"run_id": run_id, "count": page.count,
                          "total_cost_usd": from_micros(page.spent_micros),
                          "receipts": [orjson.Fragment(b) for b in page.bodies]})
+
+
+@router.get("/receipts/by-id/{request_id}")
+async def get_receipt(request: Request, request_id: str) -> JSONResponse:
+    """The receipt as booked; a virtual key finds its own tenant's only (another's is a 404, as if
+    there were none, so that a tenant learns nothing of another's request ids)."""
+    ctx = ledger(request)
+    tenant = (await reader(request)).tenant
+    body = await ctx.store.receipt(require_safe_id(request_id, "request_id"), tenant)
+    if body is None:
+        raise NotFound(f"no receipt {request_id}")
+    return JSONResponse(orjson.Fragment(body))

@@ -91,6 +91,11 @@ class LedgerStore(Protocol):
         """A run's receipts in time order; with `tenant`, only that tenant's."""
         ...
 
+    async def receipt(self, request_id: str, tenant: str | None = None) -> str | None:
+        """The body of the receipt of `request_id` (with `tenant`, only if it is that tenant's);
+        None when there is none."""
+        ...
+
     async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
         """Every receipt routed by an A/B experiment (with `tenant`, only that tenant's), unordered."""
         ...

@@ -121,6 +121,13 @@ async def experiment_samples(conn: Conn, experiment: str, tenant: str | None = N
             for arm, status, latency, cost, i, o, first in rows]
 
 
+async def one(conn: Conn, request_id: str, tenant: str | None = None) -> str | None:
+    where, args = ("request_id = $1", (request_id,)) if tenant is None else (
+        "request_id = $1 AND tenant = $2", (request_id, tenant))
+    body = await conn.fetchval(f"SELECT body FROM receipts WHERE {where}", *args)
+    return None if body is None else str(body)
+
+
 async def between(conn: Conn, first_us: int, until_us: int, limit: int, tenant: str | None = None) -> list[str]:
     where, args = ("ts_us >= $1 AND ts_us < $2", (first_us, until_us)) if tenant is None else (
         "tenant = $3 AND ts_us >= $1 AND ts_us < $2", (first_us, until_us, tenant))

@@ -116,6 +116,9 @@ class PostgresLedgerStore:
     async def run_receipts(self, run_id: str, limit: int, offset: int, tenant: str | None = None) -> RunReceipts:
         return await self._read(receipt_rows.run_page, run_id, limit, offset, tenant)
 
+    async def receipt(self, request_id: str, tenant: str | None = None) -> str | None:
+        return await self._read(receipt_rows.one, request_id, tenant)
+
     async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
         return await self._read(receipt_rows.experiment_samples, experiment, tenant)
 

@@ -50,6 +50,14 @@ def run_page(conn: sqlite3.Connection, run_id: str, limit: int, offset: int,
     return RunReceipts(count=int(count), spent_micros=int(spent), bodies=[b for (b,) in rows])
 
 
+def one(conn: sqlite3.Connection, request_id: str, tenant: str | None = None) -> str | None:
+    """The body of the receipt of `request_id`; with `tenant`, only if it is that tenant's."""
+    where, args = ("request_id = ?", (request_id,)) if tenant is None else (
+        "request_id = ? AND tenant = ?", (request_id, tenant))
+    row = conn.execute(f"SELECT body FROM receipts WHERE {where}", args).fetchone()
+    return None if row is None else str(row[0])
+
+
 def between(conn: sqlite3.Connection, first_us: int, until_us: int, limit: int,
             tenant: str | None = None) -> list[str]:
     where, args = ("ts_us >= ? AND ts_us < ?", (first_us, until_us)) if tenant is None else (

@@ -121,6 +121,9 @@ class SqliteLedgerStore:
                            tenant: str | None = None) -> RunReceipts:
         return await self._read(receipt_rows.run_page, run_id, limit, offset, tenant)
 
+    async def receipt(self, request_id: str, tenant: str | None = None) -> str | None:
+        return await self._read(receipt_rows.one, request_id, tenant)
+
     async def experiment_samples(self, experiment: str, tenant: str | None = None) -> list[ArmSample]:
         return await self._read(receipt_rows.experiment_samples, experiment, tenant)
 
