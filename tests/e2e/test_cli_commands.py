@@ -23,7 +23,9 @@ ADMIN_KEY = "cli-admin-key"
 
 @pytest.fixture(scope="module")
 def swarm(tmp_path_factory):
-    with running(Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY)) as s:
+    # one delivery attempt: a notification to a receiver that is not there fails at once
+    with running(Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY,
+                       extra_env={"TOLLWAY_ALERT_DELIVERY_ATTEMPTS": "1"})) as s:
         yield s
 
 
@@ -157,12 +159,17 @@ def test_receipts_tail_and_show_equal_the_ledgers_book(registered: Swarm):
     human = tollway(registered, "receipts", "tail", "--run", "cli-tail").stdout
     assert f"run cli-tail: 3 receipts, ${book['total_cost_usd']:.6f}" in human
     wanted = book["receipts"][0]
-    shown = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--run", "cli-tail", "--json"))
-    assert shown == wanted
-    from_files = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--json"))
+    shown = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--json"))
+    assert shown == wanted == api(registered, "ledger", f"/receipts/by-id/{wanted['request_id']}")
+    human = tollway(registered, "receipts", "show", wanted["request_id"], "--run", "cli-tail").stdout
+    assert f"receipt {wanted['request_id']}" in human and f"{wanted['cost_usd']}" in human
+    other_run = tollway(registered, "receipts", "show", wanted["request_id"], "--run", "cli-chat", code=4)
+    assert f"no receipt {wanted['request_id']} in run cli-chat" in other_run.stderr
+    assert "has it in run cli-tail" in other_run.stderr
+    from_files = as_json(tollway(registered, "receipts", "show", wanted["request_id"], "--local", "--json"))
     assert from_files["request_id"] == wanted["request_id"] and from_files["cost_usd"] == wanted["cost_usd"]
-    missing = tollway(registered, "receipts", "show", "no-such-request", "--run", "cli-tail", code=4)
-    assert "no receipt no-such-request in run cli-tail" in missing.stderr
+    missing = tollway(registered, "receipts", "show", "no-such-request", code=4)
+    assert f"no receipt no-such-request in the ledger at {registered.url('ledger')}" in missing.stderr
 
 
 def test_budget_set_list_check_and_remove(registered: Swarm):
@@ -341,3 +348,51 @@ def test_monitor_watch_prints_a_snapshot_per_refresh(registered: Swarm):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_alerts_rules_and_channels_are_managed_and_deliveries_and_evaluate_are_read(registered: Swarm):
+    tollway(registered, "chat", "alert me", "--model", "cli-model", "--run", "cli-rules")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-rules")["count"] == 1, what="rules receipt")
+    dead = f"http://127.0.0.1:{free_port()}/hook"
+    channel = as_json(tollway(registered, "alerts", "channels", "create", "cli-hook", "--kind", "webhook",
+                              "--url", dead, "--secret", "a-long-secret-of-cli-tests", "--event", "summary",
+                              "--json"))
+    assert channel["secret"].startswith("****") and "a-long-secret" not in json.dumps(channel)
+    listed = as_json(tollway(registered, "alerts", "channels", "list", "--json"))
+    assert listed == api(registered, "ledger", "/alerts/channels")
+    assert "cli-hook" in {c["channel_id"] for c in listed}
+    assert "cli-hook" in tollway(registered, "alerts", "channels").stdout
+    made = as_json(tollway(registered, "alerts", "rules", "create", "cli-run-requests", "--name", "CLI run",
+                           "--metric", "requests", "--operator", ">=", "--threshold", "5", "--window", "1h",
+                           "--filter", "run_id=cli-rules", "--channel", "cli-hook", "--json"))
+    assert made == api(registered, "ledger", "/alerts/rules/cli-run-requests")
+    assert made["filters"] == {"run_id": "cli-rules"} and made["channels"] == ["cli-hook"]
+    again = tollway(registered, "alerts", "rules", "create", "cli-run-requests", "--metric", "requests",
+                    "--operator", ">=", "--threshold", "5", "--window", "1h", code=1)
+    assert "exists" in again.stderr and "HTTP 409" in again.stderr
+    quiet = as_json(tollway(registered, "alerts", "evaluate", "--json"))
+    assert Decimal(quiet["values"]["cli-run-requests"]) == 1 and quiet["fired"] == []
+    human = tollway(registered, "alerts", "rules", "update", "cli-run-requests", "--threshold", "1").stdout
+    assert "updated rule cli-run-requests" in human
+    updated = api(registered, "ledger", "/alerts/rules/cli-run-requests")
+    assert Decimal(updated["threshold"]) == 1 and updated["filters"] == {"run_id": "cli-rules"}
+    evaluated = tollway(registered, "alerts", "evaluate").stdout
+    fired = [a for a in api(registered, "ledger", "/alerts", rule_id="cli-run-requests")]
+    assert len(fired) == 1 and f"fired: {fired[0]['alert_id']}" in evaluated
+    ours = {"channel_id": "cli-hook", "subject": fired[0]["alert_id"], "kind": "alert.firing"}
+    wait_until(lambda: any(ours.items() <= d.items() for d in api(registered, "ledger", "/alerts/deliveries",
+                                                                   status="failed")), what="failed delivery")
+    failed = as_json(tollway(registered, "alerts", "deliveries", "--failed", "--json"))
+    assert failed == api(registered, "ledger", "/alerts/deliveries", status="failed")
+    assert any(ours.items() <= d.items() and d["last_error"] for d in failed)
+    everything = as_json(tollway(registered, "alerts", "deliveries", "--json"))
+    assert everything == api(registered, "ledger", "/alerts/deliveries")
+    assert "failed" in tollway(registered, "alerts", "deliveries", "--failed").stdout
+    assert "deleted rule cli-run-requests" in tollway(registered, "alerts", "rules", "delete",
+                                                      "cli-run-requests").stdout
+    assert "cli-run-requests" not in {r["rule_id"] for r in api(registered, "ledger", "/alerts/rules")}
+    assert "no rule cli-run-requests" in tollway(registered, "alerts", "rules", "delete", "cli-run-requests",
+                                                 code=4).stderr
+    assert as_json(tollway(registered, "alerts", "channels", "delete", "cli-hook", "--json"))["deleted"] is True
+    assert "say what to change" in tollway(registered, "alerts", "rules", "update", "x", code=2).stderr
+    assert "NAME=VALUE" in tollway(registered, "alerts", "rules", "create", "x", "--filter", "oops", code=2).stderr

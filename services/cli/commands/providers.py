@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from services.cli.client import ApiError, UsageError
+from services.cli.documents import read_document
 from services.cli.exits import Exit
 from services.cli.session import JsonFlag, session
 from services.common import jsonio
@@ -19,14 +19,7 @@ app = typer.Typer(help="Register, list, show and remove providers (the router's 
 
 def read_registrations(path: Path) -> list[dict[str, Any]]:
     """One registration, a list of them, or {"providers": [...]}, as JSON or YAML."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        data = jsonio.loads_exact(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - yaml and json raise their own kinds
-        raise UsageError(f"{path} is neither JSON nor YAML: {str(exc).splitlines()[0]}") from None
+    data = read_document(path)
     if isinstance(data, dict) and isinstance(data.get("providers"), list):
         data = data["providers"]
     items = data if isinstance(data, list) else [data]

@@ -1,6 +1,7 @@
 """`tollway receipts tail [--run R] [--follow]` and `receipts show REQUEST_ID`: the ledger's book
-of a run (GET /receipts/{run_id}?limit=&offset=, in the order booked); --follow listens to the
-ledger's GET /events (receipts as they are booked), or polls the book on a ledger without it."""
+of a run (GET /receipts/{run_id}?limit=&offset=, in the order booked) and one receipt by its id
+(GET /receipts/by-id/{request_id}); --follow listens to the ledger's GET /events (receipts as
+they are booked), or polls the book on a ledger without it."""
 
 from __future__ import annotations
 
@@ -96,17 +97,37 @@ def _print_receipts(s: Session, receipts: list[dict[str, Any]], title: str | Non
 
 @app.command()
 def show(ctx: typer.Context, request_id: str, run: Annotated[str | None, typer.Option(
-        "--run", help="Look in this run in the ledger (default: the receipts files the gateway writes here).")] = None,
+        "--run", help="Only if it is in this run.")] = None,
+         local: Annotated[bool, typer.Option(
+             "--local", help="Search the receipt files the gateway writes on this machine instead.")] = False,
          json_out: JsonFlag = False) -> int:
-    """One receipt, every field: from the ledger with --run, else from this machine's receipt files."""
+    """One receipt, every field: from the ledger (GET /receipts/by-id/ID), or this machine's files."""
     s = session(ctx, json_out)
-    receipt = _in_ledger(s.api, run, request_id) if run else _in_files(s.settings.costs_dir, request_id)
+    if local:
+        receipt, where = _in_files(s.settings.costs_dir, request_id), f"{s.settings.costs_dir}/*.jsonl"
+    else:
+        receipt, where = _by_id(s.api, run, request_id, s.settings.costs_dir), f"the ledger at {s.api.url('ledger')}"
+    if receipt is not None and run is not None and receipt.get("run_id") != run:
+        receipt, where = None, f"run {run} ({where} has it in run {receipt.get('run_id')})"
     if receipt is None:
-        where = f"run {run} in the ledger" if run else f"{s.settings.costs_dir}/*.jsonl (give --run to ask the ledger)"
         raise Missing(f"no receipt {request_id} in {where}") from None
     s.emit(receipt, lambda: s.table(f"receipt {request_id}", ["field", "value"], [
         [k, jsonio.dumps(v).decode() if isinstance(v, dict | list) else v] for k, v in receipt.items()]))
     return Exit.OK
+
+
+def _by_id(api: Api, run: str | None, request_id: str, costs: Path) -> dict[str, Any] | None:
+    """The ledger's receipt of `request_id` (a virtual key: its tenant's only); a ledger older than
+    GET /receipts/by-id is searched through `run`, or else this machine's files."""
+    try:
+        receipt = api.get("ledger", f"/receipts/by-id/{request_id}", missing_ok=True)
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if receipt is not None:
+        return receipt
+    return _in_ledger(api, run, request_id) if run else _in_files(costs, request_id)
 
 
 def _in_ledger(api: Api, run: str, request_id: str) -> dict[str, Any] | None:
