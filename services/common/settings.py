@@ -144,6 +144,8 @@ class Settings(BaseSettings):
     retention_minute_days: float = Field(7.0, gt=0)
     retention_hour_days: float = Field(90.0, gt=0)
     retention_day_days: float = Field(730.0, gt=0)
+    # budget spend buckets: at least the current and previous month in every zone (62 days + 1)
+    retention_spend_bucket_days: float = Field(70.0, ge=63)
     retention_interval_s: float = Field(300.0, ge=0)
     # ledger: receipt batches arriving while an ingest transaction runs are written together in the
     # next one, up to this many receipts (services/ledger/receipts/group_commit.py)

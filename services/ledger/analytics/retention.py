@@ -1,8 +1,10 @@
 """How long each kind of data is kept, and the task that prunes what is older.
 
 Defaults (settings, TOLLWAY_RETENTION_*_DAYS): raw receipts 90 days, minute rollups 7 days, hour
-rollups 90 days, day rollups 2 years (730 days). A rollup row goes when its bucket starts before
-now - retention; a receipt when its timestamp is. The clock is the ledger's (injectable), so tests
+rollups 90 days, day rollups 2 years (730 days), budget spend buckets 70 days (at least 63: a
+monthly budget's current and previous month in any zone, 62 days, and a day's margin for the
+zone's offset). A rollup row or spend bucket goes when its bucket starts before now - retention; a
+receipt when its timestamp is. The clock is the ledger's (injectable), so tests
 move it instead of sleeping.
 """
 
@@ -32,11 +34,13 @@ class Retention:
     minute_days: float = 7
     hour_days: float = 90
     day_days: float = 730
+    spend_bucket_days: float = 70
 
     @classmethod
     def of(cls, settings: Settings) -> Retention:
         return cls(settings.retention_receipts_days, settings.retention_minute_days,
-                   settings.retention_hour_days, settings.retention_day_days)
+                   settings.retention_hour_days, settings.retention_day_days,
+                   settings.retention_spend_bucket_days)
 
     def cutoffs(self, now_us: int) -> Cutoffs:
         def before(days: float) -> int:
@@ -44,25 +48,28 @@ class Retention:
 
         return Cutoffs(receipts_us=before(self.receipts_days),
                        grains={"minute": before(self.minute_days), "hour": before(self.hour_days),
-                               "day": before(self.day_days)})
+                               "day": before(self.day_days)},
+                       spend_buckets_us=before(self.spend_bucket_days))
 
 
 @dataclass(frozen=True)
 class Cutoffs:
     receipts_us: int  # receipts with ts_us before it go
     grains: dict[str, int]  # rollup rows of a grain with bucket_us before it go
+    spend_buckets_us: int  # budget spend buckets with bucket_us before it go
 
 
 @dataclass(frozen=True)
 class Pruned:
     receipts: int
     rows: int  # series and latency rows
+    spend_buckets: int = 0
 
 
 async def prune_once(store: LedgerStore, retention: Retention, now_us: int) -> Pruned:
     pruned = await store.prune(retention.cutoffs(now_us))
-    if pruned.receipts or pruned.rows:
-        log.info("retention_pruned", receipts=pruned.receipts, rows=pruned.rows)
+    if pruned.receipts or pruned.rows or pruned.spend_buckets:
+        log.info("retention_pruned", receipts=pruned.receipts, rows=pruned.rows, spend_buckets=pruned.spend_buckets)
     return pruned
 
 

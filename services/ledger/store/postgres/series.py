@@ -81,4 +81,5 @@ async def prune(conn: Conn, cutoffs: Cutoffs) -> Pruned:
         n += int(status.split()[-1])
         await conn.execute("DELETE FROM series_latency WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
     status = await conn.execute("DELETE FROM receipts WHERE ts_us < $1", cutoffs.receipts_us)
-    return Pruned(receipts=int(status.split()[-1]), rows=n)
+    spend = await conn.execute("DELETE FROM spend_buckets WHERE bucket_us < $1", cutoffs.spend_buckets_us)
+    return Pruned(receipts=int(status.split()[-1]), rows=n, spend_buckets=int(spend.split()[-1]))

@@ -61,4 +61,5 @@ def prune(conn: sqlite3.Connection, cutoffs: Cutoffs) -> Pruned:
         n += conn.execute("DELETE FROM series WHERE grain = ? AND bucket_us < ?", (grain, cutoff)).rowcount
         conn.execute("DELETE FROM series_latency WHERE grain = ? AND bucket_us < ?", (grain, cutoff))
     receipts = conn.execute("DELETE FROM receipts WHERE ts_us < ?", (cutoffs.receipts_us,)).rowcount
-    return Pruned(receipts=receipts, rows=n)
+    spend = conn.execute("DELETE FROM spend_buckets WHERE bucket_us < ?", (cutoffs.spend_buckets_us,)).rowcount
+    return Pruned(receipts=receipts, rows=n, spend_buckets=spend)
