@@ -396,3 +396,37 @@ def test_alerts_rules_and_channels_are_managed_and_deliveries_and_evaluate_are_r
     assert as_json(tollway(registered, "alerts", "channels", "delete", "cli-hook", "--json"))["deleted"] is True
     assert "say what to change" in tollway(registered, "alerts", "rules", "update", "x", code=2).stderr
     assert "NAME=VALUE" in tollway(registered, "alerts", "rules", "create", "x", "--filter", "oops", code=2).stderr
+
+
+def test_limits_active_shows_a_full_bucket_and_reset_admits_its_caller_again(registered: Swarm):
+    key = as_json(tollway(registered, "keys", "create", "--name", "cli-limited", "--json"))
+    as_key = ("--key", key["secret"])
+    tollway(registered, "limits", "set", "cli-reset-rph", "key", "2", "--window", "3600", "--algorithm",
+            "sliding_log", "--match", key["key_id"])
+    wait_until(lambda: any(x["name"] == "cli-reset-rph" for x in api(
+        registered, "gateway", "/admin/limits/usage", key_id=key["key_id"])["limits"]), what="limit at the gateway")
+    for i in range(2):
+        tollway(registered, *as_key, "chat", f"limited {i}", "--model", "cli-model", "--run", "cli-limits")
+    refused = tollway(registered, *as_key, "chat", "one too many", "--model", "cli-model", code=1)
+    assert "rate_limited" in refused.stderr and "HTTP 429" in refused.stderr
+    steady_fields = ("name", "dimension", "value", "key_id", "used", "remaining", "capacity")
+
+    def mine(body: dict) -> list[dict]:
+        return [{k: b.get(k) for k in steady_fields} for b in body["buckets"] if b.get("key_id") == key["key_id"]]
+
+    active = as_json(tollway(registered, "limits", "active", "--near", "1", "--json"))
+    assert mine(active) == mine(api(registered, "gateway", "/admin/limits/active", near="1"))
+    assert mine(active) == [{"name": "cli-reset-rph", "dimension": "key", "value": key["key_id"],
+                             "key_id": key["key_id"], "used": 2, "remaining": 0, "capacity": 2}]
+    human = tollway(registered, "limits", "active", "--near", "1").stdout
+    assert "cli-reset-rph" in human and key["key_id"] in human and "at 100% or more" in human
+    reset = as_json(tollway(registered, "limits", "reset", "cli-reset-rph", "--key-id", key["key_id"], "--json"))
+    assert reset["cleared"] == 1 and [x["name"] for x in reset["limits"]] == ["cli-reset-rph"]
+    assert mine(api(registered, "gateway", "/admin/limits/active", near="1")) == []
+    tollway(registered, *as_key, "chat", "admitted again", "--model", "cli-model", "--run", "cli-limits")
+    again = tollway(registered, "limits", "reset", "cli-reset-rph", "--key-id", key["key_id"]).stdout
+    assert f"reset cli-reset-rph on key {key['key_id']}: 1 counters cleared" in again
+    assert "no limit nope on key" in tollway(registered, "limits", "reset", "nope", "--key-id", key["key_id"],
+                                             code=4).stderr
+    assert "exactly one of" in tollway(registered, "limits", "reset", "--user", "a", "--team", "b", code=2).stderr
+    tollway(registered, "limits", "remove", "cli-reset-rph", "key", "--match", key["key_id"])

@@ -1,6 +1,7 @@
-"""`tollway limits list | set | remove | usage | violations`: rate limits. Published limits live in
-the ledger (POST /limits, GET /limits, DELETE /limits/{name}); where a caller stands and who was
-refused are the gateway's (GET /admin/limits/usage, GET /admin/limits/violations)."""
+"""`tollway limits list | set | remove | usage | active | violations | reset`: rate limits.
+Published limits live in the ledger (POST /limits, GET /limits, DELETE /limits/{name}); where a
+caller stands, who is near a limit, who was refused and starting a caller's counters afresh are
+the gateway's (GET /admin/limits/usage, /active, /violations; POST /admin/limits/reset)."""
 
 from __future__ import annotations
 
@@ -77,12 +78,13 @@ def remove(ctx: typer.Context, name: str, dimension: Dimension,
 WHO = ("key_id", "user", "team", "org", "ip", "provider")
 
 
+KeyIdOpt = Annotated[str | None, typer.Option(help="A virtual key's id.")]
+WhoOpt = Annotated[str | None, typer.Option()]
+
+
 @app.command()
-def usage(ctx: typer.Context,
-          key_id: Annotated[str | None, typer.Option(help="A virtual key's id.")] = None,
-          user: Annotated[str | None, typer.Option()] = None, team: Annotated[str | None, typer.Option()] = None,
-          org: Annotated[str | None, typer.Option()] = None, ip: Annotated[str | None, typer.Option()] = None,
-          provider: Annotated[str | None, typer.Option()] = None, json_out: JsonFlag = False) -> None:
+def usage(ctx: typer.Context, key_id: KeyIdOpt = None, user: WhoOpt = None, team: WhoOpt = None, org: WhoOpt = None,
+          ip: WhoOpt = None, provider: WhoOpt = None, json_out: JsonFlag = False) -> None:
     """Where one caller stands in every limit that applies to it (the gateway's counters)."""
     s = session(ctx, json_out)
     who = dict(zip(WHO, (key_id, user, team, org, ip, provider), strict=True))
@@ -112,3 +114,43 @@ def violations(ctx: typer.Context,
             s.table("newest refusals", keys, [[r.get(k) for k in keys] for r in body["records"]])
 
     s.emit(body, human)
+
+
+@app.command()
+def active(ctx: typer.Context,
+           near: Annotated[float, typer.Option(help="At least this share used (0: every bucket holding a count).",
+                                               min=0, max=1)] = 0.8,
+           most: Annotated[int, typer.Option("--max", help="At most this many buckets.", min=1, max=1000)] = 100,
+           json_out: JsonFlag = False) -> None:
+    """Who is near a limit now, fullest first: the limit, whose bucket, used of capacity, reset."""
+    s = session(ctx, json_out)
+    body = s.api.get("gateway", "/admin/limits/active", params={"near": near, "max": most}, access="admin")
+    done = "" if body["complete"] else f", {body['scanned']} looked at (not all)"
+    s.emit(body, lambda: s.table(
+        f"{len(body['buckets'])} buckets at {body['near']:.0%} or more ({body['scope']}{done})",
+        ["limit", "dimension", "whose", "unit", "used", "remaining", "capacity", "resets in s"],
+        [[b["name"], b["dimension"], b["value"], b.get("unit"), b["used"], b["remaining"], b["capacity"],
+          b.get("reset_s")] for b in body["buckets"]]))
+
+
+@app.command()
+def reset(ctx: typer.Context,
+          name: Annotated[str | None, typer.Argument(help="The limit (default: every limit of the dimension).")
+                          ] = None,
+          key_id: KeyIdOpt = None, user: WhoOpt = None, team: WhoOpt = None, org: WhoOpt = None, ip: WhoOpt = None,
+          provider: WhoOpt = None,
+          global_: Annotated[bool, typer.Option("--global", help="The global counters.")] = False,
+          json_out: JsonFlag = False) -> None:
+    """Start a limit afresh for one caller (a refused caller is admitted at once); nobody else's
+    counters change. Exit 4 when no such limit applies to that caller on the gateway."""
+    s = session(ctx, json_out)
+    who: dict[str, Any] = {k: v for k, v in zip(WHO, (key_id, user, team, org, ip, provider), strict=True) if v}
+    if global_:
+        who["global"] = True
+    if len(who) != 1:
+        raise UsageError("say whose counters to reset: exactly one of --key-id, --user, --team, --org, --ip,"
+                         " --provider or --global")
+    body = s.api.post("gateway", "/admin/limits/reset", {**({"name": name} if name else {}), **who},
+                      access="admin")
+    s.emit(body, lambda: s.say(f"reset {', '.join(x['name'] for x in body['limits'])} on {body['dimension']}"
+                               f" {body['value']}: {body['cleared']} counters cleared ({body['scope']})"))
