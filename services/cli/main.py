@@ -1,6 +1,7 @@
 """The `tollway` command line (Typer + Rich): run the services (`serve`, `up`, `down`, `status`),
 manage them (`providers`, `budget`, `keys`, `limits`, `cache`, `alerts`), use them (`chat`), and
-read them (`receipts`, `cost`, `monitor`); `simulate` and `db upgrade` as before. docs/cli.md."""
+read them (`receipts`, `cost`, `experiments`, `catalog`, `monitor`); `simulate` and `db upgrade`
+as before. docs/cli.md."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from services.cli.commands import (
     alerts,
     budget,
     cache,
+    catalog,
     chat,
     cost,
     dashboard,
+    experiments,
     keys,
     limits,
     monitor,
@@ -116,6 +119,8 @@ app.add_typer(alerts.app, name="alerts", rich_help_panel="Manage")
 chat.register(app)
 app.add_typer(receipts.app, name="receipts", rich_help_panel="Read")
 app.add_typer(cost.app, name="cost", rich_help_panel="Read")
+app.add_typer(experiments.app, name="experiments", rich_help_panel="Read")
+catalog.register(app)
 monitor.register(app)
 dashboard.register(app)
 

@@ -430,3 +430,61 @@ def test_limits_active_shows_a_full_bucket_and_reset_admits_its_caller_again(reg
                                              code=4).stderr
     assert "exactly one of" in tollway(registered, "limits", "reset", "--user", "a", "--team", "b", code=2).stderr
     tollway(registered, "limits", "remove", "cli-reset-rph", "key", "--match", key["key_id"])
+
+
+EXPERIMENT_YAML = """\
+providers:
+  - {{name: cli-exp-a, model: cli-exp-model, context_window: 8192, input_per_mtok: "1", output_per_mtok: "2",
+     endpoint: "{sim}"}}
+  - {{name: cli-exp-b, model: cli-exp-model, context_window: 8192, input_per_mtok: "3", output_per_mtok: "4",
+     endpoint: "{sim}"}}
+"""
+
+
+def test_experiments_report_equals_the_ledgers_report(registered: Swarm, tmp_path: Path):
+    path = tmp_path / "exp.yaml"
+    path.write_text(EXPERIMENT_YAML.format(sim=registered.url("simulator")))
+    tollway(registered, "providers", "register", str(path))
+    registered.wait_for_model("cli-exp-model")
+    experiment = {"model": "cli-exp-model", "arms": [{"name": "arm-a", "provider": "cli-exp-a", "percent": 50},
+                                                     {"name": "arm-b", "provider": "cli-exp-b", "percent": 50}]}
+    put = httpx.put(registered.url("router") + "/routing/experiments/cli-exp", json=experiment,
+                    headers=registered.admin, timeout=10)
+    assert put.status_code == 201, put.text
+
+    def chat_in_experiment() -> bool:
+        answer = as_json(tollway(registered, "chat", "which arm", "--model", "cli-exp-model", "--run", "cli-exp",
+                                 "--json"))
+        return "experiment" in answer["receipt"]
+
+    wait_until(chat_in_experiment, what="the gateway routing by the experiment")
+    for _ in range(3):
+        assert chat_in_experiment()
+    booked = [r for r in api(registered, "ledger", "/receipts/cli-exp")["receipts"] if "experiment" in r]
+    path_ = "/routing/experiments/cli-exp/report"
+    wait_until(lambda: api(registered, "ledger", path_)["requests"] == len(booked) >= 4, what="every receipt")
+    reported = as_json(tollway(registered, "experiments", "report", "cli-exp", "--json"))
+    assert reported == api(registered, "ledger", path_)
+    assert sum(a["requests"] for a in reported["arms"].values()) == len(booked)
+    arm = next(iter(reported["arms"]))
+    against = as_json(tollway(registered, "experiments", "report", "cli-exp", "--baseline", arm, "--json"))
+    assert against["baseline"] == arm == api(registered, "ledger", path_, baseline=arm)["baseline"]
+    human = tollway(registered, "experiments", "report", "cli-exp").stdout
+    assert f"experiment cli-exp: {len(booked)} requests" in human and f"verdict: {reported['verdict']}" in human
+    assert "no receipt names experiment cli-nope" in tollway(registered, "experiments", "report", "cli-nope",
+                                                          code=4).stderr
+
+
+def test_catalog_lists_and_looks_up_as_the_router_does(registered: Swarm):
+    everything = as_json(tollway(registered, "catalog", "--json"))
+    assert everything == api(registered, "router", "/catalog") and everything["count"] > 0
+    one = as_json(tollway(registered, "catalog", "gpt-4o-mini", "--json"))
+    assert one == api(registered, "router", "/catalog", model="gpt-4o-mini")
+    human = tollway(registered, "catalog", "gpt-4o-mini").stdout
+    assert f"gpt-4o-mini: {one['match']} match, {one['model']['key']}" in human
+    assert one["model"]["input_per_mtok"] in human
+    deepseek = as_json(tollway(registered, "catalog", "--provider", "deepseek", "--json"))
+    assert deepseek == api(registered, "router", "/catalog", provider="deepseek")
+    assert {m["provider"] for m in deepseek["models"]} == {"deepseek"}
+    assert f"{everything['count']} models in catalog" in tollway(registered, "catalog").stdout
+    assert "not in the price catalog" in tollway(registered, "catalog", "no-such-model-cli", code=4).stderr
