@@ -1,5 +1,6 @@
 """The alerts' Prometheus counters, on the ledger's registry (GET /metrics): alerts fired and
-resolved by severity, and notification attempts by channel kind and outcome."""
+resolved by severity, notification attempts by channel kind and outcome, and evaluation rounds
+this replica did or left to another (`evaluated`, `skipped`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class AlertCounters:
         self.attempts = Counter("tollway_ledger_alert_delivery_attempts",
                                 "Notification attempts, by channel kind and outcome (delivered, retrying, failed)",
                                 ("channel", "outcome"), registry=registry)
+        self.rounds = Counter("tollway_ledger_alert_rounds",
+                              "Alert evaluation rounds this replica evaluated or skipped (another replica's)",
+                              ("outcome",), registry=registry)
 
     def alert(self, kind: str, payload: dict[str, Any]) -> None:
         event = kind.removeprefix("alert.")

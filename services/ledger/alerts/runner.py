@@ -1,7 +1,9 @@
 """The ledger's alert loop, off every request path: evaluates the rules every `alert_interval_s`,
 queues each day's summary once, turns budget threshold events into notifications, and delivers
 what is due. `tick()` does one round at the clock's instant (tests drive it with a frozen clock);
-`start()` runs rounds in the background, woken at once by a budget event."""
+`start()` runs rounds in the background, woken at once by a budget event. Of several replicas on
+one PostgreSQL database, one evaluates each round (`exclusive_round`: an advisory lock and a
+round mark in `meta`); the others skip it."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from services.ledger.events.kinds import ALERT
 from services.ledger.store.alerts import AlertStore
 
 US_PER_S = 1_000_000
+ROUND = "alert_round"  # the periodic work's name: its advisory lock and its mark in `meta`
 SWEEP_US = 86_400 * US_PER_S  # how far back each round looks for budget events not yet queued
 log = structlog.get_logger("tollway.ledger.alerts")
 
@@ -105,7 +108,7 @@ class AlertRunner:
         now = self.ctx.now_us()
         channels = await self.channels()
         if now >= self.next_evaluation_us:
-            await self.evaluate_now()
+            await self._evaluation_round(now)
             await self._sweep_budget_events(channels, now)
         await self._queue_budget_events(channels, now)
         day = due_day(now, self.settings.alert_summary_hour)
@@ -113,6 +116,17 @@ class AlertRunner:
             await queue_summary(self.store, self.source, channels, day, now)
             self.summarised = day
         await deliver_due(self.store, channels, now, self.http, self.policy, self.counters)
+
+    async def _evaluation_round(self, now_us: int) -> None:
+        """Evaluate, unless another replica has this round (rounds are `alert_interval_s` apart on
+        the clock: round `now // interval`); either way the next is due an interval on."""
+        interval_us = max(int(self.settings.alert_interval_s * US_PER_S), 1)
+        async with self.ctx.store.exclusive_round(ROUND, now_us // interval_us) as mine:
+            if mine:
+                await self.evaluate_now()
+            else:
+                self.next_evaluation_us = now_us + interval_us
+        self.counters.rounds.labels("evaluated" if mine else "skipped").inc()
 
     async def _queue_budget_events(self, channels: dict[str, Channel], now_us: int) -> None:
         events, self._budget_events = self._budget_events, []

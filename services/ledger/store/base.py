@@ -7,6 +7,7 @@ is ONE transaction: a check and the write it guards can never interleave with an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -172,6 +173,11 @@ class LedgerStore(Protocol):
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         """The series rollups a query asks for, summed per (bucket, group) (services/ledger/analytics/query.py)."""
+        ...
+
+    def exclusive_round(self, name: str, round_no: int) -> AbstractAsyncContextManager[bool]:
+        """Inside: whether this replica does round `round_no` of the periodic work `name` (True for
+        one replica per round on PostgreSQL; always True on SQLite)."""
         ...
 
     async def prune(self, cutoffs: Cutoffs) -> Pruned:

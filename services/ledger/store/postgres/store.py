@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
@@ -31,6 +32,7 @@ from services.ledger.store.migrations import upgrade_postgres
 from services.ledger.store.postgres import budgets as budget_rows
 from services.ledger.store.postgres import keys as key_rows
 from services.ledger.store.postgres import receipts as receipt_rows
+from services.ledger.store.postgres import rounds
 from services.ledger.store.postgres import series as series_rows
 from services.ledger.windows.rollup import Row
 
@@ -134,6 +136,17 @@ class PostgresLedgerStore:
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         return await self._read(series_rows.rows, query)
+
+    @asynccontextmanager
+    async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:
+        """Whether this replica does round `round_no` of `name` (services/ledger/store/postgres/rounds.py):
+        the advisory lock is held, in a transaction of its own, while the body runs."""
+        with database_lost(self.url, "ledger"):
+            async with self._need_pool().acquire(timeout=self.connect_timeout_s) as conn, conn.transaction():
+                mine = await rounds.claim(conn, name, round_no)
+                yield mine
+                if mine:
+                    await rounds.mark(conn, name, round_no)
 
     async def prune(self, cutoffs: Cutoffs) -> Pruned:
         pruned = await self._write(series_rows.prune, cutoffs)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -139,6 +140,11 @@ class SqliteLedgerStore:
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         return await self._read(series_rows.rows, query)
+
+    @asynccontextmanager
+    async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:
+        """Always this process's: a SQLite ledger is one process."""
+        yield True
 
     async def prune(self, cutoffs: Cutoffs) -> Pruned:
         pruned = await self._write(series_rows.prune, cutoffs)
