@@ -19,6 +19,7 @@ from services.cli.commands import (
     catalog,
     chat,
     cost,
+    cost_insights,
     dashboard,
     experiments,
     keys,
@@ -118,6 +119,7 @@ app.add_typer(cache.app, name="cache", rich_help_panel="Manage")
 app.add_typer(alerts.app, name="alerts", rich_help_panel="Manage")
 chat.register(app)
 app.add_typer(receipts.app, name="receipts", rich_help_panel="Read")
+cost_insights.register(cost.app)
 app.add_typer(cost.app, name="cost", rich_help_panel="Read")
 app.add_typer(experiments.app, name="experiments", rich_help_panel="Read")
 catalog.register(app)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.cli.client import Api, Endpoints
+from services.cli.client import Api, Endpoints, UsageError
 from services.common import jsonio
 from services.common.settings import Settings
 
@@ -98,3 +98,14 @@ def cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         return escape(", ".join(map(str, value))) or "-"
     return escape(str(value))
+
+
+def pairs(values: list[str], what: str) -> dict[str, str]:
+    """Repeated NAME=VALUE options (`what`: the option, for the error) as a mapping."""
+    out = {}
+    for value in values:
+        name, sep, val = value.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{what} is NAME=VALUE, not {value!r}")
+        out[name] = val
+    return out

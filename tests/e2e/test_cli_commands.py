@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -488,3 +489,33 @@ def test_catalog_lists_and_looks_up_as_the_router_does(registered: Swarm):
     assert {m["provider"] for m in deepseek["models"]} == {"deepseek"}
     assert f"{everything['count']} models in catalog" in tollway(registered, "catalog").stdout
     assert "not in the price catalog" in tollway(registered, "catalog", "no-such-model-cli", code=4).stderr
+
+
+def test_cost_projection_anomalies_and_advice_equal_the_ledgers_answers(registered: Swarm):
+    tollway(registered, "chat", "advise me", "--model", "cli-model", "--run", "cli-advice")
+    wait_until(lambda: api(registered, "ledger", "/receipts/cli-advice")["count"] == 1, what="advice receipt")
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    since, until = ((hour - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"), hour.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    projected = as_json(tollway(registered, "cost", "projection", "--horizon", "week", "--until", until,
+                                "--filter", "run=cli-advice", "--json"))
+    assert projected == api(registered, "ledger", "/analytics/projection", horizon="week", until=until,
+                            run="cli-advice")
+    assert projected["projection"] is None and projected["filters"] == {"run": ["cli-advice"]}
+    human = tollway(registered, "cost", "projection", "--until", until).stdout
+    assert "no projection for the next month: fewer than" in human
+    spikes = as_json(tollway(registered, "cost", "anomalies", "--since", since, "--until", until, "--json"))
+    assert spikes == api(registered, "ledger", "/analytics/anomalies", since=since, until=until)
+    assert spikes["hours_examined"] == 6
+    human = tollway(registered, "cost", "anomalies", "--since", since, "--until", until, "--metric",
+                    "error_rate").stdout
+    assert "anomalies in 6 hours (error_rate, against" in human
+    advice = as_json(tollway(registered, "cost", "advice", "--since", since, "--until", until, "--json"))
+    assert advice == api(registered, "ledger", "/analytics/recommendations", since=since, until=until)
+    assert advice["receipts_read"] >= 1
+    human = tollway(registered, "cost", "advice", "--since", since, "--until", until).stdout
+    assert f"recommendations from {advice['receipts_read']} receipts" in human
+    for r in advice["recommendations"]:
+        assert r["kind"] in human
+    bad = tollway(registered, "cost", "advice", "--filter", "tag=x:y", code=1)
+    assert "HTTP 400" in bad.stderr
+    assert "--filter is NAME=VALUE" in tollway(registered, "cost", "advice", "--filter", "team", code=2).stderr

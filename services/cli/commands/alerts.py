@@ -13,7 +13,7 @@ import typer
 
 from services.cli.client import Api, CliError, UsageError
 from services.cli.documents import read_document
-from services.cli.session import JsonFlag, Session, session
+from services.cli.session import JsonFlag, Session, pairs, session
 
 app = typer.Typer(help="Alerts: what is firing, acknowledging it, the rules, channels and deliveries.",
                   no_args_is_help=True)
@@ -117,16 +117,6 @@ def deliveries(ctx: typer.Context,
 
 # -- rules -----------------------------------------------------------------------------------------
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for value in values:
-        name, sep, val = value.partition("=")
-        if not sep or not name:
-            raise UsageError(f"{what} is NAME=VALUE, not {value!r}")
-        out[name] = val
-    return out
-
-
 def _from_file(file: Path | None) -> dict[str, Any]:
     if file is None:
         return {}
@@ -158,11 +148,11 @@ def _rule_fields(name: str | None, metric: str | None, operator: str | None, thr
                                                  ("threshold", threshold), ("window", window),
                                                  ("severity", severity), ("enabled", enabled)) if v is not None}
     if filters:
-        fields["filters"] = _pairs(filters, "--filter")
+        fields["filters"] = pairs(filters, "--filter")
     if channels:
         fields["channels"] = channels
     if budget is not None:
-        scope, scope_id = next(iter(_pairs([budget], "--budget").items()))
+        scope, scope_id = next(iter(pairs([budget], "--budget").items()))
         fields["budget"] = {"scope": scope, "scope_id": scope_id}
     return fields
 
