@@ -30,6 +30,11 @@ def reason(a: str, b: str) -> str | None:
      'Write a reply to "ann.smith@exarnple.com" about the refund.', "verbatim"),
     ("Why does this fail?\n```python\nfor x in xs:\n    if x:\n        f(x)\n    g(x)\n```",
      "Why does this fail?\n```python\nfor x in xs:\n    if x:\n        f(x)\n        g(x)\n```", "verbatim"),
+    # who does what to whom: a pronoun is a word, not filler (held-out pair 2689 was served wrongly)
+    ("My balance shows -250.00 EUR. Does that mean I owe you money?",
+     "My balance shows -250.00 EUR. Does that mean you owe me money?", "changed"),
+    ("How do I reset my password?", "How do I reset your password?", "changed"),
+    ("Should we tell them?", "Should they tell us?", "changed"),
     # what the old guards separated still refuses
     ("What is 2+2?", "What is 2+3?", "changed"),
     ("What is 2+2?", "What is 2*2?", "changed"),
