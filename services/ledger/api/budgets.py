@@ -20,6 +20,7 @@ from services.common.ids import require_safe_id
 from services.common.money import from_micros
 from services.ledger.access import Reader, reader
 from services.ledger.amounts import micros_of
+from services.ledger.analytics.retention import Retention
 from services.ledger.budgets.alerts import announce
 from services.ledger.budgets.config import terms_of
 from services.ledger.budgets.levels import percent
@@ -124,15 +125,19 @@ async def get_scoped_budget(request: Request, scope: str, scope_id: str) -> JSON
 @router.get("/budgets/{scope}/{scope_id}/history")
 async def get_history(request: Request, scope: str, scope_id: str) -> JSONResponse:
     """The budget's current period and the ones before it (`?periods=`, default 12, at most 400),
-    newest first: each period's bounds, spend and threshold events."""
+    newest first: each period's bounds, spend and threshold events, and whether its spend is whole
+    (`complete`: false once the period starts before the spend buckets' retention)."""
     key = _key(scope, scope_id)
     state = await _readable(request, key)
     ctx = ledger(request)
     count = _count(request.query_params.get("periods", "12"))
-    periods = await ctx.store.budget_history(key, ctx.now_us(), count) or []
+    now_us = ctx.now_us()
+    periods = await ctx.store.budget_history(key, now_us, count) or []
+    kept_from = Retention.of(ctx.settings).cutoffs(now_us).spend_buckets_us
     return JSONResponse({"scope": key.scope, "scope_id": key.scope_id, "period": state.terms.period,
                          "tz": state.terms.tz, "budget_usd": from_micros(state.budget_micros),
                          "periods": [_period_body(window, spent, events, state.budget_micros)
+                                     | {"complete": not state.terms.periodic or window.start_us >= kept_from}
                                      for window, spent, events in periods]})
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.clock import FrozenClock
 from services.common.settings import Settings
 from services.ledger.analytics.retention import Retention, prune_once
 from services.ledger.budgets.config import BudgetTerms
@@ -18,7 +19,8 @@ from services.ledger.budgets.model import BudgetKey
 from services.ledger.receipts.parse import parse_receipt
 from services.ledger.store.factory import make_store
 from services.ledger.times import iso, to_us
-from tests.integration.ledger.ledger_factory import make_receipt
+from tests.integration.ledger.conftest import Ledger
+from tests.integration.ledger.ledger_factory import make_receipt, post
 
 NOW = datetime(2026, 11, 23, 10, 30, 15, tzinfo=UTC)
 PROVIDER = BudgetKey("provider", "sim-openai")
@@ -85,6 +87,16 @@ async def test_the_shortest_retention_keeps_the_previous_month_whole(tmp_path: P
         assert (await store.budget(key, now_us)).spent_micros == 6 * USD
     finally:
         await store.close()
+
+
+async def test_history_says_which_periods_are_no_longer_whole(ledger_at: Ledger, clock: FrozenClock) -> None:
+    async with ledger_at() as client:  # the clock's now: 2026-11-23; spend buckets kept 70 days, from Sep 14
+        made = await post(client, "/budget", {"scope": "global", "budget_usd": "10", "period": "monthly"})
+        assert made.status_code == 201, made.text
+        resp = await client.get("/budgets/global/all/history", params={"periods": 4})
+        assert resp.status_code == 200, resp.text
+        assert [(p["start"][:10], p["complete"]) for p in resp.json()["periods"]] == [
+            ("2026-11-01", True), ("2026-10-01", True), ("2026-09-01", False), ("2026-08-01", False)]
 
 
 def test_spend_bucket_retention_defaults_to_70_days_and_refuses_less_than_63() -> None:
