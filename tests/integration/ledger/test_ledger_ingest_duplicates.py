@@ -1,10 +1,15 @@
 """Ingest through the store on both backends: a batch with duplicates (inside the batch and
 against stored rows) counts each receipt once in the windows' rollups, the series rollups and
-their latency sketches, and every budget's spend (the one-off total and the periodic buckets)."""
+their latency sketches, and every budget's spend (the one-off total and the periodic buckets);
+and so do batches posted at once (the ledger's group commit)."""
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
 from pathlib import Path
+
+import httpx
 
 from services.common.settings import Settings
 from services.ledger.analytics.query import SeriesQuery
@@ -13,6 +18,7 @@ from services.ledger.budgets.config import BudgetTerms
 from services.ledger.budgets.model import GLOBAL, GLOBAL_ID, BudgetKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.factory import make_store
+from tests.integration.ledger.ledger_factory import exact, make_receipt, post
 
 NOW_US = 1_795_000_000_000_000
 
@@ -57,3 +63,18 @@ async def test_duplicates_within_and_across_batches_count_once_everywhere(tmp_pa
             assert state is not None and state.spent_micros == spent, key
     finally:
         await store.close()
+
+
+async def test_concurrent_posts_share_commits_and_count_each_receipt_once(client: httpx.AsyncClient) -> None:
+    """POST /receipts batches sent at once go through the group commit: each answer is its own
+    batch's, a receipt in several concurrent batches is accepted by exactly one of them."""
+    receipts = [make_receipt("0.000100", request_id=f"req-c{i:03d}") for i in range(60)]
+    batches = [receipts[i:i + 20] for i in range(0, 60, 10)]  # overlapping: most receipts in two batches
+    answers = await asyncio.gather(*(post(client, "/receipts", {"receipts": b}) for b in batches))
+    bodies = [a.json() for a in answers]
+    assert all(a.status_code == 200 for a in answers)
+    assert [b["accepted"] + b["duplicates"] for b in bodies] == [len(b) for b in batches]
+    assert sum(b["accepted"] for b in bodies) == 60
+    book = exact(await client.get("/receipts/run-a"))
+    assert book["count"] == 60 and book["total_cost_usd"] == Decimal("0.006")
+    assert len({r["request_id"] for r in book["receipts"]}) == 60
