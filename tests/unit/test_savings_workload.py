@@ -47,3 +47,23 @@ def test_cut_is_the_share_saved() -> None:
     assert savings.cut(Decimal("0.030480"), Decimal("0.009725")) == float(
         (Decimal("0.030480") - Decimal("0.009725")) / Decimal("0.030480") * 100)
     assert savings.cut(40, 26) == 35.0
+
+
+def test_every_claim_is_measured_by_a_run_and_the_p95_claim_by_the_latency_runs() -> None:
+    savings = load_savings()
+    runs = {r.label: r for r in savings.RUNS}
+    assert {claim[2] for claim in savings.CLAIMS} <= set(runs)
+    p95_runs = {claim[2] for claim in savings.CLAIMS if claim[3] == "p95"}
+    assert p95_runs == {"routing", "auto-latency", "latency"}
+    assert runs["auto-latency"].model == "tollway/auto-latency" and runs["auto-latency"].strategy is None
+    assert runs["latency"].model == savings.ANY_MODEL and runs["latency"].strategy == "latency"
+    assert not runs["auto-latency"].cache and not runs["latency"].cache
+
+
+def test_within_says_on_which_side_a_measure_missed() -> None:
+    savings = load_savings()
+    assert savings.within(25.0, 20, 43) == "yes"
+    assert savings.within(2.8, 20, 43) == "no (less)"
+    assert savings.within(86.9, 70, 85) == "no (more)"
+    assert savings.within(99.0, 30, None) == "yes"
+    assert savings.claimed(30, None) == "≥ 30 %" and savings.claimed(20, 43) == "20–43 %"
