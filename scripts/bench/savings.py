@@ -6,7 +6,7 @@ word-for-word repeats, 20 % paraphrases, the rest new), each question made simpl
 complex for smart routing by a seeded draw per question (55 / 30 / 15 %: a plain question; "explain
 why, step by step" and a comparison; that plus a code block and a long answer asked). Three
 providers on the simulator, a premium, a mid and a cheap model, at list-like prices and configured
-latencies. Four fresh swarms run the same stream one request at a time:
+latencies. Six fresh swarms run the same stream one request at a time:
 
     baseline        every request asks for the premium model, response cache off
     cache           the premium model, exact response cache on
