@@ -210,7 +210,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.post("/v1/completions", tags=["openai"],
              summary="OpenAI legacy completions, served by chat models (plain or SSE stream)")(completions)
     app.post("/v1/messages/count_tokens", tags=["anthropic"],
-             summary="Anthropic token count: the gateway's estimate, no provider called")(count_tokens)
+             summary="Anthropic token count: an Anthropic-format provider's, else the estimate")(count_tokens)
     app.get("/admin/breakers", tags=["ops"], summary="Circuit breakers of this gateway process")(list_breakers)
     app.post("/v1/messages", tags=["anthropic"], openapi_extra=contract_body("messages_request"),
              summary="Anthropic Messages (plain or SSE stream), routed to any provider")(messages)
