@@ -167,7 +167,8 @@ def test_a_key_revoked_on_ledger_a_is_refused_by_both_gateways(replicas, http, m
 
 
 def test_a_ledger_killed_mid_load_loses_no_receipt_and_overshoots_no_budget(replicas, http, model):
-    run, cap = "rep-crash", Decimal("3")
+    # 240 requests at $0.025: room for the load before the kill, 40 successes after it, then a 402
+    run, cap = "rep-crash", Decimal("6")
     set_budget(http, replicas, run, str(cap))
     codes: list[tuple[float, int]] = []
     stop = threading.Event()
@@ -189,8 +190,12 @@ def test_a_ledger_killed_mid_load_loses_no_receipt_and_overshoots_no_budget(repl
         wait_until(lambda: len(codes) >= 40, timeout=30, what="load to be flowing")
         replicas.stop("ledger", signal.SIGKILL)
         killed = time.monotonic()
-        wait_until(lambda: sum(1 for at, c in codes if at > killed + 0.5 and c == 200) >= 40, timeout=60,
+        # the first of these ride on leases granted before the kill; the 402 below comes only once
+        # ledger B has granted what is left and refused the rest
+        wait_until(lambda: sum(1 for at, c in codes if at > killed and c == 200) >= 40, timeout=60,
                    what="the gateways to go on with ledger B")
+        wait_until(lambda: any(c == 402 for at, c in codes if at > killed), timeout=60,
+                   what="the budget to run out under ledger B")
     finally:
         stop.set()
         for t in threads:
