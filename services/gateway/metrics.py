@@ -2,8 +2,7 @@
 
 On the request path, one call per written receipt (`ReceiptMetrics.observe`, from
 `Pipeline.after_receipt`): receipts by provider, model and status, their cost and tokens, cache
-hits and the dollars they saved. A (provider, model, status) label set's children are made once
-and kept; a receipt costs a dict lookup and four increments.
+hits and the dollars they saved, summed as plain integers and read by a collector when scraped.
 
 Everything else is read when scraped, from what the gateway keeps anyway: circuit breakers, the
 rate limiter's counters, the response cache's statistics, the unshipped-receipt backlog, leases
@@ -16,9 +15,10 @@ the ledger's.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily
 
 from services.common.metrics.service import ServiceMetrics
 from services.gateway.forwarding.breaker import CLOSED, HALF_OPEN, OPEN
@@ -28,43 +28,60 @@ BREAKER_STATES = (CLOSED, OPEN, HALF_OPEN)
 
 
 class ReceiptMetrics:
+    """Receipts, cost, tokens and cache hits, summed in plain integers on the request path and
+    turned into Prometheus counters only when scraped (a custom collector: prometheus-client's own
+    counter takes a lock and several calls per increment, five increments a receipt)."""
+
     def __init__(self, metrics: ServiceMetrics) -> None:
-        registry = metrics.registry
-        pm = ("provider", "model")
-        self.receipts = Counter("tollway_gateway_receipts", "Receipts written, by provider, model and status"
-                                " (success | error | budget_exceeded)", (*pm, "status"), registry=registry)
-        self.cost = Counter("tollway_gateway_cost_usd", "Dollars charged on receipts", pm, registry=registry)
-        self.tokens = Counter("tollway_gateway_tokens", "Tokens on receipts: input (cache reads included),"
-                              " output, and the input read from the provider's prompt cache",
-                              (*pm, "kind"), registry=registry)
-        self.cache_hits = Counter("tollway_gateway_cache_hits", "Requests answered from the response cache",
-                                  ("kind",), registry=registry)
-        self.cache_saved = Counter("tollway_gateway_cache_saved_usd", "What the answers served from the cache"
-                                   " cost when they were first bought", registry=registry)
-        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any, Any, Any]] = {}
+        # (provider, model, status) -> [receipts, cost micros, input, output, cache-read tokens]
+        self._sums: dict[tuple[str, str, str], list[int]] = {}
+        self._hits: dict[str, int] = {}
+        self._saved_usd = Decimal(0)
+        metrics.registry.register(self)
 
     def observe(self, receipt: Receipt) -> None:
         key = (receipt["provider"], receipt["model"], receipt["status"])
-        children = self._children.get(key)
-        if children is None:
-            provider, model, status = key
-            children = (self.receipts.labels(provider, model, status), self.cost.labels(provider, model),
-                        self.tokens.labels(provider, model, "input"), self.tokens.labels(provider, model, "output"),
-                        self.tokens.labels(provider, model, "cache_read"))
-            self._children[key] = children
-        receipts, cost, input_tokens, output_tokens, cache_read = children
-        receipts.inc()
-        if receipt["cost_micros"]:
-            cost.inc(receipt["cost_micros"] / 1_000_000)
-        input_tokens.inc(receipt["input_tokens"])
-        output_tokens.inc(receipt["output_tokens"])
-        if receipt.get("cache_read_input_tokens"):
-            cache_read.inc(receipt["cache_read_input_tokens"])
+        sums = self._sums.get(key)
+        if sums is None:
+            sums = self._sums[key] = [0, 0, 0, 0, 0]
+        sums[0] += 1
+        sums[1] += receipt["cost_micros"]
+        sums[2] += receipt["input_tokens"]
+        sums[3] += receipt["output_tokens"]
+        sums[4] += receipt.get("cache_read_input_tokens") or 0
         if receipt.get("cache") == "hit":
-            self.cache_hits.labels(receipt.get("cache_kind", "exact")).inc()
+            kind = receipt.get("cache_kind", "exact")
+            self._hits[kind] = self._hits.get(kind, 0) + 1
             saved = receipt.get("saved_usd")
             if saved:
-                self.cache_saved.inc(float(saved))
+                self._saved_usd += Decimal(str(saved))
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        receipts = CounterMetricFamily("tollway_gateway_receipts", "Receipts written, by provider, model and status"
+                                       " (success | error | budget_exceeded)", labels=("provider", "model", "status"))
+        cost = CounterMetricFamily("tollway_gateway_cost_usd", "Dollars charged on receipts",
+                                   labels=("provider", "model"))
+        tokens = CounterMetricFamily("tollway_gateway_tokens", "Tokens on receipts: input (cache reads included),"
+                                     " output, and the input read from the provider's prompt cache",
+                                     labels=("provider", "model", "kind"))
+        by_model: dict[tuple[str, str], list[int]] = {}
+        for (provider, model, status), sums in list(self._sums.items()):
+            receipts.add_metric((provider, model, status), sums[0])
+            total = by_model.setdefault((provider, model), [0, 0, 0, 0])
+            for i in range(4):
+                total[i] += sums[i + 1]
+        for (provider, model), (micros, inp, out, cache_read) in by_model.items():
+            cost.add_metric((provider, model), micros / 1_000_000)
+            tokens.add_metric((provider, model, "input"), inp)
+            tokens.add_metric((provider, model, "output"), out)
+            tokens.add_metric((provider, model, "cache_read"), cache_read)
+        hits = CounterMetricFamily("tollway_gateway_cache_hits", "Requests answered from the response cache",
+                                   labels=("kind",))
+        for kind, n in list(self._hits.items()):
+            hits.add_metric((kind,), n)
+        saved = CounterMetricFamily("tollway_gateway_cache_saved_usd", "What the answers served from the cache"
+                                    " cost when they were first bought", value=float(self._saved_usd))
+        return [receipts, cost, tokens, hits, saved]
 
 
 def install(metrics: ServiceMetrics, pipeline: Any, shipper: Any, leases: Any, gate: Any) -> ReceiptMetrics:

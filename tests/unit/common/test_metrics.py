@@ -49,7 +49,7 @@ def test_requests_are_counted_and_timed_by_method_route_and_status() -> None:
                                                           ("status", "404")}))] == 1
     assert got[("tollway_http_requests_total", frozenset({("method", "OTHER"), ("route", UNMATCHED),
                                                           ("status", "405")}))] == 2
-    assert len(http._children) == 3  # methods no one knows share one entry: a client cannot grow it
+    assert len(http._series) == 3  # methods no one knows share one entry: a client cannot grow it
     assert not any(name.endswith("_created") for name, _ in got)
 
 
