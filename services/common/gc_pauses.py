@@ -36,5 +36,6 @@ class GcPauses:
             self.longest_ms[gen] = ms
 
     def summary(self) -> dict[str, dict[str, float]]:
+        # One rounding for both figures, so the total is never printed below the longest pause.
         return {f"gen{g}": {"collections": self.counts[g], "longest_ms": round(self.longest_ms[g], 3),
-                            "total_ms": round(self.total_ms[g], 1)} for g in range(3)}
+                            "total_ms": round(self.total_ms[g], 3)} for g in range(3)}
