@@ -121,14 +121,17 @@ def open_alerts() -> Script[list[Alert]]:
     return [_alert(r) for r in rows]
 
 
+def _filtered(columns: str, table: str, filters: dict[str, str | None], order: str, limit: int) -> Sql:
+    """`columns` of `table`'s rows whose columns equal each filter that is not None, newest first."""
+    given = {column: value for column, value in filters.items() if value is not None}
+    where = " AND ".join(["1 = 1", *(f"{column} = ?" for column in given)])
+    return Sql(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order} LIMIT ?", (*given.values(), limit),
+               rows=True)
+
+
 def alerts(state: str | None, rule_id: str | None, limit: int) -> Script[list[Alert]]:
-    where, args = ["1 = 1"], []
-    for column, value in (("state", state), ("rule_id", rule_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    rows = yield Sql(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(where)}"
-                     " ORDER BY fired_us DESC, alert_id LIMIT ?", (*args, limit), rows=True)
+    rows = yield _filtered(ALERT_COLUMNS, "alerts", {"state": state, "rule_id": rule_id}, "fired_us DESC, alert_id",
+                           limit)
     return [_alert(r) for r in rows]
 
 
@@ -173,13 +176,8 @@ def record_attempt(delivery_id: str, now_us: int, error: str | None, next_us: in
 
 
 def deliveries(status: str | None, kind: str | None, limit: int) -> Script[list[Delivery]]:
-    where, args = ["1 = 1"], []
-    for column, value in (("status", status), ("kind", kind)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            args.append(value)
-    rows = yield Sql(f"SELECT {DELIVERY_COLUMNS} FROM alert_deliveries WHERE {' AND '.join(where)}"
-                     " ORDER BY created_us DESC, delivery_id LIMIT ?", (*args, limit), rows=True)
+    rows = yield _filtered(DELIVERY_COLUMNS, "alert_deliveries", {"status": status, "kind": kind},
+                           "created_us DESC, delivery_id", limit)
     return [_delivery(r) for r in rows]
 
 
