@@ -5,8 +5,7 @@ into one 503 (`DatabaseLost`) naming the masked URL."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -14,10 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import structlog
 
 from services.common.errors import DependencyUnavailable
+from services.common.loss_log import LossLog
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 RETRY_AFTER_S = 2
-LOG_EVERY_S = 5.0  # while the database stays away, one log line this often at most
 log = structlog.get_logger("tollway.db")
 
 
@@ -89,30 +88,6 @@ def _connection_errors() -> tuple[type[BaseException], ...]:
             asyncpg.exceptions.OperatorInterventionError)
 
 
-class LossLog:
-    """`event` (`database_unavailable`) for the first failure, then at most every `every_s` with the
-    count of failures not logged meanwhile (`suppressed`): an outage under load is a few lines, not
-    one per request."""
-
-    def __init__(self, event: str = "database_unavailable", every_s: float = LOG_EVERY_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.event, self.every_s, self.clock = event, every_s, clock
-        self.logged_at: float | None = None
-        self.suppressed = 0
-
-    def failed(self, **fields: object) -> None:
-        now = self.clock()
-        if self.logged_at is not None and now - self.logged_at < self.every_s:
-            self.suppressed += 1
-            return
-        log.warning(self.event, suppressed=self.suppressed, **fields)
-        self.logged_at, self.suppressed = now, 0
-
-    def reached(self) -> None:
-        """The database answered: the next failure is logged at once."""
-        self.logged_at, self.suppressed = None, 0
-
-
 _loss_logs: dict[tuple[str, str], LossLog] = {}
 
 
@@ -124,6 +99,7 @@ def database_lost(url: str, service: str) -> Iterator[None]:
         yield
     except _connection_errors() as exc:
         detail = scrub(f"{type(exc).__name__}: {exc}", url)
-        _loss_logs.setdefault((service, url), LossLog()).failed(service=service, url=mask_url(url), error=detail)
+        book = _loss_logs.setdefault((service, url), LossLog(logger=log))
+        book.failed(service=service, url=mask_url(url), error=detail)
         raise DatabaseLost(f"the {service} cannot reach its database ({mask_url(url)}) now; try again shortly"
                            f" ({detail})", headers={"retry-after": str(RETRY_AFTER_S)}) from None

@@ -20,7 +20,8 @@ from typing import Any
 
 import structlog
 
-from services.common.db import LossLog, mask_url, scrub
+from services.common.db import mask_url, scrub
+from services.common.loss_log import LossLog
 from services.common.tasks import cancel_and_wait
 
 log = structlog.get_logger("tollway.db")
@@ -37,7 +38,8 @@ class ChangeListener:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._lost = LossLog("replica_listener_lost")  # reconnecting every retry_s: a line every 5 s at most
+        # reconnecting every retry_s: a line every 5 s at most
+        self._lost = LossLog("replica_listener_lost", logger=log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-listen-{self.channel}")

@@ -4,7 +4,7 @@ A ledger that cannot be reached is `DependencyUnavailable` (503 for a client tha
 lease to grow, with `Retry-After: 2`): a budget is a hard cap, so it fails closed. A refused grant
 is `BudgetExceeded`. While the ledger is unreachable the log says so once, then at most every 5 s
 with the count of failures not logged meanwhile, and once more when it answers again
-(`UnreachableLog`): not one line per request. With several ledger addresses a call that cannot
+(services/common/loss_log.py): not one line per request. With several ledger addresses a call that cannot
 reach one (or that one answers 5xx: its database is away) is made on the next at once; the ledgers
 share one database, so any of them grows, renews or takes back any lease.
 """
@@ -12,8 +12,6 @@ share one database, so any of them grows, renews or takes back any lease.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,6 +20,7 @@ import structlog
 
 from services.common import jsonio
 from services.common.errors import BudgetExceeded, DependencyUnavailable, Forbidden, InvalidRequest
+from services.common.loss_log import LossLog
 from services.common.money import from_micros, to_micros
 from services.gateway.failover import Addresses, first_answer
 from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError, target_of
@@ -29,46 +28,11 @@ from services.gateway.forwarding.http1 import ConnectionPool, UpstreamHTTPError,
 log = structlog.get_logger("tollway.gateway.budgets")
 
 RETRY_AFTER_S = 2  # the 503s while the ledger is down: about a restart's time
-LOG_EVERY_S = 5.0  # while it stays down, at most one log line this often
 
 
 def unavailable(message: str) -> DependencyUnavailable:
     """The 503 for a ledger that cannot serve a lease now: worth retrying shortly."""
     return DependencyUnavailable(message, headers={"retry-after": str(RETRY_AFTER_S)})
-
-
-class UnreachableLog:
-    """`ledger_unreachable` when calls start failing, then `ledger_still_unreachable` at most every
-    `every_s` with how many failures it did not log (`suppressed`), and `ledger_reachable_again`
-    when a call gets an answer: every failure is counted, few are written."""
-
-    def __init__(self, every_s: float = LOG_EVERY_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.every_s = every_s
-        self.clock = clock
-        self.down_since: float | None = None
-        self.logged_at = 0.0
-        self.failures = 0  # since the ledger became unreachable
-        self.suppressed = 0  # since the last line
-
-    def failed(self, **fields: object) -> None:
-        now = self.clock()
-        self.failures += 1
-        if self.down_since is None:
-            self.down_since = self.logged_at = now
-            log.warning("ledger_unreachable", **fields)
-        elif now - self.logged_at >= self.every_s:
-            log.warning("ledger_still_unreachable", suppressed=self.suppressed, failures=self.failures,
-                        down_s=round(now - self.down_since, 1), **fields)
-            self.logged_at, self.suppressed = now, 0
-        else:
-            self.suppressed += 1
-
-    def reached(self) -> None:
-        if self.down_since is None:
-            return
-        log.info("ledger_reachable_again", suppressed=self.suppressed, failures=self.failures,
-                 down_s=round(self.clock() - self.down_since, 1))
-        self.down_since, self.failures, self.suppressed = None, 0, 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +55,8 @@ class LedgerBudgetClient:
         self.headers = {"content-type": "application/json", **(headers or {})}
         self.timeout_s = timeout_s
         self.pool = ConnectionPool()  # the gateway's own HTTP/1.1 client, as for providers
-        self.unreachable = UnreachableLog()
+        self.unreachable = LossLog("ledger_unreachable", again="ledger_still_unreachable",
+                                   back="ledger_reachable_again", logger=log)
 
     async def start(self) -> None:
         """Nothing to set up: connections are made on first use."""

@@ -8,7 +8,8 @@ import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
-from services.common.db import DatabaseLost, LossLog, database_lost
+from services.common.db import DatabaseLost, database_lost
+from services.common.loss_log import LossLog
 
 URL = "postgresql://tollway:pw-9f3k@db.internal:5432/book?search_path=t"
 

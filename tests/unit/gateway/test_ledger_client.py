@@ -9,7 +9,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from services.common.errors import DependencyUnavailable
-from services.gateway.budgets.ledger_client import LOG_EVERY_S, RETRY_AFTER_S, LedgerBudgetClient, UnreachableLog
+from services.common.loss_log import LOG_EVERY_S, LossLog
+from services.gateway.budgets.ledger_client import RETRY_AFTER_S, LedgerBudgetClient
 
 
 class Clock:
@@ -20,10 +21,17 @@ class Clock:
         return self.now
 
 
+def _ledger_log(clock: Clock) -> LossLog:
+    """As the client keeps it (LedgerBudgetClient.unreachable), on a clock the test moves."""
+    book = LedgerBudgetClient("http://127.0.0.1:1", 1.0).unreachable
+    book.clock = clock
+    return book
+
+
 def test_thousands_of_failures_make_a_few_lines_that_count_them_all():
     """As measured: 3,561 requests refused in 13 s while the ledger was down."""
     clock = Clock()
-    book = UnreachableLog(clock=clock)
+    book = _ledger_log(clock)
     with capture_logs() as logs:
         for i in range(3561):
             clock.now = 1000.0 + i * 13 / 3561
@@ -41,7 +49,7 @@ def test_thousands_of_failures_make_a_few_lines_that_count_them_all():
 
 def test_down_again_after_it_came_back_is_said_again():
     clock = Clock()
-    book = UnreachableLog(clock=clock)
+    book = _ledger_log(clock)
     with capture_logs() as logs:
         book.failed()
         book.failed()
