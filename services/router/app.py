@@ -4,10 +4,10 @@ On PostgreSQL it also listens for other router replicas' changes (services/commo
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from services.common.http.app import build_app
 from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import BackgroundLoop
 from services.router.api import catalog, outcomes, providers, register, routing_config, selection, snapshot, stats
 from services.router.api.openapi import ROUTER
 from services.router.context import RouterContext
@@ -50,14 +50,10 @@ def make_context(settings: Settings, stores: RouterStores, clock: Clock) -> Rout
 
 
 async def publish_stats(ctx: RouterContext) -> None:
-    """New observed stats move the snapshot at most once per interval."""
-    while True:
-        await asyncio.sleep(ctx.settings.stats_publish_interval_s)
-        try:
-            if await ctx.outcomes.publish():
-                await ctx.changed()
-        except Exception as exc:  # a failed round is retried at the next interval
-            log.warning("stats_publish_failed", error=repr(exc))
+    """New observed stats move the snapshot at most once per interval (a failed round is retried at
+    the next)."""
+    if await ctx.outcomes.publish():
+        await ctx.changed()
 
 
 def create_app(settings: Settings | None = None, *, store: RegistryStore | None = None,
@@ -84,7 +80,9 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
         ctx.signal = VersionSignal(ctx.snapshot_version())
         if replicas is not None:
             replicas.start()
-        publisher = asyncio.create_task(publish_stats(ctx), name="publish-stats")
+        publisher = BackgroundLoop("publish-stats", partial(publish_stats, ctx), settings.stats_publish_interval_s,
+                                   failed_event="stats_publish_failed", logger=log, wait_first=True)
+        publisher.start()
         probes = httpx.AsyncClient(follow_redirects=False)
         health_checks.start(probes)
         serving = True
@@ -94,7 +92,7 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
             serving = False
             if replicas is not None:
                 await replicas.stop()
-            await cancel_and_wait(publisher)
+            await publisher.stop()
             await health_checks.stop()
             await probes.aclose()
             await ctx.outcomes.close()

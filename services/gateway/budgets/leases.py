@@ -36,7 +36,7 @@ from services.common import budget_refusal
 from services.common.budget_refusal import BudgetFigures, whose
 from services.common.errors import BudgetExceeded, TollwayError
 from services.common.money import dollars, from_micros
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import BackgroundLoop, cancel_and_wait
 from services.gateway.budgets.ledger_client import LedgerBudgetClient, budget_names
 
 log = structlog.get_logger("tollway.gateway.leases")
@@ -83,17 +83,18 @@ class LeaseBook:
         self.instance = "gw" + secrets.token_hex(4)
         self._seq = itertools.count(1)
         self._leases: dict[str, RunLease] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = BackgroundLoop("lease-sweeper", self.sweep, lambda: max(self.idle_s / 2, 0.05),
+                                       failed_event="lease_sweep_failed", logger=log, wait_first=True)
         self.grows = 0  # ledger calls made to grow or renew (for /health and the bench)
         self.revoked = 0  # leases revoked because their budget's cap changed
         self._returns: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="lease-sweeper")
+        self._sweeper.start()
 
     async def close(self) -> None:
-        await cancel_and_wait(self._sweeper)
+        await self._sweeper.stop()
         for lease in list(self._leases.values()):
             await cancel_and_wait(lease.growing)
         await self.sweep(everything=True)
@@ -193,11 +194,6 @@ class LeaseBook:
             lease.growing = None
 
     # -- giving back ------------------------------------------------------------------------------
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(max(self.idle_s / 2, 0.05))
-            await self.sweep()
-
     async def sweep(self, *, everything: bool = False) -> None:
         """Give back the free money of leases idle for `idle_s` (all of them with `everything`);
         renew the others at the ledger once a third of the TTL has passed (the heartbeat)."""

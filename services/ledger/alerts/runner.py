@@ -1,14 +1,12 @@
 """The ledger's alert loop, off every request path: evaluates the rules every `alert_interval_s`,
 queues each day's summary once, turns budget threshold events into notifications, and delivers
 what is due. `tick()` does one round at the clock's instant (tests drive it with a frozen clock);
-`start()` runs rounds in the background, woken at once by a budget event. Of several replicas on
+`start()` runs rounds in the background (every `alert_poll_s`), woken at once by a budget event. Of several replicas on
 one PostgreSQL database, one evaluates each round (`exclusive_round`: an advisory lock and a
 round mark in `meta`); the others skip it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -19,6 +17,7 @@ import structlog
 
 from services.common.errors import InvalidRequest
 from services.common.settings import Settings
+from services.common.tasks import BackgroundLoop
 from services.ledger.alerts.channels import Channel, stored_channel
 from services.ledger.alerts.counters import AlertCounters
 from services.ledger.alerts.delivery import RetryPolicy, deliver_due
@@ -54,8 +53,8 @@ class AlertRunner:
         self.next_evaluation_us = 0
         self.summarised: datetime | None = None
         self._budget_events: list[ThresholdEvent] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = BackgroundLoop("ledger-alerts", self.tick, lambda: self.settings.alert_poll_s,
+                                   failed_event="alert_round_failed", logger=log)
         self.http = httpx.AsyncClient()
 
     def _to_event_stream(self, kind: str, payload: dict[str, Any]) -> None:
@@ -69,11 +68,11 @@ class AlertRunner:
         """The budget threshold hook (services/ledger/budgets/alerts.py): queued here, sent by the
         loop, so the request that raised them does not wait."""
         self._budget_events.extend(events)
-        self._wake.set()
+        self.loop.wake()
 
     def wake(self) -> None:
         """Run a round now (a delivery was put back in the queue)."""
-        self._wake.set()
+        self.loop.wake()
 
     async def rules(self) -> tuple[list[AlertRule], frozenset[str]]:
         """The stored rules, and the ids of any that can no longer be read (logged, left out)."""
@@ -158,27 +157,8 @@ class AlertRunner:
     # -- the background loop ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ledger-alerts")
+        self.loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.loop.stop()
         await self.http.aclose()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bad round (database away) must not end the loop
-                log.exception("alert_round_failed", error=type(exc).__name__)
-            self._wake.clear()
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the
-            # wake-up does, and stop() would then wait for a loop that never ends
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.alert_poll_s):
-                    await self._wake.wait()

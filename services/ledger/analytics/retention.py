@@ -10,14 +10,13 @@ move it instead of sleeping.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
 
+from services.common.tasks import BackgroundLoop
 from services.ledger.times import US_PER_S
 
 if TYPE_CHECKING:
@@ -74,27 +73,20 @@ async def prune_once(store: LedgerStore, retention: Retention, now_us: int) -> P
 
 
 class Pruner:
-    """Runs prune_once every `interval_s` (0: never) in the background."""
+    """Runs prune_once every `interval_s` (0: never) in the background; a failed prune is tried
+    again next time, and the ledger goes on."""
 
     def __init__(self, store: LedgerStore, retention: Retention, now_us: Callable[[], int], interval_s: float):
         self.store, self.retention, self.now_us, self.interval_s = store, retention, now_us, interval_s
-        self._task: asyncio.Task[None] | None = None
+        self.loop = BackgroundLoop("ledger-retention", self.prune, interval_s, failed_event="retention_prune_failed",
+                                   logger=log)
+
+    async def prune(self) -> Pruned:
+        return await prune_once(self.store, self.retention, self.now_us())
 
     def start(self) -> None:
         if self.interval_s > 0:
-            self._task = asyncio.create_task(self._run(), name="ledger-retention")
+            self.loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await prune_once(self.store, self.retention, self.now_us())
-            except Exception as exc:  # a failed prune is tried again next time; the ledger goes on
-                log.warning("retention_prune_failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.interval_s)
+        await self.loop.stop()

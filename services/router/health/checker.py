@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from services.common.outcome_window import Outcome
 from services.common.registry.key_env import KeyEnvRule, ProviderKeys
 from services.common.registry.provider import Health, Provider
 from services.common.settings import Settings
-from services.common.tasks import cancel_and_wait
+from services.common.tasks import BackgroundLoop
 from services.router.health.probe import probe
 from services.router.health.tracker import HealthTracker, Thresholds
 from services.router.store.base import RegistryStore
@@ -47,7 +48,7 @@ class HealthChecker:
         self.tracker = HealthTracker(Thresholds(settings.health_unhealthy_after, settings.health_healthy_after,
                                                 settings.health_passive_failures if self.enabled else 0))
         self.rounds = 0
-        self._task: asyncio.Task[None] | None = None
+        self._loop: BackgroundLoop | None = None
 
     @property
     def enabled(self) -> bool:
@@ -104,22 +105,15 @@ class HealthChecker:
             if current is not None:
                 await self._store(current, self.tracker.outcome(o.provider, current.health, o.success, now))
 
-    async def _run(self, client: httpx.AsyncClient) -> None:
-        while True:
-            try:
-                await self.check_all(client)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # one bad round must not stop the checks
-                log.warning("health_round_failed", error=repr(exc))
-            await asyncio.sleep(self.interval_s)
-
     def start(self, client: httpx.AsyncClient) -> None:
         if self.enabled:
-            self._task = asyncio.create_task(self._run(client), name="health-checks")
+            self._loop = BackgroundLoop("health-checks", partial(self.check_all, client), self.interval_s,
+                                        failed_event="health_round_failed", logger=log)  # one bad round: the next
+            self._loop.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
+        if self._loop is not None:
+            await self._loop.stop()
 
     def summary(self) -> dict[str, Any]:
         statuses = [p.health.status for p in self.providers()]
