@@ -32,8 +32,8 @@ TRIAL="${TOLLWAY_ARTIFACTS_DIR:-artifacts}/replicas"
 LOGS="$TRIAL/logs"
 PIDS="$TRIAL/run"
 mkdir -p "$LOGS" "$PIDS"
-if command -v tollway >/dev/null 2>&1; then TOLLWAY=(tollway); else TOLLWAY=(python3 -m services.cli.main); fi
-PORTS=(python3 scripts/swarm_ports.py)
+# shellcheck source=scripts/swarm_ports.sh
+. scripts/swarm_ports.sh  # PORTS, TOLLWAY, healthy, await_health (port_of: this trial's, below)
 
 port_of() {  # port_of NAME  (router-2, ledger-1, gateway-3, simulator)
   case "$1" in
@@ -49,7 +49,6 @@ urls_from() {  # urls_from SERVICE I: every replica's URL, replica I's first
   for j in $(seq 1 "$N"); do [ "$j" = "$first" ] || out="$out,http://127.0.0.1:$(port_of "$svc-$j")"; done
   echo "$out"
 }
-healthy() { "${PORTS[@]}" healthy "$1"; }
 
 NAMES=()
 for i in $(seq 1 "$N"); do NAMES+=("router-$i" "ledger-$i"); done
@@ -90,30 +89,18 @@ launch() {  # launch NAME [VAR=value ...]
   echo $! >"$PIDS/$name.pid"
   STARTED+=("$name")
 }
-await_health() {
-  local name=$1 port
-  port=$(port_of "$name")
-  for _ in $(seq 1 300); do
-    healthy "$port" && return 0
-    if ! kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
-      echo "$name exited during start; last log lines:" >&2
-      tail -n 20 "$LOGS/$name.log" >&2
-      undo
-    fi
-    sleep 0.2
-  done
-  echo "$name did not answer /health on :$port within 60 s; see $LOGS/$name.log" >&2
-  undo
+started() {  # started NAME: it answers /health within 60 s, or what this run started is stopped
+  await_health "$1" "$(port_of "$1")" "$PIDS/$1.pid" "$LOGS/$1.log" 60 || undo
 }
 
 # routers, ledgers and the simulator side by side (the first of each applies the migrations; the
 # others wait on its advisory lock), then the gateways, which follow them
 for name in "${NAMES[@]}"; do case "$name" in gateway-*) ;; *) launch "$name" ;; esac; done
-for name in "${STARTED[@]}"; do await_health "$name"; done
+for name in "${STARTED[@]}"; do started "$name"; done
 for i in $(seq 1 "$N"); do
   launch "gateway-$i" TOLLWAY_ROUTER_URL="$(urls_from router "$i")" TOLLWAY_LEDGER_URL="$(urls_from ledger "$i")"
 done
-for i in $(seq 1 "$N"); do await_health "gateway-$i"; done
+for i in $(seq 1 "$N"); do started "gateway-$i"; done
 trap - INT TERM
 
 echo "Tollway replicas are up ($N of each, on one PostgreSQL and one Redis):"

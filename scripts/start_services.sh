@@ -18,14 +18,11 @@ LOGS="$ARTIFACTS/logs"
 PIDS="$ARTIFACTS/run"
 mkdir -p "$LOGS" "$PIDS"
 
-if command -v tollway >/dev/null 2>&1; then TOLLWAY=(tollway); else TOLLWAY=(python3 -m services.cli.main); fi
 # shellcheck source=scripts/swarm_ports.sh
-. scripts/swarm_ports.sh  # PORTS, port_of
+. scripts/swarm_ports.sh  # PORTS, TOLLWAY, port_of, healthy, await_health
 # the gateway finds the router and the ledger on the ports they are started on
 export TOLLWAY_ROUTER_URL="${TOLLWAY_ROUTER_URL:-http://127.0.0.1:$(port_of router)}"
 export TOLLWAY_LEDGER_URL="${TOLLWAY_LEDGER_URL:-http://127.0.0.1:$(port_of ledger)}"
-
-healthy() { "${PORTS[@]}" healthy "$1"; }
 
 SERVICES=(router ledger)
 [ "${TOLLWAY_NO_SIMULATOR:-0}" = "1" ] || SERVICES+=(simulator)
@@ -98,29 +95,15 @@ launch() {
   echo $! >"$PIDS/$svc.pid"
   STARTED+=("$svc")
 }
-await_health() {
-  local svc=$1 port
-  port=$(port_of "$svc")
-  for _ in $(seq 1 150); do
-    healthy "$port" && return 0
-    if ! kill -0 "$(cat "$PIDS/$svc.pid")" 2>/dev/null; then
-      echo "$svc exited during start; last log lines:" >&2
-      tail -n 20 "$LOGS/$svc.log" >&2
-      if holder=$("${PORTS[@]}" holder "$port"); then echo "port $port is taken by $holder" >&2; fi
-      fail "$svc did not start"
-    fi
-    sleep 0.2
-  done
-  fail "$svc did not answer /health on :$port within 30 s; see $LOGS/$svc.log"
-}
-
 # The router, ledger and simulator start side by side; the gateway, which follows the first two, after.
 for wave in "router ledger simulator" "gateway"; do
   launched=()
   for svc in ${TODO[@]+"${TODO[@]}"}; do
     case " $wave " in *" $svc "*) launch "$svc"; launched+=("$svc") ;; esac
   done
-  for svc in ${launched[@]+"${launched[@]}"}; do await_health "$svc"; done
+  for svc in ${launched[@]+"${launched[@]}"}; do
+    await_health "$svc" "$(port_of "$svc")" "$PIDS/$svc.pid" "$LOGS/$svc.log" 30 || fail "$svc did not start"
+  done
 done
 trap - INT TERM
 

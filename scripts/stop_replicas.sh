@@ -6,18 +6,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PIDS="${TOLLWAY_ARTIFACTS_DIR:-artifacts}/replicas/run"
-PORTS=(python3 scripts/swarm_ports.py)
-
-stop_pid() {  # stop_pid PID NAME
-  local pid=$1 name=$2
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "$name (pid $pid) did not stop in 10 s; killing"
-    kill -KILL "$pid"
-  fi
-  echo "stopped $name (pid $pid)"
-}
+# shellcheck source=scripts/swarm_ports.sh
+. scripts/swarm_ports.sh  # PORTS, stop_pid
 
 [ -d "$PIDS" ] || { echo "no replicas started here ($PIDS)"; exit 0; }
 for pattern in 'gateway-*' simulator 'ledger-*' 'router-*'; do

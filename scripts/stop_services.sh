@@ -9,18 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PIDS="${TOLLWAY_ARTIFACTS_DIR:-artifacts}/run"
 # shellcheck source=scripts/swarm_ports.sh
-. scripts/swarm_ports.sh  # PORTS, port_of
-
-stop_pid() {  # stop_pid PID WHAT [SECONDS]
-  local pid=$1 what=$2 tries=$((${3:-10} * 5))
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 "$tries"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "$what (pid $pid) did not stop in ${3:-10} s; killing"
-    kill -KILL "$pid"
-  fi
-  echo "stopped $what (pid $pid)"
-}
+. scripts/swarm_ports.sh  # PORTS, port_of, stop_pid
 
 for svc in gateway simulator ledger router; do
   pidfile="$PIDS/$svc.pid"
