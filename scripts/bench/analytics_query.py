@@ -32,7 +32,9 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from services.common.settings import Settings  # noqa: E402
+from services.ledger.analytics.premerge import merged_deltas  # noqa: E402
 from services.ledger.analytics.render import point_body  # noqa: E402
+from services.ledger.analytics.rollup import COUNTER_COLUMNS, Counters, Delta, SeriesKey  # noqa: E402
 from services.ledger.analytics.series import query_breakdown, query_series, store_query  # noqa: E402
 from services.ledger.analytics.sketch import encode, index_of  # noqa: E402
 from services.ledger.analytics.spec import SeriesSpec  # noqa: E402
@@ -53,14 +55,17 @@ def tuples(n: int) -> list[tuple[str, ...]]:
     return out
 
 
-def row(grain: str, bucket: int, dims: tuple[str, ...], requests: int, rng: random.Random) -> tuple[object, ...]:
+def row(grain: str, bucket: int, dims: tuple[str, ...], requests: int,
+        rng: random.Random) -> tuple[SeriesKey, Delta]:
     sketch = Counter(index_of(rng.lognormvariate(6.68, 0.6)) for _ in range(requests))
     cost = requests * rng.randint(100, 5_000)
-    return (grain, "", bucket, *dims, cost, requests, requests // 50, requests * 900, requests * 300,
-            requests * 100, requests // 10, cost // 20, encode(sketch))
+    counters = Counters(cost, requests, requests // 50, requests * 900, requests * 300, requests * 100,
+                        requests // 10, cost // 20)
+    return (grain, "", bucket, dims), Delta(counters, dict(sketch))
 
 
-def rows(args: argparse.Namespace) -> list[tuple[object, ...]]:
+def rows(args: argparse.Namespace) -> list[tuple[SeriesKey, Delta]]:
+    """The tuple rows, as ingest's deltas (services/ledger/analytics/rollup.py)."""
     rng = random.Random(7)
     dims = tuples(args.tuples)
     out = [row("day", YEAR_START + d * DAY, t, args.day_requests, rng) for d in range(365) for t in dims]
@@ -72,19 +77,27 @@ COLUMNS = ("grain, tag, bucket_us, provider, model, key_id, user_id, team, org, 
            " requests, errors, input_tokens, output_tokens, cached_tokens, cache_hits, saved_micros, latency")
 
 
-async def load(store: object, url: str, data: list[tuple[object, ...]]) -> None:
-    counters = [row[:-1] for row in data]
-    sketches = [row[:11] + row[-1:] for row in data]
+MERGED_COLUMNS = ("grain", "dimension", "bucket_us", "value", *COUNTER_COLUMNS, "latency")
+
+
+async def load(store: object, url: str, data: list[tuple[SeriesKey, Delta]]) -> None:
+    """The tuple rows and the pre-merged rows ingest would have written for them."""
+    flat = [(grain, tag, bucket, *dims, *d.counters.values(), encode(d.latency))
+            for (grain, tag, bucket, dims), d in data]
+    counters = [row[:-1] for row in flat]
+    sketches = [row[:11] + row[-1:] for row in flat]
+    merged = [(*key, *d.counters.values(), encode(d.latency)) for key, d in merged_deltas(data)]
     columns = [c.strip() for c in COLUMNS.split(",")]
+    tables = [("series", counters, columns[:-1]), ("series_latency", sketches, columns[:11] + columns[-1:]),
+              ("series_by_dimension", merged, list(MERGED_COLUMNS))]
     if url:
         import asyncpg
 
         conn = await asyncpg.connect(url)
         try:
-            await conn.copy_records_to_table("series", records=counters, columns=columns[:-1])
-            await conn.copy_records_to_table("series_latency", records=sketches, columns=columns[:11] + columns[-1:])
-            await conn.execute("ANALYZE series")
-            await conn.execute("ANALYZE series_latency")
+            for table, records, names in tables:
+                await conn.copy_records_to_table(table, records=records, columns=names)
+                await conn.execute(f"ANALYZE {table}")
         finally:
             await conn.close()
         return
@@ -92,9 +105,9 @@ async def load(store: object, url: str, data: list[tuple[object, ...]]) -> None:
 
     conn = sqlite3.connect(store.path)  # type: ignore[attr-defined]
     with conn:
-        conn.executemany(f"INSERT INTO series ({', '.join(columns[:-1])}) VALUES ({', '.join('?' * 19)})", counters)
-        conn.executemany(f"INSERT INTO series_latency ({', '.join(columns[:11] + columns[-1:])})"
-                         f" VALUES ({', '.join('?' * 12)})", sketches)
+        for table, records, names in tables:
+            conn.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                             records)
     conn.execute("ANALYZE")
     conn.close()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class MigrationSet:
     service: str
     what: str
     lock: int = 0
+    sqlite_functions: Callable[[sqlite3.Connection], None] | None = None  # SQL functions its migrations call
 
     def migrations(self) -> list[Migration]:
         out = []
@@ -90,6 +92,8 @@ class MigrationSet:
     def _check_legacy(self, conn: sqlite3.Connection) -> None:
         """A file adopted without a version table must have every column of today's tables."""
         fresh = sqlite3.connect(":memory:", isolation_level=None)
+        if self.sqlite_functions is not None:
+            self.sqlite_functions(fresh)
         try:
             for migration in self.migrations():
                 for statement in statements(migration.sql):
@@ -105,6 +109,8 @@ class MigrationSet:
 
     def upgrade_sqlite(self, conn: sqlite3.Connection) -> list[int]:
         """Apply the migrations not yet applied, in one write transaction; the versions applied."""
+        if self.sqlite_functions is not None:
+            self.sqlite_functions(conn)
         conn.execute("BEGIN IMMEDIATE")
         try:
             tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

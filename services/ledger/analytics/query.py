@@ -1,5 +1,7 @@
 """What the store is asked for (a `SeriesQuery` over one stored grain) and what it answers
-(`SeriesRows`), and the SQL both backends run for it (only the placeholders differ)."""
+(`SeriesRows`), and the SQL both backends run for it (only the placeholders differ): over the
+pre-merged rows of `series_by_dimension` when the query names at most one dimension (premerge.py),
+else over the tuple rows of `series` and `series_latency`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.ledger.analytics.dimensions import TAG, UNTAGGED
+from services.ledger.analytics.premerge import merged_dimension
 from services.ledger.analytics.rollup import COUNTER_COLUMNS
 
 
@@ -26,6 +29,11 @@ class SeriesQuery:
         """Read the tag rows (grouped or filtered by tag) instead of the untagged ones."""
         return TAG in self.group_by or TAG in self.filters
 
+    @property
+    def merged(self) -> str | None:
+        """The pre-merged dimension it reads (premerge.py), or None: the tuple rows."""
+        return merged_dimension(self.group_by, self.filters)
+
 
 @dataclass
 class SeriesRows:
@@ -36,7 +44,11 @@ class SeriesRows:
 def _where(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[object]]:
     args: list[object] = [q.grain, q.first_us, q.until_us]
     clauses = [f"grain = {param(1)}", f"bucket_us >= {param(2)}", f"bucket_us < {param(3)}"]
-    if not q.tagged:
+    dimension = q.merged
+    if dimension is not None:
+        args.append(dimension)
+        clauses.append(f"dimension = {param(len(args))}")
+    elif not q.tagged:
         args.append(UNTAGGED)
         clauses.append(f"tag = {param(len(args))}")
     elif TAG not in q.filters:
@@ -47,12 +59,18 @@ def _where(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[objec
         for value in values:
             args.append(value)
             marks.append(param(len(args)))
-        clauses.append(f"{column} IN ({', '.join(marks)})")
+        clauses.append(f"{'value' if dimension is not None else column} IN ({', '.join(marks)})")
     return " AND ".join(clauses), args
 
 
 def _keys(q: SeriesQuery) -> list[str]:
-    return (["bucket_us"] if q.by_bucket else []) + list(q.group_by)
+    """The columns a query groups by; a pre-merged row's dimension value is its `value` column."""
+    group = ["value"] if q.merged is not None and q.group_by else list(q.group_by)
+    return (["bucket_us"] if q.by_bucket else []) + group
+
+
+def _table(q: SeriesQuery, tuples: str) -> str:
+    return "series_by_dimension" if q.merged is not None else tuples
 
 
 def counters_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[object]]:
@@ -60,7 +78,7 @@ def counters_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list
     keys = _keys(q)
     head = ", ".join((keys if q.by_bucket else ["0", *keys]) + [f"SUM({c})" for c in COUNTER_COLUMNS])
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return f"SELECT {head} FROM series WHERE {where}{group}", args
+    return f"SELECT {head} FROM {_table(q, 'series')} WHERE {where}{group}", args
 
 
 def latency_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[object]]:
@@ -68,4 +86,4 @@ def latency_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[
     where, args = _where(q, param)
     keys = _keys(q)
     head = ", ".join((keys if q.by_bucket else ["0", *keys]) + ["latency"])
-    return f"SELECT {head} FROM series_latency WHERE {where}", args
+    return f"SELECT {head} FROM {_table(q, 'series_latency')} WHERE {where}", args

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Literal
 
 from services.common.migrations import Migration, MigrationSet, SchemaError, statements
+from services.ledger.store.sqlite.sketch_sql import install as sketch_functions
 
 Backend = Literal["sqlite", "postgres"]
 HERE = Path(__file__).parent
 # two ledgers starting at once on one PostgreSQL: the second waits for the first's migrations
 PG_LOCK = 0x746F6C6C  # 'toll'
 SETS: dict[str, MigrationSet] = {
-    backend: MigrationSet(HERE / backend, "schema_version", "ledger", "ledger", PG_LOCK)
-    for backend in ("sqlite", "postgres")}
+    "sqlite": MigrationSet(HERE / "sqlite", "schema_version", "ledger", "ledger", PG_LOCK,
+                           sqlite_functions=sketch_functions),  # 0009 merges sketches with them
+    "postgres": MigrationSet(HERE / "postgres", "schema_version", "ledger", "ledger", PG_LOCK)}
 
 __all__ = ["Migration", "SchemaError", "latest", "migrations", "sqlite_version", "statements", "upgrade_postgres",
            "upgrade_sqlite"]

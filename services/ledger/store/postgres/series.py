@@ -1,5 +1,6 @@
-"""Series rollups on PostgreSQL: add new receipts (inside the ingest transaction, rows in key
-order so two ledgers' batches lock them in one order), read, prune."""
+"""Series rollups on PostgreSQL: add new receipts to the tuple rows and the pre-merged rows (inside
+the ingest transaction, rows in key order so two ledgers' batches lock them in one order), read,
+prune."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
+from services.ledger.analytics.premerge import merged_deltas
 from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
-from services.ledger.analytics.sketch import merged
+from services.ledger.analytics.sketch import encode, merged
 from services.ledger.receipts.parse import Receipt
 
 Conn = Any
@@ -33,6 +35,18 @@ SKETCHES = (f"SELECT {_KEYS}, latency FROM series_latency"
 UPSERT_SKETCH = (f"INSERT INTO series_latency ({_KEYS}, latency)"
                  f" SELECT * FROM unnest({_unnest(KEY_TYPES + ('bytea',))})"
                  f" ON CONFLICT ({_KEYS}) DO UPDATE SET latency = excluded.latency")
+MERGED_KEY = ("grain", "dimension", "bucket_us", "value")
+MERGED_TYPES = ("text", "text", "bigint", "text")
+_MERGED = ", ".join(MERGED_KEY)
+# a new row is written with its sketch; an existing one adds the counters, keeps its sketch (locked
+# until commit) and returns it, to be rewritten merged by SET_MERGED
+UPSERT_MERGED = (f"INSERT INTO series_by_dimension AS s ({_MERGED}, {', '.join(COUNTER_COLUMNS)}, latency)"
+                 f" SELECT * FROM unnest({_unnest(MERGED_TYPES + ('bigint',) * len(COUNTER_COLUMNS) + ('bytea',))})"
+                 f" ON CONFLICT ({_MERGED}) DO UPDATE SET {_SET.replace('series.', 's.')}"
+                 f" RETURNING {_MERGED}, latency, xmax <> 0 AS existed")
+SET_MERGED = (f"UPDATE series_by_dimension AS s SET latency = u.latency"
+              f" FROM unnest({_unnest(MERGED_TYPES + ('bytea',))}) AS u({_MERGED}, latency)"
+              f" WHERE ({', '.join('s.' + c for c in MERGED_KEY)}) = ({', '.join('u.' + c for c in MERGED_KEY)})")
 
 
 async def key_tags(conn: Conn, key_ids: set[str]) -> dict[str, list[str]]:
@@ -58,6 +72,18 @@ async def apply(conn: Conn, new: Sequence[Receipt]) -> None:
     await conn.execute(UPSERT, *_columns([(*key, *d.counters.values()) for key, d in ordered]))
     old = {tuple(r[:_N]): r[_N] for r in await conn.fetch(SKETCHES, *_columns([key for key, _ in ordered]))}
     await conn.execute(UPSERT_SKETCH, *_columns([(*key, merged(old.get(key), d.latency)) for key, d in ordered]))
+    await _apply_merged(conn, merged_deltas(deltas.rows.items()))
+
+
+async def _apply_merged(conn: Conn, ordered: Sequence[tuple[tuple[object, ...], Any]]) -> None:
+    """The pre-merged rows: one upsert (inserting new rows whole, locking existing ones), then the
+    existing rows' sketches rewritten merged, as for the tuple rows."""
+    rows = [(*key, *d.counters.values(), encode(d.latency)) for key, d in ordered]
+    deltas = {key: d for key, d in ordered}
+    stale = [r for r in await conn.fetch(UPSERT_MERGED, *_columns(rows)) if r["existed"]]
+    if stale:
+        await conn.execute(SET_MERGED, *_columns([(*r[:4], merged(r["latency"], deltas[tuple(r[:4])].latency))
+                                                 for r in stale]))
 
 
 def _dollar(i: int) -> str:
@@ -80,6 +106,7 @@ async def prune(conn: Conn, cutoffs: Cutoffs) -> Pruned:
         status = await conn.execute("DELETE FROM series WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
         n += int(status.split()[-1])
         await conn.execute("DELETE FROM series_latency WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
+        await conn.execute("DELETE FROM series_by_dimension WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
     status = await conn.execute("DELETE FROM receipts WHERE ts_us < $1", cutoffs.receipts_us)
     spend = await conn.execute("DELETE FROM spend_buckets WHERE bucket_us < $1", cutoffs.spend_buckets_us)
     return Pruned(receipts=int(status.split()[-1]), rows=n, spend_buckets=int(spend.split()[-1]))

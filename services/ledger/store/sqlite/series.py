@@ -1,5 +1,6 @@
-"""Series rollups on SQLite: add new receipts (inside the ingest transaction; a row's sketch is
-merged by the upsert itself, through a SQL function of the connection), read, prune."""
+"""Series rollups on SQLite: add new receipts to the tuple rows and the pre-merged rows (inside the
+ingest transaction; a row's sketch is merged by the upsert itself, through a SQL function of the
+connection, sketch_sql.py), read, prune."""
 
 from __future__ import annotations
 
@@ -7,25 +8,26 @@ import sqlite3
 from collections.abc import Sequence
 
 from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
+from services.ledger.analytics.premerge import merged_deltas
 from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
-from services.ledger.analytics.sketch import encode, merged_blobs
+from services.ledger.analytics.sketch import encode
 from services.ledger.receipts.parse import Receipt
+from services.ledger.store.sqlite.sketch_sql import MERGE
 
 KEY = ("grain", "tag", "bucket_us", *COLUMNS)
 _SET = ", ".join(f"{c} = {c} + excluded.{c}" for c in COUNTER_COLUMNS)
 UPSERT = (f"INSERT INTO series ({', '.join(KEY + COUNTER_COLUMNS)})"
           f" VALUES ({', '.join('?' * (len(KEY) + len(COUNTER_COLUMNS)))})"
           f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {_SET}")
-MERGE = "tollway_sketch_merge"  # sketch.merged_blobs, a function of the connection (install)
 UPSERT_SKETCH = (f"INSERT INTO series_latency ({', '.join(KEY)}, latency) VALUES ({', '.join('?' * (len(KEY) + 1))})"
                  f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET latency = {MERGE}(latency, excluded.latency)")
-
-
-def install(conn: sqlite3.Connection) -> None:
-    """The SQL function the sketch upsert merges with."""
-    conn.create_function(MERGE, 2, merged_blobs, deterministic=True)
+MERGED_KEY = ("grain", "dimension", "bucket_us", "value")
+UPSERT_MERGED = (f"INSERT INTO series_by_dimension ({', '.join(MERGED_KEY + COUNTER_COLUMNS)}, latency)"
+                 f" VALUES ({', '.join('?' * (len(MERGED_KEY) + len(COUNTER_COLUMNS) + 1))})"
+                 f" ON CONFLICT ({', '.join(MERGED_KEY)}) DO UPDATE SET {_SET},"
+                 f" latency = {MERGE}(latency, excluded.latency)")
 
 
 def key_tags(conn: sqlite3.Connection, key_ids: set[str]) -> dict[str, list[str]]:
@@ -44,6 +46,8 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
     ordered = deltas.in_order()
     conn.executemany(UPSERT, [(*key, *delta.counters.values()) for key, delta in ordered])
     conn.executemany(UPSERT_SKETCH, [(*key, encode(delta.latency)) for key, delta in ordered])
+    conn.executemany(UPSERT_MERGED, [(*key, *delta.counters.values(), encode(delta.latency))
+                                     for key, delta in merged_deltas(deltas.rows.items())])
 
 
 def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:
@@ -60,6 +64,7 @@ def prune(conn: sqlite3.Connection, cutoffs: Cutoffs) -> Pruned:
     for grain, cutoff in cutoffs.grains.items():
         n += conn.execute("DELETE FROM series WHERE grain = ? AND bucket_us < ?", (grain, cutoff)).rowcount
         conn.execute("DELETE FROM series_latency WHERE grain = ? AND bucket_us < ?", (grain, cutoff))
+        conn.execute("DELETE FROM series_by_dimension WHERE grain = ? AND bucket_us < ?", (grain, cutoff))
     receipts = conn.execute("DELETE FROM receipts WHERE ts_us < ?", (cutoffs.receipts_us,)).rowcount
     spend = conn.execute("DELETE FROM spend_buckets WHERE bucket_us < ?", (cutoffs.spend_buckets_us,)).rowcount
     return Pruned(receipts=receipts, rows=n, spend_buckets=spend)

@@ -31,7 +31,7 @@ from services.ledger.store.sqlite import keys as key_rows
 from services.ledger.store.sqlite import leases as lease_rows
 from services.ledger.store.sqlite import owners as owner_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
-from services.ledger.store.sqlite import reserve, schema
+from services.ledger.store.sqlite import reserve, schema, sketch_sql
 from services.ledger.store.sqlite import rollups as rollup_rows
 from services.ledger.store.sqlite import series as series_rows
 from services.ledger.store.sqlite import spend as spend_rows
@@ -61,8 +61,8 @@ class SqliteLedgerStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+        sketch_sql.install(conn)  # the sketch upserts merge with it
         schema.create(conn)
-        series_rows.install(conn)
         self._conn = conn
         return receipt_rows.count_all(conn)
 
