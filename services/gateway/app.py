@@ -248,6 +248,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.get("/budget/{run_id}", tags=["ledger"], summary="A run's budget, from the ledger")(ledger_proxy.run_budget)
     app.delete("/budget/{run_id}", tags=["ledger"], summary="Drop a run's budget at the ledger (admin key)")(
         ledger_proxy.run_budget)
+    for read in ledger_proxy.ANALYTICS_READS:  # the ledger's analytics, as the caller may read them there
+        app.get(f"/analytics/{read}", tags=["ledger"], summary=f"The ledger's /analytics/{read}")(
+            ledger_proxy.analytics_read)
     document(app, GATEWAY)
     hot = HotPath(
         app,

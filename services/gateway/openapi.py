@@ -8,7 +8,8 @@ is set (401/403).
 
 from __future__ import annotations
 
-from services.common.http.openapi import ADMIN, BODY, Answers, answers, obj
+from services.common.http.openapi import ADMIN, BODY, Answers, answers, obj, with_csv
+from services.gateway.api.ledger_proxy import ANALYTICS_READS
 
 OBJECT = {"type": "object"}
 RELAYED = {"4XX": {"description": "the provider refused the request as the caller's mistake: its status and its"
@@ -42,4 +43,6 @@ GATEWAY: dict[tuple[str, str], Answers] = {
     ("POST", "/budget"): answers({200: "budget_status", 201: "budget_status"}, *BODY, *ADMIN, 503),
     ("GET", "/budget/{run_id}"): answers({200: "budget_status"}, 400, 401, 403, 404, 503),
     ("DELETE", "/budget/{run_id}"): answers({200: OBJECT}, 400, 404, *ADMIN, 503),
+    **{("GET", f"/analytics/{read}"): with_csv(answers({200: OBJECT}, 400, 401, 503))
+       for read in ANALYTICS_READS},
 }

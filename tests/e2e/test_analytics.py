@@ -2,13 +2,14 @@
 and a tag, one anonymous caller) to two simulator providers; the gateway ships the receipts; the
 ledger's series and breakdown equal the run files to the microdollar, its latency quantiles are
 within 1 % of the receipts' own, and a virtual key sees only its tenant. The gateway forwards the
-ledger's card and a run's receipts and budget with the caller's credentials, and answers 503 with
-a JSON body when the ledger is down."""
+ledger's card, a run's receipts and budget, and the analytics reads with the caller's credentials,
+and answers 503 with a JSON body when the ledger is down."""
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,10 +147,47 @@ def test_the_gateway_forwards_the_ledgers_reads_with_the_callers_credentials(swa
     assert httpx.get(gateway + "/budget/analytics-budgeted").status_code == 404
 
 
+def test_the_gateway_forwards_the_analytics_reads_with_the_callers_credentials(swarm: Swarm, traffic: dict) -> None:
+    gateway, ledger, admin = swarm.url("gateway"), swarm.url("ledger"), swarm.admin
+    now = datetime.now(UTC).replace(microsecond=0)
+    since, until = (now - timedelta(days=1)).isoformat(), (now + timedelta(hours=1)).isoformat()
+    ranged = {"since": since, "until": until}
+    reads = {"/analytics/series": {**ranged, "run": RUN, "grain": "hour", "group_by": "model"},
+             "/analytics/breakdown": {**ranged, "run": RUN, "group_by": "model,provider"},
+             "/analytics/projection": {"until": until, "horizon": "week"},
+             "/analytics/anomalies": ranged, "/analytics/recommendations": {**ranged, "run": RUN}}
+    for path, params in reads.items():
+        via, direct = httpx.get(gateway + path, headers=admin, params=params), httpx.get(ledger + path, headers=admin,
+                                                                                         params=params)
+        assert via.status_code == direct.status_code == 200, (path, via.text)
+        assert via.headers["content-type"] == "application/json" and via.json() == direct.json(), path
+    breakdown = httpx.get(gateway + "/analytics/breakdown", headers=admin, params=reads["/analytics/breakdown"]).json()
+    assert sum(g["requests"] for g in breakdown["groups"]) == 16
+    # a parameter given twice reaches the ledger twice: both models, not the last one
+    both = httpx.get(gateway + "/analytics/breakdown", headers=admin, params=[
+        *ranged.items(), ("run", RUN), ("group_by", "model"), ("model", "an-small"), ("model", "an-large")]).json()
+    assert sorted(g["group"]["model"] for g in both["groups"]) == sorted(MODELS)
+    # the caller's own key: its tenant only, as at the ledger; a key the ledger refuses is its 401
+    key = {"authorization": f"Bearer {traffic['key']['secret']}"}
+    mine = httpx.get(gateway + "/analytics/breakdown", headers=key, params={**ranged, "run": RUN, "group_by": "org"})
+    assert mine.json()["tenant"] == "org:acme" and [g["requests"] for g in mine.json()["groups"]] == [10]
+    refused = httpx.get(gateway + "/analytics/series", headers={"authorization": "Bearer tw-not-a-key"})
+    assert refused.status_code == 401 and refused.json()["error"]["type"]
+    # CSV comes back as the ledger's attachment; a bad field is the ledger's 400 naming it
+    csv = httpx.get(gateway + "/analytics/breakdown", headers=admin,
+                    params={**ranged, "run": RUN, "group_by": "tag", "format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["content-disposition"] == 'attachment; filename="breakdown.csv"'
+    assert csv.text == httpx.get(ledger + "/analytics/breakdown", headers=admin,
+                                 params={**ranged, "run": RUN, "group_by": "tag", "format": "csv"}).text
+    bad = httpx.get(gateway + "/analytics/projection", headers=admin, params={"horizon": "decade"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "horizon"
+
+
 def test_a_ledger_that_is_down_is_a_503_with_a_json_body(swarm: Swarm, traffic: dict) -> None:
     swarm.stop("ledger")
     try:
-        for path in ("/metrics?window=hour", f"/receipts/{RUN}", "/budget/analytics-run"):
+        for path in ("/metrics?window=hour", f"/receipts/{RUN}", "/budget/analytics-run", "/analytics/series"):
             resp = httpx.get(swarm.url("gateway") + path, headers=swarm.admin)
             assert resp.status_code == 503, (path, resp.text)
             assert resp.json()["error"]["type"] == "service_unavailable"

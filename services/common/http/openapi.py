@@ -94,6 +94,12 @@ def answers(ok: Mapping[int, Schema], *errors: int, stream: bool = False, text: 
     return out
 
 
+def with_csv(answer: Answers) -> Answers:
+    """`format=csv`: the 200 may also be text/csv."""
+    answer[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return answer
+
+
 def document(app: FastAPI, table: Mapping[tuple[str, str], Answers]) -> None:
     """Give every operation of `app`'s OpenAPI document its entry of `table` when the document is
     first asked for. A route the table leaves out keeps FastAPI's description (without the guessed

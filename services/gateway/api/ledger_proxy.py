@@ -1,5 +1,8 @@
 """The ledger's reads and budget writes on the gateway's port: GET /metrics?window=,
-GET /receipts/{run_id}, POST /budget, GET and DELETE /budget/{run_id}, forwarded to the ledger
+GET /receipts/{run_id}, POST /budget, GET and DELETE /budget/{run_id}, and the analytics reads
+GET /analytics/{series,breakdown,projection,anomalies,recommendations} (ANALYTICS_READS, every
+query parameter passed on as given, repeated ones too; `format=csv` comes back as the ledger's
+CSV attachment), forwarded to the ledger
 with the caller's own credentials (its Authorization or X-Admin-Key, never the gateway's), so the
 ledger answers exactly as it would the caller: a virtual key sees its own tenant, a write needs
 the admin key. The ledger's answer is relayed as it is; a ledger that cannot be reached is a 503.
@@ -17,7 +20,8 @@ from services.common.errors import DependencyUnavailable
 from services.common.ids import require_safe_id
 
 FORWARDED_HEADERS = ("authorization", "x-admin-key", "content-type", "x-request-id")
-RELAYED_HEADERS = ("content-type", "retry-after")
+RELAYED_HEADERS = ("content-type", "content-disposition", "retry-after")
+ANALYTICS_READS = ("series", "breakdown", "projection", "anomalies", "recommendations")
 
 
 class LedgerProxy:
@@ -40,8 +44,8 @@ class LedgerProxy:
         headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
         body = await request.body() if request.method in ("POST", "PUT", "PATCH") else None
         try:
-            answer = await self._client.request(request.method, self.base + path, params=request.query_params,
-                                                headers=headers, content=body)
+            answer = await self._client.request(request.method, self.base + path, headers=headers, content=body,
+                                                params=request.query_params.multi_items())
         except httpx.HTTPError as exc:
             raise DependencyUnavailable(f"the ledger cannot be reached ({type(exc).__name__}): try again",
                                         headers={"retry-after": "2"}) from None
@@ -68,3 +72,8 @@ async def set_budget(request: Request) -> Response:
 
 async def run_budget(request: Request, run_id: str) -> Response:
     return await proxy(request).forward(request, f"/budget/{require_safe_id(run_id, 'run_id')}")
+
+
+async def analytics_read(request: Request) -> Response:
+    """GET /analytics/<one of ANALYTICS_READS>, at the same path on the ledger."""
+    return await proxy(request).forward(request, request.url.path)

@@ -7,7 +7,7 @@ set (401/403); the other reads are tenant-scoped: a key that is unknown, revoked
 
 from __future__ import annotations
 
-from services.common.http.openapi import ADMIN, BODY, Answers, answers, array, obj
+from services.common.http.openapi import ADMIN, BODY, Answers, answers, array, obj, with_csv
 
 READ = (401,)  # a tenant-scoped read: a key the ledger refuses
 BUDGET = "budget_status"
@@ -36,12 +36,6 @@ WITH_HISTORY = {**ALERT, "required": [*ALERT["required"], "history"],
 POINT = obj(group={"type": "object"}, cost_usd=STRING, cost_micros={"type": "integer"}, requests={"type": "integer"},
             latency_ms=obj(p50={"type": ["number", "null"]}, p95={"type": ["number", "null"]},
                            p99={"type": ["number", "null"]}))
-
-
-def with_csv(answer: Answers) -> Answers:
-    """`format=csv`: the 200 may also be text/csv."""
-    answer[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
-    return answer
 
 
 DELIVERY = obj(delivery_id=STRING, channel_id=STRING, kind=STRING, subject=STRING,
