@@ -19,10 +19,7 @@ from services.ledger.budgets.leases import LeaseOutcome, grant
 from services.ledger.budgets.model import RUN, BudgetKey, BudgetState, Burn, ThresholdEvent
 from services.ledger.budgets.periods import Window, bucket_of, windows_back
 from services.ledger.budgets.runway import DAY_US, HOUR_US, since
-from services.ledger.receipts.parse import Receipt
-from services.ledger.store.sqlite import buckets
 from services.ledger.store.sqlite.budgets import _cap, _id, _micros, event_of, terms_of_row, thresholds_text
-from services.ledger.store.sqlite.spend import Added
 
 Conn = Any  # an asyncpg connection inside a transaction
 WHERE = "WHERE scope = $1 AND scope_id = $2"
@@ -175,40 +172,7 @@ async def spent_total(conn: Conn, key: BudgetKey) -> int:
     return int(value) if value is not None else 0
 
 
-async def add_spend(conn: Conn, grouped: dict[BudgetKey, list[tuple[int, int]]]) -> Added:
-    """Add each scope's (timestamp, cost) pairs to its spend and its buckets, one statement each
-    (rows in key order: two ledgers lock them in the same order); per scope, (spend before, the
-    pairs in order), read atomically."""
-    keys = sorted(grouped, key=lambda k: (k.scope, k.scope_id))
-    totals = {k: sum(c for _, c in grouped[k]) for k in keys}
-    rows = await conn.fetch(
-        "INSERT INTO spend (scope, scope_id, spent_micros, receipts)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"
-        " ON CONFLICT (scope, scope_id) DO UPDATE SET spent_micros = spend.spent_micros + excluded.spent_micros,"
-        " receipts = spend.receipts + excluded.receipts RETURNING scope, scope_id, spent_micros",
-        [k.scope for k in keys], [k.scope_id for k in keys], [totals[k] for k in keys],
-        [len(grouped[k]) for k in keys])
-    cells = sorted(buckets.deltas(grouped).items())
-    if cells:
-        await conn.execute(
-            "INSERT INTO spend_buckets (scope, scope_id, bucket_us, spent_micros, receipts)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])"
-            " ON CONFLICT (scope, scope_id, bucket_us) DO UPDATE SET"
-            " spent_micros = spend_buckets.spent_micros + excluded.spent_micros,"
-            " receipts = spend_buckets.receipts + excluded.receipts",
-            [c[0][0] for c in cells], [c[0][1] for c in cells], [c[0][2] for c in cells],
-            [c[1][0] for c in cells], [c[1][1] for c in cells])
-    after = {BudgetKey(scope, scope_id): int(total) for scope, scope_id, total in rows}
-    return {k: (after[k] - totals[k], grouped[k]) for k in keys}
-
-
 # -- holds and leases ------------------------------------------------------------------------------
-
-async def sweep(conn: Conn, now_us: int) -> None:
-    """Drop up to 1,000 expired holds no other transaction is touching (they count for nothing already)."""
-    await conn.execute("DELETE FROM holds WHERE hold_id IN (SELECT hold_id FROM holds WHERE expires_us <= $1"
-                       " LIMIT 1000 FOR UPDATE SKIP LOCKED)", now_us)
-
 
 async def get_hold(conn: Conn, hold_id: str, now_us: int, *, for_update: bool = False) -> Hold | None:
     row = await conn.fetchrow("SELECT scope, scope_id, amount_micros, expires_us FROM holds"
@@ -290,20 +254,6 @@ async def return_lease(conn: Conn, lease_id: str, amount_micros: int, now_us: in
                         await state(conn, existing.key, now_us))
 
 
-async def consume_leases(conn: Conn, new: Sequence[Receipt]) -> None:
-    """Move each new receipt's cost out of its leases (never below zero): it is spent now."""
-    drawn: dict[str, int] = {}
-    for receipt in new:
-        if receipt.cost_micros:
-            for lease_id in receipt.lease_ids:
-                drawn[lease_id] = drawn.get(lease_id, 0) + receipt.cost_micros
-    if drawn:
-        ids = sorted(drawn)
-        await conn.execute("UPDATE holds h SET amount_micros = GREATEST(h.amount_micros - d.cost, 0)"
-                           " FROM unnest($1::text[], $2::bigint[]) AS d(id, cost) WHERE h.hold_id = d.id",
-                           ids, [drawn[i] for i in ids])
-
-
 # -- run owners ------------------------------------------------------------------------------------
 
 async def claim_run(conn: Conn, run_id: str, tenant: str, now_us: int) -> str:
@@ -315,19 +265,6 @@ async def claim_run(conn: Conn, run_id: str, tenant: str, now_us: int) -> str:
 async def run_owner(conn: Conn, run_id: str) -> str | None:
     value = await conn.fetchval("SELECT tenant FROM run_owners WHERE run_id = $1", run_id)
     return None if value is None else str(value)
-
-
-async def claim_runs(conn: Conn, new: Sequence[Receipt], now_us: int) -> None:
-    """A tenant's first receipt on a run no one has claimed makes the run its own."""
-    firsts: dict[str, str] = {}
-    for r in new:
-        if r.tenant is not None:
-            firsts.setdefault(r.run_id, r.tenant)
-    if firsts:
-        runs = sorted(firsts)
-        await conn.execute("INSERT INTO run_owners (run_id, tenant, claimed_us)"
-                           " SELECT r, t, $3 FROM unnest($1::text[], $2::text[]) AS x(r, t)"
-                           " ON CONFLICT (run_id) DO NOTHING", runs, [firsts[r] for r in runs], now_us)
 
 
 async def hold_figures(conn: Conn, now_us: int) -> tuple[int, int]:

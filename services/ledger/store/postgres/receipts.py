@@ -1,98 +1,21 @@
-"""Receipts on PostgreSQL: the ingest transaction (idempotent on request_id, whichever ledger a
-receipt reaches and however often), a run's receipts, a tenant's window, and the rollups."""
+"""Receipts on PostgreSQL: a settlement (a hold released and its receipt ingested, ingest.py), a
+run's receipts, a tenant's window, and the rollups."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from services.ledger.budgets.model import BudgetKey, ThresholdEvent
+from services.ledger.budgets.model import BudgetKey
 from services.ledger.receipts.parse import Receipt
-from services.ledger.store.base import ArmSample, IngestResult, RunReceipts, SettleResult
-from services.ledger.store.postgres import budgets, series
-from services.ledger.store.sqlite.spend import by_scope
-from services.ledger.windows.buckets import GRAINS
-from services.ledger.windows.rollup import Row, Tally, rollup_deltas
+from services.ledger.store.base import ArmSample, RunReceipts, SettleResult
+from services.ledger.store.postgres import budgets, ingest
+from services.ledger.windows.rollup import Row, Tally
 
 Conn = Any
 
-COLUMNS = ("request_id", "run_id", "ts_us", "provider", "input_tokens", "output_tokens", "cost_micros", "body",
-           "ingested_us", "tenant", "saved_micros", "cache_hit", "experiment", "arm")
-_TYPES = ("text", "text", "bigint", "text", "bigint", "bigint", "bigint", "text", "bigint", "text", "bigint", "integer",
-          "text", "text")
-# one statement, the batch's columns as arrays: a staging temporary table (COPY into it, then
-# INSERT ... SELECT) cost more than it saved, its ON COMMIT truncation being paid on every batch
-INSERT = f"""
-INSERT INTO receipts ({", ".join(COLUMNS)})
-SELECT * FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_TYPES, 1))})
-ON CONFLICT (request_id) DO NOTHING
-RETURNING request_id
-"""
-
-ROLLUP = """
-INSERT INTO rollups (grain, bucket_us, provider, cost_micros, requests, input_tokens, output_tokens,
-                     saved_micros, cache_hits)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-                     $7::bigint[], $8::bigint[], $9::bigint[])
-ON CONFLICT (grain, bucket_us, provider) DO UPDATE SET
-    cost_micros = rollups.cost_micros + excluded.cost_micros,
-    requests = rollups.requests + excluded.requests,
-    input_tokens = rollups.input_tokens + excluded.input_tokens,
-    output_tokens = rollups.output_tokens + excluded.output_tokens,
-    saved_micros = rollups.saved_micros + excluded.saved_micros,
-    cache_hits = rollups.cache_hits + excluded.cache_hits
-"""
-
-
-async def insert_new(conn: Conn, batch: Sequence[Receipt], now_us: int) -> list[Receipt]:
-    """Insert each receipt not already in the book (in request_id order, so that two ledgers given
-    overlapping batches wait on each other in one order); the new ones, in the batch's order."""
-    first = {r.request_id: r for r in reversed(batch)}  # a request_id twice in a batch: the first stands
-    rows = [(r.request_id, r.run_id, r.ts_us, r.provider, r.input_tokens, r.output_tokens, r.cost_micros,
-             r.body.decode(), now_us, r.tenant, r.saved_micros, int(r.cache_hit), r.experiment, r.arm)
-            for _, r in sorted(first.items())]
-    inserted = await conn.fetch(INSERT, *[list(column) for column in zip(*rows, strict=True)]) if rows else []
-    fresh = {row[0] for row in inserted}
-    return [r for r in batch if r.request_id in fresh and first[r.request_id] is r]
-
-
-async def apply_rollups(conn: Conn, new: Sequence[Receipt], now_us: int) -> None:
-    deltas = sorted(rollup_deltas(new, now_us).items())
-    if deltas:
-        await conn.execute(ROLLUP, *[list(column) for column in zip(
-            *[(g, start, p, t.cost_micros, t.requests, t.input_tokens, t.output_tokens, t.saved_micros,
-               t.cache_hits) for (g, start, p), t in deltas], strict=True)])
-    await conn.execute("DELETE FROM rollups r USING unnest($1::text[], $2::bigint[]) AS c(grain, cutoff)"
-                       " WHERE r.grain = c.grain AND r.bucket_us < c.cutoff",
-                       list(GRAINS), [grain.cutoff(now_us) for grain in GRAINS.values()])
-
-
-async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestResult:
-    """Inside one transaction: new receipts, their holds dropped and leases drawn down, run owners,
-    rollups, spend and the threshold events it raises; a duplicate is counted, never re-added."""
-    await budgets.sweep(conn, now_us)
-    new = await insert_new(conn, batch, now_us)
-    await budgets.release(conn, [r.request_id for r in batch], now_us)
-    await budgets.consume_leases(conn, new)
-    await budgets.claim_runs(conn, new, now_us)
-    await apply_rollups(conn, new, now_us)
-    await series.apply(conn, new)
-    grouped = by_scope(new)
-    events: list[ThresholdEvent] = []
-    if grouped:
-        budgeted = {(scope, scope_id) for scope, scope_id in await conn.fetch(
-            "SELECT scope, scope_id FROM budgets WHERE (scope, scope_id) IN"
-            " (SELECT * FROM unnest($1::text[], $2::text[]))",
-            [k.scope for k in grouped], [k.scope_id for k in grouped])}
-        for key, (before, items) in (await budgets.add_spend(conn, grouped)).items():
-            if (key.scope, key.scope_id) in budgeted:
-                events += await budgets.record_crossings(conn, key, before, items, now_us)
-    return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
-
-
 async def settle(conn: Conn, hold_id: str, receipt: Receipt, now_us: int) -> SettleResult:
     released = await budgets.release(conn, [hold_id], now_us) > 0
-    result = await ingest(conn, [receipt], now_us)
+    result = await ingest.ingest(conn, [receipt], now_us)
     state = await budgets.state(conn, BudgetKey.run(receipt.run_id), now_us)
     return SettleResult(ingest=result, released=released, state=state)
 

@@ -30,15 +30,17 @@ from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, PeriodSpend, RunReceipts, SettleResult
 from services.ledger.store.migrations import upgrade_postgres
 from services.ledger.store.postgres import budgets as budget_rows
+from services.ledger.store.postgres import ingest as ingest_rows
 from services.ledger.store.postgres import keys as key_rows
 from services.ledger.store.postgres import receipts as receipt_rows
 from services.ledger.store.postgres import rounds
 from services.ledger.store.postgres import series as series_rows
+from services.ledger.store.postgres.ingest import ReceiptRace
 from services.ledger.windows.rollup import Row
 
 T = TypeVar("T")
 RETRIES = 6
-RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError, ReceiptRace)
 
 
 class PostgresLedgerStore:
@@ -106,7 +108,7 @@ class PostgresLedgerStore:
     # -- receipts ----------------------------------------------------------------------------
 
     async def ingest(self, batch: Sequence[Receipt], now_us: int) -> IngestResult:
-        result = await self._write(receipt_rows.ingest, batch, now_us)
+        result = await self._write(ingest_rows.ingest, batch, now_us)
         self._count += result.accepted
         return result
 
