@@ -23,6 +23,8 @@ SERVICES = ("ledger", "router")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="db_command", required=True)
     sub.add_parser("upgrade", help="apply the ledger's and the router's schema migrations not yet applied")
+    fill = sub.add_parser("backfill-series", help="add the receipts booked before the analytics series to them")
+    fill.add_argument("--batch", type=int, default=1000, help="receipts a transaction (1 ... 5000, default 1000)")
 
 
 def _postgres_sets() -> dict[str, MigrationSet]:

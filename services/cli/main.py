@@ -98,15 +98,19 @@ def simulate(ctx: typer.Context) -> int:
 
 @app.command(context_settings=PASS_THROUGH, add_help_option=False, rich_help_panel="Run")
 def db(ctx: typer.Context) -> int:
-    """The services' database: `tollway db upgrade` applies the schema migrations."""
+    """The services' database: `tollway db upgrade` applies the schema migrations, `tollway db
+    backfill-series` adds the receipts booked before the analytics series to them."""
     import argparse
 
+    from services.cli import backfill
     from services.cli import db as migrations
     from services.common.settings import Settings
 
     parser = argparse.ArgumentParser(prog="tollway db", description="The ledger's and the router's database")
     migrations.add_arguments(parser)
-    parser.parse_args(ctx.args)
+    args = parser.parse_args(ctx.args)
+    if args.db_command == "backfill-series":
+        return backfill.run(Settings(), args.batch)
     return migrations.upgrade(Settings())
 
 

@@ -95,6 +95,7 @@ class MigrationSet:
         if self.sqlite_functions is not None:
             self.sqlite_functions(fresh)
         try:
+            fresh.execute(self._sqlite_table())  # a migration may read it (the ledger's 0009 does)
             for migration in self.migrations():
                 for statement in statements(migration.sql):
                     fresh.execute(statement)
@@ -107,6 +108,10 @@ class MigrationSet:
             raise SchemaError(f"this {self.what} file predates release 0.1 (it lacks {', '.join(missing)}): start it"
                               " once with release 0.1, which adds them, then with this release")
 
+    def _sqlite_table(self) -> str:
+        return (f"CREATE TABLE IF NOT EXISTS {self.table} (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_us INTEGER NOT NULL)")
+
     def upgrade_sqlite(self, conn: sqlite3.Connection) -> list[int]:
         """Apply the migrations not yet applied, in one write transaction; the versions applied."""
         if self.sqlite_functions is not None:
@@ -115,8 +120,7 @@ class MigrationSet:
         try:
             tables = {t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             legacy = bool(tables) and self.table not in tables
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (version INTEGER PRIMARY KEY,"
-                         " name TEXT NOT NULL, applied_us INTEGER NOT NULL)")
+            conn.execute(self._sqlite_table())
             done = {v for (v,) in conn.execute(f"SELECT version FROM {self.table}")}
             self._too_new(done)
             applied = []

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # budget spend buckets: at least the current and previous month in every zone (62 days + 1)
     retention_spend_bucket_days: float = Field(70.0, ge=63)
     retention_interval_s: float = Field(300.0, ge=0)
+    # ledger: at start, add the receipts booked before the series tables to them, in batches of
+    # this many (services/ledger/analytics/backfill.py; 0: only `tollway db backfill-series` does)
+    series_backfill_batch: int = Field(500, ge=0, le=5_000)
     # ledger: receipt batches arriving while an ingest transaction runs are written together in the
     # next one, up to this many receipts (services/ledger/receipts/group_commit.py)
     ingest_group_receipts: int = Field(5_000, ge=1)

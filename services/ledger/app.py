@@ -16,6 +16,7 @@ from services.common.http.longpoll import VersionSignal
 from services.common.http.openapi import document
 from services.common.settings import Settings
 from services.ledger.alerts.runner import AlertRunner
+from services.ledger.analytics.backfill import Backfiller
 from services.ledger.analytics.retention import Pruner, Retention
 from services.ledger.api import (
     alerts,
@@ -90,10 +91,12 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
         if settings.alerts_enabled:
             runner.start()
         pruner = Pruner(ctx.store, Retention.of(settings), ctx.now_us, settings.retention_interval_s)
-        pruner.start()
+        backfiller = Backfiller(ctx.store, settings.series_backfill_batch)
+        backfiller.start(then=pruner.start)  # old receipts reach the series before retention prunes them
         try:
             yield
         finally:
+            await backfiller.stop()
             await pruner.stop()
             await runner.stop()
             if replicas is not None:

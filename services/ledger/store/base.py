@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from services.ledger.analytics.backfill import BackfillStep
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.config import ONE_OFF, BudgetTerms
@@ -173,6 +174,11 @@ class LedgerStore(Protocol):
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         """The series rollups a query asks for, summed per (bucket, group) (services/ledger/analytics/query.py)."""
+        ...
+
+    async def backfill_series(self, limit: int) -> BackfillStep:
+        """Up to `limit` of the receipts booked before the series existed (migration 0010) added to
+        the series as their ingest would have, and struck off that list, in one transaction."""
         ...
 
     def exclusive_round(self, name: str, round_no: int) -> AbstractAsyncContextManager[bool]:

@@ -14,10 +14,11 @@ from structlog.testing import capture_logs
 
 from services.common import jsonio
 from services.common.clock import FrozenClock, parse_utc
-from services.ledger.store.migrations import migrations, statements
+from services.ledger.store.migrations import migrations
 from services.ledger.times import to_us
 from tests.integration.ledger.conftest import Ledger
 from tests.integration.ledger.ledger_factory import exact, make_receipt, post
+from tests.integration.ledger.old_books import postgres_at, sqlite_at
 
 # the book this test builds by hand: every migration before the one that adds budget periods
 BEFORE = next(i for i, m in enumerate(migrations("sqlite")) if m.name.endswith("budget_periods"))
@@ -41,12 +42,7 @@ async def _build(backend: str, database_url: str, tmp_path: Path, clock: FrozenC
         path = tmp_path / "ledger" / "ledger.db"
         path.parent.mkdir(parents=True)
         with sqlite3.connect(path, isolation_level=None) as conn:
-            conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                         " applied_us INTEGER NOT NULL)")
-            for m in migrations("sqlite")[:BEFORE]:
-                for statement in statements(m.sql):
-                    conn.execute(statement)
-                conn.execute("INSERT INTO schema_version VALUES (?, ?, 0)", (m.version, m.name))
+            sqlite_at(conn, BEFORE)
             conn.executemany(INSERT.format(", ".join("?" * 9)), rows)
             conn.execute("INSERT INTO spend VALUES ('team', 'ml', 400000, 1)")
             conn.execute("INSERT INTO budgets VALUES ('team', 'ml', 500000, ?, ?)", (now, now))
@@ -54,11 +50,7 @@ async def _build(backend: str, database_url: str, tmp_path: Path, clock: FrozenC
         return
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                           " applied_us BIGINT NOT NULL)")
-        for m in migrations("postgres")[:BEFORE]:
-            await conn.execute(m.sql)
-            await conn.execute("INSERT INTO schema_version VALUES ($1, $2, 0)", m.version, m.name)
+        await postgres_at(conn, BEFORE)
         await conn.executemany(INSERT.format(", ".join(f"${i}" for i in range(1, 10))), rows)
         await conn.execute("INSERT INTO spend VALUES ('team', 'ml', 400000, 1)")
         await conn.execute("INSERT INTO budgets VALUES ('team', 'ml', 500000, $1, $1)", now)

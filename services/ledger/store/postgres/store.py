@@ -19,6 +19,7 @@ import asyncpg
 
 from services.common.db import DatabaseUnavailable, database_lost, mask_url, scrub
 from services.common.stored_rows import UnreadableRow, report
+from services.ledger.analytics.backfill import BackfillStep
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.config import ONE_OFF, BudgetTerms
@@ -29,11 +30,11 @@ from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, PeriodSpend, RunReceipts, SettleResult
 from services.ledger.store.migrations import upgrade_postgres
+from services.ledger.store.postgres import backfill, rounds
 from services.ledger.store.postgres import budgets as budget_rows
 from services.ledger.store.postgres import ingest as ingest_rows
 from services.ledger.store.postgres import keys as key_rows
 from services.ledger.store.postgres import receipts as receipt_rows
-from services.ledger.store.postgres import rounds
 from services.ledger.store.postgres import series as series_rows
 from services.ledger.store.postgres.ingest import ReceiptRace
 from services.ledger.windows.rollup import Row
@@ -138,6 +139,9 @@ class PostgresLedgerStore:
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         return await self._read(series_rows.rows, query)
+
+    async def backfill_series(self, limit: int) -> BackfillStep:
+        return await self._write(backfill.step, limit)
 
     @asynccontextmanager
     async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:

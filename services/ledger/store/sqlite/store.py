@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from services.common.stored_rows import readable
+from services.ledger.analytics.backfill import BackfillStep
 from services.ledger.analytics.query import SeriesQuery, SeriesRows
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.budgets.config import ONE_OFF, BudgetTerms
@@ -24,6 +25,7 @@ from services.ledger.budgets.model import BudgetKey, BudgetState, ThresholdEvent
 from services.ledger.keys.model import VirtualKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import ArmSample, BudgetChange, IngestResult, PeriodSpend, RunReceipts, SettleResult
+from services.ledger.store.sqlite import backfill, reserve, schema, sketch_sql
 from services.ledger.store.sqlite import budgets as budget_rows
 from services.ledger.store.sqlite import holds as hold_rows
 from services.ledger.store.sqlite import ingest as ingest_tx
@@ -31,7 +33,6 @@ from services.ledger.store.sqlite import keys as key_rows
 from services.ledger.store.sqlite import leases as lease_rows
 from services.ledger.store.sqlite import owners as owner_rows
 from services.ledger.store.sqlite import receipts as receipt_rows
-from services.ledger.store.sqlite import reserve, schema, sketch_sql
 from services.ledger.store.sqlite import rollups as rollup_rows
 from services.ledger.store.sqlite import series as series_rows
 from services.ledger.store.sqlite import spend as spend_rows
@@ -140,6 +141,9 @@ class SqliteLedgerStore:
 
     async def series_rows(self, query: SeriesQuery) -> SeriesRows:
         return await self._read(series_rows.rows, query)
+
+    async def backfill_series(self, limit: int) -> BackfillStep:
+        return await self._write(backfill.step, limit)
 
     @asynccontextmanager
     async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:
