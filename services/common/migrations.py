@@ -95,7 +95,7 @@ class MigrationSet:
         if self.sqlite_functions is not None:
             self.sqlite_functions(fresh)
         try:
-            fresh.execute(self._sqlite_table())  # a migration may read it (the ledger's 0009 does)
+            fresh.execute(self._sqlite_table())  # a migration may read it (the ledger's 0010 does)
             for migration in self.migrations():
                 for statement in statements(migration.sql):
                     fresh.execute(statement)
