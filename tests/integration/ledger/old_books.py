@@ -9,11 +9,13 @@ from typing import Any
 
 from services.common.migrations import Migration
 from services.ledger.store.migrations import migrations, statements
+from services.ledger.store.sqlite import sketch_sql
 
 Applied = Callable[[Migration], int]
 
 
 def sqlite_at(conn: sqlite3.Connection, upto: int, applied: Applied = lambda _: 0) -> None:
+    sketch_sql.install(conn)  # the SQL functions the ledger's connection has (a migration may use them)
     conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                  " applied_us INTEGER NOT NULL)")
     for m in migrations("sqlite")[:upto]:
