@@ -146,6 +146,8 @@ class Settings(BaseSettings):
     retention_day_days: float = Field(730.0, gt=0)
     # budget spend buckets: at least the current and previous month in every zone (62 days + 1)
     retention_spend_bucket_days: float = Field(70.0, ge=63)
+    # a periodic budget's threshold events, by period start: 63 keeps a month's after it has ended
+    retention_budget_event_days: float = Field(70.0, ge=63)
     retention_interval_s: float = Field(300.0, ge=0)
     # ledger: at start, add the receipts booked before the series tables to them, in batches of
     # this many (services/ledger/analytics/backfill.py; 0: only `tollway db backfill-series` does)

@@ -187,8 +187,8 @@ class LedgerStore(Protocol):
         ...
 
     async def prune(self, cutoffs: Cutoffs) -> Pruned:
-        """Delete rollup rows, raw receipts and budget spend buckets older than their retention, in one
-        transaction."""
+        """Delete rollup rows, raw receipts, budget spend buckets and periodic budgets' threshold events
+        older than their retention, in one transaction."""
         ...
 
     async def create_key(self, key: VirtualKey) -> int:

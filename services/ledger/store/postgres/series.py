@@ -109,4 +109,8 @@ async def prune(conn: Conn, cutoffs: Cutoffs) -> Pruned:
         await conn.execute("DELETE FROM series_by_dimension WHERE grain = $1 AND bucket_us < $2", grain, cutoff)
     status = await conn.execute("DELETE FROM receipts WHERE ts_us < $1", cutoffs.receipts_us)
     spend = await conn.execute("DELETE FROM spend_buckets WHERE bucket_us < $1", cutoffs.spend_buckets_us)
-    return Pruned(receipts=int(status.split()[-1]), rows=n, spend_buckets=int(spend.split()[-1]))
+    # a periodic budget's events of a period that began before the cutoff (0: a one-off budget's, kept)
+    events = await conn.execute("DELETE FROM budget_events WHERE period_start_us > 0 AND period_start_us < $1",
+                                cutoffs.budget_events_us)
+    return Pruned(receipts=int(status.split()[-1]), rows=n, spend_buckets=int(spend.split()[-1]),
+                  budget_events=int(events.split()[-1]))

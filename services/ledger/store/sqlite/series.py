@@ -67,4 +67,7 @@ def prune(conn: sqlite3.Connection, cutoffs: Cutoffs) -> Pruned:
         conn.execute("DELETE FROM series_by_dimension WHERE grain = ? AND bucket_us < ?", (grain, cutoff))
     receipts = conn.execute("DELETE FROM receipts WHERE ts_us < ?", (cutoffs.receipts_us,)).rowcount
     spend = conn.execute("DELETE FROM spend_buckets WHERE bucket_us < ?", (cutoffs.spend_buckets_us,)).rowcount
-    return Pruned(receipts=receipts, rows=n, spend_buckets=spend)
+    # a periodic budget's events of a period that began before the cutoff (0: a one-off budget's, kept)
+    events = conn.execute("DELETE FROM budget_events WHERE period_start_us > 0 AND period_start_us < ?",
+                          (cutoffs.budget_events_us,)).rowcount
+    return Pruned(receipts=receipts, rows=n, spend_buckets=spend, budget_events=events)
