@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.ledger.analytics.dimensions import COLUMNS, TAG, UNTAGGED
-from services.ledger.analytics.rollup import Counters, Delta, SeriesKey
+from services.ledger.analytics.rollup import Delta, SeriesKey, sum_deltas
 
 TOTAL = ""  # the dimension (and value) of the total rows
 MERGED_COLUMNS = tuple(c for c in COLUMNS if c != "run_id")
@@ -27,24 +27,19 @@ MergedKey = tuple[str, str, int, str]  # (grain, dimension, bucket start in us, 
 
 def merged_deltas(rows: Iterable[tuple[SeriesKey, Delta]]) -> list[tuple[MergedKey, Delta]]:
     """The tuple rows' deltas folded into the pre-merged rows', sorted by key (a stable lock order)."""
-    sums: dict[MergedKey, tuple[list[int], dict[int, int]]] = {}
+    members: dict[MergedKey, list[Delta]] = {}
     for (grain, tag, bucket, dims), delta in rows:
         if tag == UNTAGGED:
             keys = [(grain, TOTAL, bucket, TOTAL), *((grain, column, bucket, dims[i]) for i, column in _PICKED)]
         else:
             keys = [(grain, TAG, bucket, tag)]
-        values = delta.counters.values()
         for key in keys:
-            cell = sums.get(key)
-            if cell is None:
-                sums[key] = (list(values), dict(delta.latency))
-                continue
-            counts, latency = cell
-            for i, v in enumerate(values):
-                counts[i] += v
-            for index, n in delta.latency.items():
-                latency[index] = latency.get(index, 0) + n
-    return [(key, Delta(Counters(*counts), latency)) for key, (counts, latency) in sorted(sums.items())]
+            listed = members.get(key)
+            if listed is None:
+                members[key] = [delta]
+            else:
+                listed.append(delta)
+    return [(key, sum_deltas(members[key])) for key in sorted(members)]
 
 
 def merged_dimension(group_by: tuple[str, ...], filters: Iterable[str]) -> str | None:
