@@ -22,9 +22,13 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     out = [empty] * points
     if not blobs:
         return out
+    rows = np.asarray(point_of_row, dtype=np.int64)
+    if len(rows) > 1 and (rows[1:] < rows[:-1]).any():  # rows by point: then often no (point, bucket) twice
+        order = np.argsort(rows, kind="stable")
+        rows, blobs = rows[order], [blobs[i] for i in order.tolist()]
     pairs = np.frombuffer(b"".join(blobs), dtype="<i4").reshape(-1, 2)
     lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
-    owner = np.repeat(np.asarray(point_of_row, dtype=np.int64), lengths)
+    owner = np.repeat(rows, lengths)
     index = pairs[:, 0].astype(np.int64)
     counts = pairs[:, 1].astype(np.int64)
     if not len(index):
@@ -33,10 +37,13 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     low = int(index[~zero].min()) if (~zero).any() else 0
     slot = np.where(zero, 0, index - low + 1)  # 0: the zero bucket, then every index from `low`
     width = int(slot.max()) + 1
-    if points * width <= DENSE_CELLS:
-        values, has = _dense(owner * width + slot, counts, points, width, qs)
+    cells = owner * width + slot
+    if len(cells) < 2 or (cells[1:] > cells[:-1]).all():  # each (point, bucket) once, in order: as stored
+        values, has = _sparse(cells, counts, points, width, qs, distinct=True)
+    elif points * width <= DENSE_CELLS:
+        values, has = _dense(cells, counts, points, width, qs)
     else:
-        values, has = _sparse(owner * width + slot, counts, points, width, qs)
+        values, has = _sparse(cells, counts, points, width, qs)
     shown = [np.where(v == 0, 0.0, 2 * GAMMA ** (v.astype(np.float64) - 1 + low) / (GAMMA + 1)).tolist()
              for v in values]
     for i in np.nonzero(has)[0].tolist():
@@ -61,10 +68,14 @@ def _dense(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
 
 
 def _sparse(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
-            qs: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
-    """Only the (point, slot) cells that occur, sorted; searched by cumulative count."""
-    keys, where = np.unique(cells, return_inverse=True)
-    summed = np.bincount(where, weights=counts).astype(np.int64)  # per (point, slot), in key order
+            qs: Sequence[float], *, distinct: bool = False) -> tuple[list[np.ndarray], np.ndarray]:
+    """Only the (point, slot) cells that occur, sorted; searched by cumulative count. `distinct`: the
+    cells are already sorted and each occurs once (each point one stored sketch, as encoded)."""
+    if distinct:
+        keys, summed = cells, counts
+    else:
+        keys, where = np.unique(cells, return_inverse=True)
+        summed = np.bincount(where, weights=counts).astype(np.int64)  # per (point, slot), in key order
     cum = np.cumsum(summed)
     key_point = keys // width
     starts = np.searchsorted(key_point, np.arange(points), side="left")

@@ -34,11 +34,28 @@ class SeriesQuery:
         """The pre-merged dimension it reads (premerge.py), or None: the tuple rows."""
         return merged_dimension(self.group_by, self.filters)
 
+    @property
+    def row_per_point(self) -> bool:
+        """Each stored row it reads is one point of the answer, so nothing is summed: a series over
+        pre-merged rows grouped by their dimension, or over the total or one filtered value."""
+        return self.by_bucket and self.merged is not None and (
+            bool(self.group_by) or all(len(values) == 1 for values in self.filters.values()))
+
 
 @dataclass
 class SeriesRows:
     counters: list[tuple[Any, ...]]  # (bucket_us, *group values, *COUNTER_COLUMNS); bucket_us 0 in a breakdown
     latency: list[tuple[Any, ...]]  # (bucket_us, *group values, sketch): one per stored row, to merge
+    row_per_point: bool = False  # of_points: each row a distinct (bucket, group), in that order; latency aligned
+
+    @classmethod
+    def of_points(cls, q: SeriesQuery, rows: list[tuple[Any, ...]]) -> SeriesRows:
+        """From point_rows_sql's rows: (bucket_us, *group values, *COUNTER_COLUMNS[, sketch])."""
+        if not q.latency:
+            return cls(counters=rows, latency=[], row_per_point=True)
+        keys = len(_keys(q))
+        return cls(counters=[row[:-1] for row in rows], latency=[(*row[:keys], row[-1]) for row in rows],
+                   row_per_point=True)
 
 
 def _where(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[object]]:
@@ -87,3 +104,13 @@ def latency_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[
     keys = _keys(q)
     head = ", ".join((keys if q.by_bucket else ["0", *keys]) + ["latency"])
     return f"SELECT {head} FROM {_table(q, 'series_latency')} WHERE {where}", args
+
+
+def point_rows_sql(q: SeriesQuery, param: Callable[[int], str]) -> tuple[str, list[object]]:
+    """A `row_per_point` query's rows, counters and sketch together, in one pass (SeriesRows.of_points),
+    in (bucket, group) order: the primary key's, and Python's order of the values (bytewise in both
+    stores: SQLite's BINARY, PostgreSQL's "C" collation)."""
+    where, args = _where(q, param)
+    keys = _keys(q)
+    head = ", ".join(keys + list(COUNTER_COLUMNS) + (["latency"] if q.latency else []))
+    return f"SELECT {head} FROM series_by_dimension WHERE {where} ORDER BY {', '.join(keys)}", args

@@ -28,14 +28,25 @@ def _start(start_us: int) -> str:
 
 
 def point_body(point: Point) -> dict[str, Any]:
+    """A point as its JSON object (spelt out, not through Point's properties: a series renders thousands)."""
     c = point.counters
+    requests, cost, saved = c.requests, c.cost_micros, c.saved_micros
+    p50, p95, p99 = point.latency
     body: dict[str, Any] = {} if point.start_us is None else {"start": _start(point.start_us)}
-    body.update({"group": point.group, "cost_usd": usd_text(c.cost_micros), "cost_micros": c.cost_micros,
-                 "requests": c.requests, "errors": c.errors, "error_rate": point.error_rate,
-                 "input_tokens": c.input_tokens, "output_tokens": c.output_tokens,
-                 "cached_tokens": c.cached_tokens, "cache_hits": c.cache_hits,
-                 "cache_hit_rate": point.cache_hit_rate, "saved_usd": usd_text(c.saved_micros),
-                 "saved_micros": c.saved_micros, "latency_ms": point.latency_ms()})
+    body["group"] = point.group
+    body["cost_usd"] = f"{cost // 1_000_000}.{cost % 1_000_000:06d}" if cost >= 0 else usd_text(cost)
+    body["cost_micros"] = cost
+    body["requests"] = requests
+    body["errors"] = c.errors
+    body["error_rate"] = c.errors / requests if requests else None
+    body["input_tokens"] = c.input_tokens
+    body["output_tokens"] = c.output_tokens
+    body["cached_tokens"] = c.cached_tokens
+    body["cache_hits"] = c.cache_hits
+    body["cache_hit_rate"] = c.cache_hits / requests if requests else None
+    body["saved_usd"] = f"{saved // 1_000_000}.{saved % 1_000_000:06d}" if saved >= 0 else usd_text(saved)
+    body["saved_micros"] = saved
+    body["latency_ms"] = {"p50": p50, "p95": p95, "p99": p99}
     return body
 
 

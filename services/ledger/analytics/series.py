@@ -67,6 +67,8 @@ def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:
     """Stored rows (already summed per stored bucket and group) into points per query bucket; each
     latency row goes to the point of its (stored bucket, group), as its counters did."""
     n = len(spec.group_by)
+    if rows.row_per_point and by_bucket and source_grain(spec.grain, spec.tz) == spec.grain:
+        return _own_points(spec, rows)  # stored buckets are the query's: a point per row, in order
     place = Bucketer(spec.grain, spec.tz) if by_bucket else (lambda _: None)
     position: dict[tuple[object, ...], int] = {}  # (query bucket, group) -> point
     of_row: dict[tuple[object, ...], int] = {}  # (stored bucket, *group) -> point
@@ -93,6 +95,17 @@ def _points(spec: SeriesSpec, rows: SeriesRows, by_bucket: bool) -> list[Point]:
                                     strict=True):
             point.latency = quantiles
     return [points[i] for i in sorted(range(len(points)), key=order.__getitem__)]
+
+
+def _own_points(spec: SeriesSpec, rows: SeriesRows) -> list[Point]:
+    n, names = len(spec.group_by), spec.group_by
+    points = [Point(row[0], dict(zip(names, [v or None for v in row[1:1 + n]], strict=True)), Counters(*row[1 + n:]))
+              for row in rows.counters]
+    if rows.latency:
+        sketches = [row[-1] for row in rows.latency]
+        for point, quantiles in zip(points, point_quantiles(range(len(points)), sketches, len(points)), strict=True):
+            point.latency = quantiles
+    return points
 
 
 async def query_series(store: LedgerStore, spec: SeriesSpec) -> list[Point]:

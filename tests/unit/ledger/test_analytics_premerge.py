@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.ledger.analytics.dimensions import COLUMNS
 from services.ledger.analytics.premerge import DIMENSIONS, TOTAL, merged_deltas, merged_dimension
-from services.ledger.analytics.query import SeriesQuery, counters_sql, latency_sql
+from services.ledger.analytics.query import SeriesQuery, counters_sql, latency_sql, point_rows_sql
 from services.ledger.analytics.rollup import Counters, Delta
 
 value = st.sampled_from(["", "a", "b"])
@@ -68,3 +68,19 @@ def test_the_sql_reads_the_merged_table_or_the_tuples() -> None:
     assert sql.startswith("SELECT 0, latency FROM series_by_dimension")
     two = SeriesQuery("minute", 0, 60, group_by=("team", "model"))
     assert "FROM series " in counters_sql(two, mark)[0] and "FROM series_latency " in latency_sql(two, mark)[0]
+
+
+def test_a_point_per_row_is_read_in_one_ordered_pass() -> None:
+    def mark(i: int) -> str:
+        return "?"
+
+    per_provider = SeriesQuery("minute", 0, 60, group_by=("provider",))
+    assert per_provider.row_per_point
+    sql, _ = point_rows_sql(per_provider, mark)
+    assert sql.startswith("SELECT bucket_us, value, cost_micros")
+    assert sql.endswith(", latency FROM series_by_dimension WHERE grain = ? AND bucket_us >= ? AND bucket_us < ?"
+                        " AND dimension = ? ORDER BY bucket_us, value")
+    assert SeriesQuery("minute", 0, 60, filters={"team": ("ml",)}).row_per_point
+    assert not SeriesQuery("minute", 0, 60, filters={"team": ("ml", "web")}).row_per_point  # two rows a bucket
+    assert not SeriesQuery("minute", 0, 60, group_by=("provider",), by_bucket=False).row_per_point
+    assert not SeriesQuery("minute", 0, 60, group_by=("team", "model")).row_per_point

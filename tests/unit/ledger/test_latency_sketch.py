@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -87,3 +88,15 @@ def test_stored_sketches_merged_per_point_give_the_same_quantiles(rows: list[tup
 def test_merging_into_a_stored_sketch() -> None:
     assert decode(merged(encode({1: 2, 5: 1}), {5: 3, -7: 1})) == {-7: 1, 1: 2, 5: 4}
     assert decode(merged(None, {index_of(0): 2})) == {index_of(0): 2}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(latencies, min_size=1, max_size=8), st.randoms(use_true_random=False))
+def test_one_stored_sketch_per_point_in_any_row_order(per_point: list[list[float]], rng: Any) -> None:
+    """A pre-merged row per point (no two rows add): read in order without summing, as is, or
+    shuffled first; the same quantiles as one sketch of each point's values."""
+    order = list(range(len(per_point)))
+    rng.shuffle(order)
+    got = merge.point_quantiles(order, [encode(sketch(per_point[p])) for p in order], len(per_point))
+    for point, values in enumerate(per_point):
+        assert got[point] == pytest.approx(tuple(quantiles(sketch(values))), rel=1e-12)

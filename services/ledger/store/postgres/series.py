@@ -9,7 +9,7 @@ from typing import Any
 
 from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
 from services.ledger.analytics.premerge import merged_deltas
-from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
+from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql, point_rows_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
 from services.ledger.analytics.sketch import encode, merged
@@ -91,6 +91,9 @@ def _dollar(i: int) -> str:
 
 
 async def rows(conn: Conn, q: SeriesQuery) -> SeriesRows:
+    if q.row_per_point:
+        sql, args = point_rows_sql(q, _dollar)
+        return SeriesRows.of_points(q, [tuple(r) for r in await conn.fetch(sql, *args)])
     sql, args = counters_sql(q, _dollar)
     counters = [tuple(v if v is None or isinstance(v, str) else int(v) for v in r)  # SUM(bigint) is numeric
                 for r in await conn.fetch(sql, *args)]

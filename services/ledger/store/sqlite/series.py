@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
 from services.ledger.analytics.premerge import merged_deltas
-from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql
+from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql, point_rows_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
 from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
 from services.ledger.analytics.sketch import encode
@@ -51,6 +51,9 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
 
 
 def rows(conn: sqlite3.Connection, q: SeriesQuery) -> SeriesRows:
+    if q.row_per_point:
+        sql, args = point_rows_sql(q, lambda _: "?")
+        return SeriesRows.of_points(q, conn.execute(sql, args).fetchall())
     sql, args = counters_sql(q, lambda _: "?")
     counters = conn.execute(sql, args).fetchall()
     if not q.latency:
