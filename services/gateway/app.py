@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     cache = make_gateway_cache(settings, clock) if settings.cache_enabled else None
     pipeline = Pipeline(settings, clock, registry, budgets, keys, leases, gate, cache, upstream, writer,
                         shipper=shipper)
-    ledger_reads = ledger_proxy.LedgerProxy(settings.ledger_url, settings.ledger_timeout_s)
+    ledger_reads = ledger_proxy.LedgerProxy(ledger, settings.ledger_timeout_s)
     loop_lag = LoopLag()
     gc_pauses = GcPauses()
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import wait_until
-from tests.e2e.swarm import Swarm
+from tests.e2e.swarm import Swarm, free_port
 
 ADMIN = "analytics-e2e-admin"
 RUN = "analytics-run"
@@ -182,6 +182,25 @@ def test_the_gateway_forwards_the_analytics_reads_with_the_callers_credentials(s
                                  params={**ranged, "run": RUN, "group_by": "tag", "format": "csv"}).text
     bad = httpx.get(gateway + "/analytics/projection", headers=admin, params={"horizon": "decade"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "horizon"
+
+
+def test_a_gateway_with_a_dead_ledger_address_first_forwards_to_the_next(swarm: Swarm, traffic: dict) -> None:
+    """TOLLWAY_LEDGER_URL with two addresses, the first refusing connections: reads and writes on
+    the gateway's port reach the second (the one the receipts and leases fail over to)."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    swarm.start("gateway", name="gateway-2", env={"TOLLWAY_LEDGER_URL": f"{dead},{swarm.url('ledger')}"})
+    try:
+        gateway, ledger, admin = swarm.url("gateway-2"), swarm.url("ledger"), swarm.admin
+        for path, part in (("/metrics?window=day", "totals"), (f"/receipts/{RUN}", "receipts"),
+                           ("/analytics/breakdown?group_by=model", "groups")):
+            via, direct = httpx.get(gateway + path, headers=admin), httpx.get(ledger + path, headers=admin)
+            assert via.status_code == 200, (path, via.text)
+            assert via.json()[part] == direct.json()[part] and via.json()[part], path
+        made = httpx.post(gateway + "/budget", json={"run_id": "analytics-failover", "budget_usd": "2"}, headers=admin)
+        assert made.status_code in (200, 201), made.text
+        assert Decimal(str(httpx.get(ledger + "/budget/analytics-failover").json()["budget_usd"])) == Decimal(2)
+    finally:
+        swarm.stop("gateway-2")
 
 
 def test_a_ledger_that_is_down_is_a_503_with_a_json_body(swarm: Swarm, traffic: dict) -> None:

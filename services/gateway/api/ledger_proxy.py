@@ -2,10 +2,12 @@
 GET /receipts/{run_id}, POST /budget, GET and DELETE /budget/{run_id}, and the analytics reads
 GET /analytics/{series,breakdown,projection,anomalies,recommendations} (ANALYTICS_READS, every
 query parameter passed on as given, repeated ones too; `format=csv` comes back as the ledger's
-CSV attachment), forwarded to the ledger
-with the caller's own credentials (its Authorization or X-Admin-Key, never the gateway's), so the
-ledger answers exactly as it would the caller: a virtual key sees its own tenant, a write needs
-the admin key. The ledger's answer is relayed as it is; a ledger that cannot be reached is a 503.
+CSV attachment), forwarded to the ledger with the caller's own credentials (its Authorization or
+X-Admin-Key, never the gateway's), so the ledger answers exactly as it would the caller: a virtual
+key sees its own tenant, a write needs the admin key. With several ledger addresses
+(TOLLWAY_LEDGER_URL, comma-separated) a call goes to the one that last answered, and on to the
+next when it cannot be reached (a write only when it cannot have been sent). The ledger's answer
+is relayed as it is; no ledger reached is a 503.
 
 GET /metrics without `window` is the gateway's own Prometheus exposition (build_app's route
 hands only `?window=` requests to `metrics_window`)."""
@@ -18,15 +20,19 @@ from starlette.responses import Response
 
 from services.common.errors import DependencyUnavailable
 from services.common.ids import require_safe_id
+from services.gateway.failover import Addresses, first_answer
 
 FORWARDED_HEADERS = ("authorization", "x-admin-key", "content-type", "x-request-id")
 RELAYED_HEADERS = ("content-type", "content-disposition", "retry-after")
 ANALYTICS_READS = ("series", "breakdown", "projection", "anomalies", "recommendations")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+UNANSWERED = (httpx.TransportError,)  # a read is tried on the next ledger address on any of these
+UNSENT = (httpx.ConnectError, httpx.ConnectTimeout)  # a write only when it cannot have reached the ledger
 
 
 class LedgerProxy:
-    def __init__(self, ledger_url: str, timeout_s: float) -> None:
-        self.base = ledger_url.rstrip("/")
+    def __init__(self, ledger: Addresses | str, timeout_s: float) -> None:
+        self.ledger = Addresses.of("ledger", ledger)
         self.timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
 
@@ -43,9 +49,13 @@ class LedgerProxy:
             raise DependencyUnavailable("the gateway is starting: its ledger client is not ready")
         headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
         body = await request.body() if request.method in ("POST", "PUT", "PATCH") else None
+        client, params = self._client, request.query_params.multi_items()
+
+        async def call(base: str) -> httpx.Response:
+            return await client.request(request.method, base + path, headers=headers, content=body, params=params)
+
         try:
-            answer = await self._client.request(request.method, self.base + path, headers=headers, content=body,
-                                                params=request.query_params.multi_items())
+            answer = await first_answer(self.ledger, call, UNSENT if request.method in WRITES else UNANSWERED)
         except httpx.HTTPError as exc:
             raise DependencyUnavailable(f"the ledger cannot be reached ({type(exc).__name__}): try again",
                                         headers={"retry-after": "2"}) from None
