@@ -23,6 +23,8 @@ mkdir -p "$LOGS" "$PIDS"
 # the gateway finds the router and the ledger on the ports they are started on
 export TOLLWAY_ROUTER_URL="${TOLLWAY_ROUTER_URL:-http://127.0.0.1:$(port_of router)}"
 export TOLLWAY_LEDGER_URL="${TOLLWAY_LEDGER_URL:-http://127.0.0.1:$(port_of ledger)}"
+# and the ledger's recommendations read the router's registry (docs/analytics.md#recommendations)
+export TOLLWAY_LEDGER_ROUTER_URL="${TOLLWAY_LEDGER_ROUTER_URL:-$TOLLWAY_ROUTER_URL}"
 
 SERVICES=(router ledger)
 [ "${TOLLWAY_NO_SIMULATOR:-0}" = "1" ] || SERVICES+=(simulator)

@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     # a periodic budget's threshold events, by period start: 63 keeps a month's after it has ended
     retention_budget_event_days: float = Field(70.0, ge=63)
     retention_interval_s: float = Field(300.0, ge=0)
+    # ledger: the router(s) whose provider registry the cheaper-provider recommendation reads
+    # (comma-separated; empty: none, the recommendation compares providers of one model name only).
+    # Not router_url: that one always has a default, and a ledger calls a router only when told of it.
+    ledger_router_url: str = ""
     # ledger: at start, add the receipts booked before the series tables to them, in batches of
     # this many (services/ledger/analytics/backfill.py; 0: only `tollway db backfill-series` does)
     series_backfill_batch: int = Field(500, ge=0, le=5_000)

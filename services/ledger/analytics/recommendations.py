@@ -3,9 +3,15 @@ and its evidence (counts, example request ids). docs/analytics.md states each es
 
 - cache_opportunity: repeated identical requests (equal `prompt_hash`, answered upstream): every
   repeat after the first would have been a cache hit; saving = their cost.
-- cheaper_provider: a model served by several providers; each request at a dearer one, priced at
-  the provider whose prices make the model's requests cheapest (input and output tokens at its
-  per-token prices, each part rounded to the microdollar as a receipt is); saving = the difference.
+- cheaper_provider: with the router's registry (provider_registry.py), per provider that served
+  requests, the registered provider with the same capabilities (every feature it declares, the
+  same kind — embeddings or not —, a context window holding the largest request's input and output,
+  an output cap holding the largest output, streaming when any request streamed) whose prices make
+  those requests cheapest (input and output tokens at its per-token prices, each part rounded to
+  the microdollar as a receipt is); saving = the difference. Without a registry (no router address,
+  no router answering), or for a provider the registry does not know: a model served by several
+  providers, each request at a dearer one priced at the provider whose prices make the model's
+  requests cheapest (one model name taken as one set of capabilities).
 - max_tokens: per model, the output cap asked (`max_tokens` on the receipt) against the output
   used; suggested cap = the used P95 rounded up to a multiple of 64; recommended when the median
   cap asked is at least twice that. Saving = output beyond the suggested cap, at the receipt's
@@ -31,6 +37,7 @@ from statistics import median
 from typing import Any
 
 from services.common.money import MTOK, to_micros, usd
+from services.ledger.analytics.provider_registry import NO_ROUTER, Offer, Registry
 from services.ledger.analytics.render import usd_text
 
 EXAMPLES = 5  # request ids of evidence per recommendation
@@ -72,6 +79,7 @@ class Seen:
     system_hash: str | None
     system_tokens: int
     max_tokens: int | None
+    stream: bool = False
 
     @staticmethod
     def of(body: Mapping[str, Any]) -> Seen:
@@ -84,7 +92,7 @@ class Seen:
                     None if read is None else Decimal(str(read)), str(body.get("strategy", "")),
                     int(body.get("cache_read_input_tokens") or 0), body.get("prompt_hash"),
                     body.get("system_prompt_hash"), int(body.get("system_prompt_tokens") or 0),
-                    body.get("max_tokens"))
+                    body.get("max_tokens"), bool(body.get("stream")))
 
 
 def micros_of(tokens: int, price_per_mtok: Decimal) -> int:
@@ -126,7 +134,17 @@ def cache_opportunity(receipts: list[Seen]) -> list[Recommendation]:
          "requests_with_prompt_hash": sum(len(g) for g in groups.values()), "largest_group": len(largest)})]
 
 
-def cheaper_provider(receipts: list[Seen]) -> list[Recommendation]:
+def cheaper_provider(receipts: list[Seen], registry: Registry = NO_ROUTER) -> list[Recommendation]:
+    if registry.offers is None:
+        return same_model_provider(receipts, registry.reason or "")
+    known = [r for r in receipts if r.provider in registry.offers]
+    unknown = [r for r in receipts if r.provider not in registry.offers]
+    return [*registered_provider(known, registry.offers, registry.source or ""),
+            *same_model_provider(unknown, "the router's registry does not list these providers")]
+
+
+def same_model_provider(receipts: list[Seen], why: str) -> list[Recommendation]:
+    """One model name served by several providers, taken as one set of capabilities."""
     by_model: dict[str, list[Seen]] = defaultdict(list)
     for r in receipts:
         by_model[r.model].append(r)
@@ -143,10 +161,64 @@ def cheaper_provider(receipts: list[Seen]) -> list[Recommendation]:
                 found.append(Recommendation(
                     "cheaper_provider", f"Send {model} to {best} instead of {provider}", saving, len(mine),
                     [r.request_id for r in mine[:EXAMPLES]],
-                    {"model": model, "from_provider": provider, "to_provider": best,
-                     "from_prices_per_mtok": [f"{x:f}" for x in prices[provider]],
+                    {"basis": "same_model", "registry": why, "model": model, "from_provider": provider,
+                     "to_provider": best, "from_prices_per_mtok": [f"{x:f}" for x in prices[provider]],
                      "to_prices_per_mtok": [f"{x:f}" for x in prices[best]],
                      "cost_usd": usd_text(sum(r.cost_micros for r in mine))}))
+    return found
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a provider's requests needed of whoever serves them instead."""
+
+    features: frozenset[str]
+    context_tokens: int  # the largest input + output of one request
+    output_tokens: int
+    stream: bool
+
+    def met_by(self, offer: Offer) -> bool:
+        return (self.features <= offer.features
+                and ("embeddings" in self.features) == ("embeddings" in offer.features)
+                and offer.context_window >= self.context_tokens
+                and (offer.max_output_tokens is None or offer.max_output_tokens >= self.output_tokens)
+                and not (self.stream and "no-streaming" in offer.tags))
+
+    def public(self) -> dict[str, Any]:
+        return {"features": sorted(self.features), "context_tokens": self.context_tokens,
+                "output_tokens": self.output_tokens, "stream": self.stream}
+
+
+def registered_provider(receipts: list[Seen], offers: Mapping[str, Offer], source: str) -> list[Recommendation]:
+    """Per provider that served requests, the registered provider of the same capabilities whose
+    prices make those requests cheapest."""
+    by_provider: dict[str, list[Seen]] = defaultdict(list)
+    for r in receipts:
+        by_provider[r.provider].append(r)
+    found = []
+    for provider, rs in sorted(by_provider.items()):
+        mine = offers[provider]
+        needs = Needs(mine.features, max(r.input_tokens + r.output_tokens for r in rs),
+                      max(r.output_tokens for r in rs), any(r.stream for r in rs))
+        able = [o for o in offers.values() if o.name != provider and needs.met_by(o)]
+        if not able:
+            continue
+        best = min(able, key=lambda o: (sum(priced_at(r, o.input_per_mtok, o.output_per_mtok) for r in rs), o.name))
+        saving = sum(max(0, r.cost_micros - priced_at(r, best.input_per_mtok, best.output_per_mtok)) for r in rs)
+        if saving <= 0:
+            continue
+        found.append(Recommendation(
+            "cheaper_provider", f"Send {provider}'s requests ({mine.model}) to {best.name} ({best.model})", saving,
+            len(rs), [r.request_id for r in rs[:EXAMPLES]],
+            {"basis": "router_registry", "registry": source, "model": mine.model, "from_provider": provider,
+             "to_provider": best.name, "to_model": best.model, "from_capabilities": mine.capabilities(),
+             "to_capabilities": best.capabilities(), "requests_needed": needs.public(),
+             "from_prices_per_mtok": [f"{mine.input_per_mtok:f}", f"{mine.output_per_mtok:f}"],
+             "to_prices_per_mtok": [f"{best.input_per_mtok:f}", f"{best.output_per_mtok:f}"],
+             "cost_usd": usd_text(sum(r.cost_micros for r in rs)),
+             "cost_at_to_prices_usd": usd_text(sum(priced_at(r, best.input_per_mtok, best.output_per_mtok)
+                                                   for r in rs)),
+             "alternatives_with_capabilities": len(able)}))
     return found
 
 
@@ -231,9 +303,11 @@ def system_prompt_cache(receipts: list[Seen]) -> list[Recommendation]:
     return found
 
 
-def recommend(bodies: Iterable[str], filters: Mapping[str, tuple[str, ...]]) -> list[Recommendation]:
-    """Every recommendation the receipts support, the largest saving first."""
+def recommend(bodies: Iterable[str], filters: Mapping[str, tuple[str, ...]],
+              registry: Registry = NO_ROUTER) -> list[Recommendation]:
+    """Every recommendation the receipts support, the largest saving first (cheaper providers from
+    the router's registry when there is one)."""
     receipts = served(bodies, filters)
-    found = [*cache_opportunity(receipts), *cheaper_provider(receipts), *max_tokens(receipts),
+    found = [*cache_opportunity(receipts), *cheaper_provider(receipts, registry), *max_tokens(receipts),
              *smart_routing(receipts), *system_prompt_cache(receipts)]
     return sorted(found, key=lambda r: (-r.saving_micros, r.kind, r.title))

@@ -18,6 +18,7 @@ from services.common.http.responses import JSONResponse
 from services.ledger.analytics import forecast
 from services.ledger.analytics.insight_params import parse_anomalies, parse_projection, parse_recommendations
 from services.ledger.analytics.projection import HORIZON_DAYS, MIN_POINTS
+from services.ledger.analytics.provider_registry import read_registry, router_urls
 from services.ledger.analytics.recommendations import Recommendation, recommend
 from services.ledger.analytics.render import usd_text
 from services.ledger.api.analytics import asked
@@ -113,7 +114,8 @@ def recommendation_body(r: Recommendation) -> dict[str, Any]:
 async def recommendations(request: Request) -> Response:
     ctx, fmt, query, tenant = await asked(request, parse_recommendations)
     bodies = await ctx.store.receipts_between(query.since_us, query.until_us, MAX_RECEIPTS + 1, tenant)
-    found = recommend(bodies[:MAX_RECEIPTS], query.filters)
+    registry = await read_registry(router_urls(ctx.settings.ledger_router_url))
+    found = recommend(bodies[:MAX_RECEIPTS], query.filters, registry)
     if fmt == "csv":
         return csv_response("recommendations", ("kind", "title", "estimated_saving_usd", "requests",
                                                 "example_request_ids", "evidence"),
@@ -123,7 +125,7 @@ async def recommendations(request: Request) -> Response:
         "since": iso(query.since_us), "until": iso(query.until_us),
         "filters": {k: list(v) for k, v in query.filters.items()},
         "receipts_read": min(len(bodies), MAX_RECEIPTS), "truncated": len(bodies) > MAX_RECEIPTS,
-        "recommendations": [recommendation_body(r) for r in found]}
+        "provider_registry": registry.describe(), "recommendations": [recommendation_body(r) for r in found]}
     if tenant is not None:
         body["tenant"] = tenant
     return JSONResponse(body)

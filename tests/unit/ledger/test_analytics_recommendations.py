@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from services.ledger.analytics.provider_registry import Offer, Registry
 from services.ledger.analytics.recommendations import micros_of, recommend
 
 _ids = itertools.count(1)
@@ -57,6 +58,59 @@ def test_a_dearer_provider_of_the_same_model() -> None:
     assert rec.saving_micros == 4 * (6000 - 2000) and rec.requests == 4
     assert rec.evidence["from_provider"] == "pa" and rec.evidence["to_provider"] == "pb"
     assert rec.evidence["cost_usd"] == "0.024000"
+    assert rec.evidence["basis"] == "same_model" and "no router address" in rec.evidence["registry"]
+
+
+def offer(name: str, model: str, prices: tuple[str, str], *, features: tuple[str, ...] = (),
+          context: int = 128_000, max_out: int | None = None, tags: tuple[str, ...] = ()) -> Offer:
+    return Offer(name, model, context, max_out, Decimal(prices[0]), Decimal(prices[1]), frozenset(features),
+                 frozenset(tags))
+
+
+def registry(*offers: Offer) -> Registry:
+    return Registry({o.name: o for o in offers}, source="http://router.test")
+
+
+def test_the_registry_finds_a_cheaper_provider_of_another_model_with_the_same_capabilities() -> None:
+    bodies = [receipt("dear", "big", ("10", "30"), 4000, 1000) for _ in range(3)]  # $0.07 each
+    bodies += [receipt("dear", "big", ("10", "30"), 3333, 7, stream=True)]  # $0.03354
+    reg = registry(
+        offer("dear", "big", ("10", "30"), features=("vision", "function_calling")),
+        offer("able", "other", ("1", "3"), features=("vision", "function_calling", "json_mode"), context=5000),
+        offer("blind", "small", ("0.1", "0.2"), features=("function_calling",)),  # no vision
+        offer("short", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), context=4999),  # < 5,000
+        offer("capped", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), max_out=999),  # < 1,000
+        offer("nostream", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), tags=("no-streaming",)),
+        offer("embed", "emb", ("0.01", "0"), features=("vision", "function_calling", "embeddings")))  # another kind
+    (rec,) = [r for r in recommend(bodies, {}, reg) if r.kind == "cheaper_provider"]
+    # 3 x ($0.07 - $0.007) + ($0.03354 - $0.003354: 3,333 x $1/M rounds to $0.003333, 7 x $3/M to $0.000021)
+    assert rec.saving_micros == 3 * (70_000 - 7_000) + (33_540 - 3_354) and rec.requests == 4
+    ev = rec.evidence
+    assert (ev["basis"], ev["registry"], ev["from_provider"], ev["to_provider"], ev["to_model"]) == (
+        "router_registry", "http://router.test", "dear", "able", "other")
+    assert ev["from_capabilities"]["features"] == ["function_calling", "vision"]
+    assert ev["to_capabilities"] == {"model": "other", "features": ["function_calling", "json_mode", "vision"],
+                                     "context_window": 5000, "max_output_tokens": None, "tags": []}
+    assert ev["requests_needed"] == {"features": ["function_calling", "vision"], "context_tokens": 5000,
+                                     "output_tokens": 1000, "stream": True}
+    assert ev["to_prices_per_mtok"] == ["1", "3"] and ev["cost_at_to_prices_usd"] == "0.024354"
+    assert ev["alternatives_with_capabilities"] == 1
+
+
+def test_with_a_registry_a_provider_it_does_not_list_is_compared_by_model_name() -> None:
+    bodies = [receipt("gone", "m1", ("3", "15"), 1000, 200), receipt("gone-b", "m1", ("1", "5"), 1000, 200)]
+    bodies += [receipt("cheapest", "m7", ("0.1", "0.1"), 1000, 200)]
+    (rec,) = [r for r in recommend(bodies, {}, registry(offer("cheapest", "m7", ("0.1", "0.1"))))
+              if r.kind == "cheaper_provider"]
+    assert (rec.evidence["basis"], rec.evidence["from_provider"], rec.evidence["to_provider"]) == (
+        "same_model", "gone", "gone-b")
+    assert rec.evidence["registry"] == "the router's registry does not list these providers"
+
+
+def test_no_cheaper_provider_when_none_has_the_capabilities() -> None:
+    bodies = [receipt("dear", "big", ("10", "30"), 4000, 1000)]
+    reg = registry(offer("dear", "big", ("10", "30"), features=("vision",)), offer("blind", "s", ("1", "1")))
+    assert [r for r in recommend(bodies, {}, reg) if r.kind == "cheaper_provider"] == []
 
 
 def test_max_tokens_right_sizing() -> None:
