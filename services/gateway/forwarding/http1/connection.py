@@ -38,6 +38,8 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self._unflushed = False  # bytes of the current request still wait in the transport's buffer
         self.idle_since = time.monotonic()
+        self.keepalive_hint_s: float | None = None  # the server's `Keep-Alive: timeout=`, when it says
+        self._keepalive_header = ""  # that header as last parsed
         self.exchanges = 0  # requests this connection has carried
         self.response: Response | None = None
         self._headers_ready: asyncio.Future[None] | None = None
@@ -155,20 +157,11 @@ class Connection(asyncio.Protocol):
         self._informational = False
         if self.response is not None:
             self.response.headers.clear()
-            self.response.raw_headers.clear()
+            self.response.raw.clear()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        response = self.response
-        if response is not None:
-            raw_name = name.decode("latin-1")
-            text = value.decode("latin-1")
-            response.raw_headers.append((raw_name, text))
-            key = raw_name.lower()
-            headers = response.headers
-            if key in headers and key != "set-cookie":  # RFC 9110 5.3: one list, comma-joined
-                headers[key] += ", " + text
-            else:
-                headers[key] = text
+        if self.response is not None:
+            self.response.raw.append((name, value))  # indexed once they have all come
 
     def on_headers_complete(self) -> None:
         response = self.response
@@ -178,7 +171,11 @@ class Connection(asyncio.Protocol):
         if status < 200:
             self._informational = True
             return
-        headers = response.headers
+        headers = response.index_headers()
+        announced = headers.get("keep-alive")
+        if announced is not None and announced != self._keepalive_header:
+            self._keepalive_header = announced
+            self.keepalive_hint_s = keepalive_timeout(announced)
         self._sized = "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
         try:
             response.headers_done(status)
@@ -201,3 +198,16 @@ class Connection(asyncio.Protocol):
         if self.response is not None:
             self._sized = True  # complete: a close now is the end of the connection, not of the body
             self.response.complete(self.parser.should_keep_alive())
+
+
+def keepalive_timeout(header: str) -> float | None:
+    """The `timeout=N` of a `Keep-Alive` header (RFC 7230 A.1.2's hint, as Node's servers send it)."""
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "timeout":
+            try:
+                seconds = float(value.strip())
+            except ValueError:
+                return None
+            return seconds if seconds > 0 and seconds == seconds and seconds != float("inf") else None
+    return None

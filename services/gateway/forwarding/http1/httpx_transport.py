@@ -80,7 +80,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout(f"no answer within {read_s:g} s", request=request) from exc
         loop = asyncio.get_running_loop()
         response.watch(read_s, loop.time() + NO_LIMIT_S)
-        return httpx.Response(response.status, headers=response.raw_headers,
+        return httpx.Response(response.status, headers=response.raw,
                               stream=_Body(response, request), extensions={"http_version": b"HTTP/1.1"})
 
     async def aclose(self) -> None:

@@ -10,9 +10,12 @@ be written (connection.py). Then it goes once more, on a fresh connection, the p
 was written, before any byte of the answer, is a `Disconnected`: the provider may have received
 (and billed) the call, so it is the forwarder's to count as a failed attempt, within its budget.
 
-Idle connections are retired after `keepalive_s`, before a provider retires them on its own
-clock (Node's and uvicorn's servers close a connection idle 5 s): one timer, armed while
-connections are idle, closes those past it, and a request never takes one past it.
+Idle connections are retired before a provider retires them on its own clock: a second before
+the `Keep-Alive: timeout=N` its answers announce (Node's servers send it), else after
+`keepalive_s` (Node's and uvicorn's servers close a connection idle 5 s; uvicorn says nothing).
+One timer, armed while connections are idle, closes those past it, at most every eighth of the
+keep-alive (a connection may stay open a little past its time, never reused past it: a request
+never takes one past it).
 
 At most `max_connections_per_origin` connections (open, in use or being opened) to one origin; a
 request beyond it waits, first come first served, for one to come back or close; the caller bounds
@@ -39,17 +42,27 @@ from services.gateway.forwarding.http1.proxy import Proxies, Proxy
 from services.gateway.forwarding.http1.response import Response
 
 KEEPALIVE_S = 4.0  # below the 5 s keep-alive of Node's and uvicorn's servers
+HINT_MARGIN_S = 1.0  # retire this long before the keep-alive timeout a server announces
+MAX_KEEPALIVE_S = 300.0  # however long a server says it keeps a connection
 
 
 class _Origin:
-    """One origin's connections: the idle ones, how many are open, who waits for one."""
+    """One origin's connections: the idle ones, how many are open, who waits for one, and how
+    long an idle one is kept."""
 
-    __slots__ = ("idle", "open", "waiters")
+    __slots__ = ("idle", "open", "waiters", "keepalive_s", "hint_s")
 
-    def __init__(self) -> None:
+    def __init__(self, keepalive_s: float) -> None:
         self.idle: dict[Connection, None] = {}  # oldest first (insertion order), taken from the end
         self.open = 0  # connections open, in use or being opened
         self.waiters: deque[asyncio.Future[Connection | None]] = deque()  # a connection, or None: a place
+        self.keepalive_s = keepalive_s
+        self.hint_s: float | None = None  # the server's last `Keep-Alive: timeout=`, once it sent one
+
+    def heed(self, hint_s: float) -> None:
+        """The server announced how long it keeps an idle connection: retire ours a little before."""
+        self.hint_s = hint_s
+        self.keepalive_s = min(hint_s - HINT_MARGIN_S if hint_s > 2 * HINT_MARGIN_S else hint_s / 2, MAX_KEEPALIVE_S)
 
 
 class ConnectionPool:
@@ -85,7 +98,7 @@ class ConnectionPool:
             head = request_head(method, target, headers, len(body))
         state = self._origins.get(origin)
         if state is None:
-            state = self._origins[origin] = _Origin()
+            state = self._origins[origin] = _Origin(self.keepalive_s)
         conn = await self._acquire(state, origin, proxy, connect_timeout_s, fresh=False)
         resent = False
         while True:
@@ -146,7 +159,7 @@ class ConnectionPool:
         now = time.monotonic()
         while idle:
             conn, _ = idle.popitem()  # the most recently used
-            if conn.alive and now - conn.idle_since < self.keepalive_s:
+            if conn.alive and now - conn.idle_since < state.keepalive_s:
                 return conn
             conn.close()
         return None
@@ -181,9 +194,12 @@ class ConnectionPool:
         if len(state.idle) >= self.max_idle_per_origin:
             conn.close()
             return
+        hint = conn.keepalive_hint_s
+        if hint is not None and hint != state.hint_s:
+            state.heed(hint)
         state.idle[conn] = None
         if self._sweep is None or self._sweep_loop is None or self._sweep_loop.is_closed():
-            self._arm_sweep(self.keepalive_s)
+            self._arm_sweep(state.keepalive_s)
 
     def _closed(self, state: _Origin, conn: Connection) -> None:
         state.idle.pop(conn, None)
@@ -213,17 +229,21 @@ class ConnectionPool:
         self._sweep = loop.call_later(delay_s, self._retire_idle)
 
     def _retire_idle(self) -> None:
-        """Close the connections idle `keepalive_s` or more; come back when the next one will be."""
+        """Close the connections idle their origin's keep-alive or more; come back when the next
+        one will be, but not sooner than an eighth of its keep-alive (connections gone idle at
+        staggered moments would otherwise each bring the timer back: measured, three sweeps a
+        request under steady load)."""
         self._sweep = None
         now = time.monotonic()
         next_due: float | None = None
         for state in self._origins.values():
             idle = state.idle
+            keep = state.keepalive_s
             while idle:
                 oldest = next(iter(idle))
                 age = now - oldest.idle_since
-                if age < self.keepalive_s:
-                    due = self.keepalive_s - age
+                if age < keep:
+                    due = max(keep - age, keep / 8)
                     next_due = due if next_due is None else min(next_due, due)
                     break
                 del idle[oldest]

@@ -49,14 +49,14 @@ def _decoder(encoding: str | None) -> Callable[[bytes], bytes] | None:
 
 
 class Response:
-    __slots__ = ("status", "headers", "raw_headers", "resent", "_link", "_chunks", "_size", "_complete",
+    __slots__ = ("status", "headers", "raw", "resent", "_link", "_chunks", "_size", "_complete",
                  "_keep_alive", "_error", "_waiter", "_paused", "_decode", "_finished", "_timer", "_loop", "_idle_s",
                  "_deadline", "_last", "_discard")
 
     def __init__(self, link: Link) -> None:
         self.status = 0
         self.headers: dict[str, str] = {}  # lower-case names; a repeated header's values comma-joined
-        self.raw_headers: list[tuple[str, str]] = []  # every header as it came, in order
+        self.raw: list[tuple[bytes, bytes]] = []  # every header as it came, in order (the parser's bytes)
         self.resent = False  # sent a second time, on a fresh connection (the first never took it whole)
         self._link = link
         self._chunks: list[bytes] = []
@@ -75,7 +75,27 @@ class Response:
         self._last = 0.0  # loop time of the last body bytes
         self._discard = False  # done reading: bytes still coming are dropped until the answer ends
 
+    @property
+    def raw_headers(self) -> list[tuple[str, str]]:
+        """Every header as it came, in order, as text."""
+        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.raw]
+
     # -- fed by the connection ------------------------------------------------------------------
+    def index_headers(self) -> dict[str, str]:
+        """`headers` from the raw ones, once all have come (one pass, not one call per header)."""
+        raw = self.raw
+        headers = self.headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw}
+        if len(headers) < len(raw):  # a name came more than once: RFC 9110 5.3, one list, comma-joined
+            headers.clear()
+            for name, value in raw:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                if key in headers and key != "set-cookie":  # (set-cookie's values are never joined: the last)
+                    headers[key] += ", " + text
+                else:
+                    headers[key] = text
+        return headers
+
     def headers_done(self, status: int) -> None:
         self.status = status
         self._decode = _decoder(self.headers.get("content-encoding"))

@@ -145,6 +145,34 @@ async def test_a_connection_idle_past_the_keepalive_is_never_reused_even_before_
         pool.close()
 
 
+async def test_a_server_that_announces_a_longer_keepalive_keeps_its_connections_that_long(serve):
+    server = await serve(sized(b"ok", extra=b"Keep-Alive: timeout=3\r\n"))
+    pool = ConnectionPool(keepalive_s=0.1)  # what a silent server would get
+    try:
+        assert await (await call(pool, server.port)).read() == b"ok"
+        (state,) = pool._origins.values()
+        assert state.keepalive_s == 2.0  # a second before the server's 3
+        await asyncio.sleep(0.4)  # four times the default: kept all the same
+        assert pool.idle == 1
+        assert await (await call(pool, server.port)).read() == b"ok"
+        assert server.connections == 1
+    finally:
+        pool.close()
+
+
+async def test_a_server_that_announces_a_short_keepalive_has_its_connections_retired_sooner(serve):
+    server = await serve(sized(b"ok", extra=b"Keep-Alive: timeout=0.2, max=100\r\n"))
+    pool = ConnectionPool(keepalive_s=30.0)
+    try:
+        assert await (await call(pool, server.port)).read() == b"ok"
+        await asyncio.sleep(0.35)  # past half the server's 0.2 s (too short to keep a second's margin)
+        assert (pool.idle, pool.open_connections) == (0, 0)
+        assert await (await call(pool, server.port)).read() == b"ok"
+        assert server.connections == 2
+    finally:
+        pool.close()
+
+
 def held_answers() -> tuple[Answer, asyncio.Event, list[int]]:
     """Answers only once `go` is set; `order` is the order the requests (numbered bodies) arrived in."""
     go = asyncio.Event()
