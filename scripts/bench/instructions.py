@@ -152,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
     p.add_argument("--settle", type=float, default=3, help="seconds after the last request, still counted (default 3)")
     p.add_argument("--baseline", type=Path, metavar="DIR", help="another checkout of Tollway, counted the same way")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep the callgrind dumps here (for callgrind_annotate) instead of a temporary directory")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tollway-instr-") as tmp:
-        root = Path(tmp)
+        root = args.keep.resolve() if args.keep else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         procs = Processes(root)
         try:
             mock_url = start_mock(procs, free_ports(1)[0], None, 5, 2)

@@ -48,19 +48,17 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = traceparent = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                rid = value.decode("latin-1")
-            elif name == b"traceparent":
-                traceparent = value
+        headers = dict(scope["headers"])  # one C call, then two lookups (a repeated header: its last)
+        raw_rid = headers.get(b"x-request-id")
+        rid = raw_rid.decode("latin-1") if raw_rid is not None else None
         refused = bool(rid) and not is_safe_id(rid)
         if refused or not rid:
             rid = new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         clear_contextvars()
-        parent = parse_traceparent(traceparent)
+        traceparent = headers.get(b"traceparent")
+        parent = parse_traceparent(traceparent) if traceparent is not None else None
         span = otel.server_span(scope["method"], scope["path"], parent) if otel.enabled() else None
         trace = span.ids if span is not None else parent  # the parent of the calls made from here
         if trace is not None:

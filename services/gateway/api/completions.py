@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from services.common.errors import InvalidRequest
 from services.common.http.body import read_object
+from services.common.http.responses import JSONBytesResponse
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
 from services.gateway.api.calls import call_from
@@ -130,8 +131,7 @@ async def completions(request: Request) -> Response:
         answer = done.body
         if done.status == 200:
             answer = orjson.dumps(to_completion(orjson.loads(done.body)))
-        return Response(answer, status_code=done.status, media_type=JSON,
-                        headers=h.answer_headers(done.receipt, done.admitted.verdict))
+        return JSONBytesResponse(answer, done.status, h.answer_raw_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
     if admitted.hit is not None:  # the cached answer, replayed as a stream
         done = pipeline.answer_from_cache(admitted)

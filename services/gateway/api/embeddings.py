@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from services.common.http.body import read_json
+from services.common.http.responses import JSONBytesResponse
 from services.common.selection.request import Requirements
 from services.gateway.adapters.embeddings import as_asked
 from services.gateway.api import headers as h
@@ -21,8 +22,7 @@ async def embeddings(request: Request) -> Response:
     requirements = Requirements(model=payload["model"], features=frozenset({"embeddings"}))
     call = call_from(request, pipeline.settings, payload, requirements, kind="embeddings")
     done = await pipeline.complete(call)
-    return Response(_body(done), status_code=done.status, media_type="application/json",
-                    headers=h.answer_headers(done.receipt, done.admitted.verdict))
+    return JSONBytesResponse(_body(done), done.status, h.answer_raw_headers(done.receipt, done.admitted.verdict))
 
 
 def _body(done: Completed) -> bytes:

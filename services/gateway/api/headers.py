@@ -103,17 +103,25 @@ def request_id(request: Request) -> str:
     return require_safe_id(request.scope["state"]["request_id"], "X-Request-ID")
 
 
-def answer_headers(receipt: Receipt, verdict: Verdict | None = None) -> dict[str, str]:
-    headers = {
-        "x-tollway-request-id": receipt["request_id"],
-        "x-tollway-provider": receipt["provider"],
-        "x-tollway-run": receipt["run_id"],
-        "x-tollway-cost-usd": format(receipt["cost_usd"], "f"),
-        "x-tollway-fallback": "true" if receipt["fallback"] else "false",
-    }
+def answer_raw_headers(receipt: Receipt, verdict: Verdict | None = None) -> list[tuple[bytes, bytes]]:
+    """An answer's headers, encoded as the ASGI server takes them: who served it, on what run,
+    at what cost, whether it fell back, and the rate limits' state."""
+    raw = [
+        (b"x-tollway-request-id", receipt["request_id"].encode("latin-1")),
+        (b"x-tollway-provider", receipt["provider"].encode("latin-1")),
+        (b"x-tollway-run", receipt["run_id"].encode("latin-1")),
+        (b"x-tollway-cost-usd", format(receipt["cost_usd"], "f").encode()),
+        (b"x-tollway-fallback", b"true" if receipt["fallback"] else b"false"),
+    ]
     if verdict is not None:
-        headers.update(rate_limit_headers(verdict))
-    return headers
+        raw.extend((name.lower().encode("latin-1"), value.encode("latin-1"))
+                   for name, value in rate_limit_headers(verdict).items())
+    return raw
+
+
+def answer_headers(receipt: Receipt, verdict: Verdict | None = None) -> dict[str, str]:
+    """answer_raw_headers as text, for responses built from a header dict."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in answer_raw_headers(receipt, verdict)}
 
 
 def stream_headers(provider: str, admitted: Admitted) -> dict[str, str]:

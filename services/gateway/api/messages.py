@@ -21,6 +21,7 @@ from starlette.responses import Response
 from services.common import contracts
 from services.common.errors import TollwayError
 from services.common.http.body import read_json, read_object
+from services.common.http.responses import JSONBytesResponse
 from services.common.selection.estimate import typical_input_tokens
 from services.common.selection.request import Requirements
 from services.common.selection.smart import VIRTUAL_MODELS
@@ -98,8 +99,7 @@ async def _messages(request: Request) -> Response:
     if not call.stream:
         done = await pipeline.complete(call)
         message = to_message(orjson.loads(done.body), model)
-        return Response(orjson.dumps(message), media_type=JSON,
-                        headers=h.answer_headers(done.receipt, done.admitted.verdict))
+        return JSONBytesResponse(orjson.dumps(message), 200, h.answer_raw_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
     if admitted.hit is not None:  # the cached answer, replayed as a stream
         done = pipeline.answer_from_cache(admitted)

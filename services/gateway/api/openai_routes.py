@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from services.common.errors import InvalidRequest
 from services.common.http.body import read_json
-from services.common.http.responses import JSONResponse
+from services.common.http.responses import JSONBytesResponse, JSONResponse
 from services.common.selection.refusal import unknown_model
 from services.common.selection.request import Requirements
 from services.gateway.api import headers as h
@@ -33,8 +33,7 @@ async def chat_completions(request: Request) -> Response:
     call = call_from(request, settings, payload, Requirements(model=model), stream=bool(payload.get("stream")))
     if not call.stream:
         done = await pipeline.complete(call)
-        return Response(done.body, status_code=done.status,
-                        media_type="application/json", headers=h.answer_headers(done.receipt, done.admitted.verdict))
+        return JSONBytesResponse(done.body, done.status, h.answer_raw_headers(done.receipt, done.admitted.verdict))
     admitted = await pipeline.admit(call)
     if admitted.hit is not None:  # the cached answer, replayed as a stream
         done = pipeline.answer_from_cache(admitted)

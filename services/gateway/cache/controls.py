@@ -71,6 +71,8 @@ class CacheDecision:
 
 
 OFF = CacheDecision(False, False, False, 0.0, "disabled")
+OFF_OPTED_OUT = CacheDecision(False, False, False, 0.0, "opted_out")  # made once: decide() runs on every request
+OFF_SAMPLED = CacheDecision(False, False, False, 0.0, "sampled")
 
 
 def read_controls(headers: Any, payload: dict[str, Any]) -> tuple[RequestControls, dict[str, Any]]:
@@ -153,9 +155,9 @@ def decide(payload: dict[str, Any], controls: RequestControls, key: KeyCachePoli
     if not settings.enabled or not key.enabled:
         return OFF
     if controls.enabled is False:
-        return replace(OFF, reason="opted_out")
+        return OFF_OPTED_OUT
     if not (is_deterministic(payload) or controls.enabled or key.cache_sampled):
-        return replace(OFF, reason="sampled")
+        return OFF_SAMPLED
     ttl = controls.ttl_s or key.ttl_s or settings.default_ttl_s
     semantic = settings.semantic and key.semantic is not False and controls.semantic is not False
     reason = "" if controls.lookup and controls.store else ("no_store" if not controls.store else "no_cache")

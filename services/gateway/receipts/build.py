@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Required, TypedDict, cast
+from typing import Any, Required, TypedDict
 
 from services.common.clock import utc_iso
-from services.common.money import ZERO, cache_parts, to_micros, token_cost, usd, written_1h_part
+from services.common.money import ZERO, cache_parts, token_cost, usd, written_1h_part
 from services.common.registry.provider import Provider
 from services.common.tracing.traceparent import TraceParent
 from services.gateway.adapters.base import Usage
@@ -65,11 +65,17 @@ class RequestFacts:
     prompt: dict[str, Any] = field(default_factory=dict)  # prompt_hash, max_tokens...: prompt_facts.py
 
 
+ZERO_USD = usd(ZERO)
+
+
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
           cache_creation_input_tokens: int = 0, cache_creation_1h_input_tokens: int = 0,
           ) -> tuple[Decimal, Decimal, Decimal]:
-    i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens,
-                            cache_creation_1h_input_tokens)
+    if cache_read_input_tokens or cache_creation_input_tokens:
+        i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+                                cache_creation_1h_input_tokens)
+    else:  # no cache reads or writes: every input token at the input price, as input_cost would say
+        i = token_cost(input_tokens, provider.input_per_token)
     o = token_cost(output_tokens, provider.output_per_token)
     return i, o, i + o
 
@@ -148,15 +154,18 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
     input_tokens, capped at it; the 1-hour writes a part of the writes, capped at them) appear
     when the provider reported some, and are charged at the provider's cache prices."""
     input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
-    _, cache_read_input_tokens, cache_creation_input_tokens = cache_parts(
-        input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens)
-    cache_creation_1h_input_tokens = written_1h_part(cache_creation_input_tokens,
-                                                     usage.cache_creation_1h_input_tokens)
+    if usage.cache_read_input_tokens or usage.cache_creation_input_tokens:
+        _, cache_read_input_tokens, cache_creation_input_tokens = cache_parts(
+            input_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens)
+        cache_creation_1h_input_tokens = written_1h_part(cache_creation_input_tokens,
+                                                         usage.cache_creation_1h_input_tokens)
+    else:  # most calls: no prompt-cache tokens to split out (the same figures, fewer steps)
+        cache_read_input_tokens = cache_creation_input_tokens = cache_creation_1h_input_tokens = 0
     if status == "success" if charged is None else charged:
         in_cost, out_cost, total = costs(provider, input_tokens, output_tokens, cache_read_input_tokens,
                                          cache_creation_input_tokens, cache_creation_1h_input_tokens)
     else:
-        in_cost = out_cost = total = usd(ZERO)
+        in_cost = out_cost = total = ZERO_USD
     first = facts.attempts[0].provider if facts.attempts else provider.name
     receipt: Receipt = {
         "request_id": facts.request_id,
@@ -170,8 +179,9 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         "input_cost_usd": in_cost,
         "output_cost_usd": out_cost,
         "cost_usd": total,
-        "input_cost_micros": (in_micros := to_micros(in_cost)),
-        "output_cost_micros": (out_micros := to_micros(out_cost)),
+        # both are usd()-rounded to the microdollar, so shifting six places is an exact integer
+        "input_cost_micros": (in_micros := int(in_cost.scaleb(6))),
+        "output_cost_micros": (out_micros := int(out_cost.scaleb(6))),
         "cost_micros": in_micros + out_micros,  # total is in_cost + out_cost: no third conversion
         "prices": prices(provider),
         "latency_ms": round(latency_ms, 3),
@@ -189,9 +199,10 @@ def build_receipt(facts: RequestFacts, provider: Provider, *, status: str, http_
         receipt["client_request_id"] = facts.client_request_id
     if facts.trace is not None:
         receipt["trace_id"], receipt["span_id"] = facts.trace.trace_id, facts.trace.span_id
-    receipt.update(cast(Receipt, facts.identity))  # key_id, user, team, org
-    receipt.update(cast(Receipt, facts.cache))  # cache, cache_kind, cache_similarity, saved_usd
-    receipt.update(cast(Receipt, facts.prompt))  # prompt_hash, system_prompt_hash/_tokens, max_tokens
+    # (no typing.cast here: it is a call on every receipt)
+    receipt.update(facts.identity)  # type: ignore[typeddict-item]  # key_id, user, team, org
+    receipt.update(facts.cache)  # type: ignore[typeddict-item]  # cache, cache_kind, cache_similarity, saved_usd
+    receipt.update(facts.prompt)  # type: ignore[typeddict-item]  # prompt_hash, system_prompt_hash/_tokens, max_tokens
     if facts.experiment:
         receipt["experiment"] = facts.experiment
     if facts.ttft_ms is not None:

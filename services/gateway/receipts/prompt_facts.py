@@ -32,7 +32,8 @@ def prompt_fields(tenant: str, payload: dict[str, Any]) -> dict[str, Any]:
     messages = payload.get("messages")
     if not isinstance(messages, list):
         return {}
-    fields = {k: v for k, v in payload.items() if k not in NOT_IN_KEY}
+    # most requests carry none of the fields left out: then the payload is hashed as it is
+    fields = payload if NOT_IN_KEY.isdisjoint(payload) else {k: v for k, v in payload.items() if k not in NOT_IN_KEY}
     out: dict[str, Any] = {"prompt_hash": _hash(tenant, b"receipt-prompt", fields)}
     system = [m for m in messages if isinstance(m, dict) and m.get("role") in SYSTEM_ROLES]
     if system:
