@@ -17,7 +17,7 @@ from services.ledger.store.factory import UnsupportedDatabase, make_store
 
 
 def _line(step: BackfillStep, totals: BackfillTotals) -> None:
-    print(f"series backfill: {totals.added} added, {totals.skipped} skipped, {step.remaining} to do", flush=True)
+    print(f"series backfill: {totals.added} added, {totals.skipped} skipped, {totals.remaining} to do", flush=True)
 
 
 async def _run(settings: Settings, batch: int) -> BackfillTotals:

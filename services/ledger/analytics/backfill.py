@@ -30,18 +30,18 @@ MAX_BATCH = 5_000
 @dataclass(frozen=True)
 class BackfillStep:
     """One batch: receipts added to the series, receipts left out (unreadable, or pruned since
-    they were listed), and how many are still to do."""
+    they were listed), and whether any are still to do."""
 
     added: int
     skipped: int
-    remaining: int
+    more: bool
 
 
 @dataclass
 class BackfillTotals:
     added: int = 0
     skipped: int = 0
-    remaining: int = 0
+    remaining: int = 0  # of those listed at the start, less those this run did (others may do some too)
     batches: int = 0
 
 
@@ -66,17 +66,18 @@ async def backfill_series(store: LedgerStore, batch: int,
     holds them, on PostgreSQL) waits a little and asks again."""
     if not 1 <= batch <= MAX_BATCH:
         raise ValueError(f"batch must be 1 ... {MAX_BATCH}, not {batch}")
-    totals = BackfillTotals()
+    listed = await store.series_backfill_pending()  # counted once: a count a batch would cost O(left)
+    totals = BackfillTotals(remaining=listed)
     while True:
         step = await store.backfill_series(batch)
-        totals.remaining = step.remaining
+        totals.added += step.added
+        totals.skipped += step.skipped
+        totals.remaining = max(0, listed - totals.added - totals.skipped) if step.more else 0
         if step.added or step.skipped:
-            totals.added += step.added
-            totals.skipped += step.skipped
             totals.batches += 1
             if progress is not None:
                 progress(step, totals)
-        if step.remaining == 0:
+        if not step.more:
             return totals
         await asyncio.sleep(pause_s if step.added or step.skipped else max(pause_s, 0.05))
 
@@ -103,7 +104,7 @@ class Backfiller:
 
     async def _run(self, then: Callable[[], None]) -> None:
         def logged(step: BackfillStep, totals: BackfillTotals) -> None:
-            log.info("series_backfill_progress", added=totals.added, skipped=totals.skipped, remaining=step.remaining)
+            log.info("series_backfill_progress", added=totals.added, skipped=totals.skipped, remaining=totals.remaining)
 
         try:
             totals = await backfill_series(self.store, self.batch, logged, self.pause_s)

@@ -181,6 +181,10 @@ class LedgerStore(Protocol):
         the series as their ingest would have, and struck off that list, in one transaction."""
         ...
 
+    async def series_backfill_pending(self) -> int:
+        """How many receipts are still on that list."""
+        ...
+
     def exclusive_round(self, name: str, round_no: int) -> AbstractAsyncContextManager[bool]:
         """Inside: whether this replica does round `round_no` of the periodic work `name` (True for
         one replica per round on PostgreSQL; always True on SQLite)."""

@@ -43,6 +43,7 @@ from tests.integration.ledger.test_ledger_analytics_totals import DAY_US, FIRST_
 from tests.pg import pg_schema
 
 SERIES = next(m.version for m in migrations("sqlite") if m.name == "series")  # the migration adding them
+BACKFILL = next(m.version for m in migrations("sqlite") if m.name == "series_backfill")  # the one listing
 DAYS = 3
 # a receipt row as the releases before the series wrote it (columns of migrations 0001-0004)
 OLD_INSERT = ("INSERT INTO receipts (request_id, run_id, ts_us, provider, input_tokens, output_tokens, cost_micros,"
@@ -183,7 +184,7 @@ async def test_backfill_gives_the_series_ingest_would_have(backend: str, databas
         seen: list[tuple[int, int]] = []
 
         def progress(step: BackfillStep, totals: BackfillTotals) -> None:
-            seen.append((totals.added, step.remaining))
+            seen.append((totals.added, totals.remaining))
 
         totals = await backfill_series(store, 7, progress)
         assert (totals.added, totals.skipped, totals.remaining, totals.batches) == (60, 0, 0, 9)
@@ -224,7 +225,7 @@ async def test_a_book_already_ingesting_into_the_series_backfills_only_what_came
         backend: str, database_url: str, tmp_path: Path) -> None:
     old = _receipts(20, seed=4, prefix="old")
     since = _receipts(20, seed=5, prefix="since")  # booked by the release that added the series
-    await _old_book(backend, database_url, tmp_path, old, upto=len(migrations("sqlite")) - 1, then=since)
+    await _old_book(backend, database_url, tmp_path, old, upto=BACKFILL - 1, then=since)
     async with _opened(tmp_path, database_url) as store:
         totals = await backfill_series(store, 50)
         assert (totals.added, totals.batches) == (20, 1)

@@ -143,6 +143,9 @@ class PostgresLedgerStore:
     async def backfill_series(self, limit: int) -> BackfillStep:
         return await self._write(backfill.step, limit)
 
+    async def series_backfill_pending(self) -> int:
+        return await self._read(backfill.pending)
+
     @asynccontextmanager
     async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:
         """Whether this replica does round `round_no` of `name` (services/ledger/store/postgres/rounds.py):

@@ -145,6 +145,9 @@ class SqliteLedgerStore:
     async def backfill_series(self, limit: int) -> BackfillStep:
         return await self._write(backfill.step, limit)
 
+    async def series_backfill_pending(self) -> int:
+        return await self._read(backfill.pending)
+
     @asynccontextmanager
     async def exclusive_round(self, name: str, round_no: int) -> AsyncIterator[bool]:
         """Always this process's: a SQLite ledger is one process."""
