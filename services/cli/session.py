@@ -79,8 +79,15 @@ class Session:
 
 
 def session(ctx: typer.Context, json_flag: bool = False) -> Session:
+    """The command's session; `--json` counts wherever it was given on the line (the root, the
+    command, or a group before its subcommand: `tollway alerts rules --json list`)."""
     flags: Flags = ctx.find_root().obj or Flags()
-    return Session(flags, json=json_flag or flags.json)
+    wanted = json_flag or flags.json
+    parent = ctx.parent
+    while not wanted and parent is not None:
+        wanted = bool(parent.params.get("json_out"))
+        parent = parent.parent
+    return Session(flags, json=wanted)
 
 
 def money(amount: Any) -> str:

@@ -242,6 +242,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # a run's receipts and budgets on the gateway's port (forwarded with the caller's credentials)
     app.get("/receipts/{run_id}", tags=["ledger"], summary="A run's receipts, from the ledger")(
         ledger_proxy.run_receipts)
+    app.get("/receipts/by-id/{request_id}", tags=["ledger"], summary="One receipt by its request id, from the"
+            " ledger")(ledger_proxy.receipt_by_id)
     app.post("/budget", tags=["ledger"], openapi_extra=contract_body("budget"),
              summary="Set a run's budget at the ledger (admin key)")(
         ledger_proxy.set_budget)

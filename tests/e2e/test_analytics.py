@@ -134,6 +134,11 @@ def test_the_gateway_forwards_the_ledgers_reads_with_the_callers_credentials(swa
             assert via.json() == direct.json() and via.json()["count"] == 16
     key = {"authorization": f"Bearer {traffic['key']['secret']}"}
     assert httpx.get(f"{gateway}/receipts/{RUN}", headers=key).json()["count"] == 10  # its tenant's, as at the ledger
+    one = httpx.get(ledger + f"/receipts/{RUN}", headers=admin).json()["receipts"][0]
+    by_id = httpx.get(f"{gateway}/receipts/by-id/{one['request_id']}", headers=admin)
+    assert by_id.status_code == 200 and by_id.json() == httpx.get(
+        f"{ledger}/receipts/by-id/{one['request_id']}", headers=admin).json()
+    assert httpx.get(f"{gateway}/receipts/by-id/no-such-request", headers=admin).status_code == 404
     assert httpx.get(f"{gateway}/metrics?window=fortnight").json()["error"]["field"] == "window"
     # budgets: a write needs the admin key, the gateway's own is never lent to the caller
     budget = {"run_id": "analytics-budgeted", "budget_usd": "1.5"}

@@ -309,6 +309,7 @@ def test_alerts_list_rules_ack_and_monitor_show_a_firing_alert(registered: Swarm
     assert len(fired) == 1
     rules = as_json(tollway(registered, "alerts", "rules", "--json"))
     assert rules == api(registered, "ledger", "/alerts/rules")
+    assert as_json(tollway(registered, "alerts", "rules", "--json", "list")) == rules  # the group's flag counts
     assert "cli-requests" in tollway(registered, "alerts", "rules").stdout
     listed = as_json(tollway(registered, "alerts", "list", "--state", "firing", "--json"))
     assert listed == api(registered, "ledger", "/alerts", state="firing")

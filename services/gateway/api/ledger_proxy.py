@@ -1,5 +1,6 @@
 """The ledger's reads and budget writes on the gateway's port: GET /metrics?window=,
-GET /receipts/{run_id}, POST /budget, GET and DELETE /budget/{run_id}, and the analytics reads
+GET /receipts/{run_id}, GET /receipts/by-id/{request_id}, POST /budget, GET and DELETE
+/budget/{run_id}, and the analytics reads
 GET /analytics/{series,breakdown,projection,anomalies,recommendations} (ANALYTICS_READS, every
 query parameter passed on as given, repeated ones too; `format=csv` comes back as the ledger's
 CSV attachment), forwarded to the ledger with the caller's own credentials (its Authorization or
@@ -74,6 +75,10 @@ async def metrics_window(request: Request) -> Response:
 
 async def run_receipts(request: Request, run_id: str) -> Response:
     return await proxy(request).forward(request, f"/receipts/{require_safe_id(run_id, 'run_id')}")
+
+
+async def receipt_by_id(request: Request, request_id: str) -> Response:
+    return await proxy(request).forward(request, f"/receipts/by-id/{require_safe_id(request_id, 'request_id')}")
 
 
 async def set_budget(request: Request) -> Response:
