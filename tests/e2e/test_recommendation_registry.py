@@ -1,7 +1,7 @@
 """The cheaper-provider recommendation reads the router's registry over HTTP (real router and
 ledger processes, TOLLWAY_LEDGER_ROUTER_URL): the provider of another model with the capabilities
 the requests used, priced at its registered prices to the microdollar, is recommended, and one
-lacking a feature, or too small a context window, is not, however cheap. The router stopped, the
+lacking a feature, too small a context window, or soft-deleted, is not, however cheap. The router stopped, the
 ledger falls back to comparing providers of one model name and says why."""
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def test_a_cheaper_provider_with_the_same_capabilities_from_the_router(swarm: Sw
     register(swarm, "rg-able", "other-model", ("1", "3"), [*both, "json_mode"], 8_000)
     register(swarm, "rg-blind", "text-model", ("0.1", "0.2"), ["function_calling"], 128_000)  # no vision
     register(swarm, "rg-short", "tiny-model", ("0.1", "0.2"), both, 4_096)  # the requests used 5,000
+    register(swarm, "rg-gone", "tiny-model", ("0.1", "0.2"), both, 128_000)  # able, but soft-deleted:
+    assert httpx.delete(swarm.url("router") + "/providers/rg-gone", headers=swarm.admin).status_code == 200
     # booked: three at rg-dear ($0.07 each), one at rg-twin (not registered: the same model, $5/$15)
     receipts = [booked(n, "rg-dear", ("10", "30"), 4_000, 1_000) for n in range(3)]
     receipts.append(booked(3, "rg-twin", ("5", "15"), 4_000, 1_000))

@@ -30,13 +30,15 @@ class Offer:
     output_per_mtok: Decimal
     features: frozenset[str]
     tags: frozenset[str]
+    active: bool = True  # a soft-deleted provider: known for what it served, never recommended
 
     @staticmethod
     def of(p: Mapping[str, Any]) -> Offer:
         cap = p.get("max_output_tokens")
         return Offer(str(p["name"]), str(p["model"]), int(p["context_window"]), None if cap is None else int(cap),
                      Decimal(str(p["input_per_mtok"])), Decimal(str(p["output_per_mtok"])),
-                     frozenset(str(f) for f in p.get("features") or ()), frozenset(str(t) for t in p.get("tags") or ()))
+                     frozenset(str(f) for f in p.get("features") or ()), frozenset(str(t) for t in p.get("tags") or ()),
+                     bool(p.get("active", True)))
 
     def capabilities(self) -> dict[str, Any]:
         return {"model": self.model, "features": sorted(self.features), "context_window": self.context_window,
@@ -54,7 +56,7 @@ class Registry:
     def describe(self) -> dict[str, Any]:
         if self.offers is None:
             return {"source": None, "reason": self.reason}
-        return {"source": self.source, "providers": len(self.offers)}
+        return {"source": self.source, "providers": sum(o.active for o in self.offers.values())}
 
 
 NO_ROUTER = Registry(None, reason="the ledger has no router address (TOLLWAY_LEDGER_ROUTER_URL)")
@@ -65,15 +67,15 @@ def router_urls(setting: str) -> list[str]:
 
 
 def parse_offers(body: Any) -> dict[str, Offer]:
-    """The active providers of a `GET /providers` body (a row that cannot be read is left out)."""
+    """The providers of a `GET /providers` body, soft-deleted ones included (a row that cannot be
+    read is left out)."""
     out = {}
     for p in body["providers"]:
         try:
             offer = Offer.of(p)
         except (KeyError, TypeError, ValueError, ArithmeticError):
             continue
-        if p.get("active", True):
-            out[offer.name] = offer
+        out[offer.name] = offer
     return out
 
 
@@ -85,7 +87,7 @@ async def read_registry(urls: Sequence[str], transport: httpx.AsyncBaseTransport
     async with httpx.AsyncClient(timeout=TIMEOUT_S, transport=transport) as client:
         for url in urls:
             try:
-                resp = await client.get(f"{url}/providers")
+                resp = await client.get(f"{url}/providers", params={"include_inactive": "true"})
                 resp.raise_for_status()
                 return Registry(parse_offers(jsonio.loads_exact(resp.content)), source=url)
             except httpx.HTTPStatusError as exc:

@@ -200,7 +200,7 @@ def registered_provider(receipts: list[Seen], offers: Mapping[str, Offer], sourc
         mine = offers[provider]
         needs = Needs(mine.features, max(r.input_tokens + r.output_tokens for r in rs),
                       max(r.output_tokens for r in rs), any(r.stream for r in rs))
-        able = [o for o in offers.values() if o.name != provider and needs.met_by(o)]
+        able = [o for o in offers.values() if o.active and o.name != provider and needs.met_by(o)]
         if not able:
             continue
         best = min(able, key=lambda o: (sum(priced_at(r, o.input_per_mtok, o.output_per_mtok) for r in rs), o.name))

@@ -151,6 +151,11 @@ async def test_recommendations_from_seeded_receipts(client: httpx.AsyncClient) -
     assert set(got) == {"cheaper_provider", "cache_opportunity", "smart_routing"}  # make_receipt: strategy cost
     assert got["smart_routing"]["estimated_saving_usd"] == "0.012000" and got["smart_routing"]["requests"] == 4
     assert got["cheaper_provider"]["estimated_saving_usd"] == "0.012000"  # 3 x ($0.006 - $0.002)
+    # no router address: one model name taken as one set of capabilities, and the body says why
+    reason = "the ledger has no router address (TOLLWAY_LEDGER_ROUTER_URL)"
+    assert body["provider_registry"] == {"source": None, "reason": reason}
+    assert (got["cheaper_provider"]["evidence"]["basis"], got["cheaper_provider"]["evidence"]["registry"]) == (
+        "same_model", reason)
     assert got["cache_opportunity"]["estimated_saving_usd"] == "0.012000"  # the 2nd and 3rd repeats
     assert got["cache_opportunity"]["estimated_saving_micros"] == 12_000
     assert got["cache_opportunity"]["example_request_ids"] == [r["request_id"] for r in receipts[1:3]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +82,8 @@ def test_the_registry_finds_a_cheaper_provider_of_another_model_with_the_same_ca
         offer("short", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), context=4999),  # < 5,000
         offer("capped", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), max_out=999),  # < 1,000
         offer("nostream", "tiny", ("0.1", "0.2"), features=("vision", "function_calling"), tags=("no-streaming",)),
-        offer("embed", "emb", ("0.01", "0"), features=("vision", "function_calling", "embeddings")))  # another kind
+        offer("embed", "emb", ("0.01", "0"), features=("vision", "function_calling", "embeddings")),  # another kind
+        replace(offer("gone", "tiny", ("0.1", "0.2"), features=("vision", "function_calling")), active=False))
     (rec,) = [r for r in recommend(bodies, {}, reg) if r.kind == "cheaper_provider"]
     # 3 x ($0.07 - $0.007) + ($0.03354 - $0.003354: 3,333 x $1/M rounds to $0.003333, 7 x $3/M to $0.000021)
     assert rec.saving_micros == 3 * (70_000 - 7_000) + (33_540 - 3_354) and rec.requests == 4
