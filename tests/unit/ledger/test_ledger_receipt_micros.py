@@ -103,6 +103,27 @@ def test_rollup_totals_always_equal_the_sum_of_the_receipts(
         assert sum(t.input_tokens for t in rows) == 3 * len(kept)
 
 
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=86_400 * 8),
+                          st.sampled_from(["p1", "p2"]), st.booleans()), max_size=60))
+def test_rollup_rows_are_each_grains_buckets_summed_receipt_by_receipt(
+        items: list[tuple[int, int, str, bool]]) -> None:
+    """rollup_deltas adds each receipt to its finest bucket first, then those to every grain: the
+    same rows, to the micro, as adding each receipt to each grain's bucket."""
+    receipts = [replace(parse_receipt(priced(f"r{i}", Decimal(0), Decimal(0)), now_us=NOW), cost_micros=cost,
+                        ts_us=NOW - age * 1_000_000 - i, provider=provider, cache_hit=hit, saved_micros=cost // 3)
+                for i, (cost, age, provider, hit) in enumerate(items)]
+    expected: dict[tuple[str, int, str], list[int]] = {}
+    for r in receipts:
+        for name, g in GRAINS.items():
+            if g.start_of(r.ts_us) >= g.cutoff(NOW):
+                row = expected.setdefault((name, g.start_of(r.ts_us), r.provider), [0] * 6)
+                for i, v in enumerate((r.cost_micros, 1, r.input_tokens, r.output_tokens, r.saved_micros,
+                                       int(r.cache_hit))):
+                    row[i] += v
+    assert {k: [t.cost_micros, t.requests, t.input_tokens, t.output_tokens, t.saved_micros, t.cache_hits]
+            for k, t in rollup_deltas(receipts, NOW).items()} == expected
+
+
 def test_integer_micros_on_a_receipt_are_checked_against_its_dollar_amounts() -> None:
     good = {**priced("m1", Decimal("0.015000"), Decimal("0.012000")),
             "input_cost_micros": 15_000, "output_cost_micros": 12_000, "cost_micros": 27_000}
