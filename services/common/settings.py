@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     # gateway: control plane
     snapshot_wait_s: float = 20.0  # long-poll hold time for registry/budget snapshots
     ship_interval_s: float = 0.2  # how often receipts are shipped to the ledger
-    ship_batch_size: int = 500
+    ship_batch_size: int = 2_000  # receipts per POST /receipts at most (and at most max_body_bytes)
     ledger_timeout_s: float = 5.0
     # gateway: budget leases (a slice of a run's budget held for this gateway; see budgets/leases.py)
     lease_requests: int = 50  # a lease grows by this many worst cases at a time

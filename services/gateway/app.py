@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         batch_size=settings.ship_batch_size,
         interval_s=settings.ship_interval_s,
         rejected_file=state_dir / "rejected.jsonl",
+        max_bytes=settings.max_body_bytes,
     )
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
     ledger_budgets = LedgerBudgetClient(ledger, settings.ledger_timeout_s, headers=service_headers(settings))

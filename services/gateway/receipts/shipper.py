@@ -26,11 +26,12 @@ log = structlog.get_logger("tollway.gateway.shipper")
 
 class ReceiptShipper:
     def __init__(self, costs_dir: Path, state_file: Path, ledger: Addresses | str, *, batch_size: int,
-                 interval_s: float, rejected_file: Path) -> None:
+                 interval_s: float, rejected_file: Path, max_bytes: int = 4 * 1024 * 1024) -> None:
         self.costs_dir = costs_dir
         self.state_file = state_file
         self.ledger = Addresses.of("ledger", ledger)
         self.batch_size = batch_size
+        self.max_bytes = max_bytes  # a batch's body stays within the ledger's body limit
         self.interval_s = interval_s
         self.rejected_file = rejected_file
         self.offsets: dict[str, int] = self._load_state()
@@ -83,23 +84,28 @@ class ReceiptShipper:
         return total
 
     def _read_batch(self, name: str, limit: int) -> tuple[list[bytes], int]:
-        """Complete lines past the cursor and before `limit`, up to batch_size; and the offset
-        after them."""
+        """Complete lines past the cursor and before `limit`, up to batch_size and a body of at
+        most max_bytes (a longer line goes alone); and the offset after them."""
         pos = self.offsets.get(name, 0)
         receipts: list[bytes] = []  # each line as written: money stays exactly as the gateway wrote it
+        size = len(b'{"receipts":[]}')
         with open(self.costs_dir / name, "rb") as fh:
             fh.seek(pos)
             while len(receipts) < self.batch_size and pos < limit:
                 line = fh.readline()
                 if not line.endswith(b"\n"):  # EOF, or a line still being written
                     break
+                receipt = line.rstrip(b"\r\n")
+                if receipts and size + len(receipt) + 1 > self.max_bytes:
+                    break  # the next batch's first
                 pos += len(line)
                 if not line.strip():
                     continue
                 try:
                     if not isinstance(orjson.loads(line), dict):
                         raise orjson.JSONDecodeError("not an object", "", 0)
-                    receipts.append(line.rstrip(b"\r\n"))
+                    receipts.append(receipt)
+                    size += len(receipt) + 1
                 except orjson.JSONDecodeError:  # torn by a crash mid-write: keep it aside, go on
                     log.error("receipt_line_unreadable", file=name, offset=pos - len(line))
                     with open(self.rejected_file, "ab") as out:

@@ -87,3 +87,31 @@ async def test_ledger_away_keeps_the_backlog_then_delivers_it(tmp_path):
         await shipper.ship_once(client)
         assert (await run_view(client, "later"))["count"] == 5
     assert not shipper.dirty
+
+
+async def test_a_batch_stays_within_the_body_limit(tmp_path):
+    """A batch ends before its body would pass max_bytes (the ledger's body limit); a receipt
+    longer than that goes alone; all of them arrive, each once."""
+    writer = ReceiptWriter(tmp_path / "costs")
+    receipts = [make_receipt(run_id="big", request_id=f"b{i}") for i in range(10)]
+    for r in receipts:
+        writer.write(r)
+    line = len((tmp_path / "costs" / "big.jsonl").read_bytes()) // 10
+    shipper = ReceiptShipper(tmp_path / "costs", tmp_path / "gw" / "shipped.json", "http://ledger", batch_size=100,
+                             interval_s=0.05, rejected_file=tmp_path / "rejected.jsonl", max_bytes=3 * line + 20)
+    bodies: list[int] = []
+
+    async def measure(request: httpx.Request) -> None:
+        if request.method == "POST":
+            bodies.append(len(request.content))
+
+    async with ledger(tmp_path) as client:
+        client.event_hooks["request"].append(measure)
+        await shipper.ship_once(client)
+        assert (await run_view(client, "big"))["count"] == 10
+        tiny = ReceiptShipper(tmp_path / "costs", tmp_path / "gw2" / "shipped.json", "http://ledger", batch_size=100,
+                              interval_s=0.05, rejected_file=tmp_path / "rejected.jsonl", max_bytes=10)
+        await tiny.ship_once(client)  # every receipt longer than the limit: one a batch, all re-sent once
+        assert tiny.shipped == 10 and (await run_view(client, "big"))["count"] == 10
+    assert len(bodies) == 4 + 10 and all(b <= 3 * line + 20 for b in bodies[:4])
+    assert not shipper.dirty and not tiny.dirty
