@@ -11,18 +11,29 @@ providers x 3 models x 4 teams by default), each day row summing --day-requests 
 minute row --minute-requests, with latencies drawn log-normally around 800 ms (sigma 0.6), so a
 day row's sketch holds about a hundred buckets, as real traffic's would.
 
+The pre-merged rows (series_by_dimension, services/ledger/analytics/premerge.py) are written
+too, as ingest folds them from the tuple rows.
+
+Before and after, in one run: `--baseline DIR` runs DIR's copy of this script first (an older
+checkout: `git worktree add /tmp/analytics-base <commit>`) with the same arguments, then this one,
+and prints both side by side. With --database-url each run gets a fresh schema, dropped after.
+
 Usage: python scripts/bench/analytics_query.py [--runs 30] [--database-url postgresql://...]
+           [--baseline /tmp/analytics-base]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,24 +143,17 @@ QUERIES = [
 ]
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--tuples", type=int, default=36)
-    parser.add_argument("--day-requests", type=int, default=1000)
-    parser.add_argument("--minute-requests", type=int, default=20)
-    parser.add_argument("--database-url", default="", help="PostgreSQL (use a schema of its own: ?search_path=)")
-    args = parser.parse_args()
+Result = tuple[int, int, float, float, float]  # sketches read, points, p50 ms, p99 ms, cpu p50 ms
+
+
+async def measure(args: argparse.Namespace, url: str) -> dict[str, Result]:
+    out: dict[str, Result] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = make_store(Settings(artifacts_dir=Path(tmp), database_url=args.database_url))
+        store = make_store(Settings(artifacts_dir=Path(tmp), database_url=url))
         await store.open()
         try:
             data = rows(args)
-            await load(store, args.database_url, data)
-            print(f"{'sqlite' if not args.database_url else 'postgres'}: {len(data)} rows"
-                  f" ({args.tuples} tuples; 365 day rows of {args.day_requests} requests,"
-                  f" 1440 minute rows of {args.minute_requests} each)")
-            print(f"{'query':42} {'sketches':>8} {'points':>7} {'p50 ms':>8} {'p99 ms':>8} {'cpu p50 ms':>11}")
+            await load(store, url, data)
             for name, kind, spec in QUERIES:
                 run = query_series if kind == "series" else query_breakdown
                 times, cpu, n = [], [], 0
@@ -163,10 +167,107 @@ async def main() -> None:
                 times.sort()
                 p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
                 read = len((await store.series_rows(store_query(spec, by_bucket=kind == "series"))).latency)
-                print(f"{name:42} {read:8} {n:7} {statistics.median(times):8.1f} {p99:8.1f}"
-                      f" {statistics.median(cpu):11.1f}")
+                out[name] = (read, n, statistics.median(times), p99, statistics.median(cpu))
         finally:
             await store.close()
+    return out
+
+
+HEADER = f"{'query':42} {'sketches':>8} {'points':>7} {'p50 ms':>8} {'p99 ms':>8} {'cpu p50 ms':>11}"
+
+
+def table(results: dict[str, Result]) -> str:
+    lines = [HEADER]
+    for name, (read, n, p50, p99, cpu) in results.items():
+        lines.append(f"{name:42} {read:8} {n:7} {p50:8.1f} {p99:8.1f} {cpu:11.1f}")
+    return "\n".join(lines)
+
+
+def parse_table(text: str) -> dict[str, Result]:
+    """What an older copy of this script printed (the same columns)."""
+    names = [name for name, _, _ in QUERIES]
+    out: dict[str, Result] = {}
+    for line in text.splitlines():
+        name = line[:42].rstrip()
+        if name in names:
+            read, n, p50, p99, cpu = line[42:].split()
+            out[name] = (int(read), int(n), float(p50), float(p99), float(cpu))
+    return out
+
+
+def side_by_side(before: dict[str, Result], after: dict[str, Result]) -> str:
+    lines = [f"{'query':42} {'sketches':>15} {'points':>6} {'p50 ms':>15} {'p99 ms':>15} {'cpu p50 ms':>15}",
+             f"{'':42} {'before -> after':>15} {'':>6} {'before -> after':>15} {'before -> after':>15}"
+             f" {'before -> after':>15}"]
+    for name, (read, n, p50, p99, cpu) in after.items():
+        b = before.get(name)
+        if b is None:
+            lines.append(f"{name:42} {'? -> ' + str(read):>15} {n:6} {'? -> ' + f'{p50:.1f}':>15}"
+                         f" {'? -> ' + f'{p99:.1f}':>15} {'? -> ' + f'{cpu:.1f}':>15}")
+            continue
+        lines.append(f"{name:42} {f'{b[0]} -> {read}':>15} {n:6} {f'{b[2]:.1f} -> {p50:.1f}':>15}"
+                     f" {f'{b[3]:.1f} -> {p99:.1f}':>15} {f'{b[4]:.1f} -> {cpu:.1f}':>15}")
+    return "\n".join(lines)
+
+
+async def _schema(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--tuples", type=int, default=36)
+    parser.add_argument("--day-requests", type=int, default=1000)
+    parser.add_argument("--minute-requests", type=int, default=20)
+    parser.add_argument("--database-url", default="", help="PostgreSQL (a fresh schema is made in it)")
+    parser.add_argument("--baseline", default="", help="a checkout whose copy of this script runs first")
+    parser.add_argument("--in-schema", action="store_true", help=argparse.SUPPRESS)  # the URL names its schema
+    args = parser.parse_args()
+    shape = (f"{args.tuples} tuples; 365 day rows of {args.day_requests} requests,"
+             f" 1440 minute rows of {args.minute_requests} each")
+    print(f"{'postgres' if args.database_url else 'sqlite'}: {shape}; --runs {args.runs}; load average"
+          f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    before: dict[str, Result] | None = None
+    if args.baseline:
+        before = parse_table(await _run_copy(args))
+    url, schema = args.database_url, ""
+    if url and not args.in_schema:
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        await _schema(url, f"CREATE SCHEMA {schema}")
+        url = f"{url}{'&' if '?' in url else '?'}search_path={schema}"
+    try:
+        after = await measure(args, url)
+    finally:
+        if schema:
+            await _schema(args.database_url, f"DROP SCHEMA {schema} CASCADE")
+    print(table(after) if before is None else side_by_side(before, after))
+
+
+async def _run_copy(args: argparse.Namespace) -> str:
+    """The baseline checkout's copy of this script, on a schema of its own; its printed table."""
+    command = [sys.executable, str(Path(args.baseline) / "scripts" / "bench" / "analytics_query.py"),
+               "--runs", str(args.runs), "--tuples", str(args.tuples), "--day-requests", str(args.day_requests),
+               "--minute-requests", str(args.minute_requests)]
+    schema = ""
+    if args.database_url:
+        schema = f"bench_{uuid.uuid4().hex[:12]}"
+        await _schema(args.database_url, f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in args.database_url else "?"
+        command += ["--database-url", f"{args.database_url}{sep}search_path={schema}"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())})
+    finally:
+        if schema:
+            await _schema(args.database_url, f"DROP SCHEMA {schema} CASCADE")
+    return done.stdout
 
 
 if __name__ == "__main__":
