@@ -27,17 +27,23 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
         order = np.argsort(rows, kind="stable")
         rows, blobs = rows[order], [blobs[i] for i in order.tolist()]
     pairs = np.frombuffer(b"".join(blobs), dtype="<i4").reshape(-1, 2)
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
-    owner = np.repeat(rows, lengths)
-    index = pairs[:, 0].astype(np.int64)
-    counts = pairs[:, 1].astype(np.int64)
-    if not len(index):
+    if not len(pairs):
         return out
-    zero = index == ZERO_INDEX
-    low = int(index[~zero].min()) if (~zero).any() else 0
-    slot = np.where(zero, 0, index - low + 1)  # 0: the zero bucket, then every index from `low`
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
+    index, counts = pairs[:, 0], pairs[:, 1]  # int32 views: no copies of the (often millions of) pairs
+    low = int(index.min())
+    zero = None
+    if low == ZERO_INDEX:  # latencies under MIN_MS: slot 0, the others from 1
+        zero = index == ZERO_INDEX
+        low = int(np.min(index, where=~zero, initial=np.iinfo(np.int32).max))
+        low = 0 if low == np.iinfo(np.int32).max else low
+    slot = index - np.int32(low - 1)  # 1: the lowest index; int32 (indexes span ~2,300 at most)
+    if zero is not None:
+        slot[zero] = 0
     width = int(slot.max()) + 1
-    cells = owner * width + slot
+    small = points * width < 2**31
+    owner = np.repeat(rows.astype(np.int32) if small else rows, lengths)
+    cells = owner * np.int32(width) + slot if small else owner * width + slot.astype(np.int64)
     if len(cells) < 2 or (cells[1:] > cells[:-1]).all():  # each (point, bucket) once, in order: as stored
         values, has = _sparse(cells, counts, points, width, qs, distinct=True)
     elif points * width <= DENSE_CELLS:
