@@ -4,9 +4,7 @@ key: human and --json output checked against the services' own APIs, and exit co
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,11 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.cli_runner import ROOT, TOLLWAY, api, as_json, cli_env, tollway
 from tests.e2e.conftest import running, wait_until
 from tests.e2e.swarm import Swarm, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-TOLLWAY = str(Path(sys.executable).parent / "tollway")
 ADMIN_KEY = "cli-admin-key"
 
 
@@ -28,33 +25,6 @@ def swarm(tmp_path_factory):
     with running(Swarm(tmp_path_factory.mktemp("swarm"), admin_key=ADMIN_KEY,
                        extra_env={"TOLLWAY_ALERT_DELIVERY_ATTEMPTS": "1"})) as s:
         yield s
-
-
-def cli_env(swarm: Swarm, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}
-    env.update({f"TOLLWAY_{name.upper()}_URL": swarm.url(name) for name in ("router", "gateway", "ledger")},
-               TOLLWAY_ADMIN_KEY=ADMIN_KEY, TOLLWAY_ARTIFACTS_DIR=str(swarm.root), COLUMNS="160")
-    env.update(extra)
-    return env
-
-
-def tollway(swarm: Swarm, *args: str, code: int = 0, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([TOLLWAY, *args], env=env or cli_env(swarm), capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
-    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-def as_json(done: subprocess.CompletedProcess[str]):
-    return json.loads(done.stdout, parse_float=Decimal)
-
-
-def api(swarm: Swarm, service: str, path: str, **params):
-    resp = httpx.get(swarm.url(service) + path, params=params, headers=swarm.admin, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return json.loads(resp.content, parse_float=Decimal)
 
 
 PROVIDERS_YAML = """\

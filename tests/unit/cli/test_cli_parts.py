@@ -11,6 +11,7 @@ import pytest
 
 from services.cli.client import ApiError, Endpoints, UsageError
 from services.cli.commands.cost import Metric, parse_since, series, window_for
+from services.cli.commands.experiments import body_from, parse_arm
 from services.cli.commands.providers import read_registrations
 from services.cli.exits import Exit
 from services.cli.main import main
@@ -79,3 +80,27 @@ def test_usage_errors_exit_2_without_a_traceback(capsys):
     assert "--since is a duration" in capsys.readouterr().err
     assert main(["--help"]) == Exit.OK
     assert "Exit status" in capsys.readouterr().out
+
+
+def test_an_arm_option_becomes_an_arm_of_the_contract():
+    assert parse_arm("control:90:model=gpt-4") == {"name": "control", "percent": 90, "model": "gpt-4"}
+    assert parse_arm("fast:12.5:strategy=latency,provider=p1") == {"name": "fast", "percent": 12.5,
+                                                                   "strategy": "latency", "provider": "p1"}
+    for bad, says in (("control:90", "--arm is NAME:PERCENT"), ("c:ninety:model=m", "'ninety' is not a number"),
+                      ("c:90:region=eu", "'region=eu' is not one of"), ("c:90:model=", "'model=' is not one of")):
+        with pytest.raises(UsageError, match=says):
+            parse_arm(bad)
+
+
+def test_an_experiment_body_takes_the_file_then_the_options(tmp_path: Path):
+    path = tmp_path / "e.yaml"
+    path.write_text("model: from-file\nsticky: true\narms:\n  - {name: a, provider: p, percent: 100}\n")
+    assert body_from(path, [], None, None) == {"model": "from-file", "sticky": True,
+                                               "arms": [{"name": "a", "provider": "p", "percent": 100}]}
+    assert body_from(path, ["b:100:model=m"], "m", False) == {"model": "m", "sticky": False,
+                                                              "arms": [{"name": "b", "percent": 100, "model": "m"}]}
+    with pytest.raises(UsageError, match="needs arms"):
+        body_from(None, [], "m", None)
+    path.write_text("- just a list\n")
+    with pytest.raises(UsageError, match="holds no experiment"):
+        body_from(path, [], None, None)
