@@ -14,6 +14,7 @@ import asyncpg
 
 from services.common.clock import parse_utc
 from services.common.settings import Settings
+from services.ledger.analytics.retention import Cutoffs
 from services.ledger.analytics.series import query_breakdown, query_series
 from services.ledger.analytics.sketch import decode, index_of, quantiles
 from services.ledger.analytics.spec import SeriesSpec
@@ -134,3 +135,18 @@ async def test_single_dimension_queries_answer_the_receipts(database_url: str, t
             (0, "m0", 15), (1, "m1", 15), (2, "m0", 15), (3, "m1", 15)]
     finally:
         await store.close()
+
+
+async def test_retention_prunes_the_merged_rows_with_the_tuple_rows(backend: str, database_url: str,
+                                                                    tmp_path: Path) -> None:
+    store = await _book(database_url, tmp_path)
+    try:  # minute and hour rows before the day's third hour go; day rows stay
+        third_hour = DAY + 2 * HOUR
+        await store.prune(Cutoffs(receipts_us=0, grains={"minute": third_hour, "hour": third_hour, "day": 0},
+                                  spend_buckets_us=0))
+    finally:
+        await store.close()
+    kept = await _merged_rows(backend, database_url, tmp_path)
+    assert {(grain, bucket >= third_hour) for grain, _, bucket, _ in kept} == {
+        ("minute", True), ("hour", True), ("day", False)}
+    assert kept[("hour", "", third_hour, "")][1] == 15  # receipts i % 4 == 2
