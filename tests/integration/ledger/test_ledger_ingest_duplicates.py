@@ -6,6 +6,7 @@ and so do batches posted at once (the ledger's group commit)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,3 +79,35 @@ async def test_concurrent_posts_share_commits_and_count_each_receipt_once(client
     book = exact(await client.get("/receipts/run-a"))
     assert book["count"] == 60 and book["total_cost_usd"] == Decimal("0.006")
     assert len({r["request_id"] for r in book["receipts"]}) == 60
+
+
+async def test_one_batch_raises_each_budgets_crossings_in_each_period_once(tmp_path: Path, database_url: str) -> None:
+    """A batch reaching several budgets, one-off and daily, with receipts from yesterday and today:
+    each budget's thresholds are reckoned from its own spend in each period (on PostgreSQL all of
+    them read and written together, services/ledger/store/postgres/budgets.py's `crossings`)."""
+    day = 86_400_000_000
+    store = make_store(Settings(artifacts_dir=tmp_path, database_url=database_url, access_log=False))
+    await store.open()
+    try:
+        daily = BudgetTerms(period="daily", tz="UTC")
+        team, provider, everything = BudgetKey("team", "t"), BudgetKey("provider", "p1"), BudgetKey(GLOBAL, GLOBAL_ID)
+        await store.set_budget(team, 1_000, NOW_US, daily)
+        await store.set_budget(provider, 1_250, NOW_US, daily)
+        await store.set_budget(everything, 2_000, NOW_US)
+
+        def spent(request_id: str, cost: int, ts_us: int) -> Receipt:
+            return replace(receipt(request_id, cost), ts_us=ts_us, team="t")
+
+        batch = [spent("y1", 500, NOW_US - day), spent("t1", 950, NOW_US - 1_000), spent("y2", 300, NOW_US - day)]
+        first = await store.ingest(batch, NOW_US)
+        today, yesterday = NOW_US - NOW_US % day, NOW_US - NOW_US % day - day
+        assert sorted((e.key.scope, e.period_start_us, e.threshold) for e in first.events) == [
+            ("global", 0, 75),  # 1,750 of 2,000
+            ("provider", today, 75),  # 950 of 1,250 (yesterday's 800: 64 %)
+            ("team", yesterday, 75), ("team", today, 75), ("team", today, 90)]  # 800 and 950 of 1,000
+        assert (await store.ingest(batch, NOW_US)).events == []  # all duplicates: nothing again
+        later = await store.ingest([spent("t2", 60, NOW_US - 500)], NOW_US)
+        assert sorted((e.key.scope, e.threshold, e.spent_micros) for e in later.events) == [
+            ("global", 90, 1_810), ("team", 100, 1_010)]
+    finally:
+        await store.close()

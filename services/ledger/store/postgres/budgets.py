@@ -35,9 +35,13 @@ async def lock(conn: Conn, key: BudgetKey) -> bool:
 async def row(conn: Conn, key: BudgetKey) -> tuple[int, BudgetTerms] | None:
     found = await conn.fetchrow(f"SELECT budget_micros, period, tz, thresholds FROM budgets {WHERE}",
                                 key.scope, key.scope_id)
-    if found is None:
-        return None
-    return _micros(key, found[0], "budget_micros", least=0), terms_of_row(key, *found[1:])
+    return None if found is None else budget_of(key, *found)
+
+
+def budget_of(key: BudgetKey, budget_micros: object, period: object, tz: object,
+              thresholds: object) -> tuple[int, BudgetTerms]:
+    """A stored budget's (budget_micros, period, tz, thresholds), read (or UnreadableRow)."""
+    return _micros(key, budget_micros, "budget_micros", least=0), terms_of_row(key, period, tz, thresholds)
 
 
 async def put(conn: Conn, key: BudgetKey, budget_micros: int, terms: BudgetTerms, now_us: int) -> None:
@@ -94,33 +98,63 @@ async def burn(conn: Conn, key: BudgetKey, now_us: int) -> Burn:
 
 async def record_crossings(conn: Conn, key: BudgetKey, spent_before: int, items: Sequence[tuple[int, int]],
                            now_us: int) -> list[ThresholdEvent]:
-    """Record the thresholds reached in each period as `items` ((timestamp, cost), already in the
-    buckets) join `spent_before` (the one-off total before them); each once per period, whichever
-    ledger reaches it first (a row another ledger recorded meanwhile is not raised again)."""
+    """`crossings` of one budget, read here (none: nothing)."""
     found = await row(conn, key)
-    if found is None:
+    return [] if found is None else await crossings(conn, {key: (*found, spent_before, items)}, now_us)
+
+
+Crossing = tuple[int, BudgetTerms, int, Sequence[tuple[int, int]]]  # budget, terms, one-off spend before, items
+
+EVENTS = ("SELECT e.scope, e.scope_id, e.threshold, e.at_us, e.spent_micros, e.budget_micros, e.period_start_us"
+          " FROM budget_events e JOIN unnest($1::text[], $2::text[], $3::bigint[]) AS k(scope, scope_id, start)"
+          " ON e.scope = k.scope AND e.scope_id = k.scope_id AND e.period_start_us = k.start")
+TOTALS = ("SELECT k.i, COALESCE((SELECT SUM(b.spent_micros) FROM spend_buckets b WHERE b.scope = k.scope"
+          " AND b.scope_id = k.scope_id AND b.bucket_us >= k.first AND b.bucket_us < k.until), 0)::bigint"
+          " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS k(scope, scope_id,"
+          " first, until, i)")
+
+
+async def crossings(conn: Conn, budgets: dict[BudgetKey, Crossing], now_us: int) -> list[ThresholdEvent]:
+    """Record the thresholds reached in each period of each budget as its items ((timestamp,
+    cost), already in the buckets) join its spend before them (a one-off budget's total; a periodic
+    one's from its buckets); each once per period, whichever ledger reaches it first (a row
+    another ledger recorded meanwhile is not raised again). Budgets in key order; three statements
+    at most, however many budgets."""
+    periods = [(key, start, costs) for key in sorted(budgets, key=lambda k: (k.scope, k.scope_id))
+               for start, costs in costs_by_period(budgets[key][1], budgets[key][3], now_us).items()]
+    if not periods:
         return []
-    budget, terms = found
+    windows = [(key, window) for key, start, _ in periods
+               if (window := budgets[key][1].window(start)) is not None]
+    totals = dict(await conn.fetch(TOTALS, [k.scope for k, _ in windows], [k.scope_id for k, _ in windows],
+                                   [w.start_us for _, w in windows], [w.end_us for _, w in windows])) if windows else {}
+    already: dict[tuple[BudgetKey, int], list[int]] = {}
+    for r in await conn.fetch(EVENTS, [k.scope for k, _, _ in periods], [k.scope_id for k, _, _ in periods],
+                              [start for _, start, _ in periods]):
+        key = BudgetKey(r[0], r[1])
+        event = event_of(key, tuple(r)[2:], budgets[key][1])
+        already.setdefault((key, event.period_start_us), []).append(event.threshold)
     raised_now: list[ThresholdEvent] = []
-    for period_start, costs in costs_by_period(terms, items, now_us).items():
+    n = 0  # the periods with a window, counted from 1 as WITH ORDINALITY does
+    for key, start, costs in periods:
+        budget, terms, spent_before, _ = budgets[key]
         if terms.periodic:
-            window = terms.window(period_start)
-            assert window is not None
-            before = await bucket_total(conn, key, window.start_us, window.end_us) - sum(costs)
+            n += 1
+            before = int(totals.get(n, 0)) - sum(costs)
         else:
             before = spent_before
-        already = [e.threshold for e in await events(conn, key, terms, period_start)]
-        raised_now += raised(key, budget, terms, period_start, before, costs, already, now_us)
+        raised_now += raised(key, budget, terms, start, before, costs, already.get((key, start), []), now_us)
     if not raised_now:
         return []
     fresh = await conn.fetch(
         "INSERT INTO budget_events (scope, scope_id, threshold, at_us, spent_micros, budget_micros, period_start_us)"
-        " SELECT $1, $2, * FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])"
-        " ON CONFLICT DO NOTHING RETURNING threshold, period_start_us", key.scope, key.scope_id,
-        [e.threshold for e in raised_now], [e.at_us for e in raised_now], [e.spent_micros for e in raised_now],
-        [e.budget_micros for e in raised_now], [e.period_start_us for e in raised_now])
-    kept = {(r[0], r[1]) for r in fresh}
-    return [e for e in raised_now if (e.threshold, e.period_start_us) in kept]
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[],"
+        " $7::bigint[]) ON CONFLICT DO NOTHING RETURNING scope, scope_id, threshold, period_start_us",
+        [e.key.scope for e in raised_now], [e.key.scope_id for e in raised_now], [e.threshold for e in raised_now],
+        [e.at_us for e in raised_now], [e.spent_micros for e in raised_now], [e.budget_micros for e in raised_now],
+        [e.period_start_us for e in raised_now])
+    kept = {tuple(r) for r in fresh}
+    return [e for e in raised_now if (e.key.scope, e.key.scope_id, e.threshold, e.period_start_us) in kept]
 
 
 async def state(conn: Conn, key: BudgetKey, now_us: int, *, with_burn: bool = False) -> BudgetState | None:

@@ -12,7 +12,8 @@ ledger a receipt reaches and however often.
 4. One statement for the rest: leases drawn down, run owners claimed, the windows' rollups added
    and pruned, spend and its 15-minute buckets added; it answers each scope's new spend total
    and whether that scope has a budget.
-5. The threshold events of the budgeted scopes.
+5. The threshold events of the budgeted scopes (budgets.py's `crossings`: up to three statements,
+   however many budgets the batch reaches).
 
 Rows of every table are written in key order, so two ledgers' batches lock them in one order.
 Within statement 1 and 4 each table is written by one sub-statement, except `holds` in 1 (a
@@ -27,7 +28,7 @@ from typing import Any
 
 import asyncpg
 
-from services.ledger.budgets.model import BudgetKey, ThresholdEvent
+from services.ledger.budgets.model import BudgetKey
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.base import IngestResult
 from services.ledger.store.postgres import budgets, series
@@ -85,9 +86,8 @@ spent AS (
         spent_micros = spend.spent_micros + excluded.spent_micros,
         receipts = spend.receipts + excluded.receipts
     RETURNING scope, scope_id, spent_micros)
-SELECT s.scope, s.scope_id, s.spent_micros,
-       EXISTS (SELECT 1 FROM budgets b WHERE b.scope = s.scope AND b.scope_id = s.scope_id)
-FROM spent s
+SELECT s.scope, s.scope_id, s.spent_micros, b.budget_micros, b.period, b.tz, b.thresholds
+FROM spent s LEFT JOIN budgets b ON b.scope = s.scope AND b.scope_id = s.scope_id
 """
 
 
@@ -139,8 +139,9 @@ def run_claims(new: Sequence[Receipt]) -> list[tuple[str, str]]:
 
 
 async def book(conn: Conn, new: Sequence[Receipt], grouped: dict[BudgetKey, list[tuple[int, int]]],
-               now_us: int) -> dict[BudgetKey, tuple[int, bool]]:
-    """Statement 4 (see the module's text): per scope of `grouped`, (spend before, budgeted)."""
+               now_us: int) -> dict[BudgetKey, budgets.Crossing]:
+    """Statement 4 (see the module's text): per scope of `grouped` with a budget, what its
+    threshold crossings are reckoned from."""
     rollups = [(g, start, p, t.cost_micros, t.requests, t.input_tokens, t.output_tokens, t.saved_micros,
                 t.cache_hits) for (g, start, p), t in sorted(rollup_deltas(new, now_us).items())]
     keys = sorted(grouped, key=lambda k: (k.scope, k.scope_id))
@@ -151,8 +152,12 @@ async def book(conn: Conn, new: Sequence[Receipt], grouped: dict[BudgetKey, list
         list(GRAINS), [grain.cutoff(now_us) for grain in GRAINS.values()], *columns(cells, 5),
         [k.scope for k in keys], [k.scope_id for k in keys], [totals[k] for k in keys],
         [len(grouped[k]) for k in keys])
-    return {(key := BudgetKey(scope, scope_id)): (int(total) - totals[key], bool(budgeted))
-            for scope, scope_id, total, budgeted in rows}
+    out: dict[BudgetKey, budgets.Crossing] = {}
+    for scope, scope_id, total, *budget in rows:
+        if budget[0] is not None:
+            key = BudgetKey(scope, scope_id)
+            out[key] = (*budgets.budget_of(key, *budget), int(total) - totals[key], grouped[key])
+    return out
 
 
 async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestResult:
@@ -160,10 +165,5 @@ async def ingest(conn: Conn, batch: Sequence[Receipt], now_us: int) -> IngestRes
     rollups, spend and the threshold events it raises; a duplicate is counted, never re-added."""
     new = await insert_new(conn, batch, now_us)
     await series.apply(conn, new)
-    grouped = by_scope(new)
-    events: list[ThresholdEvent] = []
-    for key, (before, budgeted) in sorted((await book(conn, new, grouped, now_us)).items(),
-                                          key=lambda item: (item[0].scope, item[0].scope_id)):
-        if budgeted:
-            events += await budgets.record_crossings(conn, key, before, grouped[key], now_us)
+    events = await budgets.crossings(conn, await book(conn, new, by_scope(new), now_us), now_us)
     return IngestResult(accepted=len(new), duplicates=len(batch) - len(new), events=events, new=new)
