@@ -3,7 +3,8 @@ gateway's choice within a couple of seconds, without a restart; the strategy ask
 and an experiment's arm, are in the receipt; latency routing moves traffic away from a provider
 whose simulated latency is raised, from the gateway's own outcome reports; smart routing's
 latency mode (tollway/auto-latency) takes the fastest of the request's tier, and follows what the
-gateways observe; a preset rule from examples/routing/presets.yaml, put through the router's API,
+gateways observe; an alias routed by `smart` takes the same latency mode from its route's
+`smart_mode`; a preset rule from examples/routing/presets.yaml, put through the router's API,
 routes the chat requests it fits."""
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ routes:
     strategy: failover
 smart:
   tiers:
-    simple: [al-small-a, al-small-b]
-    complex: [al-big]
+    simple: [al-small-a, al-small-b, sm-small-a, sm-small-b]
+    complex: [al-big, sm-big]
 """
 
 
@@ -206,6 +207,67 @@ def test_auto_latency_takes_the_fastest_of_the_tier_and_follows_observed_latency
     assert "al-top" not in served  # the complex tier's faster provider is not the simple request's
     last = route(http, swarm, "tollway/auto-latency", "auto-lat-run").json()["decision"]
     assert last["provider"] == "al-slow" and "al-fast" in [a["provider"] for a in last["alternatives"]]
+
+
+def test_an_alias_routed_by_smart_takes_its_routes_latency_mode(swarm, http):
+    router = swarm.url("router")
+    providers = (("sm-slow", "sm-small-a", "2", 400, 60), ("sm-fast", "sm-small-b", "4", 150, 5),
+                 ("sm-top", "sm-big", "30", 50, 5))  # sm-top: the fastest, but of the complex tier
+    try:
+        for name, model, price, slo, latency in providers:
+            register(http, swarm, name, model, price, slo_ms=slo, spec=f"tps=0,latency_ms={latency}")
+            swarm.wait_for_model(model)
+        alias = http.put(router + "/routing/aliases/sm-family", json={"models": ["sm-small-a", "sm-small-b",
+                                                                                 "sm-big"]})
+        assert alias.status_code == 201, alias.text
+        assert http.put(router + "/routing/routes/sm-route", json={"model": "sm-family", "strategy": "smart"}
+                        ).status_code == 201
+
+        def decided() -> dict:
+            return route(http, swarm, "sm-family", "sm-run").json()["decision"]
+
+        wait_until(lambda: decided()["strategy"] == "smart", 2.0, "the gateway following the route")
+        cheap = decided()
+        assert cheap["provider"] == "sm-slow" and "cheapest there sm-slow" in cheap["reason"]
+        put = http.put(router + "/routing/routes/sm-route", json={"model": "sm-family", "smart_mode": "auto-latency"})
+        assert put.status_code == 200 and put.json()["entry"]["smart_mode"] == "auto-latency", put.text
+        assert http.get(router + "/routing").json()["routes"]["sm-route"] == {"model": "sm-family",
+                                                                              "smart_mode": "auto-latency"}
+        wait_until(lambda: decided()["provider"] == "sm-fast", 2.0, "the route's latency mode")
+        out = route(http, swarm, "sm-family", "sm-run").json()
+        decision, receipt = out["decision"], out["receipt"]
+        assert decision["strategy"] == "smart" == receipt["strategy"] and decision["complexity"]["class"] == "simple"
+        assert "auto-latency: the fastest in the tier; tier simple (tiers declared); fastest there sm-fast" in (
+            decision["reason"])
+        assert receipt["provider"] == "sm-fast" and "sm-top" not in decision["provider"]
+        jsonschema.validate(receipt, contracts.schema("routing_receipt"))
+        # the request's own strategy wins over the route, and with it goes the mode (the gateway takes
+        # an asked strategy equal to its default, cost, for none asked: latency here)
+        asked = route(http, swarm, "sm-family", "sm-run", optimization="latency").json()["decision"]
+        assert asked["strategy"] == "latency" and "auto-latency" not in asked["reason"]
+        assert asked["provider"] == "sm-top"  # the fastest of all: no tier in the latency strategy
+    finally:
+        http.delete(router + "/routing/routes/sm-route")
+        http.delete(router + "/routing/aliases/sm-family")
+        for name, *_ in providers:
+            http.delete(router + f"/providers/{name}")
+
+
+@pytest.mark.parametrize(("body", "field", "says"), [
+    ({"model": "m", "smart_mode": "fastest"}, "smart_mode", "auto-latency"),
+    ({"model": "m", "strategy": "cost", "smart_mode": "auto-latency"}, "smart_mode", "not by strategy cost"),
+])
+def test_a_bad_smart_mode_is_a_400_naming_the_field(swarm, http, body, field, says):
+    resp = http.put(swarm.url("router") + "/routing/routes/bad-mode", json=body)
+    assert resp.status_code == 400, resp.text
+    error = resp.json()["error"]
+    assert error["field"] == field and says in error["message"]
+    whole = http.get(swarm.url("router") + "/routing").json()
+    whole.pop("version")
+    resp = http.put(swarm.url("router") + "/routing", json={**whole, "routes": {**whole.get("routes", {}),
+                                                                                 "bad-mode": body}})
+    assert resp.status_code == 400 and resp.json()["error"]["field"] == f"routes.bad-mode.{field}", resp.text
+    assert http.get(swarm.url("router") + "/routing/routes/bad-mode").status_code == 404
 
 
 def test_the_fast_preset_routes_a_short_chat_through_the_gateway(swarm, http):

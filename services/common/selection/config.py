@@ -33,6 +33,7 @@ class Route:
     model: str
     strategy: str | None = None
     weights: Weights | None = None
+    smart_mode: str | None = None  # how `smart` ranks (smart.SMART_MODES); implies strategy smart
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,8 @@ class RoutingConfig:
             version=int(data.get("version", 0)),
             default_strategy=data.get("default_strategy"),
             aliases={n: tuple(b["models"]) for n, b in (data.get("aliases") or {}).items()},
-            routes={n: Route(n, b["model"], b.get("strategy"), Weights.of(b.get("weights")))
+            routes={n: Route(n, b["model"], b.get("strategy") or ("smart" if b.get("smart_mode") else None),
+                             Weights.of(b.get("weights")), b.get("smart_mode"))
                     for n, b in (data.get("routes") or {}).items()},
             rules=tuple(rules),
             experiments={n: _experiment(n, b) for n, b in (data.get("experiments") or {}).items()},
@@ -169,6 +171,9 @@ def check_entry(kind: str, name: str, body: Mapping[str, Any]) -> None:
     """What the contract cannot say; `body` is already valid against its schema."""
     if kind == "rules":
         _check_ranges(name, body.get("when") or {})
+    if kind == "routes" and body.get("smart_mode") and strategy_name(body.get("strategy") or "smart") != "smart":
+        raise InvalidRequest(f"route {name}: smart_mode {body['smart_mode']} ranks by smart, not by strategy"
+                             f" {body['strategy']}: leave strategy out or make it smart", field="smart_mode")
     if kind != "experiments":
         return
     arms = body["arms"]

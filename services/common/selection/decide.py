@@ -61,8 +61,11 @@ def plan(request: SelectionRequest, ctx: RoutingContext) -> tuple[Job, frozenset
                                  f"round-robin, least-busy)", field="optimization")
     weights = req.weights or (route.weights if route else None) or Weights()
     features = req.features | detect(request.payload)
+    variant = req.model if shift is not None else (  # a virtual model, or the route's smart_mode when smart ranks
+        route.smart_mode if route and strategy == "smart" else None)
+    shift, mode = smart.variant(variant) if variant else (0, "cost")
     job = Job(request, ctx, strategy, weights, req.region or ctx.region, features, req.model or "*",
-              tier_shift=shift or 0, smart_mode=smart.MODES.get(req.model or "", "cost"))
+              tier_shift=shift, smart_mode=mode)
     return job, models
 
 

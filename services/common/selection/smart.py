@@ -4,7 +4,8 @@ routing config (`smart.tiers`), else from price: the eligible models in price or
 
 The virtual models `tollway/auto`, `tollway/auto-cost` (one tier down), `tollway/auto-quality`
 (one tier up) and `tollway/auto-latency` route this way over every model; `smart` as a strategy
-does it within the model or alias asked. Within the tier the cheapest wins (cost mode) or, in
+does it within the model or alias asked, in the variant its route's `smart_mode` names (`auto`,
+`auto-cost`, `auto-quality`, `auto-latency`; `auto` without one). Within the tier the cheapest wins (cost mode) or, in
 latency mode (`tollway/auto-latency`), the lowest expected P95 (observed, the SLO until enough
 outcomes; ties to the cheaper), with the success-rate floor applied as in the latency strategy;
 the other tiers follow, nearest first (on a tie, the lower tier in cost and latency modes).
@@ -25,8 +26,16 @@ from services.common.selection.view import View
 
 VIRTUAL_MODELS = {"tollway/auto": 0, "tollway/auto-cost": -1, "tollway/auto-quality": 1, "tollway/auto-latency": 0}
 MODES = {"tollway/auto-latency": "latency"}  # what wins within a tier; any other: "cost"
+SMART_MODES = tuple(m.removeprefix("tollway/") for m in VIRTUAL_MODELS)  # a route's smart_mode: the same choice
 CONFIDENCE = {0: 0.7, 1: 0.5, 2: 0.6, 3: 0.5}  # by score: near a class boundary, less sure
 FAR = len(TIERS)  # the place of models in no tier: after every tier
+
+
+def variant(model: str) -> tuple[int, str]:
+    """The tier shift and the within-tier mode of a virtual model (`tollway/auto-latency`) or of a
+    route's `smart_mode` naming one (`auto-latency`)."""
+    virtual = model if model.startswith("tollway/") else f"tollway/{model}"
+    return VIRTUAL_MODELS[virtual], MODES.get(virtual, "cost")
 
 
 def tiers_from(price: Mapping[str, Decimal]) -> dict[str, int]:

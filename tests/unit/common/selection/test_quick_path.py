@@ -35,13 +35,18 @@ NEEDS = (frozenset(),) * 4 + tuple(frozenset({f}) for f in FEATURES)
 PRICES = ("0", "1", "2.5", "10", "10", "30", "0.0000000003")
 WINDOWS = (4096, 8192, 32_000, 128_000)
 REGIONS = (None, "us", "eu")
-TARGETS = (None, None, None, *MODELS, "family", "tollway/auto", "tollway/auto-cost", "tollway/auto-quality",
+TARGETS = (None, None, None, *MODELS, "family", "fast-family", "dear-family",
+           "tollway/auto", "tollway/auto-cost", "tollway/auto-quality",
            "tollway/auto-latency", "nobody")
 PAYLOADS = (None, None, {"messages": [{"role": "user", "content": "hi"}]},
             {"messages": [{"role": "user", "content": "prove it step by step: def f(x): return x"}]},
             {"messages": [{"role": "user", "content": "compare"}], "tools": [{"type": "function"}], "stream": True})
 # a rule that never matches here (no request carries a key) and an experiment on m3's requests
-CONFIG = {"aliases": {"family": {"models": ["m1", "m2"]}},
+# and aliases whose routes rank by smart in a variant (strategy left out, or named)
+CONFIG = {"aliases": {"family": {"models": ["m1", "m2"]}, "fast-family": {"models": ["m1", "m2", "m3"]},
+                      "dear-family": {"models": ["m1", "m2", "m3"]}},
+          "routes": {"fast": {"model": "fast-family", "smart_mode": "auto-latency"},
+                     "dear": {"model": "dear-family", "strategy": "smart", "smart_mode": "auto-quality"}},
           "rules": {"vip": {"when": {"keys": ["vip"]}, "prefer": [{"provider": "p0"}]}},
           "experiments": {"m3-split": {"model": "m3", "arms": [{"name": "a", "percent": 50, "provider": "p1"},
                                                               {"name": "b", "percent": 50, "model": "m3"}]}}}

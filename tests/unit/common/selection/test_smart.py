@@ -1,5 +1,6 @@
 """Smart routing: complexity classes from length, code, reasoning cues, turns and tools; tiers
-by price or declared; virtual models tollway/auto, auto-cost, auto-quality, auto-latency."""
+by price or declared; virtual models tollway/auto, auto-cost, auto-quality, auto-latency; the
+same variants for `smart` within an alias by its route's smart_mode."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import jsonschema
 import pytest
 
 from services.common import contracts
+from services.common.errors import InvalidRequest
 from services.common.selection.complexity import classify
-from services.common.selection.smart import tiers_by_price
+from services.common.selection.config import check_entry
+from services.common.selection.smart import SMART_MODES, VIRTUAL_MODELS, tiers_by_price
 from tests.unit.common.selection.fleet import ask, ctx, provider, user
 
 TOOLS = ("function_calling",)
@@ -134,3 +137,61 @@ def test_auto_latency_with_an_empty_tier_falls_to_the_lower_neighbour():
     assert ask(fleet, None, declared, model="tollway/auto", **common).provider.name == "top-slow"
     d = ask(fleet, None, declared, model="tollway/auto-latency", **common)
     assert d.provider.name == "mini-fast" and "tier medium has no eligible provider, nearest is simple" in d.reason
+
+
+SPEEDY_ALIAS = {"aliases": {"speedy": {"models": sorted({p.model for p in SPEEDY})}}}
+
+
+def routed(mode: str, strategy: str | None = None) -> dict:
+    """SPEEDY's models as the alias `speedy`, its route ranking by smart in `mode`."""
+    route = {"model": "speedy", "smart_mode": mode, **({"strategy": strategy} if strategy else {})}
+    return {**SPEEDY_ALIAS, "routes": {"speedy-route": route}}
+
+
+@pytest.mark.parametrize("mode", SMART_MODES)
+@pytest.mark.parametrize("payload", [user("hi"), user("please compare a and b"), HARD])
+def test_an_alias_routed_by_smart_mode_decides_as_its_virtual_model(mode, payload):
+    common = {"payload": payload, "input_tokens": 60, "output_tokens": 200}
+    virtual = ask(SPEEDY, None, model=f"tollway/{mode}", **common)
+    d = ask(SPEEDY, None, ctx(routed(mode)), model="speedy", **common)
+    assert d.strategy == "smart" and d.reason == virtual.reason
+    assert [c.name for c in d.ranked] == [c.name for c in virtual.ranked]
+    # the route naming smart too, or the request asking for smart: the same
+    assert ask(SPEEDY, None, ctx(routed(mode, "smart")), model="speedy", **common).reason == virtual.reason
+    assert ask(SPEEDY, "smart", ctx(routed(mode)), model="speedy", **common).reason == virtual.reason
+
+
+def test_an_alias_in_latency_mode_picks_the_fastest_and_applies_the_floor():
+    common = {"payload": user("hi"), "input_tokens": 60, "output_tokens": 200}
+    assert ask(SPEEDY, "smart", ctx(SPEEDY_ALIAS), model="speedy", **common).provider.name == "mini-slow"
+    d = ask(SPEEDY, None, ctx(routed("auto-latency")), model="speedy", **common)
+    assert d.provider.name == "mini-fast" and "auto-latency: the fastest in the tier; tier simple" in d.reason
+    floored = ask(SPEEDY, None, ctx(routed("auto-latency"), stats={"mini-fast": (100.0, 0.5, 50)}), model="speedy",
+                  **common)
+    assert floored.provider.name == "mini-slow"
+    assert ("mini-fast", "success rate 50% < floor 80% over 50 outcomes") in floored.excluded
+
+
+def test_a_request_naming_another_strategy_leaves_the_routes_smart_mode_unused():
+    stats = {"mini-fast": (100.0, 0.5, 50)}
+    d = ask(SPEEDY, "cost", ctx(routed("auto-latency"), stats=stats), model="speedy", payload=user("hi"),
+            input_tokens=60, output_tokens=200)
+    assert d.strategy == "cost" and "mini-fast" in [c.name for c in d.ranked]  # no latency floor on cost
+    assert "auto-latency" not in d.reason
+
+
+def test_smart_modes_are_the_virtual_models_and_the_contract_lists_them():
+    assert [f"tollway/{m}" for m in SMART_MODES] == list(VIRTUAL_MODELS)
+    route = contracts.raw_schema("routing_route")["properties"]["smart_mode"]
+    assert route["enum"] == list(SMART_MODES)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"model": "m", "smart_mode": "fastest"}, contracts.schema("routing_route"))
+
+
+@pytest.mark.parametrize("strategy", ["cost", "latency", "round-robin"])
+def test_a_smart_mode_beside_another_strategy_is_refused_naming_the_field(strategy):
+    with pytest.raises(InvalidRequest) as refused:
+        check_entry("routes", "r", {"model": "m", "strategy": strategy, "smart_mode": "auto-latency"})
+    assert refused.value.field == "smart_mode" and f"not by strategy {strategy}" in refused.value.message
+    check_entry("routes", "r", {"model": "m", "strategy": "smart", "smart_mode": "auto-latency"})
+    check_entry("routes", "r", {"model": "m", "smart_mode": "auto-latency"})
