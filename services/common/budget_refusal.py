@@ -2,7 +2,9 @@
 and what the refused request could cost at worst.
 
 The ledger says it when a hold or a lease does not fit; the gateway says it again, with its own
-request's worst case, when it answers from a refusal it remembers (services/gateway/budgets).
+request's worst case, when it answers from a refusal it remembers, and when the budget had room
+but other requests in flight took its lease's money first (`contention`: the figures are those
+the ledger sent with its last grant to that lease; services/gateway/budgets).
 The figures also travel as numbers in the error body: `budget_usd`, `spent_usd`, `held_usd`,
 `remaining_usd`, `worst_case_usd` and `needed_usd` (what was asked of the ledger: the hold, or
 the lease's shortfall).
@@ -52,10 +54,11 @@ def words(figures: BudgetFigures, worst_micros: int) -> str:
 
 
 def refusal(figures: BudgetFigures, worst_micros: int, needed_micros: int | None = None,
-            extra: dict[str, Any] | None = None) -> BudgetExceeded:
+            extra: dict[str, Any] | None = None, why: str = "") -> BudgetExceeded:
     """The 402: `worst_micros` is the request's worst case, `needed_micros` what was asked of the
-    ledger for it (the worst case itself for a hold; a lease's shortfall)."""
-    return BudgetExceeded(words(figures, worst_micros), extra={
+    ledger for it (the worst case itself for a hold; a lease's shortfall); `why` follows the figures
+    when they alone do not say it."""
+    return BudgetExceeded(words(figures, worst_micros) + why, extra={
         **(extra or {}),
         "budget_usd": from_micros(figures.budget_micros), "spent_usd": from_micros(figures.spent_micros),
         "held_usd": from_micros(figures.held_micros), "remaining_usd": from_micros(figures.left_micros),
@@ -68,3 +71,12 @@ def _micros(value: object) -> int:
     if not amount.is_finite() or amount < 0:
         raise ValueError(value)
     return to_micros(amount)
+
+
+def contention(figures: BudgetFigures, worst_micros: int, tries: int,
+               extra: dict[str, Any] | None = None) -> BudgetExceeded:
+    """The 402 of a request whose `tries` grants, each for its own need, went to other requests in
+    flight first: the budget had room (as of the last grant) and none of it reached this request."""
+    return refusal(figures, worst_micros, worst_micros, extra, why=(
+        f". The budget had room: the ledger granted this request's need {tries} times, and each time other"
+        " requests in flight took it first (figures as of the last grant); it fits once they finish"))

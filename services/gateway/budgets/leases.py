@@ -59,6 +59,9 @@ class RunLease:
     # need at least as large is refused without asking the ledger again (no herd of doomed calls)
     refused: tuple[float, int, int, BudgetExceeded] | None = field(default=None, repr=False)
     revoked: bool = False  # its budget's cap changed: reservations still in flight release into it
+    # the budget's status in the ledger's last grant (budget_usd, spent_usd, held_usd): what a
+    # refusal under contention states, without asking the ledger again
+    status: dict[str, object] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -141,10 +144,7 @@ class LeaseBook:
                     and shortfall >= refused[2]):
                 raise _again(refused[3], budget, amount, shortfall)  # nothing changed since a smaller need
             if own_grows == ROUNDS:
-                raise BudgetExceeded(f"{whose(*budget.partition(':')[::2])} has room, but it is held for requests in "
-                                     f"flight; this request could cost up to {dollars(amount)} and does not fit "
-                                     "until they finish", extra={**budget_names(budget),
-                                                                 "worst_case_usd": from_micros(amount)})
+                raise _contention(lease, budget, amount)
             own_grows += 1
             try:
                 # want is never below need: after an over-billed answer free is negative, and the
@@ -190,6 +190,8 @@ class LeaseBook:
                 raise Unbudgeted(lease.budget)
             lease.free += grant.micros
             lease.renewed_at = started  # the ledger restarted its TTL after we asked
+            if grant.budget is not None:
+                lease.status = grant.budget
         finally:
             lease.growing = None
 
@@ -249,6 +251,18 @@ def _again(refused: BudgetExceeded, budget: str, worst: int, shortfall: int) -> 
     if figures is None:
         return refused
     return budget_refusal.refusal(figures, worst, shortfall, extra=budget_names(budget))
+
+
+def _contention(lease: RunLease, budget: str, worst: int) -> BudgetExceeded:
+    """The ledger granted this request's grows, but other requests in flight took the money
+    first every time: the 402 states the budget as the ledger's last grant left it."""
+    scope, _, scope_id = budget.partition(":")
+    figures = BudgetFigures.of_error(scope, scope_id, lease.status) if lease.status else None
+    if figures is None:  # a ledger that sends no status with its grants
+        return BudgetExceeded(f"{whose(scope, scope_id)} has room, but it is held for requests in flight; this"
+                              f" request could cost up to {dollars(worst)} and does not fit until they finish",
+                              extra={**budget_names(budget), "worst_case_usd": from_micros(worst)})
+    return budget_refusal.contention(figures, worst, ROUNDS, extra=budget_names(budget))
 
 
 class Unbudgeted(Exception):

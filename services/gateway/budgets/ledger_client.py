@@ -39,6 +39,7 @@ def unavailable(message: str) -> DependencyUnavailable:
 class Grant:
     budgeted: bool
     micros: int  # granted (or returned)
+    budget: dict[str, object] | None = None  # the budget's status after the grant (budget_usd, spent_usd...)
 
 
 class LedgerRefused(Exception):
@@ -77,7 +78,9 @@ class LedgerBudgetClient:
         if worst is not None:
             body["worst_usd"] = from_micros(worst)
         data = await self._post("/leases", body, budget, request_id)
-        return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))))
+        status = data.get("budget")
+        return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))),
+                     status if isinstance(status, dict) else None)
 
     async def give_back(self, lease_id: str, budget: str, amount: int) -> Grant:
         data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, budget, lease_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 
 from services.common.budget_refusal import BudgetFigures, refusal
 from services.common.errors import BudgetExceeded, DependencyUnavailable
+from services.common.money import from_micros
 from services.gateway.budgets.leases import LeaseBook
 from services.gateway.budgets.ledger_client import Grant
 
@@ -25,6 +27,9 @@ class FakeLedger:
     worsts: list[int | None] = field(default_factory=list)
     down: bool = False
     delay: float = 0.0
+    status: bool = True  # a grant carries the budget's status (budget_usd, spent_usd, held_usd), as the ledger's
+    during: list[Callable[[], None]] = field(default_factory=list)  # one per grow with a need, while it is asked
+    need_only: bool = False  # grant the need and no more (the ledger's share of what is left is tiny)
 
     @property
     def held(self) -> int:
@@ -35,6 +40,8 @@ class FakeLedger:
         self.calls.append((lease_id, need, want))
         self.worsts.append(worst)
         await asyncio.sleep(self.delay)
+        if self.during and need:
+            self.during.pop(0)()
         if self.down:
             raise DependencyUnavailable("ledger down")
         if self.budget is None:
@@ -45,9 +52,14 @@ class FakeLedger:
         if need > available:
             figures = BudgetFigures("run", run_id, self.budget, self.spent, self.held)
             raise refusal(figures, max(worst or need, need), need)
-        granted = min(max(want, need), available)
+        granted = need if self.need_only else min(max(want, need), available)
         self.leases[lease_id] = self.leases.get(lease_id, 0) + granted
-        return Grant(True, granted)
+        return Grant(True, granted, self.figures() if self.status else None)
+
+    def figures(self) -> dict[str, object]:
+        return {"budget_usd": from_micros(self.budget or 0), "spent_usd": from_micros(self.spent),
+                "held_usd": from_micros(self.held), "remaining_usd": from_micros((self.budget or 0) - self.spent
+                                                                                 - self.held)}
 
     async def give_back(self, lease_id: str, run_id: str, amount: int) -> Grant:
         if self.down:
@@ -278,3 +290,37 @@ async def test_a_lease_in_use_is_renewed_by_the_sweeper_before_its_ttl() -> None
     await leases.sweep()
     await asyncio.sleep(0)
     assert ledger.calls[-1][1:] == (0, 0)  # a renewal: nothing more asked
+
+
+async def _contended(ledger: FakeLedger) -> BudgetExceeded:
+    """Three requests in flight, each billed 300 for its reservation of 100; each finishes while the
+    next request's grow is at the ledger, so every grant it gets is eaten before it can reserve."""
+    leases = book(ledger, chunk=1)
+    flying = [await leases.reserve("run:r", 100, f"in-flight-{i}") for i in range(3)]
+    ledger.during = [lambda r=r: leases.release(r, 300) for r in flying]
+    with pytest.raises(BudgetExceeded) as refused:
+        await leases.reserve("run:r", 100, "late")
+    assert [need for _, need, _ in ledger.calls[-3:]] == [100, 200, 200]  # its own need, granted three times
+    return refused.value
+
+
+async def test_a_request_that_others_beat_to_the_lease_three_times_states_the_ledgers_figures() -> None:
+    ledger = FakeLedger(budget=1_000_000, spent=400_000, need_only=True)
+    refused = await _contended(ledger)
+    held = ledger.held  # the last grant's figures: nothing has changed at the ledger since
+    assert held == 800
+    assert refused.message == (
+        "run r's budget is $1.00; $0.40 is spent and $0.0008 held for requests in flight; this request could cost"
+        " up to $0.0001. The budget had room: the ledger granted this request's need 3 times, and each time other"
+        " requests in flight took it first (figures as of the last grant); it fits once they finish")
+    assert {k: refused.extra[k] for k in ("budget_usd", "spent_usd", "held_usd", "remaining_usd", "worst_case_usd",
+                                          "budget", "run_id")} == {
+        "budget_usd": Decimal("1"), "spent_usd": Decimal("0.4"), "held_usd": Decimal("0.0008"),
+        "remaining_usd": Decimal("0.5992"), "worst_case_usd": Decimal("0.0001"), "budget": "run:r", "run_id": "r"}
+
+
+async def test_without_figures_in_the_grants_the_contention_refusal_names_the_budget_and_worst_case() -> None:
+    refused = await _contended(FakeLedger(budget=1_000_000, status=False, need_only=True))
+    assert refused.message == ("run r's budget has room, but it is held for requests in flight; this request could"
+                               " cost up to $0.0001 and does not fit until they finish")
+    assert "spent_usd" not in refused.extra and refused.extra["worst_case_usd"] == Decimal("0.0001")
