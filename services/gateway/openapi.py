@@ -40,6 +40,7 @@ GATEWAY: dict[tuple[str, str], Answers] = {
     ("GET", "/v1/limits"): answers({200: obj(limits={"type": "array"})}, 401, 403, 503),
     # forwarded to the ledger (services/gateway/api/ledger_proxy.py): its answers, or 503 when it is down
     ("GET", "/receipts/{run_id}"): answers({200: OBJECT}, 400, 401, 403, 422, 503),
+    ("GET", "/receipts/by-id/{request_id}"): answers({200: "routing_receipt"}, 400, 401, 403, 404, 503),
     ("POST", "/budget"): answers({200: "budget_status", 201: "budget_status"}, *BODY, *ADMIN, 503),
     ("GET", "/budget/{run_id}"): answers({200: "budget_status"}, 400, 401, 403, 404, 503),
     ("DELETE", "/budget/{run_id}"): answers({200: OBJECT}, 400, 404, *ADMIN, 503),
