@@ -511,7 +511,7 @@ def _free(rig: Rig) -> int | None:
 
 def test_shipping_that_fails_loses_nothing_and_counts_nothing_twice(rig, monkeypatch):
     model = rig.provider("ship", plain(ANSWER))
-    monkeypatch.setattr(rig.shipper, "ship_file", _araise)
+    monkeypatch.setattr(rig.shipper, "_post", _araise)
     ids = [rig.new_id("ship") for _ in range(3)]
     for cid in ids:
         assert chat(rig, model, cid).status_code == 200

@@ -1,4 +1,5 @@
-"""Ships receipts from the LDJSON files to the ledger in batches, off the hot path.
+"""Ships receipts from the LDJSON files (one per run) to the ledger in batches, off the hot path;
+a batch takes from as many files as it has room for.
 
 The files are the outbox: a cursor (byte offset per file, in `artifacts/gateway/shipped.json`)
 records what the ledger has acknowledged. After a crash the shipper resumes from the cursor, so
@@ -22,6 +23,7 @@ from services.common.tasks import cancel_and_wait
 from services.gateway.failover import Addresses, first_answer
 
 log = structlog.get_logger("tollway.gateway.shipper")
+EMPTY_BODY = b'{"receipts":[]}'
 
 
 class ReceiptShipper:
@@ -83,20 +85,21 @@ class ReceiptShipper:
                 continue
         return total
 
-    def _read_batch(self, name: str, limit: int) -> tuple[list[bytes], int]:
-        """Complete lines past the cursor and before `limit`, up to batch_size and a body of at
-        most max_bytes (a longer line goes alone); and the offset after them."""
+    def _read_batch(self, name: str, limit: int, count: int, size: int) -> tuple[list[bytes], int, int]:
+        """Complete lines of one file past its cursor and before `limit`, to add to a batch of
+        `count` receipts and `size` bytes of body: up to batch_size receipts and max_bytes of body
+        in all (a first receipt longer than that goes alone); the lines, the offset after them, and
+        the body's size with them."""
         pos = self.offsets.get(name, 0)
         receipts: list[bytes] = []  # each line as written: money stays exactly as the gateway wrote it
-        size = len(b'{"receipts":[]}')
         with open(self.costs_dir / name, "rb") as fh:
             fh.seek(pos)
-            while len(receipts) < self.batch_size and pos < limit:
+            while count + len(receipts) < self.batch_size and pos < limit:
                 line = fh.readline()
                 if not line.endswith(b"\n"):  # EOF, or a line still being written
                     break
                 receipt = line.rstrip(b"\r\n")
-                if receipts and size + len(receipt) + 1 > self.max_bytes:
+                if (count or receipts) and size + len(receipt) + 1 > self.max_bytes:
                     break  # the next batch's first
                 pos += len(line)
                 if not line.strip():
@@ -110,51 +113,74 @@ class ReceiptShipper:
                     log.error("receipt_line_unreadable", file=name, offset=pos - len(line))
                     with open(self.rejected_file, "ab") as out:
                         out.write(line)
-        return receipts, pos
-
-    async def ship_file(self, client: httpx.AsyncClient, name: str) -> bool:
-        """Ship one file up to where it ended when this pass began (not chasing receipts written
-        meanwhile, which would turn a busy run into a stream of tiny batches); True when done."""
-        limit = (self.costs_dir / name).stat().st_size
-        while True:
-            receipts, end = self._read_batch(name, limit)
-            if not receipts:
-                if end > self.offsets.get(name, 0):  # only blank lines
-                    self.offsets[name] = end
-                    self._save_state()
-                return (self.costs_dir / name).stat().st_size <= self.offsets.get(name, 0)
-            body = b'{"receipts":[' + b",".join(receipts) + b"]}"
-
-            async def post(base: str, body: bytes = body) -> httpx.Response:
-                resp = await client.post(base + "/receipts", content=body, headers={"content-type": "application/json"})
-                if resp.status_code >= 500:  # that ledger cannot book it now (its database is away): the next may
-                    resp.raise_for_status()
-                return resp
-
-            resp = await first_answer(self.ledger, post)
-            if resp.status_code == 400:
-                # a receipt the ledger will never take: set it aside, never block the rest
-                log.error("receipts_rejected", file=name, body=resp.text[:500])
-                with open(self.rejected_file, "ab") as fh:
-                    for r in receipts:
-                        fh.write(r + b"\n")
-            else:
-                resp.raise_for_status()
-                self.shipped += len(receipts)
-            self.offsets[name] = end
-            self._save_state()
+        return receipts, pos, size
 
     async def ship_once(self, client: httpx.AsyncClient) -> None:
         async with self._lock:
             await self._ship_dirty(client)
 
     async def _ship_dirty(self, client: httpx.AsyncClient) -> None:
+        """Every file with receipts to ship, up to where it ended when this pass began (not chasing
+        receipts written meanwhile, which would turn a busy run into a stream of tiny batches), in
+        batches that take from several files: many runs with a few receipts each cost the ledger a
+        transaction per batch, not one per run."""
+        names = []
         for name in sorted(self.dirty):
-            if not (self.costs_dir / name).exists():
+            if (self.costs_dir / name).exists():
+                names.append(name)
+            else:
                 self.dirty.discard(name)
-                continue
-            if await self.ship_file(client, name):
+        limits = {name: (self.costs_dir / name).stat().st_size for name in names}
+        while names := [name for name in names if self.offsets.get(name, 0) < limits[name]]:
+            parts: list[tuple[str, list[bytes], int]] = []  # (file, its receipts in the batch, its offset after)
+            count, size = 0, len(EMPTY_BODY)
+            for name in names:
+                if count >= self.batch_size:
+                    break
+                receipts, end, size = self._read_batch(name, limits[name], count, size)
+                if end > self.offsets.get(name, 0):
+                    parts.append((name, receipts, end))
+                    count += len(receipts)
+            if not parts:
+                break
+            await self._ship_parts(client, parts)
+        for name in limits:
+            if (self.costs_dir / name).stat().st_size <= self.offsets.get(name, 0):
                 self.dirty.discard(name)
+
+    async def _ship_parts(self, client: httpx.AsyncClient, parts: list[tuple[str, list[bytes], int]]) -> None:
+        """One batch; on its acknowledgement, each file's cursor moves past its part. A batch the
+        ledger refuses (400: it writes none of it) is sent again file by file, and only the part
+        it still refuses is set aside: one bad receipt never blocks, or costs, the other runs'."""
+        receipts = [r for _, rs, _ in parts for r in rs]
+        if receipts:
+            resp = await self._post(client, receipts)
+            if resp.status_code == 400:
+                if sum(1 for _, rs, _ in parts if rs) > 1:
+                    for part in parts:
+                        await self._ship_parts(client, [part])
+                    return
+                log.error("receipts_rejected", file=next(name for name, rs, _ in parts if rs), body=resp.text[:500])
+                with open(self.rejected_file, "ab") as fh:
+                    for r in receipts:
+                        fh.write(r + b"\n")
+            else:
+                resp.raise_for_status()
+                self.shipped += len(receipts)
+        for name, _, end in parts:
+            self.offsets[name] = end
+        self._save_state()
+
+    async def _post(self, client: httpx.AsyncClient, receipts: list[bytes]) -> httpx.Response:
+        body = b'{"receipts":[' + b",".join(receipts) + b"]}"
+
+        async def post(base: str) -> httpx.Response:
+            resp = await client.post(base + "/receipts", content=body, headers={"content-type": "application/json"})
+            if resp.status_code >= 500:  # that ledger cannot book it now (its database is away): the next may
+                resp.raise_for_status()
+            return resp
+
+        return await first_answer(self.ledger, post)
 
     async def _run(self, client: httpx.AsyncClient) -> None:
         backoff = self.interval_s

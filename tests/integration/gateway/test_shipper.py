@@ -115,3 +115,32 @@ async def test_a_batch_stays_within_the_body_limit(tmp_path):
         assert tiny.shipped == 10 and (await run_view(client, "big"))["count"] == 10
     assert len(bodies) == 4 + 10 and all(b <= 3 * line + 20 for b in bodies[:4])
     assert not shipper.dirty and not tiny.dirty
+
+
+async def test_many_runs_ship_together_and_a_refused_receipt_costs_only_its_own_run(tmp_path):
+    """Thirty runs with three receipts each go in batches that span runs (batch_size 40: three
+    POSTs, not thirty); a run holding a receipt the ledger refuses (400) has its part set aside,
+    the other runs of that batch still arrive, each receipt once."""
+    writer = ReceiptWriter(tmp_path / "costs")
+    for run in range(30):
+        for i in range(3):
+            writer.write(make_receipt(run_id=f"run-{run:02d}", request_id=f"r{run}-{i}"))
+    with open(tmp_path / "costs" / "run-07.jsonl", "ab") as fh:
+        fh.write(b'{"request_id": "refused", "run_id": "run-07"}\n')  # an object, but no receipt
+    posts: list[int] = []
+
+    async def count(request: httpx.Request) -> None:
+        if request.method == "POST":
+            posts.append(request.content.count(b'"request_id"'))
+
+    shipper = shipper_for(tmp_path, batch_size=40)
+    async with ledger(tmp_path) as client:
+        client.event_hooks["request"].append(count)
+        await shipper.ship_once(client)
+        counts = {run: (await run_view(client, f"run-{run:02d}"))["count"] for run in range(30)}
+    assert counts == {run: 0 if run == 7 else 3 for run in range(30)}
+    assert shipper.shipped == 87 and not shipper.dirty
+    rejected = (tmp_path / "rejected.jsonl").read_bytes()
+    assert rejected.count(b"\n") == 4 and b'"refused"' in rejected and b"r7-0" in rejected
+    # 91 receipts, 40 a batch: runs 00-12 (refused; then again run by run), 13 to 26's first, the rest
+    assert posts == [40, *[3] * 7, 4, *[3] * 5, 40, 11]
