@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "budgets": len(budgets.value),
                 "connected": budgets.connected,
                 "leases": leases.active,
+                "leases_draining": leases.draining,  # given back, kept alive until their receipts are booked
                 "lease_grows": leases.grows,
                 "reservations_in_flight": leases.in_flight,
             },

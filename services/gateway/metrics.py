@@ -123,6 +123,8 @@ def install(metrics: ServiceMetrics, pipeline: Any, shipper: Any, leases: Any, g
                   lambda: pipeline.open_settlements)
     metrics.gauge("tollway_gateway_budget_leases", "Budget leases this gateway holds at the ledger",
                   lambda: leases.active)
+    metrics.gauge("tollway_gateway_budget_leases_draining", "Budget leases given back whose costs the ledger"
+                  " still holds until their receipts are booked", lambda: leases.draining)
     metrics.gauge("tollway_gateway_budget_reservations_in_flight", "Requests holding a reservation on a lease",
                   lambda: leases.in_flight)
     return ReceiptMetrics(metrics)

@@ -102,8 +102,9 @@ def test_request_id_follows_the_request_into_the_ledgers_log(swarm, http, model)
     r = http.post(swarm.url("gateway") + "/v1/chat/completions", json=chat("traced"),
                   headers={"X-Tollway-Run": "traced", "X-Request-ID": "trace-me-42"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "trace-me-42"
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and "trace-me-42" not in swarm.log("ledger"):
+    deadline = time.monotonic() + 5  # the gateway's access line is written just after the answer is sent
+    while time.monotonic() < deadline and not ("trace-me-42" in swarm.log("ledger") and any(
+            "trace-me-42" in x and "/v1/chat/completions" in x for x in swarm.log("gateway").splitlines())):
         time.sleep(0.1)
     ledger_lines = [json.loads(x) for x in swarm.log("ledger").splitlines() if "trace-me-42" in x]
     assert {line["request_id"] for line in ledger_lines} == {"trace-me-42"}

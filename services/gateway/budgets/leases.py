@@ -15,6 +15,13 @@ call of its own.
   at most a share of what is left, so several gateways share a small budget.
 - A budget whose cap changes (the ledger's snapshot says so) has its lease revoked at once: the
   free money goes back and the next request must be granted under the new cap.
+- A lease given back (idle, or revoked) still holds, at the ledger, the cost of its requests whose
+  receipts have not arrived there yet (they ship a moment later, or much later when the ledger
+  was away). Left to its TTL, that hold would lapse before those receipts are booked, and the
+  ledger would grant the same money again: the cap overshot by what was unshipped. So a given-back
+  lease drains: the sweeper keeps renewing it until the ledger says it holds nothing (its receipts
+  booked), or for at most DRAIN_TTLS of its TTL. A dead gateway renews nothing: its money comes
+  back within one TTL, as before.
 - A provider that bills more than the reservation leaves the lease's free money negative: the
   next request asks the ledger for the shortfall with its own need, and is refused (402) when the
   budget has no room for it — overshoot stops at the requests already in flight.
@@ -42,6 +49,7 @@ from services.gateway.budgets.ledger_client import LedgerBudgetClient, budget_na
 log = structlog.get_logger("tollway.gateway.leases")
 
 REFUSAL_MEMORY_S = 0.05  # how long a refusal answers for the ledger (a budget may be raised)
+DRAIN_TTLS = 20  # a given-back lease is renewed until its receipts are booked, at most this many TTLs
 ROUNDS = 3  # grows a request asks for itself before it gives up under heavy contention
 
 
@@ -62,6 +70,7 @@ class RunLease:
     # the budget's status in the ledger's last grant (budget_usd, spent_usd, held_usd): what a
     # refusal under contention states, without asking the ledger again
     status: dict[str, object] | None = field(default=None, repr=False)
+    drained_since: float | None = None  # given back at this moment: renewed while its receipts ship
 
 
 @dataclass(slots=True)
@@ -86,6 +95,7 @@ class LeaseBook:
         self.instance = "gw" + secrets.token_hex(4)
         self._seq = itertools.count(1)
         self._leases: dict[str, RunLease] = {}
+        self._draining: dict[str, RunLease] = {}  # lease id -> a given-back lease still holding unbooked costs
         self._sweeper = BackgroundLoop("lease-sweeper", self.sweep, lambda: max(self.idle_s / 2, 0.05),
                                        failed_event="lease_sweep_failed", logger=log, wait_first=True)
         self.grows = 0  # ledger calls made to grow or renew (for /health and the bench)
@@ -110,6 +120,11 @@ class LeaseBook:
         return len(self._leases)
 
     @property
+    def draining(self) -> int:
+        """Leases given back whose holds the ledger still keeps for receipts not booked yet."""
+        return len(self._draining)
+
+    @property
     def in_flight(self) -> int:
         """Reservations not yet released, over every lease."""
         return sum(lease.in_flight for lease in self._leases.values())
@@ -120,12 +135,12 @@ class LeaseBook:
         None when the ledger says there is no such budget. A run's leases are per `tenant`: the
         ledger refuses (403) a tenant other than the one the run's budget belongs to."""
         name = f"{budget}|{tenant}" if tenant is not None and budget.startswith("run:") else budget
-        lease = self._leases.get(name)
-        if lease is None:
-            lease = self._leases[name] = RunLease(budget, f"{self.instance}.{next(self._seq)}", tenant)
+        lease = self._lease(name, budget, tenant)
         chunk = amount * self.chunk_requests
         own_grows = 0
         while True:
+            if lease.revoked:  # its cap changed while this request waited on it: the budget's new lease
+                lease = self._lease(name, budget, tenant)
             now = self.monotonic()
             lease.last_used = now
             if lease.free >= amount and now - lease.renewed_at < self.ttl_s / 2:
@@ -156,6 +171,12 @@ class LeaseBook:
             except BudgetExceeded as exc:
                 lease.refused = (self.monotonic(), lease.free, shortfall, exc)
                 raise
+
+    def _lease(self, name: str, budget: str, tenant: str | None) -> RunLease:
+        lease = self._leases.get(name)
+        if lease is None:
+            lease = self._leases[name] = RunLease(budget, f"{self.instance}.{next(self._seq)}", tenant)
+        return lease
 
     def release(self, reservation: Reservation | None, actual: int) -> None:
         """The request is over and cost `actual` micros: the rest of its reservation is free again."""
@@ -192,14 +213,18 @@ class LeaseBook:
             lease.renewed_at = started  # the ledger restarted its TTL after we asked
             if grant.budget is not None:
                 lease.status = grant.budget
+            if lease.revoked and lease.in_flight == 0:  # granted under the old cap, answered after the
+                self._return_now(lease)  # change: nobody may use it, and nobody in flight will return it
         finally:
             lease.growing = None
 
     # -- giving back ------------------------------------------------------------------------------
     async def sweep(self, *, everything: bool = False) -> None:
         """Give back the free money of leases idle for `idle_s` (all of them with `everything`);
-        renew the others at the ledger once a third of the TTL has passed (the heartbeat)."""
+        renew the others at the ledger once a third of the TTL has passed (the heartbeat), and the
+        given-back ones until the ledger holds nothing on them."""
         now = self.monotonic()
+        self._renew_draining(now, everything)
         for name, lease in list(self._leases.items()):
             idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
             if not (idle or everything):
@@ -209,6 +234,7 @@ class LeaseBook:
                 continue
             amount = lease.free
             del self._leases[name]
+            self._drain(lease, now)
             if amount <= 0 or lease.renewed_at == float("-inf"):
                 continue
             lease.free -= amount
@@ -227,7 +253,33 @@ class LeaseBook:
             lease = self._leases.pop(name)
             self.revoked += 1
             lease.revoked = True
+            self._drain(lease, self.monotonic())
             self._return_now(lease)
+
+    # -- draining: given-back leases kept alive until their receipts are booked -------------------
+    def _drain(self, lease: RunLease, now: float) -> None:
+        if lease.renewed_at != float("-inf"):  # the ledger granted it something: it may hold costs
+            lease.drained_since = now
+            self._draining[lease.lease_id] = lease
+
+    def _renew_draining(self, now: float, everything: bool) -> None:
+        for lease_id, lease in list(self._draining.items()):
+            if everything or lease.drained_since is None or now - lease.drained_since >= DRAIN_TTLS * self.ttl_s:
+                del self._draining[lease_id]  # shutting down, or its receipts are long overdue: let it lapse
+            elif lease.growing is None and now - lease.renewed_at >= self.ttl_s / 3:
+                lease.growing = task = asyncio.create_task(self._renew_drained(lease))
+                task.add_done_callback(_log_failure)
+
+    async def _renew_drained(self, lease: RunLease) -> None:
+        started = self.monotonic()
+        try:
+            self.grows += 1
+            grant = await self.client.grow(lease.lease_id, lease.budget, 0, 0, lease.lease_id, lease.tenant)
+            lease.renewed_at = started
+            if not grant.budgeted or (grant.lease_micros == 0 and lease.in_flight == 0):
+                self._draining.pop(lease.lease_id, None)  # every cost on it booked: nothing left to keep
+        finally:
+            lease.growing = None
 
     def _return_now(self, lease: RunLease) -> None:
         amount = max(lease.free, 0)

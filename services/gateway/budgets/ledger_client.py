@@ -40,6 +40,7 @@ class Grant:
     budgeted: bool
     micros: int  # granted (or returned)
     budget: dict[str, object] | None = None  # the budget's status after the grant (budget_usd, spent_usd...)
+    lease_micros: int | None = None  # what the lease holds at the ledger after the call, when it said
 
 
 class LedgerRefused(Exception):
@@ -79,8 +80,10 @@ class LedgerBudgetClient:
             body["worst_usd"] = from_micros(worst)
         data = await self._post("/leases", body, budget, request_id)
         status = data.get("budget")
+        held = data.get("lease_usd")
         return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))),
-                     status if isinstance(status, dict) else None)
+                     status if isinstance(status, dict) else None,
+                     to_micros(Decimal(str(held))) if held is not None else None)
 
     async def give_back(self, lease_id: str, budget: str, amount: int) -> Grant:
         data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, budget, lease_id)

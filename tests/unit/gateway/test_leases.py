@@ -54,7 +54,7 @@ class FakeLedger:
             raise refusal(figures, max(worst or need, need), need)
         granted = need if self.need_only else min(max(want, need), available)
         self.leases[lease_id] = self.leases.get(lease_id, 0) + granted
-        return Grant(True, granted, self.figures() if self.status else None)
+        return Grant(True, granted, self.figures() if self.status else None, self.leases[lease_id])
 
     def figures(self) -> dict[str, object]:
         return {"budget_usd": from_micros(self.budget or 0), "spent_usd": from_micros(self.spent),
@@ -80,6 +80,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
+
+
+def timed_book(ledger: FakeLedger, ttl_s: float) -> tuple[LeaseBook, Clock]:
+    """A book whose clock the test moves, idle after 2 s, leases of 10 worst cases."""
+    clock = Clock()
+    return LeaseBook(ledger, ttl_s=ttl_s, idle_s=2, chunk_requests=10, monotonic=clock), clock  # type: ignore[arg-type]
 
 
 def book(ledger: FakeLedger, clock: Clock | None = None, chunk: int = 10) -> LeaseBook:
@@ -277,9 +283,7 @@ async def test_a_changed_cap_revokes_the_lease_and_the_next_request_asks_the_led
 
 async def test_a_lease_in_use_is_renewed_by_the_sweeper_before_its_ttl() -> None:
     ledger = FakeLedger(budget=10_000)
-    clock = Clock()
-    leases = LeaseBook(ledger, ttl_s=30, idle_s=2, chunk_requests=10,  # type: ignore[arg-type]
-                       monotonic=clock)
+    leases, clock = timed_book(ledger, ttl_s=30)
     held = await leases.reserve("run:r", 100, "req-1")
     assert held is not None
     calls = len(ledger.calls)
@@ -324,3 +328,101 @@ async def test_without_figures_in_the_grants_the_contention_refusal_names_the_bu
     assert refused.message == ("run r's budget has room, but it is held for requests in flight; this request could"
                                " cost up to $0.0001 and does not fit until they finish")
     assert "spent_usd" not in refused.extra and refused.extra["worst_case_usd"] == Decimal("0.0001")
+
+
+async def test_a_revoked_lease_is_renewed_until_its_receipts_are_booked_then_let_go() -> None:
+    """Its hold covers costs whose receipts have not reached the ledger: let lapse at its TTL, the
+    ledger would grant that money again under the lowered cap."""
+    ledger = FakeLedger(budget=10_000)
+    leases, clock = timed_book(ledger, ttl_s=3)
+    done = await leases.reserve("run:r", 100, "req-1")
+    assert done is not None
+    lease_id = done.lease_id
+    leases.release(done, 100)  # answered and its receipt written; not shipped yet
+    leases.revoke({"run:r"})
+    await turns()
+    assert ledger.held == 100 and leases.draining == 1  # the free 900 went back; the unbooked 100 stays
+    for _ in range(3):  # each third of the TTL, while the receipt has not arrived: a renewal
+        clock.t += 1.1
+        await leases.sweep()
+        await turns()
+        assert ledger.calls[-1] == (lease_id, 0, 0) and leases.draining == 1
+    calls = len(ledger.calls)
+    ledger.receipt(lease_id, 100)  # booked: the lease holds nothing now
+    clock.t += 1.1
+    await leases.sweep()
+    await turns()
+    assert len(ledger.calls) == calls + 1 and leases.draining == 0  # told it holds nothing: let go
+    clock.t += 5
+    await leases.sweep()
+    assert len(ledger.calls) == calls + 1
+
+
+async def test_an_idle_lease_given_back_drains_too_and_a_receipt_that_never_comes_is_given_up_on() -> None:
+    ledger = FakeLedger(budget=10_000)
+    leases, clock = timed_book(ledger, ttl_s=3)
+    done = await leases.reserve("run:r", 100, "req-1")
+    assert done is not None
+    leases.release(done, 100)
+    clock.t += 2.5  # idle: given back, 100 still unbooked
+    await leases.sweep()
+    assert ledger.held == 100 and leases.active == 0 and leases.draining == 1
+    for _ in range(60):  # the receipt never arrives: renewed for DRAIN_TTLS x the TTL, then let lapse
+        clock.t += 1.1
+        await leases.sweep()
+        await turns()
+    assert leases.draining == 0
+    renewals = [c for c in ledger.calls if c == (done.lease_id, 0, 0)]
+    assert 50 <= len(renewals) <= 60  # about 60 s of renewals, a third of the TTL apart
+
+
+async def test_a_lease_never_granted_anything_does_not_drain() -> None:
+    ledger = FakeLedger(budget=10_000, down=True)
+    leases = book(ledger)
+    with pytest.raises(DependencyUnavailable):
+        await leases.reserve("run:r", 100, "req-1")
+    leases.revoke({"run:r"})
+    assert leases.draining == 0
+
+
+@dataclass
+class LateAnswer(FakeLedger):
+    """Grants at once, but its answer to a grow with a need is held until `gate` opens."""
+
+    gate: asyncio.Event | None = None
+
+    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str,
+                   tenant: str | None = None, worst: int | None = None) -> Grant:
+        grant = await super().grow(lease_id, run_id, need, want, request_id, tenant, worst)
+        if self.gate is not None and need:
+            await self.gate.wait()
+        return grant
+
+
+async def test_a_grant_made_before_a_cap_change_and_answered_after_it_admits_nobody() -> None:
+    """A request waiting on a grow when the cap is lowered must not take the old cap's grant: it
+    asks the ledger again, under the new cap, and that grant goes back."""
+    ledger = LateAnswer(budget=100_000)
+    leases = book(ledger, chunk=10)
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None and ledger.held == 1000
+    ledger.gate = asyncio.Event()
+    waiting = asyncio.create_task(leases.reserve("run:r", 5000, "req-2"))  # more than the lease's 900
+    await turns()
+    assert ledger.held > 5000  # granted under the old cap; the answer is on its way
+    ledger.budget = ledger.spent + ledger.held  # the lowered cap: nothing left beyond what is held
+    leases.revoke({"run:r"})
+    ledger.gate.set()
+    with pytest.raises(BudgetExceeded):
+        await waiting
+    await turns()
+    assert ledger.held > 5000  # kept while req-1 is in flight on the revoked lease...
+    leases.release(first, 100)
+    await turns()
+    assert ledger.held == 100  # ...then the late grant and the free money go back: req-1's unbooked cost stays
+
+
+async def turns(n: int = 5) -> None:
+    """A few turns of the loop: a renewal task started by the sweep runs to its end."""
+    for _ in range(n):
+        await asyncio.sleep(0)
