@@ -26,24 +26,20 @@ def point_quantiles(point_of_row: Sequence[int], blobs: Sequence[bytes], points:
     if len(rows) > 1 and (rows[1:] < rows[:-1]).any():  # rows by point: then often no (point, bucket) twice
         order = np.argsort(rows, kind="stable")
         rows, blobs = rows[order], [blobs[i] for i in order.tolist()]
-    pairs = np.frombuffer(b"".join(blobs), dtype="<i4").reshape(-1, 2)
+    pairs = np.frombuffer(b"".join(blobs), dtype="<i2").reshape(-1, 2)  # sketch.encode's pairs
     if not len(pairs):
         return out
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
-    index, counts = pairs[:, 0], pairs[:, 1]  # int32 views: no copies of the (often millions of) pairs
-    low = int(index.min())
-    zero = None
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 4
+    index = pairs[:, 0].astype(np.intp)  # the one copy of the (often millions of) indexes
+    counts = pairs[:, 1].view(np.uint16)
+    low, high = int(index.min()), int(index.max())
     if low == ZERO_INDEX:  # latencies under MIN_MS: slot 0, the others from 1
         zero = index == ZERO_INDEX
-        low = int(np.min(index, where=~zero, initial=np.iinfo(np.int32).max))
-        low = 0 if low == np.iinfo(np.int32).max else low
-    slot = index - np.int32(low - 1)  # 1: the lowest index; int32 (indexes span ~2,300 at most)
-    if zero is not None:
-        slot[zero] = 0
-    width = int(slot.max()) + 1
-    small = points * width < 2**31
-    owner = np.repeat(rows.astype(np.int32) if small else rows, lengths)
-    cells = owner * np.int32(width) + slot if small else owner * width + slot.astype(np.int64)
+        low = int(np.min(index, where=~zero, initial=high))
+        index[zero] = low - 1
+    width = high - low + 2  # slot = index - (low - 1): 1 for the lowest index
+    cells = np.repeat(rows * width - (low - 1), lengths)  # each pair's point's first cell
+    cells += index
     if len(cells) < 2 or (cells[1:] > cells[:-1]).all():  # each (point, bucket) once, in order: as stored
         values, has = _sparse(cells, counts, points, width, qs, distinct=True)
     elif points * width <= DENSE_CELLS:
@@ -63,7 +59,7 @@ DENSE_CELLS = 8_000_000  # points x bucket range up to which one dense histogram
 def _dense(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
            qs: Sequence[float]) -> tuple[list[np.ndarray], np.ndarray]:
     """One row of `width` slots per point (no sort): the first slot whose running count passes each rank."""
-    hist = np.bincount(cells, weights=counts, minlength=points * width).reshape(points, width)
+    hist = np.bincount(cells, weights=counts.astype(np.float64), minlength=points * width).reshape(points, width)
     cum = np.cumsum(hist, axis=1)
     totals = cum[:, -1]
     found = []
@@ -78,7 +74,7 @@ def _sparse(cells: np.ndarray, counts: np.ndarray, points: int, width: int,
     """Only the (point, slot) cells that occur, sorted; searched by cumulative count. `distinct`: the
     cells are already sorted and each occurs once (each point one stored sketch, as encoded)."""
     if distinct:
-        keys, summed = cells, counts
+        keys, summed = cells, counts.astype(np.int64)
     else:
         keys, where = np.unique(cells, return_inverse=True)
         summed = np.bincount(where, weights=counts).astype(np.int64)  # per (point, slot), in key order

@@ -3,9 +3,13 @@
 A latency x > 0 ms falls in bucket i = ceil(log_gamma(x)) with gamma = (1 + ALPHA) / (1 - ALPHA);
 bucket i is shown as 2 * gamma^i / (gamma + 1), which is within ALPHA (1 %) of every value in it.
 Buckets are plain (index, count) pairs, so merging two histograms is adding counts. A rollup row
-stores its histogram as int32 little-endian pairs (`encode`: 8 bytes a bucket, at most ~1,150
-buckets from 1 us to 10^7 ms, a few dozen for real traffic); a query merges thousands of them at
-once with numpy (merge.py). Latencies under MIN_MS (and 0) go to ZERO_INDEX and are shown as 0.
+stores its histogram as 16-bit little-endian pairs (`encode`: a signed index and an unsigned
+count, 4 bytes a bucket, at most ~1,150 buckets from 1 us to 10^7 ms, a few hundred for a busy
+day): a count above 65,535 is stored as several pairs of one index, which decode and the merge
+add up. Small pairs keep a day row's sketch (~600 bytes) inside its SQLite b-tree page instead of
+spilling to overflow pages (migration 0013 converted the int32 pairs of before: sketch_v1.py). A
+query merges thousands of them at once with numpy (merge.py). Latencies under MIN_MS (and 0) go to
+ZERO_INDEX and are shown as 0; indexes stop at MAX_INDEX (a latency of ~10^284 ms).
 
 The q-quantile is the bucket holding the value of rank floor(q * (n - 1)) in sorted order (0-based),
 so it is within ALPHA, relative, of that exact value (tests/unit/ledger/test_latency_sketch.py).
@@ -22,14 +26,16 @@ ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 MIN_MS = 0.001
-ZERO_INDEX = -(2**31)  # below MIN_MS: shown as 0
+ZERO_INDEX = -(2**15)  # below MIN_MS: shown as 0
+MAX_INDEX = 2**15 - 1
+MAX_COUNT = 2**16 - 1  # of one stored pair
 QUANTILES = (0.5, 0.95, 0.99)
 
 
 def index_of(latency_ms: float) -> int:
     if not latency_ms >= MIN_MS:  # also NaN
         return ZERO_INDEX
-    return math.ceil(math.log(latency_ms) / _LOG_GAMMA)
+    return math.ceil(min(math.log(latency_ms) / _LOG_GAMMA, MAX_INDEX))  # also inf
 
 
 def value_of(index: int) -> float:
@@ -58,22 +64,32 @@ def quantiles(counts: Mapping[int, int], qs: Iterable[float] = QUANTILES) -> lis
 
 
 def encode(counts: Mapping[int, int]) -> bytes:
-    """A histogram as (index, count) int32 pairs, little-endian, by index."""
-    flat = array("i")
+    """A histogram as (index int16, count uint16) pairs, little-endian, by index; a count above
+    MAX_COUNT as several pairs of its index."""
+    flat = array("H")
     for index, count in sorted(counts.items()):
-        flat.append(index)
-        flat.append(count)  # OverflowError past 2^31 - 1 requests in one bucket of one row
+        word = index & 0xFFFF
+        while count > MAX_COUNT:
+            flat.append(word)
+            flat.append(MAX_COUNT)
+            count -= MAX_COUNT
+        flat.append(word)
+        flat.append(count)
     if sys.byteorder == "big":
         flat.byteswap()
     return flat.tobytes()
 
 
 def decode(blob: bytes) -> dict[int, int]:
-    flat = array("i")
+    flat = array("H")
     flat.frombytes(blob)
     if sys.byteorder == "big":
         flat.byteswap()
-    return dict(zip(flat[::2], flat[1::2], strict=True))
+    out: dict[int, int] = {}
+    for word, count in zip(flat[::2], flat[1::2], strict=True):
+        index = word - 0x10000 if word > MAX_INDEX else word
+        out[index] = out.get(index, 0) + count
+    return out
 
 
 def merged(blob: bytes | None, counts: Mapping[int, int]) -> bytes:

@@ -38,7 +38,13 @@ from services.ledger.store.sqlite import ingest as sqlite_ingest
 from services.ledger.store.sqlite import keys as sqlite_keys
 from services.ledger.times import iso
 from tests.integration.ledger.conftest import Ledger
-from tests.integration.ledger.old_books import postgres_at, sqlite_at
+from tests.integration.ledger.old_books import (
+    SKETCH_TABLES,
+    postgres_at,
+    postgres_sketches_back,
+    sqlite_at,
+    sqlite_sketches_back,
+)
 from tests.integration.ledger.test_ledger_analytics_totals import DAY_US, FIRST_DAY, KEYS, receipt_body
 from tests.pg import pg_schema
 
@@ -87,7 +93,8 @@ async def _old_book(backend: str, url: str, tmp_path: Path, old: Sequence[Receip
                     upto: int = SERIES - 1, then: Sequence[Receipt] = ()) -> None:
     """A book at migration `upto` holding `old` as the release before the series wrote them (receipt
     rows only); with `then`, migrations up to `upto` > SERIES applied after them, and `then`
-    ingested by that release's ingest (which adds to the series)."""
+    ingested by that release's ingest (which adds to the series; its sketches in their first form,
+    which migration 0013 converts)."""
     before = _now_us() - 60_000_000
 
     def applied(m: Migration) -> int:  # the series' migrations after the old receipts
@@ -105,6 +112,7 @@ async def _old_book(backend: str, url: str, tmp_path: Path, old: Sequence[Receip
             if then:
                 conn.execute("BEGIN IMMEDIATE")
                 sqlite_ingest.ingest(conn, then, before + 2)
+                sqlite_sketches_back(conn, tuple(SKETCH_TABLES))
                 conn.execute("COMMIT")
         finally:
             conn.close()
@@ -119,6 +127,7 @@ async def _old_book(backend: str, url: str, tmp_path: Path, old: Sequence[Receip
         if then:
             async with conn.transaction():
                 await pg_ingest.ingest(conn, then, before + 2)
+                await postgres_sketches_back(conn, tuple(SKETCH_TABLES))
     finally:
         await conn.close()
 

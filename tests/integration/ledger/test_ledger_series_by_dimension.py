@@ -24,10 +24,12 @@ from services.ledger.store.factory import make_store
 from services.ledger.store.migrations import migrations
 from services.ledger.times import US_PER_S, iso, to_us
 from tests.integration.ledger.ledger_factory import make_receipt
+from tests.integration.ledger.old_books import book_rows, postgres_sketches_back, sqlite_sketches_back
 
 DAY = to_us(parse_utc("2026-11-23T00:00:00Z"))
 HOUR = 3_600 * US_PER_S
 VERSION = next(m.version for m in migrations("sqlite") if m.name == "series_by_dimension")
+SKETCH_VERSION = next(m.version for m in migrations("sqlite") if m.name == "sketch_16bit_pairs")
 KEYS = {"kA": {"env": "ci"}, "kB": {"env": "prod", "tier": "gold"}}
 
 
@@ -62,28 +64,24 @@ SELECT = "SELECT grain, dimension, bucket_us, value, cost_micros, requests, erro
 
 
 async def _merged_rows(backend: str, database_url: str, tmp_path: Path) -> dict[tuple, tuple]:
-    if backend == "sqlite":
-        with sqlite3.connect(tmp_path / "ledger" / "ledger.db") as conn:
-            rows = conn.execute(SELECT).fetchall()
-    else:
-        conn = await asyncpg.connect(database_url)
-        try:
-            rows = [tuple(r) for r in await conn.fetch(SELECT)]
-        finally:
-            await conn.close()
+    rows = await book_rows(backend, database_url, tmp_path, SELECT)
     return {tuple(r[:4]): (*r[4:7], decode(bytes(r[7]))) for r in rows}
 
 
 async def _undo_migration(backend: str, database_url: str, tmp_path: Path) -> None:
-    """The book as the release before 0009 left it: tuple rows only."""
-    undo = ["DROP TABLE series_by_dimension", f"DELETE FROM schema_version WHERE version = {VERSION}"]
+    """The book as the release before 0009 left it: tuple rows only, their sketches in the first form
+    (0013 converts them again)."""
+    undo = ["DROP TABLE series_by_dimension",
+            f"DELETE FROM schema_version WHERE version IN ({VERSION}, {SKETCH_VERSION})"]
     if backend == "sqlite":
         with sqlite3.connect(tmp_path / "ledger" / "ledger.db") as conn:
+            sqlite_sketches_back(conn, ("series_latency",))
             for statement in undo:
                 conn.execute(statement)
         return
     conn = await asyncpg.connect(database_url)
     try:
+        await postgres_sketches_back(conn, ("series_latency",))
         for statement in undo:
             await conn.execute(statement)
     finally:

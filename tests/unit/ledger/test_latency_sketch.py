@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from services.ledger.analytics import merge
 from services.ledger.analytics.sketch import (
     ALPHA,
+    MAX_INDEX,
     MIN_MS,
     QUANTILES,
+    ZERO_INDEX,
     decode,
     encode,
     index_of,
@@ -23,6 +25,7 @@ from services.ledger.analytics.sketch import (
     quantiles,
     value_of,
 )
+from services.ledger.analytics.sketch_v1 import ZERO_INDEX_V1, encode_v1, upgraded
 
 latencies = st.lists(st.floats(min_value=0, max_value=600_000, allow_nan=False), min_size=1, max_size=400)
 
@@ -100,3 +103,43 @@ def test_one_stored_sketch_per_point_in_any_row_order(per_point: list[list[float
     got = merge.point_quantiles(order, [encode(sketch(per_point[p])) for p in order], len(per_point))
     for point, values in enumerate(per_point):
         assert got[point] == pytest.approx(tuple(quantiles(sketch(values))), rel=1e-12)
+
+
+def test_stored_as_16_bit_pairs() -> None:
+    """4 bytes a bucket; the zero bucket and the last index keep their place; a count past 65,535
+    is split into pairs of one index, which decode adds up."""
+    assert len(encode({index_of(800.0): 1, index_of(900.0): 2})) == 8
+    assert encode({index_of(0): 3, -345: 1, 10: 2}) == bytes.fromhex("0080 0300 a7fe 0100 0a00 0200")
+    assert index_of(1e300) == MAX_INDEX and index_of(math.inf) == MAX_INDEX
+    blob = encode({ZERO_INDEX: 70_000, 12: 200_000, MAX_INDEX: 65_535})
+    assert len(blob) == 4 * (2 + 4 + 1)
+    assert decode(blob) == {ZERO_INDEX: 70_000, 12: 200_000, MAX_INDEX: 65_535}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3),
+                          st.dictionaries(st.sampled_from([ZERO_INDEX, -345, -3, 0, 7, 400, MAX_INDEX]),
+                                          st.integers(1, 300_000), min_size=1)),
+                min_size=1, max_size=10))
+def test_counts_past_16_bits_merge_exactly(rows: list[tuple[int, dict[int, int]]]) -> None:
+    """Rows with split counts and the extreme indexes: the numpy merge gives the quantiles of the
+    exactly summed histogram of each point."""
+    got = merge.point_quantiles([p for p, _ in rows], [encode(counts) for _, counts in rows], 4)
+    for point in range(4):
+        total: Counter[int] = Counter()
+        for p, counts in rows:
+            if p == point:
+                total.update(counts)
+        want = tuple(quantiles(total)) if total else (None, None, None)
+        assert got[point] == pytest.approx(want, rel=1e-12) if total else got[point] == want
+
+
+@given(st.dictionaries(st.integers(-(2**31), 2**31 - 1), st.integers(1, 2**31 - 1), max_size=30))
+def test_a_first_form_sketch_upgrades_to_what_encode_writes(counts: dict[int, int]) -> None:
+    """Migration 0013's conversion (sketch_v1.upgraded): the zero bucket moves to the new sentinel,
+    indexes past +-MAX_INDEX join it, every count is kept."""
+    want: Counter[int] = Counter()
+    for index, count in counts.items():
+        want[ZERO_INDEX if index == ZERO_INDEX_V1 else max(min(index, MAX_INDEX), -MAX_INDEX)] += count
+    assert decode(upgraded(encode_v1(counts))) == dict(want)
+    assert upgraded(encode_v1(counts)) == encode(dict(want))
