@@ -66,8 +66,23 @@ def quantiles(counts: Mapping[int, int], qs: Iterable[float] = QUANTILES) -> lis
 def encode(counts: Mapping[int, int]) -> bytes:
     """A histogram as (index int16, count uint16) pairs, little-endian, by index; a count above
     MAX_COUNT as several pairs of its index."""
+    items = sorted(counts.items())
+    try:
+        indexes = array("h", [index for index, _ in items])
+        counts_ = array("H", [count for _, count in items])
+    except OverflowError:  # a count past 16 bits
+        return _encode_split(items)
+    flat = array("H", counts_ * 2)  # the length of the pairs
+    flat[::2] = array("H", indexes.tobytes())
+    flat[1::2] = counts_
+    if sys.byteorder == "big":
+        flat.byteswap()
+    return flat.tobytes()
+
+
+def _encode_split(items: list[tuple[int, int]]) -> bytes:
     flat = array("H")
-    for index, count in sorted(counts.items()):
+    for index, count in items:
         word = index & 0xFFFF
         while count > MAX_COUNT:
             flat.append(word)
@@ -81,14 +96,17 @@ def encode(counts: Mapping[int, int]) -> bytes:
 
 
 def decode(blob: bytes) -> dict[int, int]:
-    flat = array("H")
-    flat.frombytes(blob)
+    indexes, counts = array("h"), array("H")
+    indexes.frombytes(blob)
+    counts.frombytes(blob)
     if sys.byteorder == "big":
-        flat.byteswap()
-    out: dict[int, int] = {}
-    for word, count in zip(flat[::2], flat[1::2], strict=True):
-        index = word - 0x10000 if word > MAX_INDEX else word
-        out[index] = out.get(index, 0) + count
+        indexes.byteswap()
+        counts.byteswap()
+    out = dict(zip(indexes[::2], counts[1::2], strict=True))
+    if len(out) * 2 < len(indexes):  # a count split over several pairs: add them
+        out = {}
+        for index, count in zip(indexes[::2], counts[1::2], strict=True):
+            out[index] = out.get(index, 0) + count
     return out
 
 
