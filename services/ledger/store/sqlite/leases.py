@@ -57,8 +57,5 @@ def give_back(conn: sqlite3.Connection, lease_id: str, amount_micros: int,
 
 def consume(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
     """Move each new receipt's cost out of its lease (never below zero): it is spent now."""
-    for receipt in new:
-        if receipt.cost_micros:
-            for lease_id in receipt.lease_ids:
-                conn.execute("UPDATE holds SET amount_micros = MAX(amount_micros - ?, 0) WHERE hold_id = ?",
-                             (receipt.cost_micros, lease_id))
+    conn.executemany("UPDATE holds SET amount_micros = MAX(amount_micros - ?, 0) WHERE hold_id = ?",
+                     [(r.cost_micros, lease_id) for r in new if r.cost_micros for lease_id in r.lease_ids])

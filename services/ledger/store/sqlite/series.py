@@ -11,7 +11,7 @@ from services.ledger.analytics.dimensions import COLUMNS, stored_key_tags
 from services.ledger.analytics.premerge import merged_deltas
 from services.ledger.analytics.query import SeriesQuery, SeriesRows, counters_sql, latency_sql, point_rows_sql
 from services.ledger.analytics.retention import Cutoffs, Pruned
-from services.ledger.analytics.rollup import COUNTER_COLUMNS, series_deltas
+from services.ledger.analytics.rollup import COUNTER_COLUMNS, Delta, series_deltas
 from services.ledger.analytics.sketch import encode
 from services.ledger.receipts.parse import Receipt
 from services.ledger.store.sqlite.sketch_sql import MERGE
@@ -44,9 +44,17 @@ def apply(conn: sqlite3.Connection, new: Sequence[Receipt]) -> None:
         return
     deltas = series_deltas(new, key_tags(conn, {r.key_id for r in new if r.key_id}))
     ordered = deltas.in_order()
+    blobs: dict[int, bytes] = {}  # by delta: a delta is shared by many rows (premerge.sum_deltas)
+
+    def blob(delta: Delta) -> bytes:
+        encoded = blobs.get(id(delta))
+        if encoded is None:
+            encoded = blobs[id(delta)] = encode(delta.latency)
+        return encoded
+
     conn.executemany(UPSERT, [(*key, *delta.counters.values()) for key, delta in ordered])
-    conn.executemany(UPSERT_SKETCH, [(*key, encode(delta.latency)) for key, delta in ordered])
-    conn.executemany(UPSERT_MERGED, [(*key, *delta.counters.values(), encode(delta.latency))
+    conn.executemany(UPSERT_SKETCH, [(*key, blob(delta)) for key, delta in ordered])
+    conn.executemany(UPSERT_MERGED, [(*key, *delta.counters.values(), blob(delta))
                                      for key, delta in merged_deltas(deltas.rows.items())])
 
 

@@ -6,6 +6,7 @@ with it) and `tollway_sketch_upgrade` (a sketch of the first form in the current
 from __future__ import annotations
 
 import sqlite3
+from functools import lru_cache
 
 from services.ledger.analytics.sketch import merged_blobs
 from services.ledger.analytics.sketch_v1 import decode_v1, encode_v1, upgraded
@@ -31,6 +32,8 @@ class _SketchSum:
 
 def install(conn: sqlite3.Connection) -> None:
     """Register the functions on `conn` (before the migrations run: 0009 and 0013 call them)."""
-    conn.create_function(MERGE, 2, merged_blobs, deterministic=True)
+    # one ingest upserts many rows with the same sketches (the total and each dimension's row of a
+    # bucket often hold the same histogram and get the same delta): each distinct pair merged once
+    conn.create_function(MERGE, 2, lru_cache(maxsize=256)(merged_blobs), deterministic=True)
     conn.create_aggregate(SUM, 1, _SketchSum)
     conn.create_function(UPGRADE, 1, upgraded, deterministic=True)
