@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from processes import Processes, answers, cpu_seconds, port_free, wait_until
+from processes import Processes, answers, cpu_seconds, pin_load, side_by_side, side_by_side_args, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDERS = ("bench-a", "bench-b", "bench-c")
@@ -131,21 +131,12 @@ def table(sizes: list[int], routers: list[Router], tallies: dict[tuple[str, int]
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=4.0, help="posting time per row and round (default 4)")
-    p.add_argument("--rounds", type=int, default=2, help="rounds; the routers take turns in each (default 2)")
+    side_by_side_args(p, "router", 19700, 2)
     p.add_argument("--batches", default="1500,100,1", help="outcomes per request, one row each (default 1500,100,1)")
-    p.add_argument("--baseline", type=Path, help="another copy of Tollway to run a second router from")
-    p.add_argument("--base-port", type=int, default=19700, help="this router's port; the baseline's is +1")
-    p.add_argument("--router-cpu", default="0", help="core for the routers (default 0)")
-    p.add_argument("--load-cpu", default="1", help="core for this client (default 1)")
     args = p.parse_args()
     sizes = [int(s) for s in args.batches.split(",")]
-    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
-    if pinned:
-        os.sched_setaffinity(0, {int(args.load_cpu)})
-    targets = [("current", REPO)] + ([("baseline", args.baseline.resolve())] if args.baseline else [])
-    for i in range(len(targets)):
-        if not port_free(args.base_port + i):
-            raise SystemExit(f"port {args.base_port + i} is taken; pick another --base-port")
+    pinned = pin_load(args.load_cpu)
+    targets = side_by_side(REPO, args.baseline, args.base_port)
     rng = random.Random(7)
     pools = {size: bodies(size, rng) for size in sizes}
     root = Path(tempfile.mkdtemp(prefix="tollway-outcomes-bench-"))

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -97,3 +99,34 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of the process (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * TICK_S  # utime, stime: fields 14 and 15 of stat
+
+
+def pin_load(load_cpu: str) -> bool:
+    """Pin this process (the load) to `load_cpu` when taskset and two cores are there: whether the
+    services can be pinned to another core."""
+    pinned = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+    if pinned:
+        os.sched_setaffinity(0, {int(load_cpu)})
+    return pinned
+
+
+def side_by_side(repo: Path, baseline: Path | None, base_port: int) -> list[tuple[str, Path]]:
+    """(label, checkout) of what a micro-benchmark runs: this checkout, and `baseline` when given,
+    on base_port and base_port + 1 (both free, or it stops)."""
+    targets = [("current", repo)] + ([("baseline", baseline.resolve())] if baseline else [])
+    for i in range(len(targets)):
+        if not port_free(base_port + i):
+            raise SystemExit(f"port {base_port + i} is taken; pick another --base-port")
+    return targets
+
+
+def side_by_side_args(p: argparse.ArgumentParser, service: str, base_port: int, rounds: int) -> None:
+    """The options of a micro-benchmark of one service beside a --baseline copy of it: --rounds,
+    --baseline, --base-port, --<service>-cpu, --load-cpu."""
+    p.add_argument("--rounds", type=int, default=rounds,
+                   help=f"rounds; the {service}s take turns in each (default {rounds})")
+    p.add_argument("--baseline", type=Path, help=f"another copy of Tollway to run a second {service} from")
+    p.add_argument("--base-port", type=int, default=base_port,
+                   help=f"this {service}'s port; the baseline's is +1 (default {base_port})")
+    p.add_argument(f"--{service}-cpu", default="0", help=f"core for the {service}s (default 0)")
+    p.add_argument("--load-cpu", default="1", help="core for this client (default 1)")
