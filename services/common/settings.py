@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     # gateway: control plane
     snapshot_wait_s: float = 20.0  # long-poll hold time for registry/budget snapshots
     ship_interval_s: float = 0.2  # how often receipts are shipped to the ledger
+    longpoll_max_wait_s: float = Field(default=60.0, gt=0)  # the longest a snapshot long-poll is held
     ship_batch_size: int = 2_000  # receipts per POST /receipts at most (and at most max_body_bytes)
     ledger_timeout_s: float = 5.0
     # gateway: budget leases (a slice of a run's budget held for this gateway; see budgets/leases.py)

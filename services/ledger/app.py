@@ -82,8 +82,9 @@ def create_app(settings: Settings | None = None, *, store: LedgerStore | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await ctx.store.open()
-        ctx.signal = VersionSignal(await ctx.store.version())
-        ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0])
+        max_wait_s = settings.longpoll_max_wait_s
+        ctx.signal = VersionSignal(await ctx.store.version(), max_wait_s)
+        ctx.keys_signal = VersionSignal((await ctx.store.keys_snapshot(ctx.now_us()))[0], max_wait_s)
         if replicas is not None:
             replicas.start()
         if relay is not None:

@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, store: RegistryStore | None 
             version = await ctx.routing.put_many(read_routing_file(settings.routing_config))
             log.info("routing_config_loaded", path=str(settings.routing_config), routing_version=version)
         await ctx.changed()
-        ctx.signal = VersionSignal(ctx.snapshot_version())
+        ctx.signal = VersionSignal(ctx.snapshot_version(), settings.longpoll_max_wait_s)
         if replicas is not None:
             replicas.start()
         publisher = BackgroundLoop("publish-stats", partial(publish_stats, ctx), settings.stats_publish_interval_s,

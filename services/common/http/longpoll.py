@@ -23,8 +23,9 @@ def release_all_waiters() -> None:
 
 
 class VersionSignal:
-    def __init__(self, version: int = 0) -> None:
+    def __init__(self, version: int = 0, max_wait_s: float = MAX_WAIT_S) -> None:
         self.version = version
+        self.max_wait_s = max_wait_s  # the longest a long-poll is held, whatever `wait` it asks
         self.closing = False
         self._changed = asyncio.Event()
         _signals.add(self)
@@ -37,10 +38,11 @@ class VersionSignal:
 
     async def answer_when_changed(self, after: int | None, wait: float) -> None:
         """The long-poll rule both snapshot endpoints follow: hold only when the caller already has
-        the current version (`after`), for at most `wait` seconds (capped at MAX_WAIT_S); any other
-        `after` (older, or ahead after a reset) is answered at once."""
+        the current version (`after`), for at most `wait` seconds (capped at `max_wait_s`,
+        TOLLWAY_LONGPOLL_MAX_WAIT_S); any other `after` (older, or ahead after a reset) is answered
+        at once."""
         if after is not None and after == self.version:
-            await self.wait_past(after, min(wait, MAX_WAIT_S))
+            await self.wait_past(after, min(wait, self.max_wait_s))
 
     async def wait_past(self, after: int, timeout: float) -> int:
         """Return once version > after, or after `timeout` seconds; the current version."""
