@@ -208,6 +208,7 @@ class LeaseBook:
             grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id, lease.tenant,
                                            **({"worst": worst} if worst is not None else {}))
             if not grant.budgeted:
+                self._draining.pop(lease.lease_id, None)  # no budget: nothing held to keep alive
                 raise Unbudgeted(lease.budget)
             lease.free += grant.micros
             lease.renewed_at = started  # the ledger restarted its TTL after we asked
@@ -215,6 +216,8 @@ class LeaseBook:
                 lease.status = grant.budget
             if lease.revoked and lease.in_flight == 0:  # granted under the old cap, answered after the
                 self._return_now(lease)  # change: nobody may use it, and nobody in flight will return it
+            if lease.drained_since is not None and grant.lease_micros == 0 and lease.in_flight == 0:
+                self._draining.pop(lease.lease_id, None)  # given back and every cost on it booked: let go
         finally:
             lease.growing = None
 
@@ -264,22 +267,11 @@ class LeaseBook:
 
     def _renew_draining(self, now: float, everything: bool) -> None:
         for lease_id, lease in list(self._draining.items()):
-            if everything or lease.drained_since is None or now - lease.drained_since >= DRAIN_TTLS * self.ttl_s:
+            drained_since = lease.drained_since if lease.drained_since is not None else now
+            if everything or now - drained_since >= DRAIN_TTLS * self.ttl_s:
                 del self._draining[lease_id]  # shutting down, or its receipts are long overdue: let it lapse
             elif lease.growing is None and now - lease.renewed_at >= self.ttl_s / 3:
-                lease.growing = task = asyncio.create_task(self._renew_drained(lease))
-                task.add_done_callback(_log_failure)
-
-    async def _renew_drained(self, lease: RunLease) -> None:
-        started = self.monotonic()
-        try:
-            self.grows += 1
-            grant = await self.client.grow(lease.lease_id, lease.budget, 0, 0, lease.lease_id, lease.tenant)
-            lease.renewed_at = started
-            if not grant.budgeted or (grant.lease_micros == 0 and lease.in_flight == 0):
-                self._draining.pop(lease.lease_id, None)  # every cost on it booked: nothing left to keep
-        finally:
-            lease.growing = None
+                self._start_grow(lease, 0, 0, lease.lease_id)  # a renewal, as for a lease in use
 
     def _return_now(self, lease: RunLease) -> None:
         amount = max(lease.free, 0)
