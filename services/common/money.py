@@ -100,6 +100,8 @@ def input_cost(input_tokens: int, input_price: Decimal, *, cache_read_tokens: in
     write price, summed exactly and rounded to microdollars once, as token_cost rounds. A missing
     read or write price is the input price and a missing 1-hour write price the write price, so
     without cache prices this is token_cost(input_tokens, input_price)."""
+    if not cache_read_tokens and not cache_creation_tokens:  # most calls: every token at the input price
+        return usd(input_price * input_tokens)
     uncached, read, written = cache_parts(input_tokens, cache_read_tokens, cache_creation_tokens)
     written_1h = written_1h_part(written, cache_creation_1h_tokens)
     read_price = input_price if cache_read_price is None else cache_read_price

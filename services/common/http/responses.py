@@ -22,8 +22,6 @@ class JSONBytesResponse(responses.Response):
     re-encoding a header dict on every answer (the gateway answers every request this way;
     starlette's init_headers was 1.5 % of the gateway's Python work per request)."""
 
-    media_type = "application/json"
-
     def __init__(self, body: bytes, status_code: int, raw_headers: list[tuple[bytes, bytes]]) -> None:
         self.status_code = status_code
         self.background = None

@@ -71,11 +71,8 @@ ZERO_USD = usd(ZERO)
 def costs(provider: Provider, input_tokens: int, output_tokens: int, cache_read_input_tokens: int = 0,
           cache_creation_input_tokens: int = 0, cache_creation_1h_input_tokens: int = 0,
           ) -> tuple[Decimal, Decimal, Decimal]:
-    if cache_read_input_tokens or cache_creation_input_tokens:
-        i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens,
-                                cache_creation_1h_input_tokens)
-    else:  # no cache reads or writes: every input token at the input price, as input_cost would say
-        i = token_cost(input_tokens, provider.input_per_token)
+    i = provider.input_cost(input_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+                            cache_creation_1h_input_tokens)
     o = token_cost(output_tokens, provider.output_per_token)
     return i, o, i + o
 

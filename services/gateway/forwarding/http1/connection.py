@@ -17,6 +17,7 @@ side of not sending again.) The pool hears of the close once (`on_closed`).
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from typing import cast
@@ -209,5 +210,5 @@ def keepalive_timeout(header: str) -> float | None:
                 seconds = float(value.strip())
             except ValueError:
                 return None
-            return seconds if seconds > 0 and seconds == seconds and seconds != float("inf") else None
+            return seconds if math.isfinite(seconds) and seconds > 0 else None
     return None
