@@ -424,15 +424,25 @@ def test_experiments_report_equals_the_ledgers_report(registered: Swarm, tmp_pat
                     headers=registered.admin, timeout=10)
     assert put.status_code == 201, put.text
 
+    answered = []  # receipts the gateway answered with an experiment arm on them
+
     def chat_in_experiment() -> bool:
         answer = as_json(tollway(registered, "chat", "which arm", "--model", "cli-exp-model", "--run", "cli-exp",
                                  "--json"))
+        if "experiment" in answer["receipt"]:
+            answered.append(answer["receipt"])
         return "experiment" in answer["receipt"]
 
     wait_until(chat_in_experiment, what="the gateway routing by the experiment")
     for _ in range(3):
         assert chat_in_experiment()
-    booked = [r for r in api(registered, "ledger", "/receipts/cli-exp")["receipts"] if "experiment" in r]
+
+    def tagged() -> list[dict]:
+        return [r for r in api(registered, "ledger", "/receipts/cli-exp")["receipts"] if "experiment" in r]
+
+    # receipts reach the ledger a shipping interval after their answers: wait for every one of them
+    wait_until(lambda: len(tagged()) == len(answered), what="every tagged receipt at the ledger")
+    booked = tagged()
     path_ = "/routing/experiments/cli-exp/report"
     wait_until(lambda: api(registered, "ledger", path_)["requests"] == len(booked) >= 4, what="every receipt")
     reported = as_json(tollway(registered, "experiments", "report", "cli-exp", "--json"))
