@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     # where runtime data lives (SQLite files, receipts, spool cursors)
     artifacts_dir: Path = Path("artifacts")
     host: str = "127.0.0.1"
+    # a service's young-generation GC threshold (CPython's default 700): with everything loaded
+    # frozen at start, a young collection walks the objects of requests in flight whatever the
+    # threshold, so a higher one means fewer walks for the same garbage (docs/benchmarks.md)
+    gc_gen0_threshold: int = Field(default=20_000, ge=100)
 
     router_port: int = 6103
     gateway_port: int = 6120
