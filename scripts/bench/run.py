@@ -6,7 +6,12 @@ aiohttp client; printed as two markdown tables. With `--baseline DIR` a second s
 checkout of Tollway, runs beside the first in the same rounds ("gateway@base"), and a verdict
 compares the two gateways' ratios to the floor.
 
-The swarm and proxies are pinned to one core, the mock, wrk and the stream client to the other.
+The gateway, the floor and the proxies are pinned to one core; the mock, wrk, the stream client and
+the gateway's router and ledger to the other, the router and ledger at a lower scheduling priority
+(`--side-nice`, 10). The ratios to the floor, which has its core to itself, then say what the
+gateway costs; the ledger's own cost per receipt is scripts/bench/ledger_receipts.py's figure.
+`--colocate --side-nice 0` puts the router and ledger on the gateway's core at its priority, as
+before 2026-12: the ledger's ingest then takes cycles and cache from the gateway.
 Every process this script starts is stopped at the end, also on Ctrl-C. Usage: scripts/bench.sh --help
 """
 
@@ -117,6 +122,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "the gateway with its ledger on PostgreSQL beside this swarm's on SQLite")
     p.add_argument("--swarm-cpu", default="0", help="core for the swarm and proxies (default 0)")
     p.add_argument("--load-cpu", default="1", help="core for the mock, wrk and the stream client (default 1)")
+    p.add_argument("--side-nice", type=int, default=10, metavar="N",
+                   help="the router's and ledger's scheduling priority (nice; default 10): the receipts' ingest, "
+                        "which a deployment runs on other machines, yields its core to what is measured (0: as "
+                        "the gateway)")
+    p.add_argument("--colocate", action="store_true",
+                   help="the router and ledger on the gateway's core (default: on the load core, so that the gateway, "
+                        "like the floor, has its core to itself)")
     p.add_argument("--json", type=Path, help="also write the results to this file")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, receipts)")
     return p.parse_args(argv)
@@ -172,27 +184,31 @@ def swarm_env(root: Path, urls: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 def start_service(procs: Processes, name: str, svc: str, port: int, cpu: str | None, env: dict[str, str],
-                  repo: Path = REPO) -> int:
-    """One Tollway service (from the checkout `repo`) on `port`, as process `name`, up and answering
-    /health; its pid."""
-    proc = procs.start(name, [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(port)],
-                       cpu=cpu, env=env, cwd=repo)
+                  repo: Path = REPO, nice: int = 0) -> int:
+    """One Tollway service (from the checkout `repo`) on `port`, as process `name`, at scheduling
+    priority `nice`, up and answering /health; its pid."""
+    argv = [sys.executable, "-m", "services.cli.main", "serve", svc, "--port", str(port)]
+    proc = procs.start(name, ["nice", "-n", str(nice), *argv] if nice else argv, cpu=cpu, env=env, cwd=repo)
     if not wait_until(lambda: answers(f"http://127.0.0.1:{port}/health"), 30, proc):
         raise SetupFailed(f"the {name} did not come up on :{port}; last log lines:\n{procs.tail(name)}")
     return proc.pid
 
 
 def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: Path, repo: Path = REPO,
-                label: str = "", **extra_env: str) -> tuple[dict[str, str], int]:
+                label: str = "", side_cpu: str | None = None, side_nice: int = 0,
+                **extra_env: str) -> tuple[dict[str, str], int]:
     """Router, ledger and gateway from the checkout `repo` (another than this one: on PYTHONPATH, as
     scripts/bench/outcomes.py runs its baseline), processes named `svc + label`; their addresses
-    and the gateway's pid."""
+    and the gateway's pid. The gateway on `cpu`, the router and ledger on `side_cpu` (default `cpu`)
+    at scheduling priority `side_nice`."""
     urls = {svc: f"http://127.0.0.1:{port}" for svc, port in ports.items()}
     if repo != REPO:
         extra_env = {"PYTHONPATH": str(repo), **extra_env}
     env = swarm_env(root, urls, **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
                     **extra_env)
-    pids = {svc: start_service(procs, svc + label, svc, ports[svc], cpu, env, repo) for svc in SWARM}
+    pids = {svc: start_service(procs, svc + label, svc, ports[svc], cpu, env, repo) if svc == "gateway" else
+            start_service(procs, svc + label, svc, ports[svc], cpu if side_cpu is None else side_cpu, env, repo,
+                          side_nice) for svc in SWARM}
     return urls, pids["gateway"]
 
 
@@ -244,13 +260,15 @@ def check(args: argparse.Namespace, target: Target) -> None:
         _stream_ok(target)
 
 
-def gateway_targets(args: argparse.Namespace, procs: Processes, root: Path, cpu: str | None, ports: dict[str, int],
-                    mock_url: str, repo: Path = REPO, label: str = "") -> list[Target]:
+def gateway_targets(args: argparse.Namespace, procs: Processes, root: Path, cpus: tuple[str | None, str | None],
+                    ports: dict[str, int], mock_url: str, repo: Path = REPO, label: str = "") -> list[Target]:
     """A swarm from `repo` on `ports[svc + label]`: its gateway and, unless --no-budget, its gateway
     under a budget, as scenarios named "gateway" and "gateway + budget" followed by `label`."""
     database = {"TOLLWAY_DATABASE_URL": args.baseline_database_url} if label == BASE and args.baseline_database_url \
         else {}
-    urls, pid = start_swarm(procs, {svc: ports[svc + label] for svc in SWARM}, cpu, root, repo, label, **database)
+    swarm_cpu, load_cpu = cpus
+    urls, pid = start_swarm(procs, {svc: ports[svc + label] for svc in SWARM}, swarm_cpu, root, repo, label,
+                            side_cpu=swarm_cpu if args.colocate else load_cpu, side_nice=args.side_nice, **database)
     register_and_wait(urls, mock_url)
     gateway = Target("gateway" + label, urls["gateway"] + "/v1/chat/completions", run="bench", pid=pid)
     check(args, gateway)
@@ -297,7 +315,7 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
         swarms.append(((args.baseline or REPO).resolve(), BASE, root / "baseline"))
     for repo, label, state in swarms:
         try:
-            targets += gateway_targets(args, procs, state, swarm_cpu, ports, mock_url, repo, label)
+            targets += gateway_targets(args, procs, state, cpus, ports, mock_url, repo, label)
         except (SetupFailed, httpx.HTTPError) as exc:
             note(f"gateway{label} ({repo}): FAILED, its rows are skipped: {exc}")
     binary = None if args.no_litellm else litellm_proxy.find_litellm()
@@ -315,14 +333,17 @@ def targets_for(args: argparse.Namespace, procs: Processes, root: Path, cpus: tu
     return turns(targets, 0)
 
 
+RoundCpu = dict[str, list[float]]  # by scenario, the CPU its process used in each round
+
+
 def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu: str | None,
-          runner: Callable[..., Any], rounds: int = 1) -> Iterator[tuple[int, dict[str, list[Any]], dict[str, float]]]:
+          runner: Callable[..., Any], rounds: int = 1) -> Iterator[tuple[int, dict[str, list[Any]], RoundCpu]]:
     """Each concurrency in `rounds` rounds in which the targets take turns with `runner` (wrk or
     the stream client), `--seconds` split among the rounds, a warm-up before a target's first run;
-    the results of each target's rounds, and the CPU its process used in them, by scenario."""
+    the results of each target's rounds, and the CPU its process used in each, by scenario."""
     for conns in _counts(counts):
         results: dict[str, list[Any]] = {t.scenario: [] for t in targets}
-        cpu: dict[str, float] = {t.scenario: 0.0 for t in targets}
+        cpu: RoundCpu = {t.scenario: [] for t in targets}
         for round_no in range(rounds):
             for t in turns(targets, round_no):
                 options = {"cpu": load_cpu, "body": BODY, "run": t.run, "auth": t.auth}
@@ -330,7 +351,7 @@ def _runs(args: argparse.Namespace, counts: str, targets: list[Target], load_cpu
                     runner(t.url, conns, args.warmup, **options)
                 before = cpu_seconds(t.pid) if t.pid else 0.0
                 results[t.scenario].append(runner(t.url, conns, args.seconds / rounds, **options))
-                cpu[t.scenario] += cpu_seconds(t.pid) - before if t.pid else 0.0
+                cpu[t.scenario].append(cpu_seconds(t.pid) - before if t.pid else 0.0)
         yield conns, results, cpu
 
 
@@ -345,8 +366,8 @@ def measure(args: argparse.Namespace, targets: list[Target], load_cpu: str | Non
             note(f"  {t.scenario:<18} c={conns:<3} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:.2f} ms  "
                  f"p99 {result.p99_ms:.2f} ms  errors {result.errors}"
                  + (f"  rounds {' '.join(f'{r.rps:,.0f}' for r in results[t.scenario])}" if args.rounds > 1 else ""))
-            rows.append(Row(t.scenario, conns, result, cpu[t.scenario] if t.pid else None,
-                            tuple(results[t.scenario])))
+            rows.append(Row(t.scenario, conns, result, sum(cpu[t.scenario]) if t.pid else None,
+                            tuple(results[t.scenario]), tuple(cpu[t.scenario]) if t.pid else ()))
     return rows
 
 
@@ -363,7 +384,7 @@ def measure_streams(args: argparse.Namespace, targets: list[Target], load_cpu: s
                  f"TTFT p50 {result.ttft_p50_ms:.2f} ms p99 {result.ttft_p99_ms:.2f} ms  "
                  f"total p50 {result.total_p50_ms:.2f} ms  errors {result.errors}"
                  + (f" (first: {result.first_error})" if result.first_error else ""))
-            rows.append(StreamRow(t.scenario, conns, result, cpu[t.scenario] if t.pid else None))
+            rows.append(StreamRow(t.scenario, conns, result, sum(cpu[t.scenario]) if t.pid else None))
     return rows
 
 
@@ -398,9 +419,32 @@ def versions() -> str:
             f"{first_line(['wrk', '--version']).split(' Copyright')[0]}, {os.cpu_count()} cores")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """The machine's CPU time so far, all of it and the part stolen by the host (a virtual machine
+    whose host runs other work: the run's figures are then slowed unevenly), in clock ticks."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields), fields[7]
+
+
+def steal_pct(start: tuple[int, int], end: tuple[int, int]) -> str:
+    total = end[0] - start[0]
+    return f"{100 * (end[1] - start[1]) / total:.1f} %" if total > 0 else "unknown"
+
+
 def load_average() -> str:
     """The machine's load average over 1, 5 and 15 minutes (other work on it skews the figures)."""
     return " / ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
+def placement(args: argparse.Namespace, cpus: tuple[str | None, str | None]) -> str:
+    swarm_cpu, load_cpu = cpus
+    side = "router and ledger " + ("beside it" if args.colocate else f"on core {load_cpu}") + (
+        f" at nice {args.side_nice}" if args.side_nice else "")
+    return (f"gateway, floor and proxies on core {swarm_cpu} ({side}), mock, wrk and stream client on core "
+            f"{load_cpu}")
 
 
 def interrupt(signum: int, _frame: Any) -> None:
@@ -432,14 +476,15 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, interrupt)  # also when started in the background with SIGINT ignored
     try:
         note(f"bench: logs and receipts in {root}; "
-             + (f"swarm on core {cpus[0]}, mock, wrk and stream client on core {cpus[1]}" if pinned
+             + (f"{placement(args, cpus)}" if pinned
                 else "NOT pinned (taskset missing or one core)"))
         targets = targets_for(args, procs, root, cpus, ports)
         note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
-        loads = [load_average()]
+        loads, ticks = [load_average()], machine_ticks()
         rows = [] if args.only_stream else measure(args, targets, cpus[1])
         stream_rows = [] if args.no_stream else measure_streams(args, targets, cpus[1])
         loads.append(load_average())
+        stolen = steal_pct(ticks, machine_ticks())
         for label in ("", BASE):
             if any(t.scenario == "gateway + budget" + label for t in targets):
                 note(budget_summary(ports, label))
@@ -456,9 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\nTollway gateway overhead — {time.strftime('%Y-%m-%d %H:%M')}, wrk -t1, {args.seconds:g} s per row, "
-          f"{versions()}, " + ("swarm/proxies on core 0, mock+wrk+stream client on core 1" if pinned else
-                                "unpinned") + f"; load average (1 / 5 / 15 min) {loads[0]} at the start, "
-          f"{loads[1]} at the end" + (f"; @base = {args.baseline.resolve()}" if args.baseline else "")
+          f"{versions()}, " + (placement(args, cpus) if pinned else "unpinned")
+          + f"; load average (1 / 5 / 15 min) {loads[0]} at the start, {loads[1]} at the end; CPU time stolen by "
+          f"the host during the run {stolen}" + (f"; @base = {args.baseline.resolve()}" if args.baseline else "")
           + ("; @base's ledger and router on PostgreSQL" if args.baseline_database_url else "") + "\n")
     if rows:
         print(table(rows))
