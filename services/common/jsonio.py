@@ -7,9 +7,16 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
 from services.common.errors import InvalidRequest
+
+# Strict JSON with every non-integer number a Decimal, in C. Whatever it refuses (NaN, Infinity,
+# a byte-order mark, UTF-16, nesting too deep...) goes to the stdlib's parser, which refused or
+# read it before this one was added, so that each such body gets the answer it always got (a
+# NaN figure, say, the contract's 400 naming its field rather than "not valid JSON").
+_EXACT = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def _default(obj: Any) -> Any:
@@ -38,6 +45,10 @@ def loads(body: bytes | str) -> Any:
 
 def loads_exact(body: bytes | str) -> Any:
     """Parse with every non-integer number as a Decimal: for bodies that carry money."""
+    try:
+        return _EXACT.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        pass
     try:
         return json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
