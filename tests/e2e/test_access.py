@@ -86,11 +86,14 @@ def test_virtual_keys_gate_the_client_api_and_scope_what_they_read(guarded: Swar
         no_key = http.post(gateway, json=chat)
         assert no_key.status_code == 401 and no_key.json()["error"]["type"] == "unauthorized"
         assert http.post(gateway, json=chat, headers=bearer("tw-unknown")).status_code == 401
-        # the gateway learns new keys from the ledger's long-poll: usable within moments
+        # the gateway learns new keys from the ledger's long-poll: usable within moments (each key
+        # may come in a snapshot of its own: the first admitted says nothing of the second yet)
         wait_until(lambda: http.post(gateway, json=chat, headers={**bearer(acme["secret"]),
                                                                   "x-tollway-run": "t"}).status_code == 200,
                    what="the new key admitted")
-        forbidden = http.post(gateway, json=chat, headers={**bearer(beta["secret"]), "x-tollway-run": "t"})
+        as_beta = {**bearer(beta["secret"]), "x-tollway-run": "t"}
+        wait_until(lambda: http.post(gateway, json=chat, headers=as_beta).status_code != 401, what="beta's key known")
+        forbidden = http.post(gateway, json=chat, headers=as_beta)
         assert forbidden.status_code == 403 and "guarded-model" in forbidden.json()["error"]["message"]
         receipts = [json.loads(line) for line in (guarded.costs / "t.jsonl").read_text().splitlines()]
         assert {(r["key_id"], r["org"], r["user"]) for r in receipts} == {(acme["key_id"], "acme", "ann")}
