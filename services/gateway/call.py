@@ -18,7 +18,7 @@ class Call:
     agent: str
     payload: dict[str, Any]
     requirements: Requirements
-    optimization: str
+    optimization: str | None  # the strategy the client named; None: its route's, else the configured default
     stream: bool = False
     credential: str | None = field(default=None, repr=False)  # the client's key as sent: never logged
     kind: str = "chat"  # chat | embeddings: what is sent upstream and how the answer is read

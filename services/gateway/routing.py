@@ -20,7 +20,7 @@ from services.common.selection.context import RoutingContext, Turns
 from services.common.selection.decide import Decision, select
 from services.common.selection.estimate import DEFAULT_OUTPUT_TOKENS, requested_max_output, typical_input_tokens
 from services.common.selection.refusal import unknown_model
-from services.common.selection.request import Requirements, SelectionRequest, strategy_name
+from services.common.selection.request import Requirements, SelectionRequest
 from services.common.selection.smart import VIRTUAL_MODELS
 from services.common.settings import Settings
 from services.gateway.auth.identify import Identity
@@ -138,10 +138,10 @@ class GatewayRouting:
     def decide(self, view: RegistryView, call: Call, identity: Identity | None = None) -> Decision:
         req = SelectionRequest(
             requirements=self.requirements(call, identity),
-            # the APIs fill in the default strategy: asking for it is taken as not asking, so a
-            # route's or the routing config's default applies
-            optimization=None if call.optimization == strategy_name(self.settings.default_optimization)
-            else call.optimization,
+            # None when the client named no strategy: the route's, the routing config's default or
+            # TOLLWAY_DEFAULT_OPTIMIZATION applies (selection/decide.py); a strategy named is used,
+            # even the default's
+            optimization=call.optimization,
             input_tokens=typical_input_tokens(call.payload),
             output_tokens=requested_max_output(call.payload) or DEFAULT_OUTPUT_TOKENS,
             payload=call.payload,

@@ -43,7 +43,7 @@ def call_from(request: Request, settings: Settings, payload: dict[str, Any], req
         payload=payload,
         requirements=requirements,
         optimization=h.strategy(optimization, f"{fields_from}optimization") if optimization is not None
-        else headers.strategy(settings.default_optimization),
+        else headers.strategy(),
         credential=headers.credential,
         client_ip=h.client_ip(request),
         cache_headers=headers.cache,

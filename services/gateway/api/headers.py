@@ -75,8 +75,9 @@ class ClientHeaders:
             raise InvalidRequest(f"{AGENT_FIELD} is not valid UTF-8", field=AGENT_FIELD) from None
         return agent_name(text, AGENT_FIELD)
 
-    def strategy(self, default: str) -> str:
-        return strategy(self.optimization or default, "X-Tollway-Optimization")
+    def strategy(self) -> str | None:
+        """The strategy X-Tollway-Optimization names, or None when it names none."""
+        return strategy(self.optimization, "X-Tollway-Optimization") if self.optimization else None
 
     @property
     def credential(self) -> str | None:

@@ -34,7 +34,7 @@ SNAPSHOT = {
 VIEW = RegistryView.from_snapshot(SNAPSHOT)
 
 
-def call(model: str | None, optimization: str = "cost", request_id: str = "req-1", **payload: Any) -> Call:
+def call(model: str | None, optimization: str | None = None, request_id: str = "req-1", **payload: Any) -> Call:
     return Call(request_id, "run", "agent-7", {"messages": [{"role": "user", "content": "hi"}], **payload},
                 Requirements(model=model), optimization)
 
@@ -53,11 +53,14 @@ def test_providers_for_an_alias_a_virtual_model_and_a_model():
 
 def test_the_default_strategy_defers_to_the_route_and_an_asked_one_does_not():
     routing = GatewayRouting(Settings(default_optimization="cost"))
-    d = routing.decide(VIEW, call("gpt-4", "cost", "r1"))
+    d = routing.decide(VIEW, call("gpt-4", None, "r1"))
     # the route says latency; fast's observed 5000 ms (50 samples) beats its 200 ms SLO
     assert d.strategy == "latency" and d.provider.name == "cheap"
     d = routing.decide(VIEW, call("gpt-4", "balanced", "r2"))
     assert d.strategy == "balanced"
+    # asking for the default's strategy by name is asking: it overrides the route
+    d = routing.decide(VIEW, call("gpt-4", "cost", "r3"))
+    assert d.strategy == "cost" and d.provider.name == "cheap"
 
 
 def test_an_experiment_on_an_alias_goes_into_the_decision():
@@ -104,10 +107,10 @@ def test_catalogs_are_prepared_once_per_snapshot_and_model():
 
 def test_one_context_per_snapshot_and_a_new_snapshot_is_seen_at_once():
     routing = GatewayRouting(Settings(default_optimization="cost"))
-    assert routing.decide(VIEW, call("gpt-4", "cost", "c1")).strategy == "latency"  # the route r
+    assert routing.decide(VIEW, call("gpt-4", None, "c1")).strategy == "latency"  # the route r
     changed = RegistryView.from_snapshot({**SNAPSHOT, "routing": {**SNAPSHOT["routing"], "version": 4,
                                                                   "routes": {}}})
-    d = routing.decide(changed, call("gpt-4", "cost", "c2"))
+    d = routing.decide(changed, call("gpt-4", None, "c2"))
     assert d.strategy == "cost" and d.provider.name == "cheap"  # the route is gone in the new snapshot
     # the context is kept between requests, yet sees this gateway's live in-flight counts
     routing.in_flight.finish("c1")

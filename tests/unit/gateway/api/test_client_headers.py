@@ -19,14 +19,14 @@ def test_every_header_the_gateway_reads_in_one_pass():
     got = headers(("Content-Type", "application/json"), ("X-Tollway-Run", "r-1"), ("X-Tollway-Agent", "bot"),
                   ("X-Tollway-Optimization", "latency"), ("Authorization", "Bearer tw-abc"),
                   ("Cache-Control", "no-store"), ("X-Tollway-Cache-TTL", "60"))
-    assert (got.run_id("default"), got.agent_name("a"), got.strategy("cost")) == ("r-1", "bot", "latency")
+    assert (got.run_id("default"), got.agent_name("a"), got.strategy()) == ("r-1", "bot", "latency")
     assert got.credential == "tw-abc"
     assert got.cache == {"cache-control": "no-store", "x-tollway-cache-ttl": "60"}
 
 
 def test_defaults_when_absent_and_the_key_from_x_api_key():
     got = headers(("x-api-key", "sk-ant"), ("authorization", "Basic Zm9vOmJhcg=="))
-    assert (got.run_id("default"), got.agent_name("agent"), got.strategy("cost")) == ("default", "agent", "cost")
+    assert (got.run_id("default"), got.agent_name("agent"), got.strategy()) == ("default", "agent", None)
     assert got.credential == "sk-ant"  # a non-bearer Authorization is not a key
     assert headers().credential is None and headers().cache == {}
 
@@ -34,7 +34,7 @@ def test_defaults_when_absent_and_the_key_from_x_api_key():
 @pytest.mark.parametrize(("name", "value", "read"), [
     ("X-Tollway-Run", "../etc", lambda h: h.run_id("d")),
     ("X-Tollway-Agent", "x" * 201, lambda h: h.agent_name("d")),
-    ("X-Tollway-Optimization", "cheapest", lambda h: h.strategy("cost")),
+    ("X-Tollway-Optimization", "cheapest", lambda h: h.strategy()),
 ])
 def test_a_bad_value_is_refused_naming_the_header(name, value, read):
     with pytest.raises(InvalidRequest, match=name):
