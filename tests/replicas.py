@@ -12,6 +12,18 @@ from typing import Any
 import httpx
 
 
+async def caught_up(leader: httpx.AsyncClient, follower: httpx.AsyncClient, path: str, wait_s: float = 5.0) -> int:
+    """Once the follower's snapshot is at the leader's version (a change made just before may still
+    be on its way: a poll held from an older version would be answered by it); that version."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        version = (await leader.get(path)).json()["version"]
+        if (await follower.get(path)).json()["version"] >= version:
+            return int(version)
+        assert time.monotonic() < deadline, f"the follower never reached version {version}"
+        await asyncio.sleep(0.02)
+
+
 async def woken_by(follower: httpx.AsyncClient, path: str, change: Callable[[], Awaitable[Any]],
                    wait_s: float = 5.0) -> tuple[float, dict[str, Any]]:
     """(seconds from the change's answer to the follower's, the follower's snapshot)."""

@@ -17,7 +17,7 @@ from services.common.settings import Settings
 from services.router.app import create_app
 from tests.integration.router.router_support import provider, serving
 from tests.pg import pg_schema
-from tests.replicas import woken_by
+from tests.replicas import caught_up, woken_by
 
 SNAPSHOT = "/registry/snapshot"
 
@@ -45,6 +45,7 @@ async def test_a_registration_on_a_wakes_a_long_poll_on_b_within_a_second(router
 async def test_a_routing_change_on_a_reaches_b_and_both_agree_on_the_version(routers) -> None:
     a, b = routers
     await a.post("/register", json=provider("p1"))
+    await caught_up(a, b, SNAPSHOT)  # the registration's news reaches b first, not during the poll below
     elapsed, snap = await woken_by(b, SNAPSHOT, lambda: a.put("/routing/aliases/fam", json={"models": ["gpt-4"]}))
     assert elapsed < 1.0, elapsed
     assert snap["routing"]["aliases"] == {"fam": {"models": ["gpt-4"]}}
