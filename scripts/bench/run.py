@@ -206,9 +206,9 @@ def start_swarm(procs: Processes, ports: dict[str, int], cpu: str | None, root: 
         extra_env = {"PYTHONPATH": str(repo), **extra_env}
     env = swarm_env(root, urls, **{f"TOLLWAY_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
                     **extra_env)
-    pids = {svc: start_service(procs, svc + label, svc, ports[svc], cpu, env, repo) if svc == "gateway" else
-            start_service(procs, svc + label, svc, ports[svc], cpu if side_cpu is None else side_cpu, env, repo,
-                          side_nice) for svc in SWARM}
+    side = cpu if side_cpu is None else side_cpu
+    pids = {svc: start_service(procs, svc + label, svc, ports[svc], cpu if svc == "gateway" else side, env, repo,
+                               0 if svc == "gateway" else side_nice) for svc in SWARM}
     return urls, pids["gateway"]
 
 
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, interrupt)  # also when started in the background with SIGINT ignored
     try:
         note(f"bench: logs and receipts in {root}; "
-             + (f"{placement(args, cpus)}" if pinned
+             + (placement(args, cpus) if pinned
                 else "NOT pinned (taskset missing or one core)"))
         targets = targets_for(args, procs, root, cpus, ports)
         note(f"bench: {len(targets)} scenario(s), {args.seconds:g} s each after {args.warmup:g} s warm-up")
