@@ -11,7 +11,6 @@ that takes it (any ledger on the shared database books it; one reached twice cou
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ import orjson
 import structlog
 
 from services.common import jsonio
+from services.common.atomic_file import replace_file
 from services.common.tasks import cancel_and_wait
 from services.gateway.failover import Addresses, first_answer
 
@@ -56,10 +56,7 @@ class ReceiptShipper:
             return {}
 
     def _save_state(self) -> None:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_bytes(jsonio.dumps(self.offsets))
-        os.replace(tmp, self.state_file)
+        replace_file(self.state_file, jsonio.dumps(self.offsets))
 
     def _scan(self) -> None:
         """Every file with bytes past its cursor has receipts to ship (used at start)."""

@@ -9,7 +9,6 @@ still knows what it knew.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -18,6 +17,7 @@ import httpx
 import structlog
 
 from services.common import jsonio
+from services.common.atomic_file import replace_file
 from services.common.tasks import cancel_and_wait
 from services.gateway.failover import Addresses, first_answer
 
@@ -54,10 +54,11 @@ class SnapshotFollower(Generic[T]):
             log.warning("snapshot_cache_unreadable", snapshot=self.name, error=repr(exc))
 
     def _store_cache(self, raw: bytes) -> None:
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.cache_file.with_suffix(".tmp")
-        tmp.write_bytes(raw)
-        os.replace(tmp, self.cache_file)
+        """Best effort: a snapshot that cannot be kept on disk is still applied."""
+        try:
+            replace_file(self.cache_file, raw)
+        except OSError as exc:
+            log.warning("snapshot_cache_not_written", snapshot=self.name, path=str(self.cache_file), error=repr(exc))
 
     def _apply(self, raw: bytes) -> None:
         data = jsonio.loads_exact(raw)
@@ -65,10 +66,15 @@ class SnapshotFollower(Generic[T]):
         if version != self.version:
             old, self.value = self.value, self.parse(data)
             self.version = version
-            self._store_cache(raw)
             log.info("snapshot_updated", snapshot=self.name, version=version)
+            # what follows a change (a lowered cap revokes leases) happens before anything that
+            # could fail on the way, and once: the version is taken
             if self.on_change is not None:
-                self.on_change(old, self.value)
+                try:
+                    self.on_change(old, self.value)
+                except Exception as exc:
+                    log.error("snapshot_change_not_applied", snapshot=self.name, version=version, error=repr(exc))
+            self._store_cache(raw)
 
     @property
     def url(self) -> str:
