@@ -103,9 +103,16 @@ def budget_state(http: httpx.Client, ledger_url: str, run: str) -> dict:
 
 def settled(http: httpx.Client, swarm: Replicas, ledger_url: str, run: str) -> dict:
     """The run once every receipt is booked and every lease given back (the gateways are idle)."""
-    wait_until(lambda: booked(http, ledger_url, run)["count"] == len(swarm.receipts(run))
-               and budget_state(http, ledger_url, run)["held_usd"] == 0, timeout=30,
-               what=f"every receipt of {run} booked and its leases returned")
+    try:
+        wait_until(lambda: booked(http, ledger_url, run)["count"] == len(swarm.receipts(run))
+                   and budget_state(http, ledger_url, run)["held_usd"] == 0, timeout=30,
+                   what=f"every receipt of {run} booked and its leases returned")
+    except AssertionError as exc:  # say which: a receipt not booked, or money still held (and by whom)
+        health = {gw: http.get(swarm.url(gw) + "/health").json() for gw in GATEWAYS if gw in swarm.procs}
+        raise AssertionError(f"{exc}: {booked(http, ledger_url, run)['count']} booked of {len(swarm.receipts(run))}"
+                             f" written; budget {budget_state(http, ledger_url, run)};"
+                             f" gateways {[(gw, h.get('budgets'), h.get('receipts')) for gw, h in health.items()]}"
+                             ) from None
     return booked(http, ledger_url, run)
 
 

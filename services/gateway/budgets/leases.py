@@ -22,6 +22,14 @@ call of its own.
   lease drains: the sweeper keeps renewing it until the ledger says it holds nothing (its receipts
   booked), or for at most DRAIN_TTLS of its TTL. A dead gateway renews nothing: its money comes
   back within one TTL, as before.
+- What the gateway lends from a lease (free money and reservations in flight) never exceeds what
+  the ledger says the lease holds: every grant and renewal answers with the lease's amount, and
+  free money above it is cut. It is above only when the lease lapsed at the ledger (a renewal came
+  after its TTL, and the ledger started an empty hold): the money it held may have been granted
+  to another gateway since, so it is not lent again, and requests in flight are asked for anew.
+- A give-back that fails is retried from the drain (the lease never serves again; a new request
+  takes a new lease under the budget's current cap); one the ledger answers with "no such lease"
+  (it lapsed) is dropped: the ledger holds nothing on it.
 - A provider that bills more than the reservation leaves the lease's free money negative: the
   next request asks the ledger for the shortfall with its own need, and is refused (402) when the
   budget has no room for it — overshoot stops at the requests already in flight.
@@ -44,7 +52,7 @@ from services.common.budget_refusal import BudgetFigures, whose
 from services.common.errors import BudgetExceeded, TollwayError
 from services.common.money import dollars, from_micros
 from services.common.tasks import BackgroundLoop, cancel_and_wait
-from services.gateway.budgets.ledger_client import LedgerBudgetClient, budget_names
+from services.gateway.budgets.ledger_client import Grant, LeaseGone, LedgerBudgetClient, budget_names
 
 log = structlog.get_logger("tollway.gateway.leases")
 
@@ -60,6 +68,7 @@ class RunLease:
     tenant: str | None = None  # whose requests it serves (a run's budget belongs to one tenant)
     free: int = 0  # micros leased and not reserved by any request
     in_flight: int = 0  # requests holding a reservation
+    reserved: int = 0  # micros those reservations hold
     renewed_at: float = float("-inf")  # monotonic start of the last successful grant
     last_used: float = 0.0
     growing: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -71,6 +80,7 @@ class RunLease:
     # refusal under contention states, without asking the ledger again
     status: dict[str, object] | None = field(default=None, repr=False)
     drained_since: float | None = None  # given back at this moment: renewed while its receipts ship
+    returning: bool = False  # a give-back of its free money is on its way to the ledger
 
 
 @dataclass(slots=True)
@@ -146,6 +156,7 @@ class LeaseBook:
             if lease.free >= amount and now - lease.renewed_at < self.ttl_s / 2:
                 lease.free -= amount
                 lease.in_flight += 1
+                lease.reserved += amount
                 if lease.free < chunk // 2 and lease.growing is None:
                     self._start_grow(lease, 0, chunk, request_id)
                 return Reservation(lease, amount)
@@ -185,6 +196,7 @@ class LeaseBook:
         reservation.done = True
         lease = reservation.lease
         lease.in_flight -= 1
+        lease.reserved -= reservation.micros
         lease.free += reservation.micros - actual
         if actual > reservation.micros:
             log.warning("cost_above_reservation", budget=lease.budget, reserved=str(from_micros(reservation.micros)),
@@ -212,6 +224,7 @@ class LeaseBook:
                 raise Unbudgeted(lease.budget)
             lease.free += grant.micros
             lease.renewed_at = started  # the ledger restarted its TTL after we asked
+            self._hold_to(lease, grant)
             if grant.budget is not None:
                 lease.status = grant.budget
             if lease.revoked and lease.in_flight == 0:  # granted under the old cap, answered after the
@@ -227,7 +240,7 @@ class LeaseBook:
         renew the others at the ledger once a third of the TTL has passed (the heartbeat), and the
         given-back ones until the ledger holds nothing on them."""
         now = self.monotonic()
-        self._renew_draining(now, everything)
+        await self._renew_draining(now, everything)
         for name, lease in list(self._leases.items()):
             idle = lease.in_flight == 0 and lease.growing is None and now - lease.last_used >= self.idle_s
             if not (idle or everything):
@@ -235,19 +248,12 @@ class LeaseBook:
                         and now - lease.renewed_at >= self.ttl_s / 3):
                     self._start_grow(lease, 0, 0, lease.lease_id)  # renew only: nothing more asked
                 continue
-            amount = lease.free
-            del self._leases[name]
+            del self._leases[name]  # out of service: a new request takes a new lease
             self._drain(lease, now)
-            if amount <= 0 or lease.renewed_at == float("-inf"):
-                continue
-            lease.free -= amount
-            try:
-                await self.client.give_back(lease.lease_id, lease.budget, amount)
-            except TollwayError as exc:
-                log.warning("lease_return_failed", budget=lease.budget, lease_id=lease.lease_id, error=exc.message)
-                lease.free += amount
-                self._leases.setdefault(name, lease)  # try again on the next sweep
-
+            if lease.renewed_at != float("-inf"):  # the ledger granted it something: give back the rest
+                await self._give_back(lease)
+        if everything:
+            self._draining.clear()
 
     def revoke(self, budgets: set[str]) -> None:
         """These budgets' caps changed: their leases give their free money back now, and the next
@@ -265,27 +271,56 @@ class LeaseBook:
             lease.drained_since = now
             self._draining[lease.lease_id] = lease
 
-    def _renew_draining(self, now: float, everything: bool) -> None:
+    async def _renew_draining(self, now: float, everything: bool) -> None:
         for lease_id, lease in list(self._draining.items()):
             drained_since = lease.drained_since if lease.drained_since is not None else now
-            if everything or now - drained_since >= DRAIN_TTLS * self.ttl_s:
-                del self._draining[lease_id]  # shutting down, or its receipts are long overdue: let it lapse
+            if everything:  # shutting down: what is free goes back, the rest lapses at the ledger
+                await self._give_back(lease)
+            elif now - drained_since >= DRAIN_TTLS * self.ttl_s:
+                del self._draining[lease_id]  # its receipts are long overdue: let it lapse
+            elif lease.free > 0 and ready_to_return(lease):
+                self._return_now(lease)  # an earlier give-back failed: again
             elif lease.growing is None and now - lease.renewed_at >= self.ttl_s / 3:
                 self._start_grow(lease, 0, 0, lease.lease_id)  # a renewal, as for a lease in use
 
     def _return_now(self, lease: RunLease) -> None:
-        amount = max(lease.free, 0)
-        if amount:
-            lease.free -= amount
-            task = asyncio.create_task(self._give_back(lease, amount))
+        if lease.free > 0 and not lease.returning:
+            task = asyncio.create_task(self._give_back(lease))
             self._returns.add(task)
             task.add_done_callback(self._returns.discard)
 
-    async def _give_back(self, lease: RunLease, amount: int) -> None:
+    async def _give_back(self, lease: RunLease) -> None:
+        """Give the lease's free money back (the lease is out of service). A failure leaves it on the
+        lease for the drain to try again; a lease the ledger no longer holds is let go."""
+        amount = max(lease.free, 0)
+        if amount == 0 or lease.returning:
+            return
+        lease.free -= amount
+        lease.returning = True
         try:
-            await self.client.give_back(lease.lease_id, lease.budget, amount)
-        except TollwayError as exc:  # the lease expires at the ledger within its TTL anyway
+            returned = await self.client.give_back(lease.lease_id, lease.budget, amount)
+        except LeaseGone:  # it lapsed at the ledger: nothing of it is held, nothing to give back
+            self._draining.pop(lease.lease_id, None)
+            log.warning("lease_lapsed", budget=lease.budget, lease_id=lease.lease_id)
+        except TollwayError as exc:  # still held at the ledger until its TTL: the drain tries again
+            lease.free += amount
             log.warning("lease_return_failed", budget=lease.budget, lease_id=lease.lease_id, error=exc.message)
+        else:
+            if returned.lease_micros == 0 and lease.in_flight == 0:
+                self._draining.pop(lease.lease_id, None)  # every cost on it booked: nothing left to keep alive
+        finally:
+            lease.returning = False
+
+    def _hold_to(self, lease: RunLease, grant: Grant) -> None:
+        """Lend no more than the ledger holds: free money beyond the lease's amount there (it lapsed
+        and was started again empty) is cut, so reservations in flight are asked for anew."""
+        if grant.lease_micros is None:
+            return
+        room = grant.lease_micros - lease.reserved
+        if lease.free > room:
+            log.warning("lease_lapsed", budget=lease.budget, lease_id=lease.lease_id,
+                        lent=str(from_micros(lease.free + lease.reserved)), held=str(from_micros(grant.lease_micros)))
+            lease.free = room
 
 
 def _again(refused: BudgetExceeded, budget: str, worst: int, shortfall: int) -> BudgetExceeded:
@@ -307,6 +342,11 @@ def _contention(lease: RunLease, budget: str, worst: int) -> BudgetExceeded:
                               f" request could cost up to {dollars(worst)} and does not fit until they finish",
                               extra={**budget_names(budget), "worst_case_usd": from_micros(worst)})
     return budget_refusal.contention(figures, worst, ROUNDS, extra=budget_names(budget))
+
+
+def ready_to_return(lease: RunLease) -> bool:
+    """Whether nothing else is under way on a drained lease, so its free money can be given back."""
+    return lease.growing is None and not lease.returning
 
 
 class Unbudgeted(Exception):

@@ -19,7 +19,7 @@ import orjson
 import structlog
 
 from services.common import jsonio
-from services.common.errors import BudgetExceeded, DependencyUnavailable, Forbidden, InvalidRequest
+from services.common.errors import BudgetExceeded, DependencyUnavailable, Forbidden, InvalidRequest, NotFound
 from services.common.loss_log import LossLog
 from services.common.money import from_micros, to_micros
 from services.gateway.failover import Addresses, first_answer
@@ -41,6 +41,11 @@ class Grant:
     micros: int  # granted (or returned)
     budget: dict[str, object] | None = None  # the budget's status after the grant (budget_usd, spent_usd...)
     lease_micros: int | None = None  # what the lease holds at the ledger after the call, when it said
+
+
+class LeaseGone(NotFound):
+    """The ledger holds no such lease any more (it lapsed: its TTL passed unrenewed): nothing to
+    give back, and nothing it held is held now."""
 
 
 class LedgerRefused(Exception):
@@ -78,16 +83,12 @@ class LedgerBudgetClient:
             body["tenant"] = tenant
         if worst is not None:
             body["worst_usd"] = from_micros(worst)
-        data = await self._post("/leases", body, budget, request_id)
-        status = data.get("budget")
-        held = data.get("lease_usd")
-        return Grant(bool(data.get("budgeted")), to_micros(Decimal(data.get("granted_usd", 0))),
-                     status if isinstance(status, dict) else None,
-                     to_micros(Decimal(str(held))) if held is not None else None)
+        return _grant(await self._post("/leases", body, budget, request_id), "granted_usd")
 
     async def give_back(self, lease_id: str, budget: str, amount: int) -> Grant:
+        """Return `amount` micros of the lease; `LeaseGone` when the ledger no longer holds it."""
         data = await self._post(f"/leases/{lease_id}/return", {"amount_usd": from_micros(amount)}, budget, lease_id)
-        return Grant(True, to_micros(Decimal(data.get("returned_usd", 0))))
+        return _grant(data, "returned_usd")
 
     async def _post(self, path: str, body: dict[str, object], budget: str, request_id: str) -> dict:
         payload = jsonio.dumps(body)
@@ -115,6 +116,8 @@ class LedgerBudgetClient:
         if status == 402:  # the ledger's words and figures (services/common/budget_refusal.py), passed on
             message = _error_message(raw) or f"budget of {budget} exhausted"
             raise BudgetExceeded(message, extra={**_figures(raw), **budget_names(budget)})
+        if status == 404:
+            raise LeaseGone(_error_message(raw) or f"the ledger holds no lease on {budget}")
         if status == 403:
             raise Forbidden(_error_message(raw) or f"{budget} belongs to another tenant", field="X-Tollway-Run")
         if status >= 400:
@@ -124,6 +127,16 @@ class LedgerBudgetClient:
         except InvalidRequest:
             raise unavailable(f"ledger answered {path} with a body that is not JSON") from None
         return data if isinstance(data, dict) else {}
+
+
+def _grant(data: dict, moved: str) -> Grant:
+    """A lease answer: what moved (`granted_usd` or `returned_usd`), the budget's status and what
+    the lease holds after the call."""
+    status = data.get("budget")
+    held = data.get("lease_usd")
+    return Grant(bool(data.get("budgeted")), to_micros(Decimal(str(data.get(moved, 0)))),
+                 status if isinstance(status, dict) else None,
+                 to_micros(Decimal(str(held))) if held is not None else None)
 
 
 def budget_names(budget: str) -> dict[str, str]:

@@ -12,8 +12,8 @@ import pytest
 from services.common.budget_refusal import BudgetFigures, refusal
 from services.common.errors import BudgetExceeded, DependencyUnavailable
 from services.common.money import from_micros
-from services.gateway.budgets.leases import LeaseBook
-from services.gateway.budgets.ledger_client import Grant
+from services.gateway.budgets.leases import LeaseBook, Reservation
+from services.gateway.budgets.ledger_client import Grant, LeaseGone
 
 
 @dataclass
@@ -66,7 +66,7 @@ class FakeLedger:
             raise DependencyUnavailable("ledger down")
         returned = min(amount, self.leases.get(lease_id, 0))
         self.leases[lease_id] -= returned
-        return Grant(True, returned)
+        return Grant(True, returned, None, self.leases[lease_id])
 
     def receipt(self, lease_id: str, cost: int) -> None:
         taken = min(cost, self.leases.get(lease_id, 0))
@@ -204,10 +204,12 @@ async def test_a_failed_give_back_is_retried() -> None:
     ledger.down = True
     clock.t += 3
     await leases.sweep()
-    assert ledger.held == 10_000 and leases.lease_of("run") is not None
+    # out of service (a new request takes a new lease), its free money kept to give back again
+    assert ledger.held == 10_000 and leases.lease_of("run") is None and leases.draining == 1
     ledger.down = False
     await leases.sweep()
-    assert ledger.held == 0 and leases.lease_of("run") is None
+    await turns()
+    assert ledger.held == 0 and leases.draining == 0
 
 
 async def test_a_raised_budget_is_seen_by_the_next_request() -> None:
@@ -426,3 +428,108 @@ async def turns(n: int = 5) -> None:
     """A few turns of the loop: a renewal task started by the sweep runs to its end."""
     for _ in range(n):
         await asyncio.sleep(0)
+
+
+@dataclass
+class LapsingLedger(FakeLedger):
+    """A ledger that can let a lease lapse (its TTL passed unrenewed) and answers a give-back on a
+    lapsed lease as the real one does: a 404, which the client turns into an error."""
+
+    gone: set[str] = field(default_factory=set)
+    give_back_gate: asyncio.Event | None = None
+
+    def lapse(self, lease_id: str) -> None:
+        self.leases.pop(lease_id, None)
+        self.gone.add(lease_id)
+
+    async def grow(self, lease_id: str, run_id: str, need: int, want: int, request_id: str,
+                   tenant: str | None = None, worst: int | None = None) -> Grant:
+        self.gone.discard(lease_id)  # a renewal of a lapsed lease starts a new, empty hold
+        return await super().grow(lease_id, run_id, need, want, request_id, tenant, worst)
+
+    async def give_back(self, lease_id: str, run_id: str, amount: int) -> Grant:
+        if self.give_back_gate is not None:
+            await self.give_back_gate.wait()
+        if lease_id in self.gone or lease_id not in self.leases:
+            raise LeaseGone(f"no lease {lease_id} (unknown or expired)")
+        return await super().give_back(lease_id, run_id, amount)
+
+
+async def test_a_lease_the_ledger_let_lapse_serves_none_of_its_old_free_money() -> None:
+    """Renewing a lapsed lease starts an empty hold: the gateway must not go on spending what the
+    ledger no longer holds for it (another gateway may have been granted that money)."""
+    ledger = LapsingLedger(budget=10_000)
+    leases, clock = timed_book(ledger, ttl_s=3)
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None and ledger.held == 1000
+    leases.release(first, 100)
+    ledger.receipt(first.lease_id, 100)
+    ledger.lapse(first.lease_id)  # the renewal came too late: the ledger holds nothing on it
+    ledger.spent = 9_950  # and another gateway spent the rest: 50 left, less than a request's 100
+    clock.t += 1.6  # past half the TTL: the next request renews before it uses the lease
+    with pytest.raises(BudgetExceeded):
+        await leases.reserve("run:r", 100, "req-2")
+    lease = leases.lease_of("run:r")
+    assert lease is not None and ledger.held == 50 and lease.free <= 50  # lends only what is held
+
+
+async def test_a_lapsed_lease_with_a_request_in_flight_asks_again_for_that_request_too() -> None:
+    ledger = LapsingLedger(budget=10_000)
+    leases, clock = timed_book(ledger, ttl_s=3)
+    flying = await leases.reserve("run:r", 100, "req-1")
+    assert flying is not None
+    ledger.lapse(flying.lease_id)
+    clock.t += 1.6
+    second = await leases.reserve("run:r", 100, "req-2")
+    assert second is not None
+    lease = leases.lease_of("run:r")
+    assert lease is not None and lease.reserved == 200
+    assert lease.free + lease.reserved <= ledger.held  # both requests are held again, not only the new one
+
+
+async def one_booked_request() -> tuple[LapsingLedger, LeaseBook, Clock, Reservation]:
+    """A lease of 1,000 (TTL 30 s) that served one request of 100, answered and booked."""
+    ledger = LapsingLedger(budget=100_000)
+    leases, clock = timed_book(ledger, ttl_s=30)
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None
+    leases.release(first, 100)
+    ledger.receipt(first.lease_id, 100)
+    return ledger, leases, clock, first
+
+
+async def test_an_idle_lease_whose_give_back_fails_never_serves_again() -> None:
+    """Swept as idle, its free money on the way back, the cap is lowered and the give-back fails:
+    the lease is retried as a give-back, never put back in service under the old cap."""
+    ledger, leases, clock, first = await one_booked_request()
+    ledger.give_back_gate = asyncio.Event()
+    clock.t += 2.5
+    sweeping = asyncio.create_task(leases.sweep())  # idle: its 900 goes back...
+    await turns()
+    ledger.budget = ledger.spent + 50  # ...while the cap is lowered to 50 above what is spent
+    leases.revoke({"run:r"})
+    ledger.down = True  # and the give-back fails
+    ledger.give_back_gate.set()
+    await sweeping
+    ledger.down = False
+    with pytest.raises(BudgetExceeded):  # 50 left (the 900 is still held, not lent again) < 100
+        await leases.reserve("run:r", 100, "req-2")
+    clock.t += 1.1
+    await leases.sweep()
+    await turns()
+    assert ledger.held == 0  # the retried give-back returned the 900
+    assert leases.draining == 0 and leases.lease_of("run:r") is not None
+
+
+async def test_a_give_back_of_a_lapsed_lease_is_not_retried() -> None:
+    ledger, leases, clock, first = await one_booked_request()
+    ledger.lapse(first.lease_id)
+    clock.t += 2.5
+    await leases.sweep()
+    await turns()
+    calls = len(ledger.calls)
+    for _ in range(3):
+        clock.t += 1.1
+        await leases.sweep()
+        await turns()
+    assert leases.draining == 0 and leases.active == 0 and len(ledger.calls) == calls

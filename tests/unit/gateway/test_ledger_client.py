@@ -6,11 +6,13 @@ from __future__ import annotations
 import socket
 
 import pytest
+from aiohttp import web
 from structlog.testing import capture_logs
 
 from services.common.errors import DependencyUnavailable
 from services.common.loss_log import LOG_EVERY_S, LossLog
-from services.gateway.budgets.ledger_client import RETRY_AFTER_S, LedgerBudgetClient
+from services.gateway.budgets.ledger_client import RETRY_AFTER_S, LeaseGone, LedgerBudgetClient
+from tests.integration.gateway.aiohttp_server import serving
 
 
 class Clock:
@@ -78,3 +80,32 @@ async def test_an_unreachable_ledger_is_a_503_with_retry_after():
         assert [x["event"] for x in logs] == ["ledger_unreachable"]
     finally:
         await client.close()
+
+
+async def test_a_give_back_the_ledger_answers_404_is_lease_gone_and_a_grant_states_the_lease():
+    """The ledger's 404 on a return (the lease lapsed) is told apart from a ledger that is away: the
+    book drops such a lease instead of retrying; a grant and a return carry what the lease holds."""
+    async def handle(request: web.Request) -> web.Response:
+        if request.path == "/leases":
+            return web.json_response({"lease_id": "gw1.1", "budgeted": True, "granted_usd": "0.25",
+                                      "lease_usd": "0.4", "expires_at": "2026-12-02T10:00:00.000Z"})
+        if request.path == "/leases/gw1.1/return":
+            return web.json_response({"lease_id": "gw1.1", "budgeted": True, "returned_usd": "0.1",
+                                      "lease_usd": "0.3", "expires_at": "2026-12-02T10:00:00.000Z"})
+        return web.json_response({"error": {"type": "not_found", "message": "no lease gw1.2 (unknown or expired)"}},
+                                 status=404)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    async with serving(app) as port:
+        client = LedgerBudgetClient(f"http://127.0.0.1:{port}", 2.0)
+        try:
+            grant = await client.grow("gw1.1", "run:r", 0, 250_000, "req-1")
+            assert (grant.micros, grant.lease_micros) == (250_000, 400_000)
+            returned = await client.give_back("gw1.1", "run:r", 100_000)
+            assert (returned.micros, returned.lease_micros) == (100_000, 300_000)
+            with pytest.raises(LeaseGone) as gone:
+                await client.give_back("gw1.2", "run:r", 100_000)
+            assert gone.value.status == 404 and "gw1.2" in gone.value.message
+        finally:
+            await client.close()
