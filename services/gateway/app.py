@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     writer = ReceiptWriter(settings.costs_dir, on_write=shipper.mark)
     ledger_budgets = LedgerBudgetClient(ledger, settings.ledger_timeout_s, headers=service_headers(settings))
     leases = LeaseBook(
-        ledger_budgets, ttl_s=settings.lease_ttl_s, idle_s=settings.lease_idle_s, chunk_requests=settings.lease_requests
+        ledger_budgets, ttl_s=settings.lease_ttl_s, idle_s=settings.lease_idle_s,
+        chunk_requests=settings.lease_requests, receipts_booked=lambda: shipper.caught_up,
     )
     budgets.on_change = lambda old, new: leases.revoke(old.changed(new))  # a cap changed: no riding old leases
     upstream = make_upstream(settings)

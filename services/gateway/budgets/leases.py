@@ -27,6 +27,10 @@ call of its own.
   free money above it is cut. It is above only when the lease lapsed at the ledger (a renewal came
   after its TTL, and the ledger started an empty hold): the money it held may have been granted
   to another gateway since, so it is not lent again, and requests in flight are asked for anew.
+- A grant whose answer was lost (a timed-out call, or a ledger that died answering while another
+  granted again) leaves the ledger holding more than the gateway lent. A drained lease renewed
+  while nothing is in flight on it and every receipt written has been booked holds no cost on the
+  way: whatever it still holds goes back, rather than waiting out the drain.
 - A give-back that fails is retried from the drain (the lease never serves again; a new request
   takes a new lease under the budget's current cap); one the ledger answers with "no such lease"
   (it lapsed) is dropped: the ledger holds nothing on it.
@@ -96,8 +100,10 @@ class Reservation:
 
 class LeaseBook:
     def __init__(self, client: LedgerBudgetClient, *, ttl_s: float, idle_s: float, chunk_requests: int,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 receipts_booked: Callable[[], bool] = lambda: False) -> None:
         self.client = client
+        self.receipts_booked = receipts_booked  # whether every receipt written has been booked by the ledger
         self.ttl_s = ttl_s
         self.idle_s = idle_s
         self.chunk_requests = max(chunk_requests, 1)
@@ -215,6 +221,9 @@ class LeaseBook:
 
     async def _grow(self, lease: RunLease, need: int, want: int, request_id: str, worst: int | None) -> None:
         started = self.monotonic()
+        # a drained lease with nothing in flight, asked while every receipt written had been booked:
+        # nothing the ledger still holds on it is a cost on the way
+        quiet = lease.drained_since is not None and lease.in_flight == 0 and self.receipts_booked()
         try:
             self.grows += 1
             grant = await self.client.grow(lease.lease_id, lease.budget, need, want, request_id, lease.tenant,
@@ -231,6 +240,13 @@ class LeaseBook:
                 self._return_now(lease)  # change: nobody may use it, and nobody in flight will return it
             if lease.drained_since is not None and grant.lease_micros == 0 and lease.in_flight == 0:
                 self._draining.pop(lease.lease_id, None)  # given back and every cost on it booked: let go
+            elif quiet and grant.lease_micros is not None and grant.lease_micros > max(lease.free, 0):
+                # it holds more than this gateway lent from it: a grant whose answer was lost (the
+                # call timed out, or the ledger died answering and another granted again) goes back
+                log.warning("lease_surplus_returned", budget=lease.budget, lease_id=lease.lease_id,
+                            surplus=str(from_micros(grant.lease_micros - max(lease.free, 0))))
+                lease.free = grant.lease_micros
+                self._return_now(lease)
         finally:
             lease.growing = None
 

@@ -68,6 +68,11 @@ class ReceiptShipper:
         self.dirty.add(f"{run_id}.jsonl")
 
     @property
+    def caught_up(self) -> bool:
+        """Whether every receipt written so far has been acknowledged by the ledger."""
+        return not self.dirty
+
+    @property
     def backlog_files(self) -> int:
         return len(self.dirty)
 

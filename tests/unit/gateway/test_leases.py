@@ -533,3 +533,36 @@ async def test_a_give_back_of_a_lapsed_lease_is_not_retried() -> None:
         await leases.sweep()
         await turns()
     assert leases.draining == 0 and leases.active == 0 and len(ledger.calls) == calls
+
+
+async def test_a_lost_grant_still_held_goes_back_once_every_receipt_is_booked() -> None:
+    """A grow the ledger granted but whose answer never came (timed out, or the ledger died
+    answering and another granted again): the ledger holds more than the gateway lent. Once the
+    lease is drained, nothing is in flight and every receipt is booked, the surplus goes back."""
+    ledger = FakeLedger(budget=100_000)
+    clock = Clock()
+    booked = {"all": False}
+    leases = LeaseBook(ledger, ttl_s=3, idle_s=2, chunk_requests=10, monotonic=clock,  # type: ignore[arg-type]
+                       receipts_booked=lambda: booked["all"])
+    first = await leases.reserve("run:r", 100, "req-1")
+    assert first is not None
+    ledger.leases[first.lease_id] += 5_000  # the lost grant
+    leases.release(first, 100)
+    clock.t += 2.5
+    await leases.sweep()  # idle: its 900 goes back; the 100 whose receipt is on its way stays
+    await turns()
+    assert ledger.held == 5_100 and leases.draining == 1
+    clock.t += 1.1
+    await leases.sweep()  # a renewal while the receipt is unbooked: nothing more goes back
+    await turns()
+    assert ledger.held == 5_100 and leases.draining == 1
+    ledger.receipt(first.lease_id, 100)
+    booked["all"] = True
+    clock.t += 1.1
+    await leases.sweep()  # the next renewal finds every receipt booked: the 5,000 goes back
+    await turns()
+    assert ledger.held == 0
+    clock.t += 1.1
+    await leases.sweep()
+    await turns()
+    assert leases.draining == 0
