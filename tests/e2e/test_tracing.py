@@ -86,9 +86,8 @@ def test_a_traceparent_runs_through_gateway_provider_receipt_ledger_and_router(t
     routed = router_spans()[0]
     assert routed.name == "POST /select" and routed.parent_span_id == parent
     # every gateway log line of the request carries the trace id
-    lines = [json.loads(line) for line in swarm.log("gateway").splitlines() if trace_id in line]
+    lines = gateway_lines(swarm, trace_id)
     assert {line.get("trace_id") for line in lines} == {trace_id}
-    assert any(line.get("event") == "request" and line.get("path") == "/v1/chat/completions" for line in lines)
 
 
 def test_a_request_without_traceparent_starts_a_trace(traced) -> None:
@@ -102,6 +101,17 @@ def test_a_request_without_traceparent_starts_a_trace(traced) -> None:
                            for s in spans.of_trace(written["trace_id"])), timeout=10, what="the root span exported")
     root = next(s for s in spans.of_trace(written["trace_id"]) if s.span_id == written["span_id"])
     assert root.parent_span_id == ""
+
+
+def gateway_lines(swarm: Swarm, trace_id: str) -> list[dict]:
+    """The gateway's log lines that mention `trace_id`, once the request's own line is there (it is
+    written as the answer goes out, so it may trail the client's read of the answer)."""
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in swarm.log("gateway").splitlines() if trace_id in line]
+
+    wait_until(lambda: any(line.get("event") == "request" and line.get("path") == "/v1/chat/completions"
+                           for line in lines()), timeout=10, what=f"the gateway's request line for trace {trace_id}")
+    return lines()
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +129,8 @@ def test_without_tracing_the_callers_traceparent_still_reaches_provider_receipt_
     assert provider_saw[-1] == header  # passed on unchanged: no span of ours in between
     written = receipt(swarm, "plain-run")
     assert (written["trace_id"], written["span_id"]) == (trace_id, parent)
-    lines = [json.loads(line) for line in swarm.log("gateway").splitlines() if trace_id in line]
-    assert lines and {line.get("trace_id") for line in lines} == {trace_id}
+    lines = gateway_lines(swarm, trace_id)
+    assert {line.get("trace_id") for line in lines} == {trace_id}
     assert "otel_enabled" not in swarm.log("gateway")
     assert chat(swarm, "plain-run", "00-not-a-valid-header-01").status_code == 200  # a bad header: no trace
     assert "trace_id" not in receipt(swarm, "plain-run") and provider_saw[-1] is None
