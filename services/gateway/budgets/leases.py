@@ -266,8 +266,7 @@ class LeaseBook:
                 continue
             del self._leases[name]  # out of service: a new request takes a new lease
             self._drain(lease, now)
-            if lease.renewed_at != float("-inf"):  # the ledger granted it something: give back the rest
-                await self._give_back(lease)
+            await self._give_back(lease)  # what is free (none if the ledger never granted it anything)
         if everything:
             self._draining.clear()
 
@@ -294,7 +293,7 @@ class LeaseBook:
                 await self._give_back(lease)
             elif now - drained_since >= DRAIN_TTLS * self.ttl_s:
                 del self._draining[lease_id]  # its receipts are long overdue: let it lapse
-            elif lease.free > 0 and ready_to_return(lease):
+            elif lease.free > 0 and lease.growing is None and not lease.returning:
                 self._return_now(lease)  # an earlier give-back failed: again
             elif lease.growing is None and now - lease.renewed_at >= self.ttl_s / 3:
                 self._start_grow(lease, 0, 0, lease.lease_id)  # a renewal, as for a lease in use
@@ -358,11 +357,6 @@ def _contention(lease: RunLease, budget: str, worst: int) -> BudgetExceeded:
                               f" request could cost up to {dollars(worst)} and does not fit until they finish",
                               extra={**budget_names(budget), "worst_case_usd": from_micros(worst)})
     return budget_refusal.contention(figures, worst, ROUNDS, extra=budget_names(budget))
-
-
-def ready_to_return(lease: RunLease) -> bool:
-    """Whether nothing else is under way on a drained lease, so its free money can be given back."""
-    return lease.growing is None and not lease.returning
 
 
 class Unbudgeted(Exception):
